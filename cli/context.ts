@@ -1,0 +1,52 @@
+import { type Command } from "commander";
+import { ConfigError } from "../services/config/index.js";
+import { ErrorCode, isMedfclError } from "../services/errors/index.js";
+import { createLogger, type Logger } from "../services/log/index.js";
+
+/** Exit codes: 0 ok, 1 a failed check or operation, 2 bad usage or config. */
+export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
+
+/** Options every command inherits from the root program. */
+export interface GlobalOptions {
+  config?: string;
+  pretty?: boolean;
+  logLevel?: string;
+}
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function commandLogger(cmd: Command, name: string): Logger {
+  const g = globalOptions(cmd);
+  return createLogger({ name, pretty: g.pretty, level: g.logLevel });
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof ConfigError) return ExitCode.Usage;
+  if (isMedfclError(err) && err.code === ErrorCode.InvalidArgument) return ExitCode.Usage;
+  return ExitCode.Failure;
+}
+
+/**
+ * Wraps a command action: errors become one clear line on stderr (with details for MedfclError)
+ * and an exit code, never a stack trace unless MEDFCL_DEBUG is set.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | number> | void | number) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === "number") process.exitCode = code;
+    } catch (err) {
+      const detail = isMedfclError(err) && Object.keys(err.details).length > 0 ? ` ${JSON.stringify(err.details)}` : "";
+      process.stderr.write(`medfcl: error: ${err instanceof Error ? err.message : String(err)}${detail}\n`);
+      if (process.env.MEDFCL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = exitCodeFor(err);
+    }
+  };
+}
+
+/** Appends an "Examples:" block to a command's --help. */
+export function withExamples(cmd: Command, examples: string[]): Command {
+  return cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
+}

@@ -1,0 +1,105 @@
+import { z } from "zod";
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:7443");
+
+export const tlsSchema = z
+  .object({
+    /** CA certificate (PEM) that signed every site and the coordinator. */
+    ca: z.string().min(1).optional(),
+    /** This process's certificate (PEM). */
+    cert: z.string().min(1).optional(),
+    /** This process's private key (PEM). */
+    key: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const logSchema = z
+  .object({
+    level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    pretty: z.boolean().optional(),
+  })
+  .strict();
+
+export const coordinatorSchema = z
+  .object({
+    /** gRPC listen address for agents and admins. */
+    listen: hostPort.default("127.0.0.1:7443"),
+    /** HTTP address for the dashboard, /metrics and /healthz. */
+    httpListen: hostPort.default("127.0.0.1:8080"),
+    /** SQLite file and blob store live here. */
+    stateDir: z.string().min(1).default("./coordinator-state"),
+    /** NATS server URL; events go only to the log and SQLite without it. */
+    nats: z.string().url().optional(),
+    tls: tlsSchema.default({}),
+    /** Plaintext gRPC. Only for local experiments; agents are then identified by their claim. */
+    insecure: z.boolean().default(false),
+    /** Central test sets: domain name -> COCO folder (annotations.json + images/). */
+    evalSets: z.record(z.string().min(1), z.string().min(1)).default({}),
+    heartbeatIntervalMs: z.number().int().positive().default(5000),
+    /** A site missing this many heartbeat intervals is considered gone. */
+    heartbeatMisses: z.number().int().positive().default(6),
+    taskDeadlineMs: z.number().int().positive().default(30 * 60 * 1000),
+    /** Updates whose L2 norm exceeds this are rejected before aggregation. */
+    updateNormBound: z.number().positive().default(1e4),
+    /** gRPC message and chunk sizes (DESIGN.md: 256 KiB–1 MiB chunks). */
+    chunkBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(1024 * 1024),
+  })
+  .strict();
+
+export const privacySchema = z
+  .object({
+    /** Maximum exemplars this site ever exports. */
+    exemplarBudget: z.number().int().nonnegative().default(100),
+    /** Maximum exemplars per declared patient key. */
+    perPatientCap: z.number().int().positive().optional(),
+    /** k for k-anonymity over declared quasi-identifiers; off when absent. */
+    kAnonymity: z.number().int().min(2).optional(),
+    /** Downscale exported images so the longest side is at most this. */
+    maxSide: z.number().int().positive().default(512),
+    /** Hamming distance at or below which a perceptual hash counts as a near duplicate. */
+    dedupeHamming: z.number().int().nonnegative().default(6),
+    /** Secret used to salt source-record hashes and remap DICOM UIDs. Read it from a file or env. */
+    siteSecret: z.string().min(16).optional(),
+    /** Differential privacy of weight deltas. */
+    dp: z
+      .object({
+        enabled: z.boolean().default(false),
+        clipNorm: z.number().positive().default(1),
+        noiseMultiplier: z.number().nonnegative().default(1),
+        delta: z.number().positive().max(1).default(1e-5),
+        epsilonBudget: z.number().positive().default(10),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export const agentSchema = z
+  .object({
+    /** This site's id; it must equal the CN of the site certificate. */
+    siteId: z.string().regex(/^[a-z0-9][a-z0-9-_.]{0,62}$/, "lowercase letters, digits, '-', '_' or '.', at most 63 characters").optional(),
+    /** Coordinator gRPC address. */
+    coordinator: hostPort.default("127.0.0.1:7443"),
+    /** The site's dataset: a COCO folder (annotations.json + images/). Never leaves the site. */
+    data: z.string().min(1).optional(),
+    /** Local state: audit log, downloaded models, resumable transfers. */
+    stateDir: z.string().min(1).default("./agent-state"),
+    tls: tlsSchema.default({}),
+    insecure: z.boolean().default(false),
+    backend: z.enum(["wasm", "tensorflow", "cpu"]).default("wasm"),
+    privacy: privacySchema.default({}),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    log: logSchema.default({}),
+    coordinator: coordinatorSchema.default({}),
+    agent: agentSchema.default({}),
+  })
+  .strict();
+
+export type MedfclConfig = z.infer<typeof configSchema>;
+export type CoordinatorConfig = z.infer<typeof coordinatorSchema>;
+export type AgentConfig = z.infer<typeof agentSchema>;
+export type PrivacyConfig = z.infer<typeof privacySchema>;

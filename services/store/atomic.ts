@@ -1,0 +1,86 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync, readdirSync } from "node:fs";
+import { open, rename, rm, mkdir } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/** Temp files start with this prefix so listings and cleanup can tell them from real files. */
+export const TEMP_PREFIX = ".tmp-";
+
+function tempPathFor(path: string): string {
+  return join(dirname(path), `${TEMP_PREFIX}${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}`);
+}
+
+function fsyncDir(dir: string): void {
+  // Makes the rename itself durable; some filesystems refuse to open a directory, which is fine.
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+/**
+ * Writes `data` to `path` so that a reader sees either the old file or the complete new one, never
+ * a partial write: temp file in the same directory, fsync, rename, fsync of the directory.
+ */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, "w", 0o644);
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Async twin of {@link writeFileAtomicSync}; accepts an async iterable so large payloads stream. */
+export async function writeFileAtomic(path: string, data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const handle = await open(tmp, "w", 0o644);
+  try {
+    if (typeof data === "string" || data instanceof Uint8Array) {
+      await handle.writeFile(data);
+    } else {
+      for await (const chunk of data) await handle.write(chunk);
+    }
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  await rename(tmp, path);
+  fsyncDir(dirname(path));
+}
+
+/** Removes temp files that a crashed writer left behind in `dir` (not recursive). */
+export function removeStaleTempFiles(dir: string): number {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (name.startsWith(TEMP_PREFIX)) {
+      rmSync(join(dir, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}

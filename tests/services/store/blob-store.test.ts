@@ -1,0 +1,103 @@
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { BlobCorruptError, BlobNotFoundError, openBlobStore, sha256Hex, writeFileAtomicSync } from "../../../services/store/index.js";
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "medfcl-store-"));
+}
+
+describe("store", () => {
+  it("store - put is content-addressed and idempotent", () => {
+    const store = openBlobStore(tempDir());
+    const data = Buffer.from("hello medfcl");
+    const a = store.put(data);
+    const b = store.put(data);
+    assert.equal(a, sha256Hex(data));
+    assert.equal(a, b);
+    assert.deepEqual(store.get(a), data);
+    assert.deepEqual(store.list(), [a]);
+  });
+
+  it("store - a corrupted blob is rejected on read with a clear error", () => {
+    const store = openBlobStore(tempDir());
+    const sha = store.put(Buffer.from("weights"));
+    writeFileSync(store.pathOf(sha), "weightz");
+    assert.throws(() => store.get(sha), (err: unknown) => err instanceof BlobCorruptError && /corrupt/.test(err.message) && err.message.includes(sha));
+  });
+
+  it("store - a missing blob is NotFound", () => {
+    const store = openBlobStore(tempDir());
+    assert.throws(() => store.get("0".repeat(64)), BlobNotFoundError);
+  });
+
+  it("store - putStream verifies the expected digest before the blob becomes visible", async () => {
+    const store = openBlobStore(tempDir());
+    async function* chunks() {
+      yield Buffer.from("abc");
+      yield Buffer.from("def");
+    }
+    const ok = await store.putStream(chunks(), sha256Hex("abcdef"));
+    assert.equal(ok.size, 6);
+    await assert.rejects(store.putStream(chunks(), sha256Hex("other")), BlobCorruptError);
+    assert.deepEqual(store.list(), [sha256Hex("abcdef")]);
+  });
+
+  it("store - a writer killed mid-write leaves the old content intact and no partial file", async () => {
+    const dir = tempDir();
+    const target = join(dir, "model.safetensors");
+    writeFileAtomicSync(target, "old content");
+    // The child streams 256 MiB slowly through the atomic writer; we SIGKILL it mid-way.
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `import { writeFileAtomic } from "./services/store/index.ts";
+         async function* slow() { for (let i = 0; i < 256; i++) { yield Buffer.alloc(1 << 20, i); if (i === 2) process.stdout.write("writing\\n"); await new Promise((r) => setTimeout(r, 20)); } }
+         await writeFileAtomic(${JSON.stringify(target)}, slow());`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    const partial = readdirSync(dir).filter((n) => n !== "model.safetensors");
+    assert.equal(partial.length, 1, "the writer should be mid-way, with its temp file present");
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    assert.equal(readFileSync(target, "utf8"), "old content");
+    // Opening a store on the folder sweeps the crashed writer's temp file.
+    const store = openBlobStore(join(dir, "blobs"));
+    assert.deepEqual(store.list(), []);
+    const { removeStaleTempFiles } = await import("../../../services/store/index.js");
+    removeStaleTempFiles(dir);
+    assert.deepEqual(readdirSync(dir).sort(), ["blobs", "model.safetensors"]);
+    assert.ok(existsSync(target));
+  });
+
+  it("store - a blob store opened after a crash serves no half-written blob", async () => {
+    const root = tempDir();
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "-e",
+        `import { openBlobStore } from "./services/store/index.ts";
+         const s = openBlobStore(${JSON.stringify(root)});
+         async function* slow() { for (let i = 0; i < 256; i++) { yield Buffer.alloc(1 << 20, i); if (i === 2) process.stdout.write("writing\\n"); await new Promise((r) => setTimeout(r, 20)); } }
+         await s.putStream(slow());`,
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const store = openBlobStore(root);
+    assert.deepEqual(store.list(), []);
+    assert.equal(existsSync(join(root, "staging")), false);
+  });
+});
