@@ -14,3 +14,18 @@ execFileSync(
   ["--keepCase", "--longs=Number", "--enums=String", "--defaults", "--oneofs", "--grpcLib=@grpc/grpc-js", `--includeDirs=${protoDir}`, `--outDir=${out}`, ...files],
   { cwd: root, stdio: "inherit" },
 );
+
+// Post-process so the output is valid NodeNext ESM and independent of the checkout's location.
+import { readFileSync, writeFileSync, statSync as statOf } from "node:fs";
+function walk(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statOf(p).isDirectory() ? walk(p) : [p];
+  });
+}
+for (const file of walk(out)) {
+  const text = readFileSync(file, "utf8")
+    .replace(/from '(\.{1,2}\/[^']+)'/g, (_m, p) => `from '${p}.js'`)
+    .replaceAll(`${protoDir}/`, "proto/");
+  writeFileSync(file, text);
+}

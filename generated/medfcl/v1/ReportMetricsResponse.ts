@@ -1,0 +1,8 @@
+// Original file: proto/medfcl/v1/site.proto
+
+
+export interface ReportMetricsResponse {
+}
+
+export interface ReportMetricsResponse__Output {
+}

@@ -1,0 +1,83 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { Box as _medfcl_v1_Box, Box__Output as _medfcl_v1_Box__Output } from './medfcl/v1/Box.js';
+import type { Category as _medfcl_v1_Category, Category__Output as _medfcl_v1_Category__Output } from './medfcl/v1/Category.js';
+import type { Chunk as _medfcl_v1_Chunk, Chunk__Output as _medfcl_v1_Chunk__Output } from './medfcl/v1/Chunk.js';
+import type { DatasetManifest as _medfcl_v1_DatasetManifest, DatasetManifest__Output as _medfcl_v1_DatasetManifest__Output } from './medfcl/v1/DatasetManifest.js';
+import type { ExemplarInfo as _medfcl_v1_ExemplarInfo, ExemplarInfo__Output as _medfcl_v1_ExemplarInfo__Output } from './medfcl/v1/ExemplarInfo.js';
+import type { ExemplarMessage as _medfcl_v1_ExemplarMessage, ExemplarMessage__Output as _medfcl_v1_ExemplarMessage__Output } from './medfcl/v1/ExemplarMessage.js';
+import type { ExemplarPushHeader as _medfcl_v1_ExemplarPushHeader, ExemplarPushHeader__Output as _medfcl_v1_ExemplarPushHeader__Output } from './medfcl/v1/ExemplarPushHeader.js';
+import type { FilterStage as _medfcl_v1_FilterStage, FilterStage__Output as _medfcl_v1_FilterStage__Output } from './medfcl/v1/FilterStage.js';
+import type { HeartbeatRequest as _medfcl_v1_HeartbeatRequest, HeartbeatRequest__Output as _medfcl_v1_HeartbeatRequest__Output } from './medfcl/v1/HeartbeatRequest.js';
+import type { HeartbeatResponse as _medfcl_v1_HeartbeatResponse, HeartbeatResponse__Output as _medfcl_v1_HeartbeatResponse__Output } from './medfcl/v1/HeartbeatResponse.js';
+import type { Hyperparameters as _medfcl_v1_Hyperparameters, Hyperparameters__Output as _medfcl_v1_Hyperparameters__Output } from './medfcl/v1/Hyperparameters.js';
+import type { Idle as _medfcl_v1_Idle, Idle__Output as _medfcl_v1_Idle__Output } from './medfcl/v1/Idle.js';
+import type { Metric as _medfcl_v1_Metric, Metric__Output as _medfcl_v1_Metric__Output } from './medfcl/v1/Metric.js';
+import type { ModelChunk as _medfcl_v1_ModelChunk, ModelChunk__Output as _medfcl_v1_ModelChunk__Output } from './medfcl/v1/ModelChunk.js';
+import type { NextTaskRequest as _medfcl_v1_NextTaskRequest, NextTaskRequest__Output as _medfcl_v1_NextTaskRequest__Output } from './medfcl/v1/NextTaskRequest.js';
+import type { NextTaskResponse as _medfcl_v1_NextTaskResponse, NextTaskResponse__Output as _medfcl_v1_NextTaskResponse__Output } from './medfcl/v1/NextTaskResponse.js';
+import type { Prompt as _medfcl_v1_Prompt, Prompt__Output as _medfcl_v1_Prompt__Output } from './medfcl/v1/Prompt.js';
+import type { Provenance as _medfcl_v1_Provenance, Provenance__Output as _medfcl_v1_Provenance__Output } from './medfcl/v1/Provenance.js';
+import type { PullExemplarsRequest as _medfcl_v1_PullExemplarsRequest, PullExemplarsRequest__Output as _medfcl_v1_PullExemplarsRequest__Output } from './medfcl/v1/PullExemplarsRequest.js';
+import type { PullModelRequest as _medfcl_v1_PullModelRequest, PullModelRequest__Output as _medfcl_v1_PullModelRequest__Output } from './medfcl/v1/PullModelRequest.js';
+import type { PushExemplarsResponse as _medfcl_v1_PushExemplarsResponse, PushExemplarsResponse__Output as _medfcl_v1_PushExemplarsResponse__Output } from './medfcl/v1/PushExemplarsResponse.js';
+import type { PushUpdateMessage as _medfcl_v1_PushUpdateMessage, PushUpdateMessage__Output as _medfcl_v1_PushUpdateMessage__Output } from './medfcl/v1/PushUpdateMessage.js';
+import type { PushUpdateResponse as _medfcl_v1_PushUpdateResponse, PushUpdateResponse__Output as _medfcl_v1_PushUpdateResponse__Output } from './medfcl/v1/PushUpdateResponse.js';
+import type { RegisterRequest as _medfcl_v1_RegisterRequest, RegisterRequest__Output as _medfcl_v1_RegisterRequest__Output } from './medfcl/v1/RegisterRequest.js';
+import type { RegisterResponse as _medfcl_v1_RegisterResponse, RegisterResponse__Output as _medfcl_v1_RegisterResponse__Output } from './medfcl/v1/RegisterResponse.js';
+import type { RejectedExemplar as _medfcl_v1_RejectedExemplar, RejectedExemplar__Output as _medfcl_v1_RejectedExemplar__Output } from './medfcl/v1/RejectedExemplar.js';
+import type { ReportMetricsRequest as _medfcl_v1_ReportMetricsRequest, ReportMetricsRequest__Output as _medfcl_v1_ReportMetricsRequest__Output } from './medfcl/v1/ReportMetricsRequest.js';
+import type { ReportMetricsResponse as _medfcl_v1_ReportMetricsResponse, ReportMetricsResponse__Output as _medfcl_v1_ReportMetricsResponse__Output } from './medfcl/v1/ReportMetricsResponse.js';
+import type { Shutdown as _medfcl_v1_Shutdown, Shutdown__Output as _medfcl_v1_Shutdown__Output } from './medfcl/v1/Shutdown.js';
+import type { SiteServiceClient as _medfcl_v1_SiteServiceClient, SiteServiceDefinition as _medfcl_v1_SiteServiceDefinition } from './medfcl/v1/SiteService.js';
+import type { TensorManifest as _medfcl_v1_TensorManifest, TensorManifest__Output as _medfcl_v1_TensorManifest__Output } from './medfcl/v1/TensorManifest.js';
+import type { TensorSpec as _medfcl_v1_TensorSpec, TensorSpec__Output as _medfcl_v1_TensorSpec__Output } from './medfcl/v1/TensorSpec.js';
+import type { TrainTask as _medfcl_v1_TrainTask, TrainTask__Output as _medfcl_v1_TrainTask__Output } from './medfcl/v1/TrainTask.js';
+import type { UpdateHeader as _medfcl_v1_UpdateHeader, UpdateHeader__Output as _medfcl_v1_UpdateHeader__Output } from './medfcl/v1/UpdateHeader.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  medfcl: {
+    v1: {
+      Box: MessageTypeDefinition<_medfcl_v1_Box, _medfcl_v1_Box__Output>
+      Category: MessageTypeDefinition<_medfcl_v1_Category, _medfcl_v1_Category__Output>
+      Chunk: MessageTypeDefinition<_medfcl_v1_Chunk, _medfcl_v1_Chunk__Output>
+      DatasetManifest: MessageTypeDefinition<_medfcl_v1_DatasetManifest, _medfcl_v1_DatasetManifest__Output>
+      ExemplarInfo: MessageTypeDefinition<_medfcl_v1_ExemplarInfo, _medfcl_v1_ExemplarInfo__Output>
+      ExemplarMessage: MessageTypeDefinition<_medfcl_v1_ExemplarMessage, _medfcl_v1_ExemplarMessage__Output>
+      ExemplarPushHeader: MessageTypeDefinition<_medfcl_v1_ExemplarPushHeader, _medfcl_v1_ExemplarPushHeader__Output>
+      FilterStage: MessageTypeDefinition<_medfcl_v1_FilterStage, _medfcl_v1_FilterStage__Output>
+      HeartbeatRequest: MessageTypeDefinition<_medfcl_v1_HeartbeatRequest, _medfcl_v1_HeartbeatRequest__Output>
+      HeartbeatResponse: MessageTypeDefinition<_medfcl_v1_HeartbeatResponse, _medfcl_v1_HeartbeatResponse__Output>
+      Hyperparameters: MessageTypeDefinition<_medfcl_v1_Hyperparameters, _medfcl_v1_Hyperparameters__Output>
+      Idle: MessageTypeDefinition<_medfcl_v1_Idle, _medfcl_v1_Idle__Output>
+      Metric: MessageTypeDefinition<_medfcl_v1_Metric, _medfcl_v1_Metric__Output>
+      ModelChunk: MessageTypeDefinition<_medfcl_v1_ModelChunk, _medfcl_v1_ModelChunk__Output>
+      NextTaskRequest: MessageTypeDefinition<_medfcl_v1_NextTaskRequest, _medfcl_v1_NextTaskRequest__Output>
+      NextTaskResponse: MessageTypeDefinition<_medfcl_v1_NextTaskResponse, _medfcl_v1_NextTaskResponse__Output>
+      Prompt: MessageTypeDefinition<_medfcl_v1_Prompt, _medfcl_v1_Prompt__Output>
+      Provenance: MessageTypeDefinition<_medfcl_v1_Provenance, _medfcl_v1_Provenance__Output>
+      PullExemplarsRequest: MessageTypeDefinition<_medfcl_v1_PullExemplarsRequest, _medfcl_v1_PullExemplarsRequest__Output>
+      PullModelRequest: MessageTypeDefinition<_medfcl_v1_PullModelRequest, _medfcl_v1_PullModelRequest__Output>
+      PushExemplarsResponse: MessageTypeDefinition<_medfcl_v1_PushExemplarsResponse, _medfcl_v1_PushExemplarsResponse__Output>
+      PushUpdateMessage: MessageTypeDefinition<_medfcl_v1_PushUpdateMessage, _medfcl_v1_PushUpdateMessage__Output>
+      PushUpdateResponse: MessageTypeDefinition<_medfcl_v1_PushUpdateResponse, _medfcl_v1_PushUpdateResponse__Output>
+      RegisterRequest: MessageTypeDefinition<_medfcl_v1_RegisterRequest, _medfcl_v1_RegisterRequest__Output>
+      RegisterResponse: MessageTypeDefinition<_medfcl_v1_RegisterResponse, _medfcl_v1_RegisterResponse__Output>
+      RejectedExemplar: MessageTypeDefinition<_medfcl_v1_RejectedExemplar, _medfcl_v1_RejectedExemplar__Output>
+      ReportMetricsRequest: MessageTypeDefinition<_medfcl_v1_ReportMetricsRequest, _medfcl_v1_ReportMetricsRequest__Output>
+      ReportMetricsResponse: MessageTypeDefinition<_medfcl_v1_ReportMetricsResponse, _medfcl_v1_ReportMetricsResponse__Output>
+      Shutdown: MessageTypeDefinition<_medfcl_v1_Shutdown, _medfcl_v1_Shutdown__Output>
+      SiteService: SubtypeConstructor<typeof grpc.Client, _medfcl_v1_SiteServiceClient> & { service: _medfcl_v1_SiteServiceDefinition }
+      TensorManifest: MessageTypeDefinition<_medfcl_v1_TensorManifest, _medfcl_v1_TensorManifest__Output>
+      TensorSpec: MessageTypeDefinition<_medfcl_v1_TensorSpec, _medfcl_v1_TensorSpec__Output>
+      TrainTask: MessageTypeDefinition<_medfcl_v1_TrainTask, _medfcl_v1_TrainTask__Output>
+      UpdateHeader: MessageTypeDefinition<_medfcl_v1_UpdateHeader, _medfcl_v1_UpdateHeader__Output>
+    }
+  }
+}
+
