@@ -82,6 +82,10 @@ export const agentSchema = z
     coordinator: hostPort.default("127.0.0.1:7443"),
     /** The site's dataset: a COCO folder (annotations.json + images/). Never leaves the site. */
     data: z.string().min(1).optional(),
+    /** Domain name this site's data belongs to (a column of R); defaults to the data folder's name. */
+    domain: z.string().min(1).optional(),
+    /** Task family, e.g. "polyp" or "cells". */
+    task: z.string().min(1).default("detection"),
     /** Local state: audit log, downloaded models, resumable transfers. */
     stateDir: z.string().min(1).default("./agent-state"),
     tls: tlsSchema.default({}),

@@ -1,0 +1,315 @@
+import { type Command } from "commander";
+import { SingleBar } from "cli-progress";
+import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
+import { ErrorCode, MedfclError } from "../../services/errors/index.js";
+import { createAdminClient } from "../../services/transport/index.js";
+import { startCoordinator } from "../../coordinator/index.js";
+import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
+import { checkHealth, runAgent } from "../../site-agent/agent.js";
+import { createSiteWork } from "../../site-agent/site-work.js";
+import { action, commandLogger, ExitCode, globalOptions, withExamples } from "../context.js";
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Drops undefined leaves so flags that were not given do not override file or env values. */
+function clean(obj: Record<string, unknown>): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined) continue;
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      const inner = clean(v as Record<string, unknown>);
+      if (Object.keys(inner).length) out[k] = inner;
+    } else out[k] = v as Json;
+  }
+  return out;
+}
+
+function parseEvalSets(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf("=");
+    if (i <= 0) throw new MedfclError(ErrorCode.InvalidArgument, `--eval-set expects DOMAIN=DIR, got "${p}"`, { details: { option: "--eval-set" } });
+    out[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return out;
+}
+
+function onSignals(abort: AbortController, log: { info: (o: object, m: string) => void }): void {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.once(sig, () => {
+      log.info({ signal: sig }, "shutting down");
+      abort.abort();
+    });
+  }
+}
+
+interface CoordinatorFlags {
+  listen?: string;
+  http?: string;
+  stateDir?: string;
+  nats?: string;
+  insecure?: boolean;
+  evalSet?: string[];
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  deadlineMs?: string;
+  normBound?: string;
+}
+
+export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): MedfclConfig {
+  return loadConfig({
+    file: globalOptions(cmd).config,
+    env: process.env,
+    overrides: clean({
+      coordinator: {
+        listen: f.listen,
+        httpListen: f.http,
+        stateDir: f.stateDir,
+        nats: f.nats,
+        insecure: f.insecure,
+        evalSets: parseEvalSets(f.evalSet),
+        tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
+        taskDeadlineMs: f.deadlineMs === undefined ? undefined : Number(f.deadlineMs),
+        updateNormBound: f.normBound === undefined ? undefined : Number(f.normBound),
+      },
+    }),
+  });
+}
+
+interface AgentFlags {
+  site?: string;
+  coordinator?: string;
+  data?: string;
+  domain?: string;
+  task?: string;
+  stateDir?: string;
+  insecure?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  backend?: string;
+  maxTasks?: string;
+  serverName?: string;
+}
+
+function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
+  return loadConfig({
+    file: globalOptions(cmd).config,
+    env: process.env,
+    overrides: clean({
+      agent: {
+        siteId: f.site,
+        coordinator: f.coordinator,
+        data: f.data,
+        domain: f.domain,
+        task: f.task,
+        stateDir: f.stateDir,
+        insecure: f.insecure,
+        backend: f.backend,
+        tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
+      },
+    }),
+  });
+}
+
+function addTlsFlags(cmd: Command): Command {
+  return cmd
+    .option("--tls-ca <file>", "consortium CA certificate (PEM)")
+    .option("--tls-cert <file>", "this process's certificate (PEM)")
+    .option("--tls-key <file>", "this process's private key (PEM)")
+    .option("--insecure", "plaintext gRPC; only for local experiments");
+}
+
+export function registerFederation(program: Command): void {
+  const coordinator = addTlsFlags(
+    program
+      .command("coordinator")
+      .description("run the coordinator: gRPC for agents and admins, scheduler, aggregation, central evaluation, audit")
+      .option("--listen <host:port>", "gRPC address (coordinator.listen)")
+      .option("--http <host:port>", "dashboard, /metrics and /healthz (coordinator.httpListen)")
+      .option("--state-dir <dir>", "SQLite and blob store (coordinator.stateDir)")
+      .option("--nats <url>", "publish events to this NATS server with JetStream")
+      .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
+      .option("--deadline-ms <ms>", "task deadline")
+      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this"),
+  ).action(
+    action(async (flags: CoordinatorFlags, cmd: Command) => {
+      const cfg = coordinatorConfigFrom(cmd, flags);
+      const log = commandLogger(cmd, "coordinator");
+      const running = await startCoordinator(cfg.coordinator, log, detectorModelOps());
+      const abort = new AbortController();
+      onSignals(abort, log);
+      await new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve(), { once: true }));
+      await running.close();
+    }),
+  );
+  withExamples(coordinator, [
+    "medfcl coordinator --state-dir /state --tls-ca certs/ca.crt --tls-cert certs/coordinator.crt --tls-key certs/coordinator.key --eval-set kvasir=data/kvasir/test",
+    "medfcl coordinator --insecure --listen 127.0.0.1:7443 --nats nats://127.0.0.1:4222",
+  ]);
+
+  const agent = addTlsFlags(
+    program
+      .command("agent")
+      .description("run a site agent: trains on this site's data and talks only outbound to the coordinator")
+      .option("--site <id>", "site id; must equal the certificate CN (agent.siteId)")
+      .option("--coordinator <host:port>", "coordinator gRPC address")
+      .option("--data <dir>", "the site's COCO folder (annotations.json + images/)")
+      .option("--domain <name>", "domain name of the site's data")
+      .option("--task <name>", "task family, e.g. polyp")
+      .option("--state-dir <dir>", "audit log, models, privacy state")
+      .option("--backend <name>", "wasm | tensorflow | cpu")
+      .option("--server-name <host>", "expected name in the coordinator certificate")
+      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)"),
+  ).action(
+    action(async (flags: AgentFlags, cmd: Command) => {
+      const cfg = agentConfigFrom(cmd, flags);
+      const log = commandLogger(cmd, `agent:${cfg.agent.siteId ?? "?"}`);
+      const work = await createSiteWork(cfg.agent, log);
+      const abort = new AbortController();
+      onSignals(abort, log);
+      const tty = Boolean(process.stderr.isTTY);
+      const bar = tty ? new SingleBar({ format: "{task} [{bar}] {percentage}% | loss {loss} | {ips} img/s", hideCursor: true }) : null;
+      let lastLog = 0;
+      const res = await runAgent({
+        config: cfg.agent,
+        logger: log,
+        work,
+        signal: abort.signal,
+        maxTasks: flags.maxTasks ? Number(flags.maxTasks) : 0,
+        serverName: flags.serverName,
+        onProgress: (task, p) => {
+          const payload = { task: `step ${task.step}`, loss: p.loss?.toFixed(3) ?? "-", ips: p.imagesPerSec?.toFixed(1) ?? "-" };
+          if (bar) {
+            if (p.fraction === 0 || !bar.getTotal()) bar.start(100, 0, payload);
+            bar.update(Math.round(p.fraction * 100), payload);
+            if (p.fraction >= 1) bar.stop();
+          } else if (Date.now() - lastLog > 5000 || p.fraction >= 1) {
+            lastLog = Date.now();
+            log.info({ step: task.step, progress: Number(p.fraction.toFixed(3)), loss: p.loss, imagesPerSec: p.imagesPerSec }, "training");
+          }
+        },
+      });
+      bar?.stop();
+      log.info({ tasks: res.tasks }, "agent stopped");
+    }),
+  );
+  withExamples(agent, [
+    "medfcl agent --site hospital-a --coordinator fl.example.org:7443 --data /data/kvasir --tls-ca /certs/ca.crt --tls-cert /certs/site.crt --tls-key /certs/site.key",
+    "MEDFCL_AGENT_SITE_ID=site-1 MEDFCL_AGENT_DATA=/data medfcl agent --insecure",
+    "medfcl agent health --state-dir /state",
+  ]);
+  withExamples(
+    agent
+      .command("health")
+      .description("exit 0 when the agent's last heartbeat is recent (for container HEALTHCHECKs)")
+      .option("--state-dir <dir>", "the agent's state dir (agent.stateDir)")
+      .action(
+        action((_flags: unknown, cmd: Command) => {
+          // --state-dir is also an option of `agent` itself, so commander may file it there.
+          const stateDir = (cmd.optsWithGlobals() as { stateDir?: string }).stateDir;
+          const cfg = loadConfig({ file: globalOptions(cmd).config, env: process.env, overrides: clean({ agent: { stateDir } }) });
+          const h = checkHealth(cfg.agent.stateDir);
+          process.stdout.write(`${h.ok ? "healthy" : "unhealthy"}: ${h.reason}\n`);
+          return h.ok ? ExitCode.Ok : ExitCode.Failure;
+        }),
+      ),
+    ["medfcl agent health --state-dir /state"],
+  );
+
+  const runs = program.command("runs").description("create, watch and audit runs on a coordinator (AdminService)");
+  const adminFlags = (c: Command): Command =>
+    addTlsFlags(c.option("--coordinator <host:port>", "coordinator address", "127.0.0.1:7443").option("--server-name <host>", "expected name in the coordinator certificate"));
+  const adminClient = (f: { coordinator: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; serverName?: string }) =>
+    createAdminClient(f.coordinator, { insecure: Boolean(f.insecure), tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey }, serverName: f.serverName });
+  withExamples(runs, ["medfcl runs create --name r1 --strategy rehearsal --site site-1 --site site-2 --insecure", "medfcl runs audit r1 --insecure"]);
+
+  withExamples(
+    adminFlags(
+      runs
+        .command("create")
+        .description("start a run over registered sites (in domain order)")
+        .requiredOption("--name <name>", "unique run name")
+        .requiredOption("--strategy <name>", "specialized | joint | sequential | rehearsal")
+        .requiredOption("--site <id>", "a site, in step order; repeatable", collect)
+        .option("--option <k=v>", "strategy option (buffer=100, sampler=random, mix=0.3, shots=100, rounds=N); repeatable", collect)
+        .option("--epochs <n>", "local epochs per step", "1")
+        .option("--lr <lr>", "learning rate", "1e-4")
+        .option("--batch-size <n>", "batch size", "4")
+        .option("--seed <n>", "run seed", "1")
+        .option("--wait", "wait for the run to finish and print its audit"),
+    ).action(
+      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: string; lr: string; batchSize: string; seed: string; wait?: boolean; coordinator: string }) => {
+        const client = adminClient(f);
+        try {
+          const options = Object.fromEntries((f.option ?? []).map((kv) => kv.split("=", 2) as [string, string]));
+          const run = await client.createRun({
+            name: f.name,
+            strategy: f.strategy,
+            sites: f.site,
+            options,
+            seed: Number(f.seed),
+            hyperparameters: { epochs: Number(f.epochs), lr: Number(f.lr), batch_size: Number(f.batchSize), seed: Number(f.seed) },
+          });
+          process.stdout.write(`${run.run_id} ${run.state}\n`);
+          if (f.wait) {
+            const done = await client.waitForRun(run.run_id);
+            process.stdout.write(`${JSON.stringify(await client.getAudit(done.run_id), null, 2)}\n`);
+            return done.state === "completed" ? ExitCode.Ok : ExitCode.Failure;
+          }
+        } finally {
+          client.close();
+        }
+      }),
+    ),
+    ["medfcl runs create --name seq1 --strategy sequential --site a --site b --epochs 2 --insecure --wait"],
+  );
+
+  withExamples(
+    adminFlags(runs.command("list").description("list runs")).action(
+      action(async (f: { coordinator: string }) => {
+        const client = adminClient(f);
+        try {
+          for (const r of (await client.listRuns(500)).runs) process.stdout.write(`${r.run_id}  ${r.name.padEnd(24)} ${r.strategy.padEnd(12)} ${r.state.padEnd(10)} steps ${r.steps.length}\n`);
+        } finally {
+          client.close();
+        }
+      }),
+    ),
+    ["medfcl runs list --insecure"],
+  );
+
+  withExamples(
+    adminFlags(runs.command("show").argument("<run>", "run id or name").description("show a run's steps")).action(
+      action(async (run: string, f: { coordinator: string }) => {
+        const client = adminClient(f);
+        try {
+          process.stdout.write(`${JSON.stringify(await client.getRun(run), null, 2)}\n`);
+        } finally {
+          client.close();
+        }
+      }),
+    ),
+    ["medfcl runs show seq1 --insecure"],
+  );
+
+  withExamples(
+    adminFlags(runs.command("audit").argument("<run>", "run id or name").description("print the forgetting audit: R, ACC/BWT/FWT, lineage")).action(
+      action(async (run: string, f: { coordinator: string }) => {
+        const client = adminClient(f);
+        try {
+          process.stdout.write(`${JSON.stringify(await client.getAudit(run), null, 2)}\n`);
+        } finally {
+          client.close();
+        }
+      }),
+    ),
+    ["medfcl runs audit seq1 --insecure"],
+  );
+}

@@ -1,0 +1,235 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { readSuiteIndex, synthesizeSuite, type SuiteIndex } from "../services/data/index.js";
+import { writeAuditReport } from "../services/eval/index.js";
+import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import type { Logger } from "../services/log/index.js";
+import { writeFileAtomicSync } from "../services/store/index.js";
+import { createAdminClient, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
+
+export interface SimulateOptions {
+  suite: "polyp" | "tasks";
+  sites: number;
+  strategy: string;
+  /** Further strategies run after the first on the same sites, for a side-by-side table. */
+  compare: string[];
+  buffer: number;
+  sampler: string;
+  mix: number;
+  seed: number;
+  scale: "tiny" | "small" | "full";
+  out: string;
+  /** Where the synthetic suite lives (made if missing); a real suite.json folder works too. */
+  dataRoot?: string;
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  maxSteps: number;
+  insecure: boolean;
+  logger: Logger;
+}
+
+export function defaultSimulateOptions(): Omit<SimulateOptions, "logger" | "out"> {
+  return { suite: "polyp", sites: 5, strategy: "rehearsal", compare: [], buffer: 100, sampler: "random", mix: 0.3, seed: 1, scale: "small", epochs: 3, lr: 2e-3, batchSize: 8, maxSteps: 0, insecure: false };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** The command line that runs this same CLI (tsx in development, dist/ when built). */
+function cliCommand(): string[] {
+  return [process.execPath, ...process.execArgv, process.argv[1]];
+}
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+}
+
+function startChild(name: string, args: string[], logFile: string, children: Child[]): ChildProcess {
+  const [cmd, ...pre] = cliCommand();
+  const log = createWriteStream(logFile, { flags: "a" });
+  const proc = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDFCL_LOG_PRETTY: "0" } });
+  proc.stdout?.pipe(log);
+  proc.stderr?.pipe(log);
+  children.push({ name, proc });
+  return proc;
+}
+
+function stopOne(c: Child): Promise<void> {
+  return new Promise<void>((resolveStop) => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolveStop();
+    const t = setTimeout(() => c.proc.kill("SIGKILL"), 10_000);
+    c.proc.once("exit", () => (clearTimeout(t), resolveStop()));
+    c.proc.kill("SIGTERM");
+  });
+}
+
+/** Agents first, then the coordinator, then NATS: each goes down while what it talks to is still up. */
+async function stopChildren(children: Child[]): Promise<void> {
+  const rank = (c: Child): number => (c.name === "nats" ? 2 : c.name === "coordinator" ? 1 : 0);
+  for (const level of [0, 1, 2]) await Promise.all(children.filter((c) => rank(c) === level).map(stopOne));
+}
+
+export function natsServerPath(): string | null {
+  const r = spawnSync("sh", ["-c", "command -v nats-server"], { encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+async function ensureSuite(o: SimulateOptions): Promise<{ dir: string; index: SuiteIndex }> {
+  const dir = resolve(o.dataRoot ?? join(o.out, "..", ".data", `${o.suite}-${o.scale}-seed${o.seed}`));
+  if (!existsSync(join(dir, "suite.json"))) {
+    o.logger.info({ dir, suite: o.suite, scale: o.scale, seed: o.seed }, "synthesizing the data suite");
+    await synthesizeSuite({ suite: o.suite, out: dir, seed: o.seed, scale: o.scale });
+  }
+  return { dir, index: readSuiteIndex(dir) };
+}
+
+function issueDevCertificates(pkiDir: string, siteIds: string[]): void {
+  if (existsSync(join(pkiDir, "ca", "ca.crt"))) return;
+  initCaDir(join(pkiDir, "ca"), { keyBits: 2048 });
+  writeCoordinatorCredentials(join(pkiDir, "ca"), ["localhost", "127.0.0.1"], join(pkiDir, "coordinator"), { keyBits: 2048 });
+  for (const id of [...siteIds, "admin"]) writeSiteCredentials(join(pkiDir, "ca"), id, join(pkiDir, id), { keyBits: 2048 });
+}
+
+/**
+ * A coordinator and one agent process per site on loopback, with mTLS and (when nats-server is on
+ * PATH) NATS; runs the plan, writes R.json and the audit report into `out`.
+ */
+export async function simulate(o: SimulateOptions): Promise<{ reportDir: string; runs: { strategy: string; state: string; dir: string }[] }> {
+  const log = o.logger;
+  const out = resolve(o.out);
+  mkdirSync(join(out, "logs"), { recursive: true });
+  const { dir: dataDir, index } = await ensureSuite(o);
+  const trainDomains = index.domains.filter((d) => d.role === "train" && d.splits.train);
+  if (o.sites < 1 || o.sites > trainDomains.length) {
+    throw new MedfclError(ErrorCode.InvalidArgument, `--sites must be between 1 and ${trainDomains.length} (training domains in ${dataDir})`, { details: { option: "--sites" } });
+  }
+  const domains = trainDomains.slice(0, o.sites);
+  const siteIds = domains.map((d, i) => `site-${i + 1}-${d.name.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63));
+  const pki = join(out, "pki");
+  if (!o.insecure) issueDevCertificates(pki, siteIds);
+  const tls = (who: string, certName: string): string[] =>
+    o.insecure ? ["--insecure"] : ["--tls-ca", join(pki, "ca", "ca.crt"), "--tls-cert", join(pki, who, `${certName}.crt`), "--tls-key", join(pki, who, `${certName}.key`)];
+
+  const children: Child[] = [];
+  const cleanup = (): void => void stopChildren(children);
+  process.once("exit", cleanup);
+  try {
+    let natsUrl: string | undefined;
+    const nats = natsServerPath();
+    if (nats) {
+      const port = await freePort();
+      rmSync(join(out, "nats"), { recursive: true, force: true });
+      const proc = spawn(nats, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", join(out, "nats")], { stdio: ["ignore", "pipe", "pipe"] });
+      const logStream = createWriteStream(join(out, "logs", "nats.log"));
+      proc.stdout?.pipe(logStream);
+      proc.stderr?.pipe(logStream);
+      children.push({ name: "nats", proc });
+      natsUrl = `nats://127.0.0.1:${port}`;
+      await new Promise((r) => setTimeout(r, 500));
+      log.info({ url: natsUrl }, "started nats-server with JetStream");
+    } else {
+      log.warn("nats-server is not on PATH: events go to the coordinator log and SQLite only (apt-get install nats-server)");
+    }
+
+    const grpcPort = await freePort();
+    const httpPort = await freePort();
+    const address = `127.0.0.1:${grpcPort}`;
+    const evalArgs = index.domains.flatMap((d) => ["--eval-set", `${d.name}=${join(dataDir, d.splits.test)}`]);
+    startChild(
+      "coordinator",
+      ["coordinator", "--listen", address, "--http", `127.0.0.1:${httpPort}`, "--state-dir", join(out, "coordinator"), ...evalArgs, ...(natsUrl ? ["--nats", natsUrl] : []), ...tls("coordinator", "coordinator")],
+      join(out, "logs", "coordinator.log"),
+      children,
+    );
+    log.info({ grpc: address, dashboard: `http://127.0.0.1:${httpPort}/`, logs: join(out, "logs") }, "coordinator started");
+    domains.forEach((d, i) => {
+      startChild(
+        siteIds[i],
+        ["agent", "--site", siteIds[i], "--coordinator", address, "--data", join(dataDir, d.splits.train!), "--domain", d.name, "--task", d.task, "--state-dir", join(out, "agents", siteIds[i]), "--server-name", "localhost", ...tls(siteIds[i], "site")],
+        join(out, "logs", `${siteIds[i]}.log`),
+        children,
+      );
+    });
+    log.info({ sites: siteIds }, `started ${siteIds.length} agent processes`);
+
+    const admin = createAdminClient(address, o.insecure ? { insecure: true } : { insecure: false, serverName: "localhost", tls: { ca: join(pki, "ca", "ca.crt"), cert: join(pki, "admin", "site.crt"), key: join(pki, "admin", "site.key") } });
+    const results: { strategy: string; state: string; dir: string }[] = [];
+    try {
+      for (const strategy of [o.strategy, ...o.compare]) {
+        const options: Record<string, string> = strategy === "rehearsal" ? { buffer: String(o.buffer), sampler: o.sampler, mix: String(o.mix) } : {};
+        const name = `${strategy}-seed${o.seed}-${Date.now().toString(36)}`;
+        let runId = "";
+        const started = Date.now();
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const run = await admin.createRun({
+              name,
+              strategy,
+              sites: siteIds,
+              options,
+              seed: o.seed,
+              model: "nano",
+              hyperparameters: { lr: o.lr, text_lr: o.lr / 10, batch_size: o.batchSize, epochs: o.epochs, freeze_stages: 0, grad_clip: 5, weight_decay: 0.05, seed: o.seed, max_steps: o.maxSteps },
+            });
+            runId = run.run_id;
+            break;
+          } catch (err) {
+            // Agents register as they start; until all have, the coordinator refuses the run.
+            if (attempt > 240) throw err;
+            for (const c of children) {
+              if (c.proc.exitCode !== null) throw new MedfclError(ErrorCode.Unavailable, `${c.name} exited with code ${c.proc.exitCode}; see ${join(out, "logs", `${c.name}.log`)}`);
+            }
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+        log.info({ runId, name, strategy, steps: strategy === "joint" ? 1 : siteIds.length }, "run started");
+        let lastSteps = -1;
+        const final = await admin.waitForRun(runId, {
+          pollMs: 1000,
+          onUpdate: (run) => {
+            const closed = run.steps.filter((s) => s.state === "closed").length;
+            if (closed !== lastSteps) {
+              lastSteps = closed;
+              log.info({ strategy, closed, of: strategy === "joint" ? 1 : siteIds.length, elapsedS: Math.round((Date.now() - started) / 1000) }, "progress");
+            }
+            for (const c of children) {
+              if (c.proc.exitCode !== null && c.proc.exitCode !== 0) throw new MedfclError(ErrorCode.Unavailable, `${c.name} exited with code ${c.proc.exitCode}; see ${join(out, "logs", `${c.name}.log`)}`);
+            }
+          },
+        });
+        const runDir = join(out, "coordinator", "runs", name);
+        const target = o.compare.length ? join(out, strategy) : out;
+        for (const f of ["R.json", "base.json", "run.json", "per_category.json"]) {
+          if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(target, f));
+        }
+        results.push({ strategy, state: final.state, dir: target });
+        if (final.state !== "completed") {
+          throw new MedfclError(ErrorCode.Aborted, `run ${name} ended ${final.state}: ${final.error}; see ${join(out, "logs")}`);
+        }
+        log.info({ strategy, seconds: Math.round((Date.now() - started) / 1000) }, "run completed");
+      }
+    } finally {
+      admin.close();
+    }
+    writeFileAtomicSync(join(out, "simulation.json"), `${JSON.stringify({ suite: o.suite, scale: o.scale, seed: o.seed, sites: siteIds, strategies: [o.strategy, ...o.compare], data: dataDir, runs: results }, null, 2)}\n`);
+    const { files } = await writeAuditReport(out);
+    const reportDir = files.length ? files[0].slice(0, files[0].lastIndexOf("/")) : join(out, "report");
+    return { reportDir, runs: results };
+  } finally {
+    process.off("exit", cleanup);
+    await stopChildren(children);
+  }
+}

@@ -1,0 +1,23 @@
+import type { CoordinatorConfig } from "../services/config/index.js";
+import type { EventBus } from "../services/events/index.js";
+import type { Logger } from "../services/log/index.js";
+import type { BlobStore } from "../services/store/index.js";
+import type { Db } from "./db.js";
+import type { Hub } from "./hub.js";
+import type { ModelOps } from "./model-ops.js";
+
+/** Everything a handler or the round runner needs; built once in startCoordinator. */
+export interface CoordinatorContext {
+  db: Db;
+  blobs: BlobStore;
+  config: CoordinatorConfig;
+  logger: Logger;
+  events: EventBus;
+  hub: Hub;
+  models: ModelOps;
+  /** Where each run's R.json, base.json and run.json are written for `medfcl audit report`. */
+  runsDir: string;
+  version: string;
+  /** Aborted on shutdown; long polls and the round runner stop waiting. */
+  signal: AbortSignal;
+}

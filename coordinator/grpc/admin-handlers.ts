@@ -1,0 +1,45 @@
+import type * as grpc from "@grpc/grpc-js";
+import type { ServerCallIdentity } from "../../services/transport/index.js";
+import type { AdminServiceHandlers } from "../../generated/medfcl/v1/AdminService.js";
+import * as admin from "../admin-service.js";
+import type { CoordinatorContext } from "../context.js";
+import { toGrpcStatus } from "./errors.js";
+
+function unary<Req, Res>(fn: (req: Req) => Res) {
+  return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+    try {
+      callback(null, fn(call.request));
+    } catch (err) {
+      callback(toGrpcStatus(err));
+    }
+  };
+}
+
+/**
+ * Admin calls are for operators. Under mTLS the admin must present a certificate of the
+ * consortium CA (any CN); site certificates are refused by `authorizeAdmin`.
+ */
+export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string) => void, authorizeAdmin: (call: ServerCallIdentity) => void): AdminServiceHandlers {
+  const guarded = <Req, Res>(fn: (req: Req) => Res) => {
+    const inner = unary(fn);
+    return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
+      try {
+        authorizeAdmin(call);
+      } catch (err) {
+        callback(toGrpcStatus(err));
+        return;
+      }
+      inner(call, callback);
+    };
+  };
+  return {
+    CreateRun: guarded((req) => {
+      const run = admin.createRun(ctx, req);
+      startRun(run.run_id);
+      return admin.runToWire(ctx, run);
+    }),
+    GetRun: guarded((req) => admin.runToWire(ctx, admin.requireRun(ctx, req.run_id))),
+    ListRuns: guarded((req) => admin.listRunsPage(ctx, req)),
+    GetAudit: guarded((req) => admin.buildAudit(ctx, admin.requireRun(ctx, req.run_id))),
+  };
+}

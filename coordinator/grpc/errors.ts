@@ -1,0 +1,23 @@
+import * as grpc from "@grpc/grpc-js";
+import { ErrorCode, isMedfclError } from "../../services/errors/index.js";
+
+const CODE_TO_STATUS: Record<ErrorCode, grpc.status> = {
+  [ErrorCode.InvalidArgument]: grpc.status.INVALID_ARGUMENT,
+  [ErrorCode.NotFound]: grpc.status.NOT_FOUND,
+  [ErrorCode.AlreadyExists]: grpc.status.ALREADY_EXISTS,
+  [ErrorCode.FailedPrecondition]: grpc.status.FAILED_PRECONDITION,
+  [ErrorCode.PermissionDenied]: grpc.status.PERMISSION_DENIED,
+  [ErrorCode.Unauthenticated]: grpc.status.UNAUTHENTICATED,
+  [ErrorCode.ResourceExhausted]: grpc.status.RESOURCE_EXHAUSTED,
+  [ErrorCode.DataLoss]: grpc.status.DATA_LOSS,
+  [ErrorCode.Unavailable]: grpc.status.UNAVAILABLE,
+  [ErrorCode.DeadlineExceeded]: grpc.status.DEADLINE_EXCEEDED,
+  [ErrorCode.Aborted]: grpc.status.ABORTED,
+  [ErrorCode.Internal]: grpc.status.INTERNAL,
+};
+
+/** The one mapping from errors to gRPC status; anything that is not a MedfclError is INTERNAL. */
+export function toGrpcStatus(err: unknown): Partial<grpc.StatusObject> {
+  if (isMedfclError(err)) return { code: CODE_TO_STATUS[err.code], details: err.message };
+  return { code: grpc.status.INTERNAL, details: `internal error: ${err instanceof Error ? err.message : String(err)}` };
+}

@@ -1,0 +1,129 @@
+import * as grpc from "@grpc/grpc-js";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { CoordinatorConfig } from "../services/config/index.js";
+import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import { createEventBus, type EventBus } from "../services/events/index.js";
+import type { Logger } from "../services/log/index.js";
+import { openBlobStore } from "../services/store/index.js";
+import { medfclProto, peerSiteId, serverCredentials, serverOptions, type ServerCallIdentity } from "../services/transport/index.js";
+import type { CoordinatorContext } from "./context.js";
+import * as db from "./db.js";
+import { adminHandlers } from "./grpc/admin-handlers.js";
+import { siteHandlers } from "./grpc/site-handlers.js";
+import { createHub } from "./hub.js";
+import { startHttp } from "./http.js";
+import type { ModelOps } from "./model-ops.js";
+import { executeRun } from "./round-runner.js";
+import { COORDINATOR_VERSION } from "./site-service.js";
+
+export type { ModelOps, DomainEvaluation, EvalSet } from "./model-ops.js";
+export { createStrategy, STRATEGY_NAMES } from "./strategies/index.js";
+export { checkManifest, checkDelta } from "./validation.js";
+export { defaultHyper } from "./admin-service.js";
+
+export interface RunningCoordinator {
+  /** host:port of the gRPC server (the real port when 0 was asked). */
+  address: string;
+  httpAddress: string;
+  ctx: CoordinatorContext;
+  /** Resolves when the run finishes (completed or failed). */
+  waitForRun(runId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+function splitHostPort(hp: string): { host: string; port: number } {
+  const i = hp.lastIndexOf(":");
+  return { host: hp.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(hp.slice(i + 1)) };
+}
+
+/** Admin calls need a CA-issued certificate whose CN is "admin" or starts with "admin-". */
+function authorizeAdmin(insecure: boolean) {
+  return (call: ServerCallIdentity): void => {
+    if (insecure) return;
+    const cn = peerSiteId(call);
+    if (!cn) throw new MedfclError(ErrorCode.Unauthenticated, "admin calls need a client certificate (medfcl pki issue-site --site admin)");
+    if (cn !== "admin" && !cn.startsWith("admin-")) throw new MedfclError(ErrorCode.PermissionDenied, `certificate "${cn}" is not an admin certificate`);
+  };
+}
+
+export async function startCoordinator(config: CoordinatorConfig, logger: Logger, models: ModelOps, options: { events?: EventBus } = {}): Promise<RunningCoordinator> {
+  const abort = new AbortController();
+  const database = db.openDb(join(config.stateDir, "coordinator.sqlite"));
+  const blobs = openBlobStore(join(config.stateDir, "blobs"));
+  const events =
+    options.events ??
+    (await createEventBus({
+      natsUrl: config.nats,
+      logger: logger.child({ component: "events" }),
+      name: "medfcl-coordinator",
+      sink: (e) => db.insertEventRow(database, e.type, "", e),
+    }));
+  const ctx: CoordinatorContext = {
+    db: database,
+    blobs,
+    config,
+    logger,
+    events,
+    hub: createHub(),
+    models,
+    runsDir: join(config.stateDir, "runs"),
+    version: COORDINATOR_VERSION,
+    signal: abort.signal,
+  };
+  const running = new Map<string, Promise<void>>();
+  const startRun = (runId: string): void => {
+    if (running.has(runId)) return;
+    running.set(runId, executeRun(ctx, runId));
+  };
+
+  const server = new grpc.Server(serverOptions());
+  const proto = medfclProto();
+  server.addService(proto.medfcl.v1.SiteService.service, siteHandlers(ctx));
+  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, authorizeAdmin(config.insecure)));
+  const creds = serverCredentials(config.tls, config.insecure, "coordinator");
+  const { host, port } = splitHostPort(config.listen);
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, creds, (err, p) => (err ? reject(new MedfclError(ErrorCode.Unavailable, `cannot listen on ${config.listen}: ${err.message}`, { cause: err })) : resolve(p))),
+  );
+  const http = splitHostPort(config.httpListen);
+  let httpServer: HttpServer;
+  try {
+    httpServer = await startHttp(ctx, http.host, http.port);
+  } catch (err) {
+    server.forceShutdown();
+    throw new MedfclError(ErrorCode.Unavailable, `cannot listen on ${config.httpListen} (coordinator.httpListen): ${(err as Error).message}`, { cause: err });
+  }
+  const httpPort = (httpServer.address() as AddressInfo).port;
+  logger.info({ grpc: `${host}:${boundPort}`, http: `${http.host}:${httpPort}`, mtls: !config.insecure, nats: config.nats ?? null, evalSets: Object.keys(config.evalSets) }, "coordinator listening");
+  if (config.insecure) logger.warn("plaintext gRPC (--insecure): site identities are taken on trust; use mTLS outside local tests");
+
+  // Resume runs a previous process left running.
+  for (const run of db.listRuns(database, { limit: 10_000, offset: 0, state: "running" })) {
+    logger.info({ runId: run.run_id, name: run.name }, "resuming run");
+    startRun(run.run_id);
+  }
+
+  return {
+    address: `${host}:${boundPort}`,
+    httpAddress: `${http.host}:${httpPort}`,
+    ctx,
+    async waitForRun(runId: string) {
+      for (;;) {
+        const p = running.get(runId);
+        if (p) return p;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async close() {
+      abort.abort();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      server.forceShutdown();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await Promise.allSettled([...running.values()]);
+      await events.close();
+      database.close();
+    },
+  };
+}

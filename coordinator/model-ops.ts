@@ -1,0 +1,35 @@
+import type { TensorMap } from "../services/tensors/index.js";
+import type { TensorSpecLite } from "./validation.js";
+
+export interface DomainEvaluation {
+  domain: string;
+  /** COCO AP@[.5:.95] in percent, as the paper reports it. */
+  ap: number;
+  /** AP@0.5 in percent. */
+  ap50: number;
+  /** The 12 pycocotools summary numbers (fractions). */
+  stats: number[];
+  perCategoryAp: Record<number, number>;
+}
+
+export interface EvalSet {
+  domain: string;
+  dir: string;
+}
+
+/**
+ * The model operations the coordinator needs, behind one seam so the gRPC and scheduling code can
+ * be exercised without a training backend. The production implementation is in model-ops-detector.ts.
+ */
+export interface ModelOps {
+  /** A fresh base checkpoint (safetensors bytes) for a model size and seed. */
+  createBase(model: string, seed: number): Promise<Buffer>;
+  /** Tensor layout and architecture hash of a checkpoint. */
+  inspect(checkpoint: Buffer): { manifest: TensorSpecLite[]; configHash: string };
+  /** Decodes an uploaded delta to float32, whatever its encoding. */
+  decodeDelta(bytes: Buffer): TensorMap;
+  /** base + delta, as a new checkpoint whose metadata names its parent. */
+  applyDelta(base: Buffer, delta: TensorMap, meta: { parent: string; createdBy: string; step: number }): Buffer;
+  /** COCO evaluation of a checkpoint on each set (ONNX path). */
+  evaluate(checkpoint: Buffer, sets: EvalSet[]): Promise<DomainEvaluation[]>;
+}

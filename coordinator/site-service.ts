@@ -1,0 +1,310 @@
+import { randomUUID } from "node:crypto";
+import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import type { DatasetManifest__Output } from "../generated/medfcl/v1/DatasetManifest.js";
+import type { ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
+import type { Metric__Output } from "../generated/medfcl/v1/Metric.js";
+import type { TrainTask } from "../generated/medfcl/v1/TrainTask.js";
+import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
+import type { CoordinatorContext } from "./context.js";
+import * as db from "./db.js";
+import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
+import { checkDelta, checkManifest, type TensorSpecLite } from "./validation.js";
+import type { TaskSpecJson } from "./round-runner.js";
+
+export const COORDINATOR_VERSION = "0.1.0";
+const MAX_WAIT_MS = 30_000;
+
+function requireTaskOfSite(ctx: CoordinatorContext, siteId: string, taskId: string): db.TaskRow {
+  const task = db.getTask(ctx.db, taskId);
+  if (!task) throw new TaskNotFoundError(taskId);
+  // Another site's task is indistinguishable from a missing one to the caller, but logged.
+  if (task.site_id !== siteId) {
+    ctx.logger.warn({ siteId, taskId, owner: task.site_id }, "site asked for another site's task");
+    throw new MedfclError(ErrorCode.PermissionDenied, `task ${taskId} does not belong to site ${siteId}`, { details: { taskId, siteId } });
+  }
+  return task;
+}
+
+export function registerSite(
+  ctx: CoordinatorContext,
+  siteId: string,
+  req: { agent_version: string; manifest: DatasetManifest__Output | null; backend: string },
+): { session_id: string; heartbeat_interval_ms: number; coordinator_version: string; max_chunk_bytes: number } {
+  const m = req.manifest;
+  if (!m || !m.domain) throw new MedfclError(ErrorCode.InvalidArgument, "Register needs a manifest with a domain", { details: { field: "manifest.domain" } });
+  if (m.num_images <= 0) throw new MedfclError(ErrorCode.InvalidArgument, "manifest.num_images must be positive", { details: { field: "manifest.num_images" } });
+  const sessionId = randomUUID();
+  db.upsertSite(ctx.db, {
+    site_id: siteId,
+    domain: m.domain,
+    task: m.task || "detection",
+    manifest_json: JSON.stringify(m),
+    backend: req.backend || "wasm",
+    agent_version: req.agent_version || "unknown",
+    session_id: sessionId,
+  });
+  void ctx.events.publish({ type: "site.registered", siteId, agentVersion: req.agent_version, backend: req.backend });
+  ctx.logger.info({ siteId, domain: m.domain, images: m.num_images }, "site registered");
+  return {
+    session_id: sessionId,
+    heartbeat_interval_ms: ctx.config.heartbeatIntervalMs,
+    coordinator_version: COORDINATOR_VERSION,
+    max_chunk_bytes: ctx.config.chunkBytes,
+  };
+}
+
+export function heartbeat(
+  ctx: CoordinatorContext,
+  siteId: string,
+  req: { session_id: string; state: string; task_id: string; progress: number; loss: number },
+): { cancel_task_ids: string[]; reregister: boolean } {
+  const site = db.getSite(ctx.db, siteId);
+  if (!site || site.session_id !== req.session_id) return { cancel_task_ids: [], reregister: true };
+  db.touchSite(ctx.db, siteId);
+  void ctx.events.publish({ type: "site.heartbeat", siteId, state: req.state || "idle", taskId: req.task_id || undefined });
+  const cancel: string[] = [];
+  if (req.task_id) {
+    const task = db.getTask(ctx.db, req.task_id);
+    if (!task || task.site_id !== siteId || !["assigned", "delivered"].includes(task.state)) cancel.push(req.task_id);
+    else void ctx.events.publish({ type: "site.progress", siteId, runId: task.run_id, taskId: task.task_id, progress: req.progress, loss: req.loss || undefined });
+  }
+  return { cancel_task_ids: cancel, reregister: false };
+}
+
+export function taskToWire(task: db.TaskRow, baseSize: number): TrainTask {
+  const spec = JSON.parse(task.spec_json) as TaskSpecJson;
+  return {
+    task_id: task.task_id,
+    run_id: task.run_id,
+    step: task.step,
+    round: task.round,
+    base_version: task.base_version,
+    base_size: baseSize,
+    hyperparameters: {
+      lr: spec.hyper.lr,
+      text_lr: spec.hyper.textLr,
+      weight_decay: spec.hyper.weightDecay,
+      batch_size: spec.hyper.batchSize,
+      epochs: spec.hyper.epochs,
+      freeze_stages: spec.hyper.freezeStages,
+      grad_clip: spec.hyper.gradClip,
+      seed: spec.hyper.seed,
+      replay_ratio: spec.hyper.replayRatio,
+      max_steps: spec.hyper.maxSteps,
+      input_size: spec.hyper.inputSize,
+    },
+    exemplar_ids: spec.exemplarIds,
+    exemplars_wanted: spec.exemplarsWanted,
+    exemplar_sampler: spec.exemplarSampler,
+    deadline: task.deadline,
+    delta_encoding: spec.deltaEncoding,
+    shots: spec.shots,
+    strategy: spec.strategy,
+  };
+}
+
+/** Long poll: hands out the site's oldest open task, waiting up to wait_ms for one. */
+export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { session_id: string; wait_ms: number }, signal: AbortSignal): Promise<TrainTask | null> {
+  const site = db.getSite(ctx.db, siteId);
+  if (!site) throw new MedfclError(ErrorCode.FailedPrecondition, `site ${siteId} is not registered; call Register first`, { details: { siteId } });
+  db.touchSite(ctx.db, siteId);
+  const deadline = Date.now() + Math.min(Math.max(req.wait_ms, 0), MAX_WAIT_MS);
+  for (;;) {
+    const task = db.pendingTaskForSite(ctx.db, siteId);
+    if (task) {
+      db.setTaskState(ctx.db, task.task_id, "delivered");
+      return taskToWire(task, ctx.blobs.size(task.base_version));
+    }
+    const left = deadline - Date.now();
+    if (left <= 0 || signal.aborted || ctx.signal.aborted) return null;
+    await ctx.hub.waitForTaskAssigned(siteId, left, AbortSignal.any([signal, ctx.signal]));
+  }
+}
+
+/** A site may pull a version only when one of its tasks starts from it. */
+export function assertMayPullVersion(ctx: CoordinatorContext, siteId: string, version: string): void {
+  const row = ctx.db.prepare("SELECT 1 FROM tasks WHERE site_id = ? AND base_version = ? LIMIT 1").get(siteId, version);
+  if (!row) {
+    throw new MedfclError(ErrorCode.PermissionDenied, `site ${siteId} has no task based on model ${version}`, { details: { siteId, version } });
+  }
+  if (!ctx.blobs.has(version)) throw new MedfclError(ErrorCode.NotFound, `model version ${version} is not in the blob store`, { details: { version } });
+}
+
+export async function* modelChunks(
+  ctx: CoordinatorContext,
+  version: string,
+  offset: number,
+  chunkBytes: number,
+): AsyncGenerator<{ total_size: number; sha256: string; chunk: { offset: number; data: Buffer } }> {
+  const total = ctx.blobs.size(version);
+  if (offset < 0 || offset > total) {
+    throw new MedfclError(ErrorCode.InvalidArgument, `offset ${offset} is outside model ${version} (${total} bytes)`, { details: { field: "offset" } });
+  }
+  const size = Math.min(Math.max(chunkBytes || ctx.config.chunkBytes, 16 * 1024), ctx.config.chunkBytes);
+  let pos = offset;
+  let pending: Buffer = Buffer.alloc(0);
+  for await (const piece of ctx.blobs.readRange(version, offset, total - offset)) {
+    pending = pending.length ? Buffer.concat([pending, piece]) : piece;
+    while (pending.length >= size) {
+      yield { total_size: total, sha256: version, chunk: { offset: pos, data: pending.subarray(0, size) } };
+      pos += size;
+      pending = pending.subarray(size);
+    }
+  }
+  if (pending.length > 0 || pos === total) {
+    if (pending.length > 0 || total === 0) yield { total_size: total, sha256: version, chunk: { offset: pos, data: pending } };
+  }
+}
+
+function headerManifest(h: UpdateHeader__Output): TensorSpecLite[] {
+  return (h.manifest?.tensors ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape.map(Number) }));
+}
+
+/**
+ * Validates the upload's header and task, stores the bytes under their sha256 (DATA_LOSS on a
+ * mismatch), decodes and validates the delta, and records the outcome. A rejected update is
+ * recorded and answered with INVALID_ARGUMENT; the task is marked so the runner moves on.
+ */
+export async function receiveUpdate(
+  ctx: CoordinatorContext,
+  siteId: string,
+  header: UpdateHeader__Output,
+  chunks: AsyncIterable<Buffer>,
+): Promise<{ update_id: string; accepted: boolean; duplicate: boolean }> {
+  const task = requireTaskOfSite(ctx, siteId, header.task_id);
+  if (header.base_version !== task.base_version) {
+    throw new MedfclError(ErrorCode.FailedPrecondition, `update is based on ${header.base_version} but task ${task.task_id} starts from ${task.base_version}`, {
+      details: { field: "base_version" },
+    });
+  }
+  const existing = db.getUpdate(ctx.db, header.sha256, task.task_id);
+  if (existing && existing.accepted) {
+    for await (const _ of chunks) void _; // drain; the bytes are already stored
+    return { update_id: existing.update_id, accepted: true, duplicate: true };
+  }
+  if (!["assigned", "delivered"].includes(task.state)) throw new StaleTaskError(task.task_id, task.state);
+  const { sha256, size } = await ctx.blobs.putStream(chunks, header.sha256);
+  if (header.size && size !== header.size) {
+    throw new MedfclError(ErrorCode.DataLoss, `received ${size} bytes but the header announced ${header.size}`, { details: { field: "size" } });
+  }
+  const record = {
+    update_id: sha256,
+    task_id: task.task_id,
+    site_id: siteId,
+    run_id: task.run_id,
+    step: task.step,
+    base_version: task.base_version,
+    encoding: header.encoding || "fp32",
+    num_samples: header.num_samples,
+    metrics_json: JSON.stringify(header.metrics ?? []),
+  };
+  try {
+    const base = ctx.models.inspect(ctx.blobs.get(task.base_version));
+    checkManifest(base.manifest, headerManifest(header));
+    let delta;
+    try {
+      delta = ctx.models.decodeDelta(ctx.blobs.get(sha256));
+    } catch (err) {
+      throw new UpdateRejectedError(`delta cannot be decoded: ${(err as Error).message}`, { cause: err });
+    }
+    const norm = checkDelta(base.manifest, delta, ctx.config.updateNormBound);
+    if (header.num_samples <= 0) throw new UpdateRejectedError("num_samples must be positive", { details: { field: "num_samples" } });
+    db.insertUpdate(ctx.db, { ...record, norm, accepted: 1, reason: null });
+    db.setTaskState(ctx.db, task.task_id, "done");
+    for (const m of header.metrics ?? []) db.insertMetric(ctx.db, { run_id: task.run_id, task_id: task.task_id, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });
+    void ctx.events.publish({ type: "update.received", runId: task.run_id, step: task.step, siteId, taskId: task.task_id, sha256, bytes: size, numSamples: header.num_samples });
+    ctx.logger.info({ siteId, taskId: task.task_id, sha256, bytes: size, norm }, "update accepted");
+    return { update_id: sha256, accepted: true, duplicate: false };
+  } catch (err) {
+    if (!(err instanceof MedfclError)) throw err;
+    db.insertUpdate(ctx.db, { ...record, norm: null, accepted: 0, reason: err.message });
+    db.setTaskState(ctx.db, task.task_id, "rejected", err.message);
+    void ctx.events.publish({ type: "update.rejected", runId: task.run_id, step: task.step, siteId, taskId: task.task_id, reason: err.message, code: err.code });
+    ctx.logger.warn({ siteId, taskId: task.task_id, reason: err.message }, "update rejected");
+    throw err;
+  } finally {
+    ctx.hub.notifyTaskFinished(task.task_id);
+  }
+}
+
+export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, taskId: string, ids: string[]): void {
+  const task = requireTaskOfSite(ctx, siteId, taskId);
+  const allowed = new Set((JSON.parse(task.spec_json) as TaskSpecJson).exemplarIds);
+  for (const id of ids) {
+    if (!allowed.has(id)) throw new MedfclError(ErrorCode.PermissionDenied, `exemplar ${id} is not part of task ${taskId}`, { details: { exemplarId: id } });
+  }
+}
+
+export function exemplarInfo(row: db.ExemplarRow): ExemplarInfo__Output {
+  return {
+    exemplar_id: row.exemplar_id,
+    mime: row.mime,
+    width: row.width,
+    height: row.height,
+    boxes: JSON.parse(row.boxes_json),
+    domain: row.domain,
+    categories: JSON.parse(row.categories_json),
+    provenance: JSON.parse(row.provenance_json),
+    size: row.size,
+    score: row.score,
+  };
+}
+
+/**
+ * Stores one pushed exemplar. Its id must be the sha256 of its bytes, and its provenance must
+ * name this site and the filter stages, or it is refused (and nothing is stored).
+ */
+export async function receiveExemplar(
+  ctx: CoordinatorContext,
+  siteId: string,
+  taskId: string,
+  info: ExemplarInfo__Output,
+  bytes: Buffer,
+): Promise<{ accepted: boolean; reason?: string }> {
+  const task = requireTaskOfSite(ctx, siteId, taskId);
+  const site = db.getSite(ctx.db, siteId);
+  const p = info.provenance;
+  if (!p || p.site_id !== siteId || p.content_sha256 !== info.exemplar_id || (p.stages ?? []).length === 0) {
+    return { accepted: false, reason: "provenance missing, from another site, or without filter stages" };
+  }
+  if (!["image/png", "image/jpeg"].includes(info.mime)) return { accepted: false, reason: `mime ${info.mime} is not image/png or image/jpeg` };
+  let sha: string;
+  try {
+    sha = ctx.blobs.put(bytes);
+  } catch (err) {
+    return { accepted: false, reason: (err as Error).message };
+  }
+  if (sha !== info.exemplar_id) return { accepted: false, reason: `content hashes to ${sha}, not ${info.exemplar_id}` };
+  db.insertExemplar(ctx.db, {
+    exemplar_id: sha,
+    site_id: siteId,
+    run_id: task.run_id,
+    task_id: task.task_id,
+    domain: info.domain || site?.domain || "",
+    mime: info.mime,
+    width: info.width,
+    height: info.height,
+    boxes_json: JSON.stringify(info.boxes ?? []),
+    categories_json: JSON.stringify(info.categories ?? []),
+    provenance_json: JSON.stringify(p),
+    size: bytes.length,
+    score: info.score ?? 0,
+  });
+  return { accepted: true };
+}
+
+export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: { task_id: string; metrics: Metric__Output[]; notes: string[] }): void {
+  let runId: string | null = null;
+  if (req.task_id) runId = requireTaskOfSite(ctx, siteId, req.task_id).run_id;
+  for (const m of req.metrics) db.insertMetric(ctx.db, { run_id: runId, task_id: req.task_id || null, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });
+  for (const note of req.notes) db.insertNote(ctx.db, siteId, req.task_id || null, note);
+  // A site that refuses a task (privacy budget) says so here; the runner treats it as a dropout.
+  const refusal = req.notes.find((n) => n.startsWith("refused:"));
+  if (refusal && req.task_id) {
+    const task = db.getTask(ctx.db, req.task_id);
+    if (task && ["assigned", "delivered"].includes(task.state)) {
+      db.setTaskState(ctx.db, req.task_id, "refused", refusal);
+      ctx.hub.notifyTaskFinished(req.task_id);
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { Hyper, RoundContext, RoundPlan, SiteInfo, StepSpec, Strategy, StrategyOptions } from "./strategy.js";
+import { assertKnownOptions, fedAvg, intOption, plainTask } from "./utils.js";
+
+/**
+ * All sites train together with FedAvg weighted by sample count: the federated form of the paper's
+ * joint training. `shots` limits each site to N training images (joint-100). By default each local
+ * epoch is one communication round, so sites re-synchronise often on non-IID domains.
+ */
+export function joint(options: StrategyOptions = {}): Strategy {
+  assertKnownOptions("joint", options, ["rounds", "shots"]);
+  const shots = intOption(options, "shots", 0, 0);
+  const roundsOption = intOption(options, "rounds", 0, 0, 1000);
+  return {
+    name: "joint",
+    planSteps(sites: SiteInfo[], hyper: Hyper): StepSpec[] {
+      // Without an explicit rounds option, each local epoch is one round.
+      const rounds = roundsOption || Math.max(1, hyper.epochs);
+      return [{ index: 0, domain: "joint", sites: sites.map((s) => s.siteId), rounds, parent: "base" }];
+    },
+    configureRound(ctx: RoundContext): RoundPlan {
+      const hyper = roundsOption ? ctx.hyper : { ...ctx.hyper, epochs: 1 };
+      return { tasks: ctx.step.sites.map((siteId) => plainTask(siteId, { ...hyper, seed: ctx.hyper.seed + ctx.round }, { shots })) };
+    },
+    aggregate(_step, _round, updates) {
+      return fedAvg(updates);
+    },
+  };
+}
+

@@ -1,0 +1,71 @@
+import { firstNonFinite, l2Norm, type TensorMap } from "../services/tensors/index.js";
+import { UpdateRejectedError } from "./errors.js";
+
+/** A tensor as the wire manifest and checkpoint headers describe it. */
+export interface TensorSpecLite {
+  name: string;
+  dtype: string;
+  shape: number[];
+}
+
+export const ALLOWED_DELTA_DTYPES = ["F32", "F16", "I8"];
+
+function specEq(a: TensorSpecLite, b: TensorSpecLite): boolean {
+  return a.name === b.name && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+}
+
+/**
+ * The header's manifest must list exactly the base model's tensors with the same shapes, in the
+ * same order; dtypes must be ones the decoder understands. Throws naming the first difference.
+ */
+export function checkManifest(base: TensorSpecLite[], claimed: TensorSpecLite[]): void {
+  if (claimed.length !== base.length) {
+    throw new UpdateRejectedError(`update manifest lists ${claimed.length} tensors but the base model has ${base.length}`, {
+      details: { field: "manifest.tensors" },
+    });
+  }
+  for (let i = 0; i < base.length; i++) {
+    if (!specEq(base[i], claimed[i])) {
+      throw new UpdateRejectedError(
+        `update manifest tensor #${i} is "${claimed[i].name}" [${claimed[i].shape}] but the base model has "${base[i].name}" [${base[i].shape}]`,
+        { details: { field: `manifest.tensors[${i}]`, tensor: claimed[i].name } },
+      );
+    }
+    if (!ALLOWED_DELTA_DTYPES.includes(claimed[i].dtype)) {
+      throw new UpdateRejectedError(`update manifest tensor "${claimed[i].name}" has dtype ${claimed[i].dtype}; allowed: ${ALLOWED_DELTA_DTYPES.join(", ")}`, {
+        details: { field: `manifest.tensors[${i}].dtype`, tensor: claimed[i].name },
+      });
+    }
+  }
+}
+
+/**
+ * What was actually decoded must match the base layout (a lying header is caught here), hold only
+ * finite values, and stay within the L2 bound (a blown-up or malicious update never reaches FedAvg).
+ * Returns the update's norm.
+ */
+export function checkDelta(base: TensorSpecLite[], delta: TensorMap, normBound: number): number {
+  const names = [...delta.keys()];
+  for (let i = 0; i < base.length; i++) {
+    const t = delta.get(base[i].name);
+    if (!t) throw new UpdateRejectedError(`delta lacks tensor "${base[i].name}"`, { details: { tensor: base[i].name } });
+    if (t.shape.length !== base[i].shape.length || t.shape.some((d, k) => d !== base[i].shape[k])) {
+      throw new UpdateRejectedError(`delta tensor "${base[i].name}" has shape [${t.shape}] but the base model has [${base[i].shape}]`, {
+        details: { tensor: base[i].name },
+      });
+    }
+  }
+  if (names.length !== base.length) {
+    const extra = names.find((n) => !base.some((b) => b.name === n));
+    throw new UpdateRejectedError(`delta has unexpected tensor "${extra}"`, { details: { tensor: extra } });
+  }
+  const bad = firstNonFinite(delta);
+  if (bad !== null) throw new UpdateRejectedError(`delta tensor "${bad}" holds NaN or infinite values`, { details: { tensor: bad } });
+  const norm = l2Norm(delta);
+  if (norm > normBound) {
+    throw new UpdateRejectedError(`delta L2 norm ${norm.toFixed(4)} exceeds the bound ${normBound} (coordinator.updateNormBound)`, {
+      details: { norm, bound: normBound },
+    });
+  }
+  return norm;
+}

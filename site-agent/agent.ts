@@ -1,0 +1,221 @@
+import type * as grpc from "@grpc/grpc-js";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AgentConfig } from "../services/config/index.js";
+import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import type { Logger } from "../services/log/index.js";
+import { writeFileAtomicSync } from "../services/store/index.js";
+import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
+import type { NextTaskResponse__Output } from "../generated/medfcl/v1/NextTaskResponse.js";
+import type { RegisterResponse__Output } from "../generated/medfcl/v1/RegisterResponse.js";
+import type { HeartbeatResponse__Output } from "../generated/medfcl/v1/HeartbeatResponse.js";
+import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
+import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate } from "./client.js";
+import { TaskRefusedError } from "./errors.js";
+import type { SiteWork, TaskProgress } from "./types.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+export interface AgentOptions {
+  config: AgentConfig;
+  logger: Logger;
+  work: SiteWork;
+  signal: AbortSignal;
+  /** Exit after this many tasks (tests and simulations); 0 = run until stopped. */
+  maxTasks?: number;
+  /** Progress reporter for humans (a bar on a TTY); log lines otherwise. */
+  onProgress?: (task: TrainTask__Output, p: TaskProgress) => void;
+  serverName?: string;
+}
+
+interface AgentState {
+  sessionId: string;
+  state: string;
+  taskId: string;
+  progress: number;
+  loss: number;
+  heartbeatMs: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+/** Health file the container HEALTHCHECK (`medfcl agent health`) reads. */
+export function writeHealth(stateDir: string, s: { state: string; taskId: string; heartbeatMs: number }): void {
+  writeFileAtomicSync(join(stateDir, "health.json"), JSON.stringify({ at: new Date().toISOString(), ...s }));
+}
+
+export function checkHealth(stateDir: string, now = Date.now()): { ok: boolean; reason: string } {
+  try {
+    const h = JSON.parse(readFileSync(join(stateDir, "health.json"), "utf8")) as { at: string; heartbeatMs: number; state: string };
+    const age = now - Date.parse(h.at);
+    const limit = 3 * (h.heartbeatMs || 5000);
+    return age <= limit ? { ok: true, reason: `${h.state}, heartbeat ${Math.round(age / 1000)} s ago` } : { ok: false, reason: `last heartbeat ${Math.round(age / 1000)} s ago (limit ${limit / 1000} s)` };
+  } catch (err) {
+    return { ok: false, reason: `no readable health file in ${stateDir}: ${(err as Error).message}` };
+  }
+}
+
+async function register(client: SiteServiceClient, o: AgentOptions, siteId: string): Promise<RegisterResponse__Output> {
+  const manifest = o.work.manifest();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await call<object, RegisterResponse__Output>(client.Register.bind(client), {
+        site_id: siteId,
+        agent_version: AGENT_VERSION,
+        manifest,
+        backend: o.config.backend,
+        capabilities: ["dicom-deid", ...(o.config.privacy.dp.enabled ? ["dp"] : [])],
+      }, 15_000);
+      o.logger.info({ siteId, coordinator: o.config.coordinator, session: res.session_id, domain: manifest.domain }, "registered with the coordinator");
+      return res;
+    } catch (err) {
+      const code = (err as grpc.ServiceError).code;
+      // 7 PERMISSION_DENIED, 16 UNAUTHENTICATED, 3 INVALID_ARGUMENT: retrying cannot help.
+      if (code === 7 || code === 16 || code === 3) throw new MedfclError(code === 3 ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
+      if (o.signal.aborted) throw err;
+      o.logger.warn({ attempt, err: (err as Error).message }, "coordinator not reachable yet; retrying");
+      await sleep(Math.min(500 * attempt, 5000), o.signal);
+    }
+  }
+}
+
+/**
+ * The site agent: register, heartbeat, long-poll for tasks and run each one. Returns when the
+ * signal aborts (SIGTERM), the coordinator sends Shutdown, or maxTasks tasks are done.
+ */
+export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
+  const siteId = o.config.siteId;
+  if (!siteId) throw new MedfclError(ErrorCode.InvalidArgument, "agent.siteId is not set (MEDFCL_AGENT_SITE_ID or --site)", { details: { key: "agent.siteId" } });
+  const client = createSiteClient({ address: o.config.coordinator, tls: o.config.tls, insecure: o.config.insecure, serverName: o.serverName });
+  const st: AgentState = { sessionId: "", state: "idle", taskId: "", progress: 0, loss: 0, heartbeatMs: 5000 };
+  const cancelled = new Set<string>();
+  let taskAbort: AbortController | null = null;
+  try {
+    const reg = await register(client, o, siteId);
+    st.sessionId = reg.session_id;
+    st.heartbeatMs = reg.heartbeat_interval_ms || 5000;
+    writeHealth(o.config.stateDir, st);
+
+    const beat = async (): Promise<void> => {
+      try {
+        const res = await call<object, HeartbeatResponse__Output>(client.Heartbeat.bind(client), { site_id: siteId, session_id: st.sessionId, state: st.state, task_id: st.taskId, progress: st.progress, loss: st.loss }, 10_000);
+        writeHealth(o.config.stateDir, st);
+        for (const id of res.cancel_task_ids) {
+          cancelled.add(id);
+          if (id === st.taskId) taskAbort?.abort();
+        }
+        if (res.reregister) st.sessionId = (await register(client, o, siteId)).session_id;
+      } catch (err) {
+        o.logger.warn({ err: (err as Error).message }, "heartbeat failed");
+      }
+    };
+    const timer = setInterval(() => void beat(), st.heartbeatMs);
+    timer.unref();
+
+    let done = 0;
+    try {
+      while (!o.signal.aborted && (!o.maxTasks || done < o.maxTasks)) {
+        let res: NextTaskResponse__Output;
+        try {
+          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000);
+        } catch (err) {
+          if (o.signal.aborted) break;
+          o.logger.warn({ err: (err as Error).message }, "NextTask failed; retrying");
+          await sleep(1000, o.signal);
+          continue;
+        }
+        if (res.shutdown) {
+          o.logger.info({ reason: res.shutdown.reason }, "coordinator asked the agent to stop");
+          break;
+        }
+        if (!res.task) continue;
+        taskAbort = new AbortController();
+        const stop = (): void => taskAbort?.abort();
+        o.signal.addEventListener("abort", stop, { once: true });
+        try {
+          await runTask(client, o, siteId, res.task, st, taskAbort.signal);
+          done++;
+        } catch (err) {
+          if (cancelled.has(res.task.task_id)) o.logger.warn({ taskId: res.task.task_id }, "task cancelled by the coordinator");
+          else if (o.signal.aborted) o.logger.info({ taskId: res.task.task_id }, "task interrupted by shutdown");
+          else {
+            o.logger.error({ taskId: res.task.task_id, err: (err as Error).message }, "task failed");
+            done++;
+          }
+        } finally {
+          o.signal.removeEventListener("abort", stop);
+          st.state = "idle";
+          st.taskId = "";
+          st.progress = 0;
+        }
+      }
+    } finally {
+      clearInterval(timer);
+    }
+    return { tasks: done };
+  } finally {
+    client.close();
+  }
+}
+
+async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: string, task: TrainTask__Output, st: AgentState, signal: AbortSignal): Promise<void> {
+  const log = o.logger.child({ taskId: task.task_id, step: task.step, round: task.round });
+  st.taskId = task.task_id;
+  log.info({ base: task.base_version.slice(0, 12), exemplars: task.exemplar_ids.length, wanted: task.exemplars_wanted, strategy: task.strategy }, "task received");
+  try {
+    o.work.checkTask(task);
+  } catch (err) {
+    if (err instanceof TaskRefusedError) {
+      log.warn({ reason: err.message }, "task refused");
+      await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: [], notes: [`refused: ${err.message}`] });
+      return;
+    }
+    throw err;
+  }
+
+  st.state = "downloading";
+  const modelPath = join(o.config.stateDir, "models", `${task.base_version}.safetensors`);
+  await pullModel(client, siteId, task.base_version, modelPath, {
+    logger: log,
+    onProgress: (got, total) => (st.progress = total > 0 ? 0.05 * (got / total) : 0),
+  });
+  const replay = await pullExemplars(client, siteId, task.task_id, task.exemplar_ids);
+
+  st.state = "training";
+  const result = await o.work.train(task, readFileSync(modelPath), replay, (p) => {
+    st.progress = 0.05 + 0.85 * p.fraction;
+    if (p.loss !== undefined) st.loss = p.loss;
+    o.onProgress?.(task, p);
+  }, signal);
+
+  st.state = "uploading";
+  // Exemplars go before the update: the coordinator closes the step when the update lands, and
+  // the next step's replay buffer must already hold them.
+  if (task.exemplars_wanted > 0) {
+    const offers = await o.work.offerExemplars(task, task.exemplars_wanted);
+    if (offers.length) {
+      const res = await pushExemplars(client, siteId, task.task_id, offers);
+      log.info({ offered: offers.length, accepted: res.accepted_ids.length, rejected: res.rejected.length }, "exemplars pushed");
+    }
+  }
+  const sha256 = createHash("sha256").update(result.delta).digest("hex");
+  const res = await pushUpdate(client, {
+    site_id: siteId,
+    task_id: task.task_id,
+    base_version: task.base_version,
+    sha256,
+    size: result.delta.length,
+    manifest: { tensors: result.manifest },
+    encoding: result.encoding,
+    num_samples: result.numSamples,
+    metrics: result.metrics,
+  }, result.delta);
+  st.progress = 1;
+  log.info({ update: res.update_id.slice(0, 12), accepted: res.accepted, bytes: result.delta.length }, "update pushed");
+  await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: result.metrics, notes: [] });
+}

@@ -1,0 +1,185 @@
+import * as grpc from "@grpc/grpc-js";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import type { Logger } from "../services/log/index.js";
+import { channelOptions, clientCredentials, medfclProto, type TlsFiles } from "../services/transport/index.js";
+import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
+import type { ExemplarInfo, ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
+import type { UpdateHeader } from "../generated/medfcl/v1/UpdateHeader.js";
+import type { PushUpdateResponse__Output } from "../generated/medfcl/v1/PushUpdateResponse.js";
+import type { PushExemplarsResponse__Output } from "../generated/medfcl/v1/PushExemplarsResponse.js";
+import { TransferError } from "./errors.js";
+
+export interface SiteClientOptions {
+  address: string;
+  tls?: TlsFiles;
+  insecure: boolean;
+  /** Hostname the coordinator certificate must carry, when it differs from the address host. */
+  serverName?: string;
+}
+
+export function createSiteClient(opts: SiteClientOptions): SiteServiceClient {
+  const proto = medfclProto();
+  const options: grpc.ChannelOptions = { ...channelOptions() };
+  if (opts.serverName) options["grpc.ssl_target_name_override"] = opts.serverName;
+  return new proto.medfcl.v1.SiteService(opts.address, clientCredentials(opts.tls, opts.insecure, "agent"), options);
+}
+
+/** Promisifies a unary call with a deadline. */
+export function call<Req, Res>(
+  fn: (req: Req, meta: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
+  req: Req,
+  timeoutMs = 60_000,
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+function isRetryable(err: unknown): boolean {
+  const code = (err as grpc.ServiceError)?.code;
+  return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.CANCELLED || code === grpc.status.DEADLINE_EXCEEDED || code === undefined;
+}
+
+function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+export interface PullOptions {
+  maxAttempts?: number;
+  chunkBytes?: number;
+  logger?: Logger;
+  onProgress?: (received: number, total: number) => void;
+  /** Called with the offset of every (re)started attempt; tests use it to see the resume. */
+  onAttempt?: (offset: number) => void;
+}
+
+/**
+ * Downloads a model version into `dest`, appending to `dest.part` so that a dropped connection
+ * resumes from the bytes already held. The final file appears only after its sha256 matches.
+ */
+export async function pullModel(client: SiteServiceClient, siteId: string, version: string, dest: string, opts: PullOptions = {}): Promise<string> {
+  if (existsSync(dest) && sha256File(dest) === version) return dest;
+  mkdirSync(dirname(dest), { recursive: true });
+  const part = `${dest}.part`;
+  const maxAttempts = opts.maxAttempts ?? 8;
+  for (let attempt = 1; ; attempt++) {
+    const offset = existsSync(part) ? statSync(part).size : 0;
+    opts.onAttempt?.(offset);
+    try {
+      let total = -1;
+      await new Promise<void>((resolve, reject) => {
+        const fd = openSync(part, "a");
+        let pos = offset;
+        const stream = client.PullModel({ site_id: siteId, version, offset, chunk_bytes: opts.chunkBytes ?? 1024 * 1024 });
+        stream.on("data", (msg: { total_size: number; sha256: string; chunk: { offset: number; data: Buffer } | null }) => {
+          total = Number(msg.total_size);
+          if (msg.sha256 !== version) {
+            stream.cancel();
+            return reject(new TransferError(`coordinator sent model ${msg.sha256} for ${version}`));
+          }
+          if (!msg.chunk || Number(msg.chunk.offset) !== pos) {
+            stream.cancel();
+            return reject(new TransferError(`chunk at offset ${msg.chunk?.offset} while ${pos} was expected`));
+          }
+          writeSync(fd, msg.chunk.data);
+          pos += msg.chunk.data.length;
+          opts.onProgress?.(pos, total);
+        });
+        stream.on("error", (err) => {
+          closeSync(fd);
+          reject(err);
+        });
+        stream.on("end", () => {
+          closeSync(fd);
+          resolve();
+        });
+      });
+      const size = statSync(part).size;
+      if (total >= 0 && size < total) throw new TransferError(`stream ended at ${size} of ${total} bytes`);
+      const actual = sha256File(part);
+      if (actual !== version) {
+        rmSync(part, { force: true });
+        throw new TransferError(`downloaded model hashes to ${actual}, not ${version}; the partial file was discarded`);
+      }
+      renameSync(part, dest);
+      return dest;
+    } catch (err) {
+      if (attempt >= maxAttempts || !(isRetryable(err) || err instanceof TransferError)) {
+        throw err instanceof MedfclError ? err : new MedfclError(ErrorCode.Unavailable, `PullModel ${version} failed: ${(err as Error).message}`, { cause: err });
+      }
+      const held = existsSync(part) ? statSync(part).size : 0;
+      opts.logger?.warn({ version: version.slice(0, 12), attempt, held, err: (err as Error).message }, "model download interrupted; resuming");
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+    }
+  }
+}
+
+function* chunksOf(bytes: Buffer, size: number): Generator<{ offset: number; data: Buffer }> {
+  for (let off = 0; off < bytes.length; off += size) yield { offset: off, data: bytes.subarray(off, off + size) };
+}
+
+/** Client-streams a delta: header first, then chunks in order, honouring back-pressure. */
+export function pushUpdate(client: SiteServiceClient, header: UpdateHeader, bytes: Buffer, chunkBytes = 1024 * 1024): Promise<PushUpdateResponse__Output> {
+  return new Promise((resolve, reject) => {
+    const stream = client.PushUpdate((err, res) => (err ? reject(err) : resolve(res!)));
+    (async () => {
+      stream.write({ header });
+      for (const chunk of chunksOf(bytes, chunkBytes)) {
+        if (!stream.write({ chunk })) await new Promise((r) => stream.once("drain", r));
+      }
+      stream.end();
+    })().catch(reject);
+  });
+}
+
+export interface PulledExemplar {
+  info: ExemplarInfo__Output;
+  bytes: Buffer;
+}
+
+export function pullExemplars(client: SiteServiceClient, siteId: string, taskId: string, ids: string[]): Promise<PulledExemplar[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const out: PulledExemplar[] = [];
+    let current: { info: ExemplarInfo__Output; parts: Buffer[] } | null = null;
+    const flush = (): void => {
+      if (current) out.push({ info: current.info, bytes: Buffer.concat(current.parts) });
+      current = null;
+    };
+    const stream = client.PullExemplars({ site_id: siteId, task_id: taskId, exemplar_ids: ids });
+    stream.on("data", (msg: { info?: ExemplarInfo__Output | null; chunk?: { data: Buffer } | null }) => {
+      if (msg.info) {
+        flush();
+        current = { info: msg.info, parts: [] };
+      } else if (msg.chunk && current) current.parts.push(msg.chunk.data);
+    });
+    stream.on("error", reject);
+    stream.on("end", () => {
+      flush();
+      for (const e of out) {
+        const sha = createHash("sha256").update(e.bytes).digest("hex");
+        if (sha !== e.info.exemplar_id) return reject(new TransferError(`exemplar ${e.info.exemplar_id} arrived with sha256 ${sha}`));
+      }
+      resolve(out);
+    });
+  });
+}
+
+export function pushExemplars(client: SiteServiceClient, siteId: string, taskId: string, items: { info: ExemplarInfo; bytes: Buffer }[], chunkBytes = 1024 * 1024): Promise<PushExemplarsResponse__Output> {
+  return new Promise((resolve, reject) => {
+    const stream = client.PushExemplars((err, res) => (err ? reject(err) : resolve(res!)));
+    (async () => {
+      stream.write({ header: { site_id: siteId, task_id: taskId } });
+      for (const item of items) {
+        stream.write({ info: item.info });
+        for (const chunk of chunksOf(item.bytes, chunkBytes)) {
+          if (!stream.write({ chunk })) await new Promise((r) => stream.once("drain", r));
+        }
+      }
+      stream.end();
+    })().catch(reject);
+  });
+}
