@@ -9,6 +9,22 @@ import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { createAdminClient, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
 
+/** One run of an explicit plan: a strategy with its own options, copied to `out/runs/<label>`. */
+export interface SimulateRunSpec {
+  label: string;
+  strategy: string;
+  options: Record<string, string>;
+}
+
+export interface SimulateRunResult {
+  strategy: string;
+  state: string;
+  dir: string;
+  /** Set for runs of an explicit plan (`runs`). */
+  label?: string;
+  seconds: number;
+}
+
 export interface SimulateOptions {
   suite: "polyp" | "tasks";
   sites: number;
@@ -29,6 +45,13 @@ export interface SimulateOptions {
   maxSteps: number;
   insecure: boolean;
   logger: Logger;
+  /**
+   * An explicit plan that replaces `strategy` + `compare`: each entry runs with exactly its own
+   * options on the same coordinator and agents, and its files go to `out/runs/<label>`.
+   */
+  runs?: SimulateRunSpec[];
+  /** Write the audit report of `out` at the end (default true). */
+  report?: boolean;
 }
 
 export function defaultSimulateOptions(): Omit<SimulateOptions, "logger" | "out"> {
@@ -107,7 +130,7 @@ function issueDevCertificates(pkiDir: string, siteIds: string[]): void {
  * A coordinator and one agent process per site on loopback, with mTLS and (when nats-server is on
  * PATH) NATS; runs the plan, writes R.json and the audit report into `out`.
  */
-export async function simulate(o: SimulateOptions): Promise<{ reportDir: string; runs: { strategy: string; state: string; dir: string }[] }> {
+export async function simulate(o: SimulateOptions): Promise<{ reportDir: string; runs: SimulateRunResult[] }> {
   const log = o.logger;
   const out = resolve(o.out);
   mkdirSync(join(out, "logs"), { recursive: true });
@@ -166,11 +189,18 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     log.info({ sites: siteIds }, `started ${siteIds.length} agent processes`);
 
     const admin = createAdminClient(address, o.insecure ? { insecure: true } : { insecure: false, serverName: "localhost", tls: { ca: join(pki, "ca", "ca.crt"), cert: join(pki, "admin", "site.crt"), key: join(pki, "admin", "site.key") } });
-    const results: { strategy: string; state: string; dir: string }[] = [];
+    const results: SimulateRunResult[] = [];
+    // Without an explicit plan, label "" keeps the old layout (out/ or out/<strategy>).
+    const plan: SimulateRunSpec[] =
+      o.runs ??
+      [o.strategy, ...o.compare].map((strategy): SimulateRunSpec => ({
+        label: "",
+        strategy,
+        options: strategy === "rehearsal" ? { buffer: String(o.buffer), sampler: o.sampler, mix: String(o.mix) } : ({} as Record<string, string>),
+      }));
     try {
-      for (const strategy of [o.strategy, ...o.compare]) {
-        const options: Record<string, string> = strategy === "rehearsal" ? { buffer: String(o.buffer), sampler: o.sampler, mix: String(o.mix) } : {};
-        const name = `${strategy}-seed${o.seed}-${Date.now().toString(36)}`;
+      for (const { strategy, options, label } of plan) {
+        const name = `${label || strategy}-seed${o.seed}-${Date.now().toString(36)}`;
         let runId = "";
         const started = Date.now();
         for (let attempt = 0; ; attempt++) {
@@ -211,11 +241,12 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
           },
         });
         const runDir = join(out, "coordinator", "runs", name);
-        const target = o.compare.length ? join(out, strategy) : out;
+        const target = label ? join(out, "runs", label) : o.compare.length ? join(out, strategy) : out;
+        mkdirSync(target, { recursive: true });
         for (const f of ["R.json", "base.json", "run.json", "per_category.json"]) {
           if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(target, f));
         }
-        results.push({ strategy, state: final.state, dir: target });
+        results.push({ strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 });
         if (final.state !== "completed") {
           throw new MedfclError(ErrorCode.Aborted, `run ${name} ended ${final.state}: ${final.error}; see ${join(out, "logs")}`);
         }
@@ -224,7 +255,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     } finally {
       admin.close();
     }
-    writeFileAtomicSync(join(out, "simulation.json"), `${JSON.stringify({ suite: o.suite, scale: o.scale, seed: o.seed, sites: siteIds, strategies: [o.strategy, ...o.compare], data: dataDir, runs: results }, null, 2)}\n`);
+    writeFileAtomicSync(join(out, "simulation.json"), `${JSON.stringify({ suite: o.suite, scale: o.scale, seed: o.seed, sites: siteIds, strategies: plan.map((r) => r.strategy), data: dataDir, runs: results }, null, 2)}\n`);
+    if (o.report === false) return { reportDir: "", runs: results };
     const { files } = await writeAuditReport(out);
     const reportDir = files.length ? files[0].slice(0, files[0].lastIndexOf("/")) : join(out, "report");
     return { reportDir, runs: results };

@@ -109,7 +109,8 @@ export function listRunsPage(ctx: CoordinatorContext, req: { page_size: number; 
 export function buildAudit(ctx: CoordinatorContext, run: db.RunRow): Audit {
   const R = accuracyMatrix(ctx, run.run_id);
   const base = baseAp(ctx, run.run_id);
-  const metrics = R.ap.length ? continualMetrics(R, Object.keys(base).length ? base : undefined) : null;
+  // CL metrics need the trained domains among the evaluated ones (R's first T columns).
+  const metrics = R.ap.length && R.domains.length >= R.steps.length ? continualMetrics(R, Object.keys(base).length ? base : undefined) : null;
   const sites = JSON.parse(run.sites_json) as string[];
   const exemplars = db.exemplarsForRun(ctx.db, run.run_id);
   const runMetrics = db.metricsForRun(ctx.db, run.run_id);

@@ -37,7 +37,7 @@ export function dashboardHtml(ctx: CoordinatorContext): string {
     const m = accuracyMatrix(ctx, r.run_id);
     const head = `<tr><th>step</th>${m.domains.map((d) => `<th>${escapeHtml(d)}</th>`).join("")}</tr>`;
     const rows = m.ap.map((row, i) => `<tr><th>${escapeHtml(m.steps[i])}</th>${row.map((v) => `<td>${v === null ? "–" : v.toFixed(1)}</td>`).join("")}</tr>`).join("");
-    const cl = m.ap.length ? continualMetrics(m) : null;
+    const cl = m.ap.length && m.domains.length >= m.steps.length ? continualMetrics(m) : null;
     const metrics = cl ? `ACC ${cl.acc?.toFixed(2) ?? "–"} · BWT ${cl.bwt?.toFixed(2) ?? "–"} · forgetting ${cl.forgetting.mean?.toFixed(2) ?? "–"}` : "";
     return `<h2>${escapeHtml(run.name!)} <small>${escapeHtml(run.strategy!)} · ${escapeHtml(run.state!)}</small></h2><p>${escapeHtml(metrics)}</p><table>${head}${rows}</table>`;
   });

@@ -14,6 +14,8 @@ export interface TaskSpecJson {
   exemplarsWanted: number;
   exemplarSampler: string;
   shots: number;
+  /** Absent in tasks stored before the field existed: read as "random". */
+  shotsSelection?: string;
   deltaEncoding: string;
   strategy: string;
 }
@@ -105,6 +107,7 @@ function assignTasks(ctx: CoordinatorContext, strategy: Strategy, run: db.RunRow
       exemplarsWanted: t.exemplarsWanted,
       exemplarSampler: t.exemplarSampler,
       shots: t.shots,
+      shotsSelection: t.shotsSelection,
       deltaEncoding: options.delta_encoding ?? "fp32",
       strategy: strategy.name,
     };

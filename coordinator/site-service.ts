@@ -99,6 +99,7 @@ export function taskToWire(task: db.TaskRow, baseSize: number): TrainTask {
     deadline: task.deadline,
     delta_encoding: spec.deltaEncoding,
     shots: spec.shots,
+    shots_selection: spec.shotsSelection ?? "random",
     strategy: spec.strategy,
   };
 }

@@ -135,6 +135,8 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
         }
         if (!res.task) continue;
         taskAbort = new AbortController();
+        st.taskId = res.task.task_id;
+        void beat(); // tell the coordinator at once that the task is being worked on
         const stop = (): void => taskAbort?.abort();
         o.signal.addEventListener("abort", stop, { once: true });
         try {

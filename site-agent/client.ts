@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
@@ -43,8 +43,17 @@ function isRetryable(err: unknown): boolean {
   return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.CANCELLED || code === grpc.status.DEADLINE_EXCEEDED || code === undefined;
 }
 
+/** Hashes through a fixed 1 MiB buffer: reading a model whole would add its size to the agent's peak RSS. */
 function sha256File(path: string): string {
-  return createHash("sha256").update(readFileSync(path)).digest("hex");
+  const hash = createHash("sha256");
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  const fd = openSync(path, "r");
+  try {
+    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0; n = readSync(fd, buf, 0, buf.length, null)) hash.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash.digest("hex");
 }
 
 export interface PullOptions {
@@ -72,28 +81,36 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
       let total = -1;
       await new Promise<void>((resolve, reject) => {
         const fd = openSync(part, "a");
+        let open = true;
+        const closeFd = (): void => {
+          if (open) closeSync(fd);
+          open = false;
+        };
         let pos = offset;
         const stream = client.PullModel({ site_id: siteId, version, offset, chunk_bytes: opts.chunkBytes ?? 1024 * 1024 });
         stream.on("data", (msg: { total_size: number; sha256: string; chunk: { offset: number; data: Buffer } | null }) => {
           total = Number(msg.total_size);
           if (msg.sha256 !== version) {
+            closeFd();
             stream.cancel();
             return reject(new TransferError(`coordinator sent model ${msg.sha256} for ${version}`));
           }
           if (!msg.chunk || Number(msg.chunk.offset) !== pos) {
+            closeFd();
             stream.cancel();
             return reject(new TransferError(`chunk at offset ${msg.chunk?.offset} while ${pos} was expected`));
           }
+          if (!open) return;
           writeSync(fd, msg.chunk.data);
           pos += msg.chunk.data.length;
           opts.onProgress?.(pos, total);
         });
         stream.on("error", (err) => {
-          closeSync(fd);
+          closeFd();
           reject(err);
         });
         stream.on("end", () => {
-          closeSync(fd);
+          closeFd();
           resolve();
         });
       });

@@ -55,6 +55,51 @@ export function subsetDataset(ds: CocoDataset, count: number, seed: number): Coc
   return { ...ds, images, annotations, annotationsByImage };
 }
 
+/** The same images as `subsetDataset`, but chosen by index (k-center picks them). */
+export function subsetByIndex(ds: CocoDataset, picked: number[]): CocoDataset {
+  const keep = new Set(picked);
+  const images = ds.images.filter((_, i) => keep.has(i));
+  const ids = new Set(images.map((im) => im.id));
+  const annotations = ds.annotations.filter((a) => ids.has(a.image_id));
+  const annotationsByImage = new Map([...ds.annotationsByImage].filter(([id]) => ids.has(id)));
+  return { ...ds, images, annotations, annotationsByImage };
+}
+
+/**
+ * Greedy k-center (Gonzalez 1985; the core-set of Sener & Savarese 2018) on L2-normalised
+ * embeddings: start at the item nearest the mean, then add the item farthest from everything
+ * chosen so far. The subset covers the site's image distribution, including its rare modes.
+ */
+export function kCenterOrder(features: Float32Array[], count: number): number[] {
+  const n = features.length;
+  if (n === 0 || count <= 0) return [];
+  const d = features[0].length;
+  const unit = features.map((f) => {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += f[k] * f[k];
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    return Float64Array.from(f, (v) => v * inv);
+  });
+  const dist2 = (a: Float64Array, b: Float64Array): number => {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += (a[k] - b[k]) ** 2;
+    return s;
+  };
+  const mean = new Float64Array(d);
+  for (const u of unit) for (let k = 0; k < d; k++) mean[k] += u[k] / n;
+  let first = 0;
+  for (let i = 1; i < n; i++) if (dist2(unit[i], mean) < dist2(unit[first], mean)) first = i;
+  const chosen = [first];
+  const minDist = unit.map((u) => dist2(u, unit[first]));
+  while (chosen.length < Math.min(count, n)) {
+    let best = -1;
+    for (let i = 0; i < n; i++) if (!chosen.includes(i) && (best < 0 || minDist[i] > minDist[best])) best = i;
+    chosen.push(best);
+    for (let i = 0; i < n; i++) minDist[i] = Math.min(minDist[i], dist2(unit[i], unit[best]));
+  }
+  return chosen;
+}
+
 /** Writes pulled exemplars as a COCO folder so the trainer reads them like any dataset. */
 export async function replayDataset(dir: string, exemplars: PulledExemplar[]): Promise<CocoDataset | null> {
   if (exemplars.length === 0) return null;
@@ -132,9 +177,29 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
   let lastDetector: TfDetector | null = null;
   let backendReady: Promise<string> | null = null;
   const siteId = config.siteId ?? "site";
+  // A few-shot subset is chosen once per run (at its first round) and kept, so N shots stay N images.
+  const shotSubsets = new Map<string, CocoDataset>();
 
   const dpTask = (task: TrainTask__Output) => ({ taskId: task.task_id, noiseMultiplier: config.privacy.dp.noiseMultiplier, sampleRate: 1, steps: 1, clipNorm: config.privacy.dp.clipNorm });
   const budgetCtx = { site: siteId, stateDir: config.stateDir, epsilonBudget: config.privacy.dp.epsilonBudget, delta: config.privacy.dp.delta };
+
+  async function fewShotSubset(task: TrainTask__Output, det: TfDetector): Promise<CocoDataset> {
+    if (task.shots <= 0 || task.shots >= dataset.images.length) return dataset;
+    const selection = task.shots_selection || "random";
+    const key = `${task.run_id}/${task.shots}/${selection}`;
+    const cached = shotSubsets.get(key);
+    if (cached) return cached;
+    let subset: CocoDataset;
+    if (selection === "kcenter") {
+      const samples = await Promise.all(dataset.images.map((_, index) => loadSample(dataset, index, { size: det.config.inputSize })));
+      subset = subsetByIndex(dataset, kCenterOrder(await embedSamples(det, samples), task.shots));
+    } else {
+      subset = subsetDataset(dataset, task.shots, Number.parseInt(sha256Hex(Buffer.from(task.run_id)).slice(0, 8), 16));
+    }
+    logger.info({ runId: task.run_id, shots: task.shots, selection, images: subset.images.length }, "few-shot training subset chosen");
+    shotSubsets.set(key, subset);
+    return subset;
+  }
 
   return {
     manifest(): DatasetManifest {
@@ -168,7 +233,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
       lastDetector = det;
       const h = task.hyperparameters!;
       const seed = Number(h.seed) + task.step * 1009 + task.round;
-      const train = subsetDataset(dataset, task.shots, seed);
+      const train = await fewShotSubset(task, det);
       const replayDs = await replayDataset(join(config.stateDir, "replay", task.task_id), replay);
       const started = Date.now();
       const result = await trainDetector(det, train, {

@@ -1,6 +1,15 @@
 import { type Command } from "commander";
 import { registerConfig } from "./config.js";
+import { registerData } from "./data.js";
 import { registerStore } from "./store.js";
+import { registerPrivacy } from "./privacy.js";
+import { registerEval } from "./eval.js";
+import { registerAudit } from "./audit.js";
+import { registerPki } from "./pki.js";
+import { registerModel } from "./model.js";
+import { registerFederation } from "./federation.js";
+import { registerSimulate } from "./simulate.js";
+import { registerExperiment } from "./experiment.js";
 
 /**
  * Every command group registers itself here, one line each, so the root program stays small.
@@ -9,6 +18,15 @@ import { registerStore } from "./store.js";
 const registrars: Array<(program: Command) => void> = [
   registerConfig,
   registerStore,
+  registerPrivacy,
+  registerData,
+  registerEval,
+  registerAudit,
+  registerPki,
+  registerModel,
+  registerFederation,
+  registerSimulate,
+  registerExperiment,
 ];
 
 export function registerAll(program: Command): void {

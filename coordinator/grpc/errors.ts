@@ -21,3 +21,11 @@ export function toGrpcStatus(err: unknown): Partial<grpc.StatusObject> {
   if (isMedfclError(err)) return { code: CODE_TO_STATUS[err.code], details: err.message };
   return { code: grpc.status.INTERNAL, details: `internal error: ${err instanceof Error ? err.message : String(err)}` };
 }
+
+/**
+ * Ends a server stream with an error status. grpc-js turns an 'error' event into the status;
+ * `destroy(err)` would skip the status frame and leave the client waiting forever.
+ */
+export function failStream(call: { emit(event: "error", err: Partial<grpc.StatusObject>): boolean }, err: unknown): void {
+  call.emit("error", toGrpcStatus(err));
+}

@@ -1,6 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
-import { assertSiteIdentity } from "../../services/transport/index.js";
+import type { ServerHttp2Session } from "node:http2";
+import { assertSiteIdentity, channelOptions } from "../../services/transport/index.js";
 import type { SiteServiceHandlers } from "../../generated/medfcl/v1/SiteService.js";
 import type { ExemplarInfo__Output } from "../../generated/medfcl/v1/ExemplarInfo.js";
 import type { PushUpdateMessage__Output } from "../../generated/medfcl/v1/PushUpdateMessage.js";
@@ -8,7 +9,7 @@ import type { ExemplarMessage__Output } from "../../generated/medfcl/v1/Exemplar
 import type { CoordinatorContext } from "../context.js";
 import * as db from "../db.js";
 import * as site from "../site-service.js";
-import { toGrpcStatus } from "./errors.js";
+import { failStream, toGrpcStatus } from "./errors.js";
 
 /** Unary wrapper: authenticate, run, map errors; always exactly one reply. */
 function unary<Req extends { site_id: string }, Res>(ctx: CoordinatorContext, rpc: string, fn: (siteId: string, req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
@@ -21,6 +22,27 @@ function unary<Req extends { site_id: string }, Res>(ctx: CoordinatorContext, rp
         callback(toGrpcStatus(err));
       });
   };
+}
+
+const widenedSessions = new WeakSet<ServerHttp2Session>();
+
+/**
+ * grpc-js (1.14) applies `grpc-node.flow_control_window` to client connections only
+ * (grpc/grpc-node#3058), so uploads to this server are paced by Node's 64 KiB HTTP/2 receive
+ * window, one round trip per 32 KiB. Widen the window of the session an upload arrives on, once.
+ * grpc-js does not expose the session publicly; where it is not found, the default window stays.
+ */
+function widenReceiveWindow(call: object): void {
+  const session = (call as { call?: { stream?: { session?: ServerHttp2Session } } }).call?.stream?.session;
+  const window = Number(channelOptions()["grpc-node.flow_control_window"]);
+  if (!session || session.destroyed || widenedSessions.has(session) || !(window > 65_535)) return;
+  widenedSessions.add(session);
+  try {
+    session.setLocalWindowSize(window);
+    session.settings({ initialWindowSize: window });
+  } catch {
+    /* best effort: the default window only makes the upload slower */
+  }
 }
 
 async function* chunkData(call: AsyncIterable<PushUpdateMessage__Output>): AsyncGenerator<Buffer> {
@@ -60,10 +82,11 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
           if (!call.write(msg)) await new Promise((r) => call.once("drain", r));
         }
         call.end();
-      })().catch((err: unknown) => call.destroy(Object.assign(new Error(toGrpcStatus(err).details), toGrpcStatus(err))));
+      })().catch((err: unknown) => failStream(call, err));
     },
 
     PushUpdate(call, callback) {
+      widenReceiveWindow(call);
       (async () => {
         const iterator = call[Symbol.asyncIterator]() as AsyncIterator<PushUpdateMessage__Output>;
         const first = await iterator.next();
@@ -91,7 +114,7 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
           }
         }
         call.end();
-      })().catch((err: unknown) => call.destroy(Object.assign(new Error(toGrpcStatus(err).details), toGrpcStatus(err))));
+      })().catch((err: unknown) => failStream(call, err));
     },
 
     PushExemplars(call, callback) {

@@ -1,3 +1,4 @@
+import { InvalidRunError } from "../errors.js";
 import type { Hyper, RoundContext, RoundPlan, SiteInfo, StepSpec, Strategy, StrategyOptions } from "./strategy.js";
 import { assertKnownOptions, fedAvg, intOption, plainTask } from "./utils.js";
 
@@ -7,8 +8,13 @@ import { assertKnownOptions, fedAvg, intOption, plainTask } from "./utils.js";
  * epoch is one communication round, so sites re-synchronise often on non-IID domains.
  */
 export function joint(options: StrategyOptions = {}): Strategy {
-  assertKnownOptions("joint", options, ["rounds", "shots"]);
+  assertKnownOptions("joint", options, ["rounds", "shots", "shots_selection"]);
   const shots = intOption(options, "shots", 0, 0);
+  // "kcenter": each site picks a representative subset of its images (greedy k-center on embeddings).
+  const shotsSelection = options.shots_selection || "random";
+  if (!["random", "kcenter"].includes(shotsSelection)) {
+    throw new InvalidRunError(`strategy option "shots_selection" must be random or kcenter, got "${shotsSelection}"`, "options.shots_selection");
+  }
   const roundsOption = intOption(options, "rounds", 0, 0, 1000);
   return {
     name: "joint",
@@ -19,7 +25,7 @@ export function joint(options: StrategyOptions = {}): Strategy {
     },
     configureRound(ctx: RoundContext): RoundPlan {
       const hyper = roundsOption ? ctx.hyper : { ...ctx.hyper, epochs: 1 };
-      return { tasks: ctx.step.sites.map((siteId) => plainTask(siteId, { ...hyper, seed: ctx.hyper.seed + ctx.round }, { shots })) };
+      return { tasks: ctx.step.sites.map((siteId) => plainTask(siteId, { ...hyper, seed: ctx.hyper.seed + ctx.round }, { shots, shotsSelection })) };
     },
     aggregate(_step, _round, updates) {
       return fedAvg(updates);

@@ -53,6 +53,8 @@ export interface TaskPlan {
   exemplarSampler: string;
   /** Few-shot limit on training images; 0 = all. */
   shots: number;
+  /** How the site picks its `shots` images: "random" or "kcenter" (on embeddings). */
+  shotsSelection: string;
 }
 
 export interface RoundPlan {

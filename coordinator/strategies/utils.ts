@@ -28,7 +28,7 @@ export function fedAvg(updates: SiteUpdate[]): AggregateResult | null {
 }
 
 export function plainTask(siteId: string, hyper: Hyper, extra: Partial<TaskPlan> = {}): TaskPlan {
-  return { siteId, hyper, exemplarIds: [], exemplarsWanted: 0, exemplarSampler: "random", shots: 0, ...extra };
+  return { siteId, hyper, exemplarIds: [], exemplarsWanted: 0, exemplarSampler: "random", shots: 0, shotsSelection: "random", ...extra };
 }
 
 export function intOption(options: Record<string, string>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

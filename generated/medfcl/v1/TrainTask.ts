@@ -18,6 +18,7 @@ export interface TrainTask {
   'delta_encoding'?: (string);
   'shots'?: (number);
   'strategy'?: (string);
+  'shots_selection'?: (string);
 }
 
 export interface TrainTask__Output {
@@ -35,4 +36,5 @@ export interface TrainTask__Output {
   'delta_encoding': (string);
   'shots': (number);
   'strategy': (string);
+  'shots_selection': (string);
 }

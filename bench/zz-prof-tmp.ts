@@ -1,0 +1,514 @@
+/**
+ * Transfer benchmark (issue 5, item 4): PullModel and PushUpdate over the real coordinator, against
+ * a raw loopback socket moving the same bytes in the same run, with plaintext gRPC and with mTLS.
+ *
+ * Setup. The coordinator runs in a child process (this file, forked with MEDFCL_TRANSFER_ROLE set),
+ * the site client in this process, so each end's peak RSS is its own. The payload is a real model:
+ * the `small` preset with its text embedding widened (oovBuckets) until the checkpoint is the target
+ * size. The coordinator stores it as a model version, and a task row for the bench site starts from
+ * it, which is what entitles the site to pull it. The pushed delta is a real fp32 delta of that
+ * model (small seeded values), so PushUpdate runs the whole production path: stream into the blob
+ * store (hash, fsync, rename), parse the base checkpoint, decode the delta, check shapes, finiteness
+ * and the norm bound, record it, and answer "accepted". Push time is therefore transfer + storage +
+ * validation; the "validate" line says how much of it the validation alone costs (the same checks
+ * re-run inside the coordinator process on the stored blobs).
+ *
+ * Rows: raw (net.Socket or tls.Socket, 1 MiB writes, receiver discards/counts), pull (pullModel
+ * from site-agent/client.ts: into a file, sha256 verified), pull-stream (the PullModel stream,
+ * bytes counted and discarded), push (pushUpdate, until the response). Each row is the median of
+ * `reps` runs, interleaved. Peak RSS is VmHWM, reset (clear_refs 5, after a GC) right before each
+ * transfer; the number in brackets is the growth over the RSS at that reset.
+ *
+ * Run: npx tsx bench/transfer.ts [sizesMiB=64,256] [reps=3]
+ * Profile the coordinator end: MEDFCL_TRANSFER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (flags for the child).
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
+import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
+import { checkDelta, startCoordinator, type RunningCoordinator } from "../coordinator/index.js";
+import * as db from "../coordinator/db.js";
+import { detectorModelOps } from "../coordinator/model-ops-detector.js";
+import { coordinatorSchema } from "../services/config/index.js";
+import { mulberry32 } from "../services/data/index.js";
+import { silentLogger } from "../services/log/index.js";
+import { checkpointBytes, encodeDelta, initWeights, modelConfig, paramSpecs, type ModelConfig } from "../services/model/index.js";
+import type { TensorMap } from "../services/tensors/index.js";
+import { createCertificateAuthority, issueCoordinatorCertificate, issueSiteCertificate } from "../services/transport/index.js";
+import { call, createSiteClient, pullModel, pushUpdate } from "../site-agent/client.js";
+import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
+
+const ROLE_ENV = "MEDFCL_TRANSFER_ROLE";
+const MiB = 1024 * 1024;
+const SITE = "bench-site";
+const WRITE_BYTES = MiB;
+
+type Transport = "plaintext" | "mtls";
+const TRANSPORTS: Transport[] = ["plaintext", "mtls"];
+
+// ---- memory ---------------------------------------------------------------------------------------
+
+v8.setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+function procStatusKiB(field: "VmHWM" | "VmRSS"): number {
+  const m = readFileSync("/proc/self/status", "utf8").match(new RegExp(`${field}:\\s+(\\d+)`));
+  return m ? Number(m[1]) : NaN;
+}
+
+let cpuMark = process.cpuUsage();
+
+/** GC, then reset this process's peak RSS to its current RSS and mark its CPU clock; returns the RSS in MiB. */
+function resetPeak(): number {
+  gc();
+  gc();
+  writeFileSync("/proc/self/clear_refs", "5");
+  cpuMark = process.cpuUsage();
+  return procStatusKiB("VmRSS") / 1024;
+}
+
+/** Peak RSS (MiB) and CPU ms (all threads, user + system) since the last resetPeak. */
+function readPeak(): { peak: number; cpuMs: number } {
+  const cpu = process.cpuUsage(cpuMark);
+  return { peak: procStatusKiB("VmHWM") / 1024, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+// ---- the payload model ----------------------------------------------------------------------------
+
+/** The `small` preset with a token embedding wide enough that the checkpoint is about `bytes`. */
+function benchConfig(bytes: number): ModelConfig {
+  const count = (cfg: ModelConfig): number => paramSpecs(cfg).reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
+  const base = modelConfig("small", { oovBuckets: 0 });
+  const oov = Math.max(0, Math.round((bytes / 4 - count(base)) / base.textDim));
+  return modelConfig("small", { oovBuckets: oov });
+}
+
+/** A real fp32 delta for the model: seeded values of order 1e-3 (norm well inside the bound). */
+function benchDelta(cfg: ModelConfig, seed: number): { bytes: Buffer; manifest: { name: string; dtype: string; shape: number[] }[] } {
+  const rng = mulberry32(seed);
+  const delta: TensorMap = new Map();
+  for (const s of paramSpecs(cfg)) {
+    const data = new Float32Array(s.shape.reduce((x, y) => x * y, 1));
+    for (let i = 0; i < data.length; i++) data[i] = (rng() - 0.5) * 2e-3;
+    delta.set(s.name, { dtype: "float32", shape: s.shape, data });
+  }
+  const manifest = [...delta].map(([name, t]) => ({ name, dtype: "F32", shape: [...t.shape] }));
+  return { bytes: encodeDelta(delta, "fp32", { producer: "bench/transfer" }), manifest };
+}
+
+// ---- raw socket protocol --------------------------------------------------------------------------
+// One op byte: 'G' = the server streams the payload file and closes; 'P' = the client streams bytes,
+// half-closes, and the server answers with the byte count (8 bytes LE) once it has them all.
+
+const OP_GET = 0x47;
+const OP_PUT = 0x50;
+
+function rawHandler(payloadPath: () => string) {
+  return (socket: net.Socket): void => {
+    let op = -1;
+    let received = 0;
+    socket.on("error", () => socket.destroy());
+    socket.on("data", (buf: Buffer) => {
+      if (op < 0) {
+        op = buf[0];
+        if (op === OP_GET) {
+          createReadStream(payloadPath(), { highWaterMark: WRITE_BYTES }).pipe(socket);
+          return;
+        }
+        received += buf.length - 1;
+        return;
+      }
+      received += buf.length;
+    });
+    socket.on("end", () => {
+      if (op !== OP_PUT) return;
+      const reply = Buffer.alloc(8);
+      reply.writeBigUInt64LE(BigInt(received));
+      socket.end(reply);
+    });
+  };
+}
+
+interface RawTarget {
+  port: number;
+  tls?: { ca: string; cert: string; key: string };
+}
+
+function rawConnect(t: RawTarget): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = t.tls
+      ? tls.connect({ host: "127.0.0.1", port: t.port, servername: "localhost", ca: t.tls.ca, cert: t.tls.cert, key: t.tls.key }, () => resolve(s))
+      : net.connect({ host: "127.0.0.1", port: t.port }, () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+async function rawPull(t: RawTarget, expected: number): Promise<void> {
+  const s = await rawConnect(t);
+  await new Promise<void>((resolve, reject) => {
+    let n = 0;
+    s.on("data", (b: Buffer) => (n += b.length));
+    s.on("error", reject);
+    s.on("end", () => (n === expected ? resolve() : reject(new Error(`raw pull got ${n} of ${expected} bytes`))));
+    s.write(Buffer.from([OP_GET]));
+  });
+  s.destroy();
+}
+
+async function rawPush(t: RawTarget, bytes: Buffer): Promise<void> {
+  const s = await rawConnect(t);
+  const reply = new Promise<void>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    s.on("data", (b: Buffer) => parts.push(b));
+    s.on("error", reject);
+    s.on("end", () => {
+      const n = Number(Buffer.concat(parts).readBigUInt64LE(0));
+      if (n === bytes.length) resolve();
+      else reject(new Error(`raw push: server counted ${n} of ${bytes.length} bytes`));
+    });
+  });
+  s.write(Buffer.from([OP_PUT]));
+  for (let off = 0; off < bytes.length; off += WRITE_BYTES) {
+    if (!s.write(bytes.subarray(off, off + WRITE_BYTES))) await new Promise((r) => s.once("drain", r));
+  }
+  s.end();
+  await reply;
+  s.destroy();
+}
+
+// ---- coordinator process --------------------------------------------------------------------------
+
+type Request =
+  | { op: "init"; pki: { ca: string; cert: string; key: string } }
+  | { op: "prepare"; bytes: number }
+  | { op: "task"; transport: Transport; version: string }
+  | { op: "reset" }
+  | { op: "peak" }
+  | { op: "validate"; version: string; update: string }
+  | { op: "stop" };
+
+interface InitResult {
+  grpc: Record<Transport, string>;
+  raw: Record<Transport, number>;
+}
+
+async function coordinatorMain(): Promise<void> {
+  const coords = new Map<Transport, RunningCoordinator>();
+  const servers: net.Server[] = [];
+  let payloadPath = "";
+
+  const listen = (server: net.Server): Promise<number> =>
+    new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
+
+  const handle = async (req: Request): Promise<unknown> => {
+    switch (req.op) {
+      case "init": {
+        const base = { listen: "127.0.0.1:0", httpListen: "127.0.0.1:0", taskDeadlineMs: 3_600_000 };
+        const plain = coordinatorSchema.parse({ ...base, stateDir: mkdtempSync(join(tmpdir(), "medfcl-bench-coord-")), insecure: true });
+        const secure = coordinatorSchema.parse({ ...base, stateDir: mkdtempSync(join(tmpdir(), "medfcl-bench-coord-")), insecure: false, tls: req.pki });
+        coords.set("plaintext", await startCoordinator(plain, silentLogger(), detectorModelOps()));
+        coords.set("mtls", await startCoordinator(secure, silentLogger(), detectorModelOps()));
+        const handler = rawHandler(() => payloadPath);
+        const rawPlain = net.createServer(handler);
+        const pem = (p: string): Buffer => readFileSync(p);
+        const rawTls = tls.createServer({ ca: pem(req.pki.ca), cert: pem(req.pki.cert), key: pem(req.pki.key), requestCert: true, rejectUnauthorized: true }, handler);
+        servers.push(rawPlain, rawTls);
+        const result: InitResult = {
+          grpc: { plaintext: coords.get("plaintext")!.address, mtls: coords.get("mtls")!.address },
+          raw: { plaintext: await listen(rawPlain), mtls: await listen(rawTls) },
+        };
+        return result;
+      }
+      case "prepare": {
+        const cfg = benchConfig(req.bytes);
+        let bytes: Buffer | null = checkpointBytes(cfg, initWeights(cfg, 1), { createdBy: "bench/transfer" });
+        let version = "";
+        for (const c of coords.values()) version = c.ctx.blobs.put(bytes);
+        payloadPath = coords.get("plaintext")!.ctx.blobs.pathOf(version);
+        const size = bytes.length;
+        bytes = null;
+        return { version, size, oovBuckets: cfg.oovBuckets };
+      }
+      case "task": {
+        const ctx = coords.get(req.transport)!.ctx;
+        const taskId = randomUUID();
+        db.insertTask(ctx.db, {
+          task_id: taskId,
+          run_id: "bench-transfer",
+          step: 0,
+          round: 0,
+          site_id: SITE,
+          state: "assigned",
+          spec_json: "{}",
+          base_version: req.version,
+          deadline: new Date(Date.now() + 3_600_000).toISOString(),
+        });
+        return taskId;
+      }
+      case "reset":
+        return resetPeak();
+      case "peak":
+        return readPeak();
+      case "validate": {
+        // The same work receiveUpdate does after the last byte, timed on its own.
+        const ctx = coords.get("plaintext")!.ctx;
+        const t0 = performance.now();
+        const base = ctx.models.inspect(ctx.blobs.get(req.version));
+        const delta = ctx.models.decodeDelta(ctx.blobs.get(req.update));
+        checkDelta(base.manifest, delta, ctx.config.updateNormBound);
+        return performance.now() - t0;
+      }
+      case "stop":
+        for (const c of coords.values()) await c.close();
+        for (const s of servers) s.close();
+        for (const c of coords.values()) rmSync(c.ctx.config.stateDir, { recursive: true, force: true });
+        setImmediate(() => process.exit(0));
+        return null;
+    }
+  };
+
+  process.on("message", (msg: { id: number; req: Request }) => {
+    handle(msg.req).then(
+      (result) => process.send!({ id: msg.id, ok: true, result }),
+      (err: unknown) => process.send!({ id: msg.id, ok: false, error: (err as Error).stack ?? String(err) }),
+    );
+  });
+  process.send!({ id: 0, ok: true, result: "ready" });
+}
+
+// ---- bench process --------------------------------------------------------------------------------
+
+class Child {
+  private next = 1;
+  private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly ready: Promise<void>;
+
+  constructor(readonly proc: ChildProcess) {
+    let onReady: () => void = () => undefined;
+    this.ready = new Promise((r) => (onReady = r));
+    proc.on("message", (msg: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+      if (msg.id === 0) return onReady();
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      if (msg.ok) p?.resolve(msg.result);
+      else p?.reject(new Error(`coordinator process: ${msg.error}`));
+    });
+    proc.on("exit", (code) => {
+      for (const p of this.pending.values()) p.reject(new Error(`coordinator process exited with ${code}`));
+      this.pending.clear();
+    });
+  }
+
+  request<T>(req: Request): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.proc.send({ id, req });
+    });
+  }
+}
+
+interface Sample {
+  ms: number;
+  clientCpuMs: number;
+  coordCpuMs: number;
+  clientPeak: number;
+  clientGrowth: number;
+  coordPeak: number;
+  coordGrowth: number;
+}
+
+interface Row {
+  transport: Transport;
+  direction: "raw-pull" | "pull" | "pull-stream" | "raw-push" | "push";
+  bytes: number;
+  samples: Sample[];
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function measure(child: Child, fn: () => Promise<void>): Promise<Sample> {
+  const coordBase = await child.request<number>({ op: "reset" });
+  const clientBase = resetPeak();
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  const client = readPeak();
+  const coord = await child.request<{ peak: number; cpuMs: number }>({ op: "peak" });
+  return {
+    ms,
+    clientCpuMs: client.cpuMs,
+    coordCpuMs: coord.cpuMs,
+    clientPeak: client.peak,
+    clientGrowth: client.peak - clientBase,
+    coordPeak: coord.peak,
+    coordGrowth: coord.peak - coordBase,
+  };
+}
+
+function pullStream(client: SiteServiceClient, version: string, expected: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    const stream = client.PullModel({ site_id: SITE, version, offset: 0, chunk_bytes: WRITE_BYTES });
+    stream.on("data", (msg: { chunk: { data: Buffer } | null }) => (n += msg.chunk?.data.length ?? 0));
+    stream.on("error", reject);
+    stream.on("end", () => (n === expected ? resolve() : reject(new Error(`pull-stream got ${n} of ${expected} bytes`))));
+  });
+}
+
+const log = (msg: string): void => void process.stderr.write(`[transfer] ${msg}\n`);
+
+async function benchMain(): Promise<void> {
+  const sizes = (process.argv[2] ?? "64,256").split(",").map(Number);
+  const reps = Number(process.argv[3] ?? 3);
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), "medfcl-bench-transfer-"));
+  const file = (name: string, text: string): string => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  log("issuing certificates (RSA 2048)");
+  const ca = createCertificateAuthority({ keyBits: 2048 });
+  const server = issueCoordinatorCertificate(ca, ["localhost", "127.0.0.1"], { keyBits: 2048 });
+  const site = issueSiteCertificate(ca, SITE, { keyBits: 2048 });
+  const pki = { ca: file("ca.crt", ca.certPem), cert: file("coordinator.crt", server.certPem), key: file("coordinator.key", server.keyPem) };
+  const sitePki = { ca: pki.ca, cert: file("site.crt", site.certPem), key: file("site.key", site.keyPem) };
+
+  const child = new Child(
+    fork(fileURLToPath(import.meta.url), [], { execArgv: ["--import", "tsx", ...(process.env.MEDFCL_TRANSFER_NODE_ARGS ?? "").split(" ").filter(Boolean)], env: { ...process.env, [ROLE_ENV]: "coordinator" }, stdio: ["ignore", "inherit", "inherit", "ipc"] }),
+  );
+  await child.ready;
+  const addr = await child.request<InitResult>({ op: "init", pki });
+  const clients: Record<Transport, SiteServiceClient> = {
+    plaintext: createSiteClient({ address: addr.grpc.plaintext, insecure: true }),
+    mtls: createSiteClient({ address: addr.grpc.mtls, insecure: false, serverName: "localhost", tls: sitePki }),
+  };
+  const raw: Record<Transport, RawTarget> = {
+    plaintext: { port: addr.raw.plaintext },
+    mtls: { port: addr.raw.mtls, tls: { ca: ca.certPem, cert: site.certPem, key: site.keyPem } },
+  };
+  const manifest = {
+    domain: "bench",
+    task: "polyp",
+    num_images: 1,
+    num_annotations: 1,
+    categories: [{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }],
+    annotations_sha256: "0".repeat(64),
+    num_shareable: 0,
+  };
+  for (const t of TRANSPORTS) await call(clients[t].Register.bind(clients[t]), { site_id: SITE, agent_version: "bench", manifest, backend: "wasm" });
+
+  const results: { size: number; rows: Row[]; validateMs: number; oov: number; ckpt: number; delta: number }[] = [];
+  for (const sizeMiB of sizes) {
+    log(`${sizeMiB} MiB: building the base checkpoint (coordinator) and a delta (site)`);
+    const prep = await child.request<{ version: string; size: number; oovBuckets: number }>({ op: "prepare", bytes: sizeMiB * MiB });
+    const cfg = benchConfig(sizeMiB * MiB);
+    let delta: ReturnType<typeof benchDelta> | null = benchDelta(cfg, sizeMiB);
+    const deltaBytes = delta.bytes;
+    const deltaManifest = delta.manifest;
+    delta = null;
+    const deltaSha = createHash("sha256").update(deltaBytes).digest("hex");
+    const rows: Row[] = [];
+    const row = (transport: Transport, direction: Row["direction"], bytes: number): Row => {
+      let r = rows.find((x) => x.transport === transport && x.direction === direction);
+      if (!r) rows.push((r = { transport, direction, bytes, samples: [] }));
+      return r;
+    };
+    for (const t of TRANSPORTS) {
+      const client = clients[t];
+      await child.request<string>({ op: "task", transport: t, version: prep.version });
+      const dest = join(dir, `pulled-${t}.safetensors`);
+      for (let rep = 0; rep < reps; rep++) {
+        log(`${sizeMiB} MiB ${t} rep ${rep + 1}/${reps}`);
+        for (let k = 0; k < 4; k++) await pullStream(client, prep.version, prep.size); continue;
+        rmSync(dest, { force: true });
+        row(t, "pull", prep.size).samples.push(await measure(child, async () => void (await pullModel(client, SITE, prep.version, dest, { maxAttempts: 1 }))));
+        rmSync(dest, { force: true });
+        row(t, "pull-stream", prep.size).samples.push(await measure(child, () => pullStream(client, prep.version, prep.size)));
+        row(t, "raw-push", deltaBytes.length).samples.push(await measure(child, () => rawPush(raw[t], deltaBytes)));
+        const taskId = await child.request<string>({ op: "task", transport: t, version: prep.version });
+        const header = {
+          site_id: SITE,
+          task_id: taskId,
+          base_version: prep.version,
+          sha256: deltaSha,
+          size: deltaBytes.length,
+          manifest: { tensors: deltaManifest },
+          encoding: "fp32",
+          num_samples: 1,
+        };
+        row(t, "push", deltaBytes.length).samples.push(
+          await measure(child, async () => {
+            const res = await pushUpdate(client, header, deltaBytes);
+            if (!res.accepted) throw new Error("push was not accepted");
+          }),
+        );
+      }
+    }
+    const validateMs = await child.request<number>({ op: "validate", version: prep.version, update: deltaSha });
+    results.push({ size: sizeMiB, rows, validateMs, oov: prep.oovBuckets, ckpt: prep.size, delta: deltaBytes.length });
+  }
+
+  for (const c of Object.values(clients)) c.close();
+  await child.request({ op: "stop" });
+  rmSync(dir, { recursive: true, force: true });
+
+  const mibps = (r: Row): number => r.bytes / MiB / (median(r.samples.map((s) => s.ms)) / 1000);
+  const cpuMs = (r: Row): number => median(r.samples.map((s) => s.clientCpuMs + s.coordCpuMs));
+  const mem = (peak: number[], growth: number[]): string => `${Math.max(...peak).toFixed(0)} (+${Math.max(...growth).toFixed(0)})`;
+  const label: Record<Row["direction"], string> = {
+    "raw-pull": "raw socket, server → client",
+    pull: "pull (pullModel → file, sha256 checked)",
+    "pull-stream": "pull-stream (PullModel, bytes discarded)",
+    "raw-push": "raw socket, client → server",
+    push: "push (pushUpdate → accepted)",
+  };
+  console.log(`\nTransfer over loopback, median of ${reps}. CPU: both processes, all threads. Peak RSS in MiB (growth over the RSS at the start of the transfer), max over the runs.`);
+  console.log("| payload | transport | direction | MiB/s | × raw TCP | × raw same transport | CPU ms client + coord | × raw CPU | client peak RSS | coordinator peak RSS |");
+  console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const res of results) {
+    for (const t of TRANSPORTS) {
+      for (const r of res.rows.filter((x) => x.transport === t)) {
+        const isPull = r.direction.includes("pull");
+        const rawTcp = res.rows.find((x) => x.transport === "plaintext" && x.direction === (isPull ? "raw-pull" : "raw-push"))!;
+        const rawSame = res.rows.find((x) => x.transport === t && x.direction === (isPull ? "raw-pull" : "raw-push"))!;
+        const cpuSplit = `${median(r.samples.map((s) => s.clientCpuMs)).toFixed(0)} + ${median(r.samples.map((s) => s.coordCpuMs)).toFixed(0)}`;
+        const cells = [
+          `${(r.bytes / MiB).toFixed(1)} MiB`,
+          t === "mtls" ? "mTLS" : "plaintext",
+          label[r.direction],
+          mibps(r).toFixed(0),
+          (mibps(r) / mibps(rawTcp)).toFixed(2),
+          (mibps(r) / mibps(rawSame)).toFixed(2),
+          cpuSplit,
+          (cpuMs(r) / cpuMs(rawSame)).toFixed(1),
+          mem(r.samples.map((s) => s.clientPeak), r.samples.map((s) => s.clientGrowth)),
+          mem(r.samples.map((s) => s.coordPeak), r.samples.map((s) => s.coordGrowth)),
+        ];
+        console.log(`| ${cells.join(" | ")} |`);
+      }
+    }
+  }
+  console.log("");
+  for (const res of results) {
+    const push = res.rows.find((r) => r.transport === "plaintext" && r.direction === "push")!;
+    console.log(
+      `${res.size} MiB: checkpoint ${res.ckpt} B (small preset, oovBuckets ${res.oov}), delta ${res.delta} B; coordinator validation alone ` +
+        `(parse base + decode delta + checks) ${res.validateMs.toFixed(0)} ms of the plaintext push's median ${median(push.samples.map((s) => s.ms)).toFixed(0)} ms`,
+    );
+  }
+  console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
+}
+
+if (process.env[ROLE_ENV] === "coordinator") await coordinatorMain();
+else await benchMain();

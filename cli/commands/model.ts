@@ -1,0 +1,214 @@
+import { type Command } from "commander";
+import cliProgress from "cli-progress";
+import { loadCocoDataset } from "../../services/data/index.js";
+import { evaluateCoco } from "../../services/eval/index.js";
+import {
+  ModelOptionError,
+  configHash,
+  createDetector,
+  createOnnxDetector,
+  detectorFromWeights,
+  exportOnnx,
+  fromScratchTrainOptions,
+  defaultTrainOptions,
+  initBackend,
+  loadCheckpoint,
+  modelConfig,
+  predictDataset,
+  saveCheckpoint,
+  trainDetector,
+  type BackendName,
+  type ModelSize,
+  type TrainProgress,
+} from "../../services/model/index.js";
+import { writeFileAtomic } from "../../services/store/index.js";
+import { action, commandLogger, withExamples } from "../context.js";
+
+function num(flag: string, v: string | undefined, integer = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new ModelOptionError(flag, `expected ${integer ? "an integer" : "a number"}, got "${v}"`);
+  return n;
+}
+
+function backendOf(v: string): BackendName {
+  if (v !== "wasm" && v !== "tensorflow" && v !== "cpu") throw new ModelOptionError("--backend", `use wasm, tensorflow or cpu, got "${v}"`);
+  return v;
+}
+
+interface TrainFlags {
+  data: string;
+  model: string;
+  init?: string;
+  epochs?: string;
+  steps?: string;
+  out: string;
+  backend: string;
+  seed: string;
+  lr?: string;
+  textLr?: string;
+  batchSize?: string;
+  size?: string;
+  freeze?: string;
+}
+
+/** A progress bar on a TTY, one log line per ~5 % otherwise. */
+function progressReporter(): { update(p: TrainProgress): void; stop(): void } {
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: "train [{bar}] {value}/{total} steps | loss {loss} | {ips} img/s | eta {eta_formatted}", stream: process.stderr, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    let started = false;
+    return {
+      update(p) {
+        if (!started) {
+          bar.start(p.totalSteps, 0, { loss: "-", ips: "-" });
+          started = true;
+        }
+        bar.update(p.step, { loss: p.loss.toFixed(4), ips: p.imagesPerSec.toFixed(1) });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let last = -1;
+  return {
+    update(p) {
+      const bucket = Math.floor((20 * p.step) / p.totalSteps);
+      if (bucket !== last || p.step === p.totalSteps) {
+        last = bucket;
+        process.stderr.write(`train step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} ${p.imagesPerSec.toFixed(1)} img/s\n`);
+      }
+    },
+    stop: () => undefined,
+  };
+}
+
+export function registerModel(program: Command): void {
+  withExamples(
+    program
+      .command("train")
+      .description("train (or fine-tune with --init) the grounded detector on a COCO + prompt dataset folder")
+      .requiredOption("--data <dir>", "dataset folder (annotations.json + images/)")
+      .requiredOption("--out <file>", "checkpoint to write (.safetensors)")
+      .option("--model <size>", "architecture: nano | small (ignored with --init)", "nano")
+      .option("--init <ckpt>", "start from this checkpoint (fine-tuning: paper defaults lr 1e-4, text 1e-5, freeze 2)")
+      .option("--epochs <n>", "epochs over the data", "1")
+      .option("--steps <n>", "optimizer steps (overrides --epochs)")
+      .option("--backend <name>", "wasm | tensorflow | cpu", "wasm")
+      .option("--seed <n>", "seed for init, shuffling and augmentation", "0")
+      .option("--lr <x>", "base learning rate (default 2e-3 from scratch, 1e-4 with --init)")
+      .option("--text-lr <x>", "text-encoder learning rate (default lr/10)")
+      .option("--batch-size <n>", "images per step (default 8 from scratch, 4 with --init)")
+      .option("--size <px>", "input size (from scratch only; multiple of 32)")
+      .option("--freeze <n>", "frozen bottom image stages (default 0 from scratch, 2 with --init)")
+      .action(
+        action(async (f: TrainFlags, cmd: Command) => {
+          const log = commandLogger(cmd, "train");
+          const backend = await initBackend(backendOf(f.backend));
+          const seed = num("--seed", f.seed, true) ?? 0;
+          let det;
+          let parent = "";
+          const base = f.init ? defaultTrainOptions() : fromScratchTrainOptions();
+          if (f.init) {
+            const ck = await loadCheckpoint(f.init);
+            det = detectorFromWeights(ck.config, ck.tensors);
+            parent = ck.metadata["medfcl.tensors_sha256"] ?? "";
+          } else {
+            const size = num("--size", f.size, true);
+            det = createDetector(modelConfig(f.model as ModelSize, size ? { inputSize: size } : {}), seed);
+          }
+          const ds = await loadCocoDataset(f.data);
+          const lr = num("--lr", f.lr) ?? base.lr;
+          const opts = {
+            ...base,
+            seed,
+            lr,
+            textLr: num("--text-lr", f.textLr) ?? (f.lr ? lr / 10 : base.textLr),
+            batchSize: num("--batch-size", f.batchSize, true) ?? base.batchSize,
+            freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
+            epochs: num("--epochs", f.epochs, true),
+            steps: num("--steps", f.steps, true),
+            augment: { flip: true, scaleJitter: 0.2, colorJitter: 0.2 },
+          };
+          log.info({ backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize }, "training");
+          const progress = progressReporter();
+          const res = await trainDetector(det, ds, { ...opts, onProgress: (p) => progress.update(p) });
+          progress.stop();
+          const sha = await saveCheckpoint(f.out, det, { parent, createdBy: `medfcl train (${backend})` });
+          det.dispose();
+          process.stdout.write(`${JSON.stringify({ out: f.out, sha256: sha, steps: res.steps, finalLoss: res.losses.at(-1), imagesPerSec: Number(res.imagesPerSec.toFixed(2)) })}\n`);
+        }),
+      ),
+    [
+      "medfcl train --data suite/kvasir/train --model nano --epochs 30 --out nano.safetensors",
+      "medfcl train --data site-b/train --init global.safetensors --epochs 5 --out local.safetensors",
+    ],
+  );
+
+  withExamples(
+    program
+      .command("predict")
+      .description("run a checkpoint over a dataset and write COCO detections (original image pixels)")
+      .requiredOption("--model <ckpt>", "checkpoint (.safetensors)")
+      .requiredOption("--data <dir>", "dataset folder; its categories' prompts are the caption")
+      .requiredOption("--out <file>", "detections JSON to write")
+      .option("--engine <name>", "onnx | tfjs", "onnx")
+      .option("--backend <name>", "tfjs backend for --engine tfjs", "wasm")
+      .option("--threads <n>", "onnxruntime intra-op threads", "2")
+      .option("--score-threshold <x>", "drop detections below this score", "0.05")
+      .option("--eval", "also print COCO AP against the dataset's annotations")
+      .action(
+        action(async (f: { model: string; data: string; out: string; engine: string; backend: string; threads: string; scoreThreshold: string; eval?: boolean }) => {
+          const ck = await loadCheckpoint(f.model);
+          const ds = await loadCocoDataset(f.data);
+          const popts = { scoreThreshold: num("--score-threshold", f.scoreThreshold) };
+          let dets;
+          if (f.engine === "onnx") {
+            const onnxDet = await createOnnxDetector(exportOnnx(ck.config, ck.tensors), ck.config, { threads: num("--threads", f.threads, true) });
+            try {
+              dets = await onnxDet.predictDataset(ds, popts);
+            } finally {
+              await onnxDet.close();
+            }
+          } else if (f.engine === "tfjs") {
+            await initBackend(backendOf(f.backend));
+            const det = detectorFromWeights(ck.config, ck.tensors);
+            dets = await predictDataset(det, ds, popts);
+            det.dispose();
+          } else {
+            throw new ModelOptionError("--engine", `use onnx or tfjs, got "${f.engine}"`);
+          }
+          await writeFileAtomic(f.out, JSON.stringify(dets));
+          const summary: Record<string, unknown> = { out: f.out, detections: dets.length, images: ds.images.length, engine: f.engine };
+          if (f.eval) {
+            const r = evaluateCoco({ images: ds.images, annotations: ds.annotations, categories: ds.categories }, dets);
+            summary.AP = r.stats[0];
+            summary.AP50 = r.stats[1];
+            summary.AP75 = r.stats[2];
+          }
+          process.stdout.write(`${JSON.stringify(summary)}\n`);
+        }),
+      ),
+    ["medfcl predict --model nano.safetensors --data suite/kvasir/test --out dt.json --engine onnx --eval"],
+  );
+
+  const exp = program.command("export").description("export a checkpoint to another format");
+  withExamples(exp, ["medfcl export onnx --model nano.safetensors --out nano.onnx"]);
+  withExamples(
+    exp
+      .command("onnx")
+      .description("write the inference graph as ONNX (opset 17; inputs image NHWC, input_ids, attention_mask)")
+      .requiredOption("--model <ckpt>", "checkpoint (.safetensors)")
+      .requiredOption("--out <file>", "ONNX file to write")
+      .action(
+        action(async (f: { model: string; out: string }) => {
+          const ck = await loadCheckpoint(f.model);
+          const bytes = exportOnnx(ck.config, ck.tensors);
+          await writeFileAtomic(f.out, bytes);
+          process.stdout.write(`${JSON.stringify({ out: f.out, bytes: bytes.length, configHash: configHash(ck.config) })}\n`);
+        }),
+      ),
+    ["medfcl export onnx --model nano.safetensors --out nano.onnx"],
+  );
+}

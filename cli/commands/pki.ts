@@ -1,0 +1,141 @@
+import { type Command } from "commander";
+import { readFileSync } from "node:fs";
+import { ErrorCode, MedfclError } from "../../services/errors/index.js";
+import {
+  defaultCaOptions,
+  defaultLeafOptions,
+  describeCertificate,
+  initCaDir,
+  parseHosts,
+  writeCoordinatorCredentials,
+  writeSiteCredentials,
+  type CertificateSummary,
+  type PkiWriteResult,
+} from "../../services/transport/index.js";
+import { action, withExamples } from "../context.js";
+
+function intOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a whole number, got "${value}"`, { details: { option: name } });
+    return n;
+  };
+}
+
+function summaryLines(s: CertificateSummary): string[] {
+  const sans = [...s.dnsNames.map((d) => `DNS:${d}`), ...s.ipAddresses.map((ip) => `IP:${ip}`)];
+  return [
+    `subject CN   ${s.subjectCN}`,
+    `issuer CN    ${s.issuerCN}`,
+    `valid        ${s.notBefore.toISOString()} .. ${s.notAfter.toISOString()}`,
+    `CA           ${s.isCa ? "yes" : "no"}`,
+    ...(s.extKeyUsage.length ? [`ext usage    ${s.extKeyUsage.join(", ")}`] : []),
+    ...(sans.length ? [`alt names    ${sans.join(", ")}`] : []),
+    `serial       ${s.serialNumber}`,
+    `sha256       ${s.fingerprint256}`,
+  ];
+}
+
+function report(result: PkiWriteResult): void {
+  const lines = [...result.files.map((f) => `wrote ${f}`), ...summaryLines(result.summary)];
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+interface InitOpts {
+  out: string;
+  cn: string;
+  days: number;
+  bits: number;
+  force?: boolean;
+}
+
+interface LeafOpts {
+  ca: string;
+  out: string;
+  days: number;
+  bits: number;
+  force?: boolean;
+}
+
+export function registerPki(program: Command): void {
+  const pki = program.command("pki").description("create the mTLS certificate authority and the site and coordinator certificates");
+  withExamples(pki, [
+    "medfcl pki init --out certs/ca",
+    "medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a",
+    "medfcl pki issue-coordinator --ca certs/ca --hosts coordinator,localhost,127.0.0.1 --out certs/coordinator",
+  ]);
+  const ca = defaultCaOptions();
+  const leaf = defaultLeafOptions();
+
+  withExamples(
+    pki
+      .command("init")
+      .description("create a self-signed CA: ca.crt and ca.key (mode 0600). Keep ca.key offline; sites only ever get ca.crt")
+      .requiredOption("--out <dir>", "directory for ca.crt and ca.key")
+      .option("--cn <name>", "subject common name of the CA", ca.commonName)
+      .option("--days <n>", "validity in days", intOption("--days"), ca.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", intOption("--bits"), ca.keyBits)
+      .option("--force", "replace an existing CA in --out (every certificate it issued stops being trusted)")
+      .action(
+        action((opts: InitOpts) => {
+          report(initCaDir(opts.out, { commonName: opts.cn, validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
+        }),
+      ),
+    ["medfcl pki init --out certs/ca", "medfcl pki init --out certs/ca --cn 'Hospital Consortium CA' --days 1825"],
+  );
+
+  withExamples(
+    pki
+      .command("issue-site")
+      .description("issue a site's client certificate (CN = site id, clientAuth): site.crt, site.key (0600) and a copy of ca.crt")
+      .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
+      .requiredOption("--site <id>", "site id, e.g. site-a; the coordinator lets this certificate act for this site only")
+      .requiredOption("--out <dir>", "directory for site.crt, site.key and ca.crt (copy it to the site)")
+      .option("--days <n>", "validity in days", intOption("--days"), leaf.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", intOption("--bits"), leaf.keyBits)
+      .option("--force", "replace an existing site.crt/site.key in --out")
+      .action(
+        action((opts: LeafOpts & { site: string }) => {
+          report(writeSiteCredentials(opts.ca, opts.site, opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
+        }),
+      ),
+    ["medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a"],
+  );
+
+  withExamples(
+    pki
+      .command("issue-coordinator")
+      .description("issue the coordinator's server certificate (serverAuth) with every host as a DNS or IP subject alternative name")
+      .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
+      .requiredOption("--hosts <list>", "comma-separated DNS names and IPs agents use to reach the coordinator")
+      .requiredOption("--out <dir>", "directory for coordinator.crt, coordinator.key and ca.crt")
+      .option("--days <n>", "validity in days", intOption("--days"), leaf.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", intOption("--bits"), leaf.keyBits)
+      .option("--force", "replace an existing coordinator.crt/coordinator.key in --out")
+      .action(
+        action((opts: LeafOpts & { hosts: string }) => {
+          report(writeCoordinatorCredentials(opts.ca, parseHosts(opts.hosts), opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
+        }),
+      ),
+    ["medfcl pki issue-coordinator --ca certs/ca --hosts coordinator,localhost,127.0.0.1 --out certs/coordinator"],
+  );
+
+  withExamples(
+    pki
+      .command("show")
+      .argument("<cert>", "PEM certificate file")
+      .description("print a certificate's subject, issuer, validity, usages and alternative names")
+      .action(
+        action((file: string) => {
+          let pem: Buffer;
+          try {
+            pem = readFileSync(file);
+          } catch (err) {
+            throw new MedfclError(ErrorCode.NotFound, `cannot read certificate ${file}: ${(err as Error).message}`, { cause: err, details: { path: file } });
+          }
+          process.stdout.write(`${summaryLines(describeCertificate(pem)).join("\n")}\n`);
+        }),
+      ),
+    ["medfcl pki show certs/site-a/site.crt"],
+  );
+}

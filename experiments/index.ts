@@ -1,0 +1,20 @@
+export { runExperiment, defaultExperimentOptions, parseExperimentOptions, matrixFolder } from "./run.js";
+export { experimentPlan, isContinual, planSessions, type PlanOptions } from "./plan.js";
+export {
+  PAPER_AVERAGES,
+  acceptanceChecks,
+  aggregateCells,
+  aggregateParadigms,
+  checksMarkdown,
+  crossMatrixFromR,
+  matrixCsv,
+  matrixMarkdown,
+  meanStd,
+  paradigmTableFor,
+  paradigmsCsv,
+  paradigmsMarkdown,
+  rowAverages,
+  type Check,
+} from "./tables.js";
+export { ExperimentError } from "./errors.js";
+export { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type MeanStd, type PlannedRun, type RunResult } from "./types.js";

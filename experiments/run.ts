@@ -1,0 +1,274 @@
+/**
+ * Runs an experiment through the real federation (`simulate`: a coordinator and one agent process
+ * per site over loopback mTLS), one coordinator + agents per seed reused for every run of the
+ * plan, then writes the paper's tables (JSON, CSV, Markdown) and the audit report's figures.
+ *
+ * Layout of `out`:
+ *   experiment.json, results.md            what ran, wall times, every table, the acceptance checks
+ *   paradigms.json|.csv|.md                 Tables 3/4 (mean over seeds; `paradigms-std.json` beside)
+ *   cross-domain/ or cross-task/matrix.json|.csv|.md   Tables 1/2 (mean over seeds)
+ *   <continual run>/R.json, base.json       mean R of sequential and rehearsal runs (Fig. 5)
+ *   report/                                 writeAuditReport(out): report.md/.html, SVG + PNG figures
+ *   seeds/seed-N/                           simulate's folder: logs, coordinator state, runs/<label>/R.json
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { simulate } from "../cli/simulate.js";
+import { readSuiteIndex, synthesizeSuite, type SuiteIndex } from "../services/data/index.js";
+import { ErrorCode } from "../services/errors/index.js";
+import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
+import { writeFileAtomicSync } from "../services/store/index.js";
+import { ExperimentError } from "./errors.js";
+import { experimentPlan, isContinual, planSessions } from "./plan.js";
+import {
+  acceptanceChecks,
+  aggregateCells,
+  aggregateParadigms,
+  checksMarkdown,
+  crossMatrixFromR,
+  matrixCsv,
+  matrixMarkdown,
+  paradigmsCsv,
+  paradigmsMarkdown,
+  paradigmTableFor,
+  type Check,
+} from "./tables.js";
+import { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type PlannedRun, type RunResult, type SeedTables } from "./types.js";
+
+export function defaultExperimentOptions(): Omit<ExperimentOptions, "kind" | "out" | "logger"> {
+  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: 3, maxSteps: 0, lr: 2e-3, batchSize: 8, shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
+}
+
+/** Validates what commander cannot: names, ranges, and that a --data-root holds a suite.json. */
+export function parseExperimentOptions(o: ExperimentOptions): ExperimentOptions {
+  const bad = (option: string, msg: string): never => {
+    throw new ExperimentError(`${option} ${msg}`, { code: ErrorCode.InvalidArgument, details: { option } });
+  };
+  if (!(EXPERIMENT_KINDS as readonly string[]).includes(o.kind)) bad("experiment", `must be one of ${EXPERIMENT_KINDS.join(", ")}, got "${o.kind}"`);
+  if (!["polyp", "tasks"].includes(o.suite)) bad("--suite", `must be polyp or tasks, got "${o.suite}"`);
+  if (!["tiny", "small", "full"].includes(o.scale)) bad("--scale", `must be tiny, small or full, got "${o.scale}"`);
+  if (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > 20) bad("--repeat", `must be a whole number from 1 to 20, got ${o.repeat}`);
+  if (!Number.isInteger(o.seed) || o.seed < 0) bad("--seed", `must be a whole number ≥ 0, got ${o.seed}`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) bad("--epochs", `must be a whole number ≥ 1, got ${o.epochs}`);
+  if (!Number.isInteger(o.maxSteps) || o.maxSteps < 0) bad("--max-steps", `must be a whole number ≥ 0, got ${o.maxSteps}`);
+  if (!Number.isInteger(o.shots) || o.shots < 1) bad("--shots", `must be a whole number ≥ 1, got ${o.shots}`);
+  if (!Number.isInteger(o.buffer) || o.buffer < 1) bad("--buffer", `must be a whole number ≥ 1, got ${o.buffer}`);
+  if (o.dataRoot !== undefined && !existsSync(join(resolve(o.dataRoot), "suite.json"))) {
+    bad("--data-root", `${resolve(o.dataRoot)} has no suite.json; write one (see docs/data.md) or make one with \`medfcl data synth\``);
+  }
+  return o;
+}
+
+/** Where the matrix of an experiment goes: polyp domains are Table 1, tasks Table 2. */
+export function matrixFolder(kind: ExperimentKind, suite: "polyp" | "tasks"): "cross-domain" | "cross-task" {
+  if (kind === "cross-domain") return "cross-domain";
+  if (kind === "cross-task") return "cross-task";
+  return suite === "polyp" ? "cross-domain" : "cross-task";
+}
+
+const json = (v: unknown): string => `${JSON.stringify(v, null, 2)}\n`;
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ExperimentError(`cannot read ${path}: ${(err as Error).message}; rerun the experiment (finished runs are kept)`, { code: ErrorCode.DataLoss, details: { file: path }, cause: err });
+  }
+}
+
+function completedRun(dir: string): boolean {
+  const p = join(dir, "run.json");
+  if (!existsSync(p) || !existsSync(join(dir, "R.json"))) return false;
+  return (readJson(p) as { state?: string }).state === "completed";
+}
+
+function readRunResult(label: string, dir: string): RunResult {
+  const R = parseAccuracyMatrix(readJson(join(dir, "R.json")), join(dir, "R.json"));
+  const base = existsSync(join(dir, "base.json")) ? parseBaseAp(readJson(join(dir, "base.json")), join(dir, "base.json")) : {};
+  const timing = existsSync(join(dir, "timing.json")) ? (readJson(join(dir, "timing.json")) as { seconds?: number }) : {};
+  return { label, R, base, seconds: timing.seconds ?? 0 };
+}
+
+async function ensureData(o: ExperimentOptions, seed: number): Promise<{ dir: string; index: SuiteIndex }> {
+  const dir = o.dataRoot ? resolve(o.dataRoot) : join(resolve(o.out), ".data", `${o.suite}-${o.scale}-seed${seed}`);
+  if (!existsSync(join(dir, "suite.json"))) {
+    o.logger.info({ dir, suite: o.suite, scale: o.scale, seed }, "synthesizing the data suite");
+    await synthesizeSuite({ suite: o.suite, out: dir, seed, scale: o.scale });
+  }
+  return { dir, index: readSuiteIndex(dir) };
+}
+
+/** Session k's simulate folder: the seed folder itself, then `session-2`, `session-3`, … */
+function sessionDir(seedDir: string, k: number): string {
+  return k === 0 ? seedDir : join(seedDir, `session-${k + 1}`);
+}
+
+/**
+ * Runs (or resumes) every planned run of one seed: each session on one coordinator + agents
+ * (see planSessions); runs that already completed are kept.
+ */
+async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): Promise<{ results: RunResult[]; seconds: number }> {
+  const started = Date.now();
+  const seedDir = join(resolve(o.out), "seeds", `seed-${seed}`);
+  const sessions = planSessions(plan);
+  const runDirs = new Map<string, string>();
+  sessions.forEach((runs, k) => runs.forEach((p) => runDirs.set(p.label, join(sessionDir(seedDir, k), "runs", p.label))));
+  for (const [k, runs] of sessions.entries()) {
+    const pending = runs.filter((p) => !completedRun(runDirs.get(p.label)!));
+    if (pending.length < runs.length) o.logger.info({ seed, session: k + 1, done: runs.length - pending.length, pending: pending.map((p) => p.label) }, "resuming: finished runs are kept");
+    if (pending.length === 0) continue;
+    const { dir, index } = await ensureData(o, seed);
+    const sites = index.domains.filter((d) => d.role === "train" && d.splits.train).length;
+    const res = await simulate({
+      suite: o.suite,
+      sites,
+      strategy: pending[0].strategy,
+      compare: [],
+      runs: pending.map((p) => ({ label: p.label, strategy: p.strategy, options: p.options })),
+      buffer: o.buffer,
+      sampler: "random",
+      mix: o.mix,
+      seed,
+      scale: o.scale,
+      out: sessionDir(seedDir, k),
+      dataRoot: dir,
+      epochs: o.epochs,
+      lr: o.lr,
+      batchSize: o.batchSize,
+      maxSteps: o.maxSteps,
+      insecure: o.insecure,
+      logger: o.logger.child({ seed }),
+      report: false,
+    });
+    for (const r of res.runs) if (r.label) writeFileAtomicSync(join(r.dir, "timing.json"), json({ seconds: r.seconds }));
+  }
+  const results = plan.map((p) => readRunResult(p.label, runDirs.get(p.label)!));
+  return { results, seconds: (Date.now() - started) / 1000 };
+}
+
+function meanR(rs: AccuracyMatrix[]): AccuracyMatrix {
+  const { mean } = aggregateCells(rs.map((r) => r.ap));
+  return { steps: [...rs[0].steps], domains: [...rs[0].domains], ap: mean };
+}
+
+function meanBase(bases: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(bases[0] ?? {})) {
+    const xs = bases.map((b) => b[k]).filter((v): v is number => typeof v === "number");
+    if (xs.length) out[k] = xs.reduce((a, b) => a + b, 0) / xs.length;
+  }
+  return out;
+}
+
+const fmtSeconds = (s: number): string => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+
+/** Runs the experiment for every seed and writes its tables, figures and results.md into `out`. */
+export async function runExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
+  const o = parseExperimentOptions(options);
+  const out = resolve(o.out);
+  const started = Date.now();
+  const plan = experimentPlan(o.kind, o);
+  const seeds = Array.from({ length: o.repeat }, (_, i) => o.seed + i);
+  const perSeed: SeedTables[] = [];
+  const allResults: RunResult[][] = [];
+  const folder = matrixFolder(o.kind, o.suite);
+  const files: string[] = [];
+  const write = (rel: string, text: string): void => {
+    writeFileAtomicSync(join(out, rel), text);
+    files.push(join(out, rel));
+  };
+
+  for (const seed of seeds) {
+    o.logger.info({ experiment: o.kind, seed, runs: plan.map((p) => p.label) }, "seed started");
+    const { results, seconds } = await runSeed(o, plan, seed);
+    allResults.push(results);
+    const spec = results.find((r) => r.label === "specialized");
+    const matrix = spec ? crossMatrixFromR(spec.R) : undefined;
+    const paradigms = o.kind === "paradigms" ? paradigmTableFor(plan, results) : undefined;
+    const seedDir = join("seeds", `seed-${seed}`);
+    if (paradigms) write(join(seedDir, "paradigms.json"), json(paradigms));
+    if (matrix) write(join(seedDir, folder, "matrix.json"), json(matrix));
+    perSeed.push({ seed, seconds, paradigms, matrix, runs: results.map((r) => ({ label: r.label, seconds: r.seconds })) });
+    o.logger.info({ seed, seconds: Math.round(seconds) }, "seed finished");
+  }
+
+  let paradigms: ParadigmTable | undefined;
+  let paradigmsStd: ParadigmTable | undefined;
+  let matrix: CrossMatrix | undefined;
+  let matrixStd: (number | null)[][] = [];
+  const trained = allResults[0].find((r) => r.label === "specialized")?.R.steps ?? allResults[0][0].R.steps;
+  if (o.kind === "paradigms") {
+    const agg = aggregateParadigms(perSeed.map((s) => s.paradigms!));
+    paradigms = agg.mean;
+    paradigmsStd = agg.std;
+    write("paradigms.json", json(paradigms));
+    write("paradigms-std.json", json(paradigmsStd));
+    write("paradigms.csv", paradigmsCsv(paradigms, paradigmsStd));
+    write("paradigms.md", paradigmsMarkdown(paradigms, paradigmsStd, trained, o.suite));
+    // Fig. 5: the mean R of each continual run, in a folder the audit report renders as a heatmap.
+    for (const p of plan.filter((x) => isContinual(x.strategy))) {
+      const rs = allResults.map((res) => res.find((r) => r.label === p.label)!);
+      write(join(p.label, "R.json"), json(meanR(rs.map((r) => r.R))));
+      write(join(p.label, "base.json"), json(meanBase(rs.map((r) => r.base))));
+    }
+  }
+  if (perSeed.every((s) => s.matrix)) {
+    const first = perSeed[0].matrix!;
+    const agg = aggregateCells(perSeed.map((s) => s.matrix!.ap));
+    matrix = { train: [...first.train], test: [...first.test], ap: agg.mean };
+    matrixStd = agg.std;
+    write(join(folder, "matrix.json"), json(matrix));
+    write(join(folder, "matrix-std.json"), json({ train: first.train, test: first.test, std: matrixStd }));
+    write(join(folder, "matrix.csv"), matrixCsv(matrix, matrixStd));
+    write(join(folder, "matrix.md"), matrixMarkdown(matrix, matrixStd));
+  }
+
+  const report = await writeAuditReport(out);
+  files.push(...report.files);
+  const checks: Check[] = o.suite === "polyp" ? acceptanceChecks(paradigms, matrix) : [];
+  const wallSeconds = (Date.now() - started) / 1000;
+  const meta = {
+    kind: o.kind,
+    suite: o.suite,
+    scale: o.scale,
+    seeds,
+    data: o.dataRoot ? resolve(o.dataRoot) : "synthetic (one suite per seed under .data/)",
+    hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: "nano" },
+    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond },
+    plan,
+    wall_seconds: wallSeconds,
+    per_seed: perSeed.map((s) => ({ seed: s.seed, seconds: s.seconds, runs: s.runs })),
+    checks,
+  };
+  write("experiment.json", json(meta));
+  write("results.md", resultsMarkdown(o, seeds, wallSeconds, perSeed, { paradigms, paradigmsStd, matrix, matrixStd, trained, folder, checks }));
+  return { kind: o.kind, suite: o.suite, scale: o.scale, seeds, wallSeconds, paradigms, matrix, files };
+}
+
+function resultsMarkdown(
+  o: ExperimentOptions,
+  seeds: number[],
+  wallSeconds: number,
+  perSeed: SeedTables[],
+  t: { paradigms?: ParadigmTable; paradigmsStd?: ParadigmTable; matrix?: CrossMatrix; matrixStd: (number | null)[][]; trained: string[]; folder: string; checks: Check[] },
+): string {
+  const lines: string[] = [];
+  lines.push(`# medfcl experiment ${o.kind} (--suite ${o.suite} --scale ${o.scale})`, "");
+  lines.push(
+    `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; nano model from its base initialisation, ` +
+      `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} steps per task` : ""}, lr ${o.lr}, batch ${o.batchSize}; ` +
+      `joint few-shot ${o.shots} images per site; replay buffer ${o.buffer}, mix ${o.mix}. AP is COCO AP@[.5:.95] in %. Wall time ${fmtSeconds(wallSeconds)}.`,
+    "",
+  );
+  if (t.paradigms && t.paradigmsStd) {
+    lines.push(`## Paradigms (paper Table ${o.suite === "polyp" ? 3 : 4})`, "", paradigmsMarkdown(t.paradigms, t.paradigmsStd, t.trained, o.suite));
+  }
+  if (t.matrix) {
+    lines.push(`## ${t.folder === "cross-domain" ? "Cross-domain (paper Table 1, Fig. 3a)" : "Cross-task (paper Table 2, Fig. 3b)"}`, "", matrixMarkdown(t.matrix, t.matrixStd));
+  }
+  if (t.checks.length) lines.push("## The paper's claims, as measured", "", checksMarkdown(t.checks));
+  lines.push("## Wall time per run", "", `| seed | ${perSeed[0].runs.map((r) => r.label).join(" | ")} | seed total |`, `|---|${perSeed[0].runs.map(() => "---:").join("|")}|---:|`);
+  for (const s of perSeed) lines.push(`| ${s.seed} | ${s.runs.map((r) => (r.seconds ? `${Math.round(r.seconds)} s` : "–")).join(" | ")} | ${fmtSeconds(s.seconds)} |`);
+  lines.push("", "Figures: `report/report.html` (R heatmaps of the continual runs = paper Fig. 5, cross matrix = Fig. 3).", "");
+  return `${lines.join("\n")}\n`;
+}

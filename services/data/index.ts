@@ -1,0 +1,98 @@
+export type {
+  Annotation,
+  AugmentOptions,
+  CategoryInfo,
+  CocoDataset,
+  ImageCaption,
+  ImageInfo,
+  IterateBatchesOptions,
+  LetterboxTransform,
+  LoadSampleOptions,
+  PromptParts,
+  RgbImage,
+  Sample,
+  SuiteDomain,
+  SuiteIndex,
+  SuiteName,
+  SuiteScale,
+  SynthesizeOptions,
+  ValidationProblem,
+} from "./types.js";
+export { BmpFormatError, DataArgumentError, DataNotFoundError, DataValidationError, ImageDecodeError, formatProblem } from "./errors.js";
+export {
+  ANNOTATIONS_FILE,
+  CAPTIONS_FILE,
+  checkImageFiles,
+  defaultLoadCocoOptions,
+  indexAnnotations,
+  loadCocoDataset,
+  makeDataset,
+  parseCocoJson,
+  subsetDataset,
+  validateDataset,
+  type ImageCheck,
+  type LoadCocoOptions,
+} from "./coco.js";
+export { decodeImage, readImageSize } from "./image.js";
+export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
+export {
+  PAD_VALUE,
+  defaultAugmentOptions,
+  iterateBatches,
+  letterboxBox,
+  letterboxTransform,
+  loadSample,
+  parseAugmentOptions,
+  unletterboxBox,
+} from "./sample.js";
+export { hashString, mixSeed, mulberry32, type Rng } from "./prng.js";
+export {
+  POLYP_DOMAINS,
+  SCALE_FACTORS,
+  SUITE_FILE,
+  TASK_CATEGORIES,
+  TASK_DOMAINS,
+  parseSynthesizeOptions,
+  readSuiteIndex,
+  scaledSize,
+  suiteDomains,
+  synthesizeSuite,
+  type DomainSpec,
+  type TaskCategory,
+} from "./synth/suite.js";
+export {
+  datasetHistogram,
+  defaultHistogramOptions,
+  domainDistances,
+  formatDistanceReport,
+  histogramDistance,
+  type DomainDistanceReport,
+  type HistogramOptions,
+} from "./stats.js";
+export {
+  POLYP_PROMPT,
+  clipBox,
+  promptFor,
+  type ConvertReport,
+  type PromptMap,
+} from "./convert/common.js";
+export { componentBoxes } from "./convert/components.js";
+export {
+  BKAI_CLASSES,
+  convertKvasir,
+  convertMasks,
+  convertRgbMasks,
+  convertVoc,
+  convertYolo,
+  parseColorClasses,
+  readClassNames,
+  singlePrompt,
+  type ColorClass,
+  type KvasirOptions,
+  type MaskOptions,
+  type RgbMaskOptions,
+  type VocOptions,
+  type YoloOptions,
+} from "./convert/formats.js";
+export { convertDicom, dicomToGrey, type DicomOptions, type DicomPair, type DicomWindow } from "./convert/dicom.js";
+export { defaultPreviewOptions, renderContactSheet, type PreviewOptions } from "./preview.js";

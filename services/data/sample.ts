@@ -1,0 +1,195 @@
+import { join } from "node:path";
+import { DataArgumentError, DataValidationError, ImageDecodeError } from "./errors.js";
+import { sharpFromFile, toRgb } from "./image.js";
+import { mixSeed, mulberry32, shuffleInPlace, uniform, type Rng } from "./prng.js";
+import {
+  type AugmentOptions,
+  type CocoDataset,
+  type IterateBatchesOptions,
+  type LetterboxTransform,
+  type LoadSampleOptions,
+  type Sample,
+} from "./types.js";
+
+/** Letterbox padding value (black, like the borders of endoscopy frames). */
+export const PAD_VALUE = 0;
+
+/** Boxes smaller than this (model px) after cropping are dropped from a sample. */
+export const MIN_BOX_SIDE = 1;
+
+export function defaultAugmentOptions(): AugmentOptions {
+  return { flip: true, scaleJitter: 0.2, colorJitter: 0.2 };
+}
+
+export function parseAugmentOptions(o: Partial<AugmentOptions>): AugmentOptions {
+  const a = { ...defaultAugmentOptions(), ...o };
+  if (!(a.scaleJitter >= 0 && a.scaleJitter < 1)) throw new DataArgumentError(`augment.scaleJitter must be in [0, 1), got ${a.scaleJitter}`);
+  if (!(a.colorJitter >= 0 && a.colorJitter < 1)) throw new DataArgumentError(`augment.colorJitter must be in [0, 1), got ${a.colorJitter}`);
+  return a;
+}
+
+/** The centred, aspect-preserving letterbox of an image into a size×size square (no augmentation). */
+export function letterboxTransform(width: number, height: number, size: number): LetterboxTransform {
+  const scale = size / Math.max(width, height);
+  const rw = Math.max(1, Math.round(width * scale));
+  const rh = Math.max(1, Math.round(height * scale));
+  return { scale, padX: Math.floor((size - rw) / 2), padY: Math.floor((size - rh) / 2), flipped: false, origWidth: width, origHeight: height, size };
+}
+
+function jitteredTransform(width: number, height: number, size: number, aug: AugmentOptions, rng: Rng): LetterboxTransform {
+  const scale = (size / Math.max(width, height)) * uniform(rng, 1 - aug.scaleJitter, 1 + aug.scaleJitter);
+  const rw = Math.max(1, Math.round(width * scale));
+  const rh = Math.max(1, Math.round(height * scale));
+  // A larger-than-canvas image is cropped at a random offset; a smaller one is placed at a random offset.
+  // Without scale jitter the image stays centred, so colour-only augmentation keeps the geometry.
+  const place = (free: number): number =>
+    aug.scaleJitter === 0 ? Math.floor(free / 2) : free >= 0 ? Math.round(rng() * free) : -Math.round(rng() * -free);
+  const padX = place(size - rw);
+  const padY = place(size - rh);
+  const flipped = aug.flip && rng() < 0.5;
+  return { scale, padX, padY, flipped, origWidth: width, origHeight: height, size };
+}
+
+/** Maps an original-pixel box (x, y, w, h) to model pixels (x1, y1, x2, y2), unclipped. */
+export function letterboxBox(bbox: readonly [number, number, number, number], t: LetterboxTransform): [number, number, number, number] {
+  let x1 = bbox[0] * t.scale + t.padX;
+  let x2 = (bbox[0] + bbox[2]) * t.scale + t.padX;
+  const y1 = bbox[1] * t.scale + t.padY;
+  const y2 = (bbox[1] + bbox[3]) * t.scale + t.padY;
+  if (t.flipped) [x1, x2] = [t.size - x2, t.size - x1];
+  return [x1, y1, x2, y2];
+}
+
+/** Maps a model-pixel box (x1, y1, x2, y2) back to original pixels (x, y, w, h), clipped to the image. */
+export function unletterboxBox(box: [number, number, number, number], t: LetterboxTransform): [number, number, number, number] {
+  const [y1, y2] = [box[1], box[3]];
+  let [x1, x2] = [box[0], box[2]];
+  if (t.flipped) [x1, x2] = [t.size - x2, t.size - x1];
+  const clip = (v: number, hi: number): number => Math.min(hi, Math.max(0, v));
+  const ox1 = clip((x1 - t.padX) / t.scale, t.origWidth);
+  const ox2 = clip((x2 - t.padX) / t.scale, t.origWidth);
+  const oy1 = clip((y1 - t.padY) / t.scale, t.origHeight);
+  const oy2 = clip((y2 - t.padY) / t.scale, t.origHeight);
+  return [ox1, oy1, Math.max(0, ox2 - ox1), Math.max(0, oy2 - oy1)];
+}
+
+function colorJitter(px: Float32Array, n: number, amount: number, rng: Rng): void {
+  const b = uniform(rng, 1 - amount, 1 + amount);
+  const c = uniform(rng, 1 - amount, 1 + amount);
+  const s = uniform(rng, 1 - amount, 1 + amount);
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += 0.299 * px[i * 3] + 0.587 * px[i * 3 + 1] + 0.114 * px[i * 3 + 2];
+  mean = (mean / Math.max(1, n)) * b;
+  for (let i = 0; i < n; i++) {
+    const o = i * 3;
+    let r = (px[o] * b - mean) * c + mean;
+    let g = (px[o + 1] * b - mean) * c + mean;
+    let bl = (px[o + 2] * b - mean) * c + mean;
+    const grey = 0.299 * r + 0.587 * g + 0.114 * bl;
+    r = grey + (r - grey) * s;
+    g = grey + (g - grey) * s;
+    bl = grey + (bl - grey) * s;
+    px[o] = r < 0 ? 0 : r > 1 ? 1 : r;
+    px[o + 1] = g < 0 ? 0 : g > 1 ? 1 : g;
+    px[o + 2] = bl < 0 ? 0 : bl > 1 ? 1 : bl;
+  }
+}
+
+/**
+ * Decodes one image, letterboxes it to size×size with its boxes, and (with `augment`) applies a
+ * seeded flip, scale jitter and colour jitter. The same (seed, image) gives the same sample.
+ */
+export async function loadSample(ds: CocoDataset, index: number, opts: LoadSampleOptions): Promise<Sample> {
+  const im = ds.images[index];
+  if (!im) throw new DataArgumentError(`sample index ${index} is outside the dataset ${ds.dir} (${ds.images.length} images)`);
+  const size = opts.size;
+  if (!Number.isInteger(size) || size < 8) throw new DataArgumentError(`sample size must be an integer >= 8, got ${size}`);
+  const aug = opts.augment ? opts.augment : null;
+  const rng = mulberry32(mixSeed(opts.seed ?? 0, im.id));
+  const t = aug ? jitteredTransform(im.width, im.height, size, aug, rng) : letterboxTransform(im.width, im.height, size);
+  const rw = Math.max(1, Math.round(im.width * t.scale));
+  const rh = Math.max(1, Math.round(im.height * t.scale));
+  const path = join(ds.dir, im.file_name);
+
+  let rgb;
+  try {
+    const pipeline = await sharpFromFile(path);
+    const meta = await pipeline.metadata();
+    if (meta.width !== im.width || meta.height !== im.height) {
+      throw new DataValidationError(ds.dir, [
+        { file: path, record: `image ${im.id}`, field: "width/height", message: `the JSON says ${im.width}x${im.height} but the file is ${meta.width}x${meta.height}` },
+      ]);
+    }
+    rgb = await toRgb(pipeline.resize(rw, rh, { fit: "fill", kernel: "linear" }), path);
+  } catch (err) {
+    if (err instanceof DataValidationError) throw err;
+    const msg = err instanceof ImageDecodeError ? err.message : `cannot decode the image: ${err instanceof Error ? err.message : String(err)}`;
+    throw new DataValidationError(ds.dir, [{ file: path, record: `image ${im.id}`, field: "file_name", message: `does not decode: ${msg}` }], { cause: err });
+  }
+
+  const region = new Float32Array(rw * rh * 3);
+  for (let i = 0; i < region.length; i++) region[i] = rgb.data[i] / 255;
+  if (aug && aug.colorJitter > 0) colorJitter(region, rw * rh, aug.colorJitter, rng);
+
+  const pixels = new Float32Array(size * size * 3).fill(PAD_VALUE);
+  const y0 = Math.max(0, t.padY);
+  const y1 = Math.min(size, t.padY + rh);
+  const x0 = Math.max(0, t.padX);
+  const x1 = Math.min(size, t.padX + rw);
+  for (let y = y0; y < y1; y++) {
+    const src = ((y - t.padY) * rw + (x0 - t.padX)) * 3;
+    if (!t.flipped) {
+      pixels.set(region.subarray(src, src + (x1 - x0) * 3), (y * size + x0) * 3);
+    } else {
+      for (let x = x0; x < x1; x++) {
+        const s = src + (x - x0) * 3;
+        const d = (y * size + (size - 1 - x)) * 3;
+        pixels[d] = region[s];
+        pixels[d + 1] = region[s + 1];
+        pixels[d + 2] = region[s + 2];
+      }
+    }
+  }
+
+  const boxes: number[] = [];
+  const labels: number[] = [];
+  for (const a of ds.annotationsByImage.get(im.id) ?? []) {
+    if (a.iscrowd === 1) continue;
+    const [bx1, by1, bx2, by2] = letterboxBox(a.bbox, t).map((v) => Math.min(size, Math.max(0, v)));
+    if (bx2 - bx1 < MIN_BOX_SIDE || by2 - by1 < MIN_BOX_SIDE) continue;
+    boxes.push(bx1, by1, bx2, by2);
+    labels.push(a.category_id);
+  }
+  return { imageId: im.id, size, pixels, boxes: Float32Array.from(boxes), labels: Int32Array.from(labels), transform: t };
+}
+
+/**
+ * Yields batches of samples lazily: only the current batch and the one being prefetched are in
+ * memory. Shuffling and augmentation are seeded by `seed`; pass a different seed per epoch.
+ */
+export async function* iterateBatches(ds: CocoDataset, opts: IterateBatchesOptions): AsyncIterable<Sample[]> {
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new DataArgumentError(`batchSize must be a positive integer, got ${opts.batchSize}`);
+  const order = opts.indices ? [...opts.indices] : ds.images.map((_, i) => i);
+  for (const i of order) {
+    if (!Number.isInteger(i) || i < 0 || i >= ds.images.length) throw new DataArgumentError(`index ${i} is outside the dataset ${ds.dir} (${ds.images.length} images)`);
+  }
+  if (opts.shuffle) shuffleInPlace(order, mulberry32(mixSeed(opts.seed, 0x5f3759df)));
+  const keepLast = opts.keepLast ?? true;
+  const starts: number[] = [];
+  for (let s = 0; s < order.length; s += opts.batchSize) {
+    if (s + opts.batchSize > order.length && !keepLast) break;
+    starts.push(s);
+  }
+  const load = (s: number): Promise<Sample[]> =>
+    Promise.all(
+      order.slice(s, s + opts.batchSize).map((idx, k) => loadSample(ds, idx, { size: opts.size, augment: opts.augment, seed: mixSeed(opts.seed, s + k) })),
+    );
+  let next = starts.length > 0 ? load(starts[0]) : null;
+  for (let b = 0; b < starts.length; b++) {
+    const current = next as Promise<Sample[]>;
+    next = b + 1 < starts.length ? load(starts[b + 1]) : null;
+    // A prefetch that fails while the caller still consumes the current batch must not be unhandled.
+    next?.catch(() => undefined);
+    yield await current;
+  }
+}

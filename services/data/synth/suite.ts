@@ -1,0 +1,291 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import sharp from "sharp";
+import { writeFileAtomic } from "../../store/index.js";
+import { encodeBmp } from "../bmp.js";
+import { DataArgumentError, DataNotFoundError, DataValidationError } from "../errors.js";
+import { mapLimit } from "../pool.js";
+import { hashString, mixSeed, mulberry32, type Rng } from "../prng.js";
+import {
+  type Annotation,
+  type CategoryInfo,
+  type ImageInfo,
+  type PromptParts,
+  type SuiteDomain,
+  type SuiteIndex,
+  type SuiteName,
+  type SuiteScale,
+  type SynthesizeOptions,
+  type ValidationProblem,
+} from "../types.js";
+import { type Frame, type PolypStyle, renderPolypFrame } from "./endoscopy.js";
+import { toBytes } from "./raster.js";
+import { renderCells, renderMri, renderUlcer, renderUltrasound } from "./tasks.js";
+
+export const SUITE_FILE = "suite.json";
+
+export type ImageFormat = { kind: "jpeg"; quality: number } | { kind: "png" } | { kind: "tiff" } | { kind: "bmp" };
+
+/** One task's category: its id is unique across the whole suite so tasks can be joined. */
+export interface TaskCategory {
+  task: string;
+  id: number;
+  name: string;
+  prompt: PromptParts;
+}
+
+export const TASK_CATEGORIES: Record<string, TaskCategory> = {
+  polyp: { task: "polyp", id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } },
+  cells: { task: "cells", id: 2, name: "blood cell", prompt: { prefix: "", name: "small round red cell", suffix: " in blood smear" } },
+  "thyroid-nodule": {
+    task: "thyroid-nodule",
+    id: 3,
+    name: "thyroid nodule",
+    prompt: { prefix: "", name: "dark oval hypoechoic nodule", suffix: " in thyroid ultrasound" },
+  },
+  "foot-ulcer": { task: "foot-ulcer", id: 4, name: "foot ulcer", prompt: { prefix: "", name: "red yellow open wound", suffix: " on foot skin" } },
+  "brain-tumor": { task: "brain-tumor", id: 5, name: "brain tumor", prompt: { prefix: "", name: "bright round tumor", suffix: " in brain MRI" } },
+};
+
+export interface DomainSpec {
+  name: string;
+  task: keyof typeof TASK_CATEGORIES;
+  role: "train" | "test-only";
+  /** Full-resolution frame sizes [w, h]; one is picked per image. */
+  sizes: [number, number][];
+  format: ImageFormat;
+  /** Gaussian blur sigma in full-resolution pixels (scaled with the image). */
+  blur: number;
+  /** Image counts per scale: [train, test]; train is 0 for test-only domains. */
+  counts: Record<SuiteScale, [number, number]>;
+  render: (w: number, h: number, rng: Rng) => Frame;
+  /** What the domain imitates, for docs and `medfcl data synth --list`. */
+  imitates: string;
+}
+
+const WHITE: Pick<PolypStyle, "mucosa" | "polyp" | "colorJitter" | "colorMode" | "noise"> = {
+  mucosa: [0.82, 0.45, 0.36],
+  polyp: [0.97, 0.66, 0.5],
+  colorJitter: 0.08,
+  colorMode: "white",
+  noise: 0.015,
+};
+
+const STYLES: Record<string, PolypStyle> = {
+  kvasir: { ...WHITE, gain: 1.05, vignette: 0.35, lumen: 0.6, folds: 0.6, specular: 1, border: "rounded", inset: 0.6, text: 0.3, lesionRadius: [0.12, 0.26], lesionCount: [1, 2], flatness: 0.1, contrast: 0.8 },
+  clinicdb: { ...WHITE, mucosa: [0.78, 0.36, 0.28], gain: 0.85, vignette: 0.65, lumen: 0.5, folds: 0.8, specular: 1.6, border: "octagon", inset: 0, text: 0, lesionRadius: [0.09, 0.2], lesionCount: [1, 1], flatness: 0.15, contrast: 0.8 },
+  bkai: { ...WHITE, polyp: [0.95, 0.42, 0.28], gain: 1.1, vignette: 0.3, lumen: 0.5, folds: 0.5, specular: 0.8, border: "rounded", inset: 0, text: 0.8, colorMode: "fice", modeProb: 0.6, lesionRadius: [0.1, 0.24], lesionCount: [1, 3], flatness: 0.1, contrast: 0.9 },
+  sessile: { ...WHITE, gain: 1.0, vignette: 0.35, lumen: 0.6, folds: 0.5, specular: 0.5, border: "rounded", inset: 0.5, text: 0.2, lesionRadius: [0.06, 0.13], lesionCount: [1, 1], flatness: 0.7, contrast: 0.55 },
+  singan: { ...WHITE, gain: 1.0, vignette: 0.2, lumen: 0.4, folds: 0.9, specular: 0.7, border: "none", inset: 0, text: 0, colorMode: "stylized", lesionRadius: [0.12, 0.26], lesionCount: [1, 2], flatness: 0.1, contrast: 0.9, noise: 0.04 },
+  cvc300: { ...WHITE, mucosa: [0.8, 0.4, 0.3], gain: 0.9, vignette: 0.55, lumen: 0.5, folds: 0.7, specular: 1.4, border: "circle", inset: 0, text: 0, lesionRadius: [0.08, 0.18], lesionCount: [1, 1], flatness: 0.2, contrast: 0.75 },
+  colondb: { ...WHITE, mucosa: [0.72, 0.42, 0.34], gain: 0.8, vignette: 0.45, lumen: 0.7, folds: 0.7, specular: 0.8, border: "none", inset: 0, text: 0, lesionRadius: [0.08, 0.2], lesionCount: [1, 1], flatness: 0.3, contrast: 0.55, noise: 0.025 },
+  etis: { ...WHITE, gain: 1.0, vignette: 0.4, lumen: 0.6, folds: 0.6, specular: 1, border: "octagon", inset: 0, text: 0.4, lesionRadius: [0.035, 0.08], lesionCount: [1, 2], flatness: 0.3, contrast: 0.7 },
+};
+
+const KVASIR_SIZES: [number, number][] = [[622, 530], [720, 576], [1024, 860], [1280, 1024]];
+
+function polyp(name: string, role: "train" | "test-only", sizes: [number, number][], format: ImageFormat, blur: number, counts: DomainSpec["counts"], imitates: string): DomainSpec {
+  const style = STYLES[name];
+  return { name, task: "polyp", role, sizes, format, blur, counts, imitates, render: (w, h, rng) => renderPolypFrame(style, w, h, rng) };
+}
+
+const TRAIN_COUNTS: DomainSpec["counts"] = { tiny: [24, 12], small: [150, 50], full: [800, 200] };
+
+export const POLYP_DOMAINS: DomainSpec[] = [
+  polyp("kvasir", "train", KVASIR_SIZES, { kind: "jpeg", quality: 90 }, 0, TRAIN_COUNTS, "Kvasir-SEG: white light, varied resolution, green scope inset, some text"),
+  polyp("clinicdb", "train", [[384, 288]], { kind: "tiff" }, 0, { tiny: [24, 12], small: [150, 50], full: [550, 62] }, "CVC-ClinicDB: 384x288 TIFF, dark, strong vignetting, octagonal border"),
+  polyp("bkai", "train", [[1280, 959]], { kind: "jpeg", quality: 85 }, 0, TRAIN_COUNTS, "BKAI-IGH NeoPolyp: FICE/BLI colour mode, burned-in text, up to 3 lesions"),
+  // Few images at tiny and full scale, like the 196-image Kvasir-Sessile; small meets the 150/50 floor.
+  polyp("sessile", "train", KVASIR_SIZES.slice(0, 2), { kind: "jpeg", quality: 90 }, 0, { tiny: [12, 6], small: [150, 50], full: [156, 40] }, "Kvasir-Sessile: small, flat, low-contrast lesions, few images"),
+  polyp("singan", "train", [[512, 512]], { kind: "png" }, 0, TRAIN_COUNTS, "SinGAN-generated polyps: stylized, posterized colours, far from the rest"),
+  polyp("cvc300", "test-only", [[574, 500]], { kind: "bmp" }, 0, { tiny: [0, 12], small: [0, 60], full: [0, 60] }, "CVC-300 (EndoScene): BMP, circular field, dark"),
+  polyp("colondb", "test-only", [[574, 500]], { kind: "png" }, 1.6, { tiny: [0, 12], small: [0, 60], full: [0, 380] }, "CVC-ColonDB: blurry, low contrast, no border"),
+  polyp("etis", "test-only", [[1225, 966]], { kind: "png" }, 0.8, { tiny: [0, 12], small: [0, 60], full: [0, 196] }, "ETIS-Larib: high resolution, small lesions"),
+];
+
+export const TASK_DOMAINS: DomainSpec[] = [
+  { ...POLYP_DOMAINS[0], name: "polyp", imitates: "polyp task (Kvasir-SEG-like frames)" },
+  { name: "cells", task: "cells", role: "train", sizes: [[640, 480]], format: { kind: "jpeg", quality: 92 }, blur: 0, counts: TRAIN_COUNTS, render: renderCells, imitates: "BCCD blood smear: many small round cells" },
+  { name: "thyroid-nodule", task: "thyroid-nodule", role: "train", sizes: [[560, 420]], format: { kind: "jpeg", quality: 85 }, blur: 0.8, counts: TRAIN_COUNTS, render: renderUltrasound, imitates: "TN3K thyroid ultrasound: speckle, sector scan, dark nodule" },
+  { name: "foot-ulcer", task: "foot-ulcer", role: "train", sizes: [[640, 480]], format: { kind: "jpeg", quality: 90 }, blur: 0, counts: TRAIN_COUNTS, render: renderUlcer, imitates: "DFUC2020 foot photos: skin with red/yellow wounds" },
+  { name: "brain-tumor", task: "brain-tumor", role: "train", sizes: [[512, 512]], format: { kind: "png" }, blur: 0, counts: TRAIN_COUNTS, render: renderMri, imitates: "brain MRI slice: grey, bright round tumour" },
+];
+
+/** Which domains each suite holds; "all" has the 8 polyp domains plus the 4 non-polyp tasks. */
+export function suiteDomains(suite: SuiteName): DomainSpec[] {
+  switch (suite) {
+    case "polyp":
+      return POLYP_DOMAINS;
+    case "tasks":
+      return TASK_DOMAINS;
+    case "all":
+      return [...POLYP_DOMAINS, ...TASK_DOMAINS.slice(1)];
+  }
+}
+
+/**
+ * Full-resolution sides are multiplied by this factor (tiny 0.25, small 0.3, full 1), then
+ * raised so that the long side is at least `minLong` px; relative resolution shifts survive.
+ */
+export const SCALE_FACTORS: Record<SuiteScale, { factor: number; minLong: number }> = {
+  tiny: { factor: 0.25, minLong: 160 },
+  small: { factor: 0.3, minLong: 192 },
+  full: { factor: 1, minLong: 0 },
+};
+
+export function scaledSize(w: number, h: number, scale: SuiteScale): [number, number] {
+  const { factor, minLong } = SCALE_FACTORS[scale];
+  const f = Math.max(factor, minLong / Math.max(w, h));
+  return [Math.max(16, Math.round(w * f)), Math.max(16, Math.round(h * f))];
+}
+
+const EXT: Record<ImageFormat["kind"], string> = { jpeg: "jpg", png: "png", tiff: "tif", bmp: "bmp" };
+
+/** Encodes with fixed options so the same pixels always give the same bytes. */
+async function encode(bytes: Uint8Array, w: number, h: number, channels: 1 | 3, format: ImageFormat, blurSigma: number): Promise<Buffer> {
+  if (format.kind === "bmp" && blurSigma < 0.3 && channels === 3) return encodeBmp({ width: w, height: h, data: bytes });
+  let img = sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { raw: { width: w, height: h, channels } });
+  if (blurSigma >= 0.3) img = img.blur(blurSigma);
+  if (channels === 1) img = img.toColourspace("b-w");
+  switch (format.kind) {
+    case "jpeg":
+      return img.jpeg({ quality: format.quality, chromaSubsampling: "4:2:0", mozjpeg: false, progressive: false, optimiseCoding: true }).toBuffer();
+    case "png":
+      return img.png({ compressionLevel: 6, adaptiveFiltering: false, palette: false }).toBuffer();
+    case "tiff":
+      return img.tiff({ compression: "deflate", predictor: "horizontal" }).toBuffer();
+    case "bmp": {
+      const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
+      return encodeBmp({ width: info.width, height: info.height, data });
+    }
+  }
+}
+
+const GREY_TASKS = new Set(["thyroid-nodule", "brain-tumor"]);
+
+async function writeSplit(
+  spec: DomainSpec,
+  dir: string,
+  split: "train" | "test",
+  count: number,
+  opts: SynthesizeOptions,
+): Promise<{ images: number; boxes: number }> {
+  const imagesDir = join(dir, "images");
+  await mkdir(imagesDir, { recursive: true });
+  const cat = TASK_CATEGORIES[spec.task];
+  const ext = EXT[spec.format.kind];
+  const channels: 1 | 3 = GREY_TASKS.has(spec.task) ? 1 : 3;
+  const domainSeed = mixSeed(opts.seed, hashString(spec.name), hashString(split));
+  const results = await mapLimit(Array.from({ length: count }, (_, i) => i), 3, async (i) => {
+    const rng = mulberry32(mixSeed(domainSeed, i));
+    const full = spec.sizes[Math.floor(rng() * spec.sizes.length)];
+    const [w, h] = scaledSize(full[0], full[1], opts.scale);
+    const frame = spec.render(w, h, rng);
+    const sigma = (spec.blur * w) / full[0];
+    const buf = await encode(toBytes(frame.canvas, channels), w, h, channels, spec.format, sigma);
+    const fileName = `images/${String(i + 1).padStart(6, "0")}.${ext}`;
+    // Images are regenerable; suite.json, written atomically last, marks a complete suite.
+    await writeFile(join(dir, fileName), buf);
+    return { id: i + 1, file_name: fileName, width: w, height: h, boxes: frame.boxes };
+  });
+  const images: ImageInfo[] = [];
+  const annotations: Annotation[] = [];
+  for (const r of results) {
+    // Site-manifest fields the privacy policy reads: every 10th synthetic record is withheld
+    // (not shareable), and records group into pseudo-patients of four images.
+    images.push({ id: r.id, file_name: r.file_name, width: r.width, height: r.height, shareable: r.id % 10 !== 0, patient_id: `${spec.name}-p${Math.ceil(r.id / 4)}` } as ImageInfo);
+    for (const b of r.boxes) {
+      annotations.push({ id: annotations.length + 1, image_id: r.id, category_id: cat.id, bbox: b, area: b[2] * b[3], iscrowd: 0 });
+    }
+  }
+  const categories: CategoryInfo[] = [{ id: cat.id, name: cat.name, prompt: cat.prompt }];
+  const coco = { info: { description: `medfcl synthetic ${spec.name} ${split}`, imitates: spec.imitates, seed: opts.seed, scale: opts.scale }, images, annotations, categories };
+  await writeFileAtomic(join(dir, "annotations.json"), `${JSON.stringify(coco)}\n`);
+  return { images: images.length, boxes: annotations.length };
+}
+
+export function parseSynthesizeOptions(o: Partial<SynthesizeOptions>): SynthesizeOptions {
+  const suite = o.suite ?? "polyp";
+  const scale = o.scale ?? "tiny";
+  if (!["polyp", "tasks", "all"].includes(suite)) throw new DataArgumentError(`--suite must be polyp, tasks or all, got "${suite}"`);
+  if (!["tiny", "small", "full"].includes(scale)) throw new DataArgumentError(`--scale must be tiny, small or full, got "${scale}"`);
+  const seed = o.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new DataArgumentError(`--seed must be an integer in [0, 2^32), got ${seed}`);
+  if (!o.out) throw new DataArgumentError("--out DIR is required");
+  const known = new Set(suiteDomains(suite).map((d) => d.name));
+  for (const d of o.domains ?? []) {
+    if (!known.has(d)) throw new DataArgumentError(`--domains: "${d}" is not in the ${suite} suite (${[...known].join(", ")})`);
+  }
+  return { suite, scale, seed, out: o.out, ...(o.domains ? { domains: o.domains } : {}) };
+}
+
+/**
+ * Writes a synthetic suite: one folder per domain and split (annotations.json + images/) and
+ * suite.json. The same options give byte-identical files.
+ */
+export async function synthesizeSuite(options: SynthesizeOptions): Promise<SuiteIndex> {
+  const opts = parseSynthesizeOptions(options);
+  await mkdir(opts.out, { recursive: true });
+  const domains: SuiteDomain[] = [];
+  const wanted = opts.domains ? new Set(opts.domains) : null;
+  for (const spec of suiteDomains(opts.suite).filter((d) => !wanted || wanted.has(d.name))) {
+    const [nTrain, nTest] = spec.counts[opts.scale];
+    // Stale images of an earlier, larger synthesis would otherwise sit next to the new ones.
+    rmSync(join(opts.out, spec.name), { recursive: true, force: true });
+    const splits: SuiteDomain["splits"] = { test: `${spec.name}/test` };
+    const counts: Record<string, number> = {};
+    if (spec.role === "train" && nTrain > 0) {
+      splits.train = `${spec.name}/train`;
+      counts.train = (await writeSplit(spec, join(opts.out, spec.name, "train"), "train", nTrain, opts)).images;
+    }
+    counts.test = (await writeSplit(spec, join(opts.out, spec.name, "test"), "test", nTest, opts)).images;
+    const cat = TASK_CATEGORIES[spec.task];
+    domains.push({ name: spec.name, task: spec.task, role: spec.role, prompt: cat.prompt, splits, counts });
+  }
+  const index: SuiteIndex = { suite: opts.suite, seed: opts.seed, scale: opts.scale, domains };
+  await writeFileAtomic(join(opts.out, SUITE_FILE), `${JSON.stringify(index, null, 2)}\n`);
+  return index;
+}
+
+/** Reads and checks `DIR/suite.json`; split paths stay relative to `dir`. */
+export function readSuiteIndex(dir: string): SuiteIndex {
+  const file = join(dir, SUITE_FILE);
+  if (!existsSync(file)) throw new DataNotFoundError(file, "suite index (suite.json); create one with `medfcl data synth --out DIR`");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new DataValidationError(dir, [{ file, record: "", field: "", message: `is not valid JSON (${err instanceof Error ? err.message : String(err)})` }], { cause: err });
+  }
+  const problems: ValidationProblem[] = [];
+  const add = (record: string, field: string, message: string): void => {
+    problems.push({ file, record, field, message });
+  };
+  const r = raw as Partial<SuiteIndex> | null;
+  if (typeof r !== "object" || r === null || Array.isArray(r)) {
+    add("", "", "must be an object");
+    throw new DataValidationError(dir, problems);
+  }
+  if (typeof r.suite !== "string") add("", "suite", "must be a string");
+  if (typeof r.seed !== "number") add("", "seed", "must be a number");
+  if (typeof r.scale !== "string") add("", "scale", "must be a string");
+  if (!Array.isArray(r.domains)) add("", "domains", "must be an array");
+  const names = new Set<string>();
+  for (const [i, dm] of (Array.isArray(r.domains) ? r.domains : []).entries()) {
+    const rec = typeof dm?.name === "string" ? `domain ${dm.name}` : `domains[${i}]`;
+    if (typeof dm?.name !== "string" || dm.name === "") add(rec, "name", "must be a non-empty string");
+    else if (names.has(dm.name)) add(rec, "name", "duplicate domain name");
+    else names.add(dm.name);
+    if (typeof dm?.task !== "string") add(rec, "task", "must be a string");
+    if (dm?.role !== "train" && dm?.role !== "test-only") add(rec, "role", 'must be "train" or "test-only"');
+    const p = dm?.prompt;
+    if (!p || typeof p.prefix !== "string" || typeof p.name !== "string" || typeof p.suffix !== "string") add(rec, "prompt", "must be {prefix, name, suffix} strings");
+    if (typeof dm?.splits?.test !== "string") add(rec, "splits.test", "must be a folder relative to the suite");
+    if (dm?.splits?.train !== undefined && typeof dm.splits.train !== "string") add(rec, "splits.train", "must be a folder relative to the suite");
+    if (dm?.role === "train" && typeof dm?.splits?.train !== "string") add(rec, "splits.train", 'a "train" domain needs a train split');
+    if (typeof dm?.counts !== "object" || dm.counts === null) add(rec, "counts", "must be an object of split -> image count");
+  }
+  if (problems.length > 0) throw new DataValidationError(dir, problems);
+  return r as SuiteIndex;
+}

@@ -1,0 +1,365 @@
+/**
+ * The forgetting audit report of a run directory (layout in docs/metrics.md): Markdown and a
+ * self-contained HTML page, R as JSON and CSV, the metrics, and SVG + PNG figures.
+ */
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import sharp from "sharp";
+import { ErrorCode } from "../errors/index.js";
+import { writeFileAtomic } from "../store/index.js";
+import { EvalInputError, ReportError } from "./errors.js";
+import { accuracyMatrixCsv, continualMetrics, parseAccuracyMatrix, parseBaseAp } from "./metrics.js";
+import { escapeXml, heatmapSvg, lineChartSvg } from "./svg.js";
+import { type AccuracyMatrix, type ClMetrics, type CrossMatrix, type ParadigmTable } from "./types.js";
+
+type Cell = string | number | null;
+type Block =
+  | { kind: "text"; text: string }
+  | { kind: "table"; header: string[]; rows: Cell[][] }
+  | { kind: "figure"; file: string; svg: string; caption: string };
+interface Section {
+  title: string;
+  blocks: Block[];
+}
+
+async function readOptionalText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOptionalJson(path: string): Promise<unknown | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ReportError(ErrorCode.Unavailable, `cannot read ${path}: ${(err as Error).message}`, { details: { file: path }, cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new EvalInputError(`${path} is not valid JSON: ${(err as Error).message}`, { details: { file: path }, cause: err });
+  }
+}
+
+function isEntryRow(v: unknown, n: number): v is (number | null)[] {
+  return Array.isArray(v) && v.length === n && v.every((x) => x === null || (typeof x === "number" && Number.isFinite(x)));
+}
+
+/** `{train: string[], test: string[], ap: number[][]}` (rows = train, columns = test). */
+export function parseCrossMatrix(json: unknown, source: string): CrossMatrix {
+  const o = json as Partial<CrossMatrix> | null;
+  const strs = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
+  if (!o || typeof o !== "object" || !strs(o.train) || !strs(o.test) || !Array.isArray(o.ap)) {
+    throw new EvalInputError(`${source}: expected {"train": [...], "test": [...], "ap": [[...]]}`, { details: { file: source } });
+  }
+  const train = o.train as string[];
+  const test = o.test as string[];
+  if (o.ap.length !== train.length) throw new EvalInputError(`${source}: "ap" needs one row per train entry (${train.length})`, { details: { file: source, field: "ap" } });
+  o.ap.forEach((row, i) => {
+    if (!isEntryRow(row, test.length)) {
+      throw new EvalInputError(`${source}: ap[${i}] (train "${train[i]}") needs ${test.length} numbers or nulls`, { details: { file: source, field: `ap[${i}]` } });
+    }
+  });
+  return { train: [...train], test: [...test], ap: o.ap.map((r) => [...r]) };
+}
+
+/** `{domains, rows: [{paradigm, ap, avg, bwt}]}` (paper Tables 3/4). */
+export function parseParadigmTable(json: unknown, source: string): ParadigmTable {
+  const o = json as Partial<ParadigmTable> | null;
+  if (!o || typeof o !== "object" || !Array.isArray(o.domains) || !Array.isArray(o.rows)) {
+    throw new EvalInputError(`${source}: expected {"domains": [...], "rows": [{"paradigm", "ap", "avg", "bwt"}]}`, { details: { file: source } });
+  }
+  const n = o.domains.length;
+  o.rows.forEach((r, i) => {
+    const num = (v: unknown) => v === null || v === undefined || (typeof v === "number" && Number.isFinite(v));
+    if (!r || typeof r.paradigm !== "string" || !isEntryRow(r.ap, n) || !num(r.avg) || !num(r.bwt)) {
+      throw new EvalInputError(`${source}: rows[${i}] needs {paradigm: string, ap: ${n} numbers or nulls, avg, bwt}`, { details: { file: source, field: `rows[${i}]` } });
+    }
+  });
+  return {
+    domains: [...o.domains],
+    rows: o.rows.map((r) => ({ paradigm: r.paradigm, ap: [...r.ap], avg: r.avg ?? null, bwt: r.bwt ?? null })),
+  };
+}
+
+const fmt = (v: number | null | undefined, d = 1): string => (v === null || v === undefined ? "–" : v.toFixed(d));
+const meanOf = (xs: (number | null)[]): number | null => {
+  const p = xs.filter((x): x is number => x !== null);
+  return p.length ? p.reduce((a, b) => a + b, 0) / p.length : null;
+};
+
+function rMatrixSections(R: AccuracyMatrix, m: ClMetrics, tag: string, label: string): Section[] {
+  const T = R.steps.length;
+  const suffix = tag ? `-${tag}` : "";
+  const domainHead = R.domains.map((d, j) => (j >= T ? `${d} (test-only)` : d));
+  const sections: Section[] = [];
+  sections.push({
+    title: `Accuracy matrix R${label} (AP %)`,
+    blocks: [
+      { kind: "text", text: `Row i is the model after step i (trained on domain i); column j is the AP on domain j's test set.` },
+      { kind: "table", header: ["step", ...domainHead, "avg (trained)"], rows: R.ap.map((row, i) => [R.steps[i], ...row.map((v) => fmt(v)), fmt(m.avg_ap_per_step[i])]) },
+      {
+        kind: "figure",
+        file: `fig-R-heatmap${suffix}`,
+        caption: `R heatmap${label}: AP (%) of every step's model on every domain (cf. paper Fig. 5).`,
+        svg: heatmapSvg({ title: `Accuracy matrix R${label} (AP %)`, rowLabels: R.steps, colLabels: R.domains, values: R.ap, xLabel: "evaluated on domain", yLabel: "after training step" }),
+      },
+    ],
+  });
+  sections.push({
+    title: `Continual-learning metrics${label}`,
+    blocks: [
+      {
+        kind: "table",
+        header: ["ACC", "BWT", "FWT", "mean forgetting"],
+        rows: [[fmt(m.acc, 2), fmt(m.bwt, 2), fmt(m.fwt, 2), fmt(m.forgetting.mean, 2)]],
+      },
+      { kind: "table", header: ["domain", "forgetting", "best earlier AP", "final AP"], rows: R.domains.map((d, j) => {
+        const earlier = R.ap.slice(0, T - 1).map((r) => r[j]).filter((x): x is number => x !== null);
+        return [d + (j >= T ? " (test-only)" : ""), fmt(m.forgetting.per_domain[d], 2), earlier.length ? fmt(Math.max(...earlier)) : "–", fmt(R.ap[T - 1][j])];
+      }) },
+      {
+        kind: "text",
+        text:
+          "Missing entries: each metric is a mean of terms; a term that needs a missing entry (or a missing base AP) is dropped and the mean is over the remaining terms; with none left the metric is null (–). " +
+          "FWT needs base-model APs (base.json). With one step, BWT, FWT and forgetting are undefined.",
+      },
+    ],
+  });
+  sections.push({
+    title: `AP per domain over steps${label}`,
+    blocks: [
+      {
+        kind: "figure",
+        file: `fig-ap-curves${suffix}`,
+        caption: `AP (%) on each domain after each step${label} (cf. paper Fig. 4); dashed lines are test-only domains.`,
+        svg: lineChartSvg({
+          title: `AP per domain over steps${label}`,
+          xLabels: R.steps,
+          series: R.domains.map((d, j) => ({ name: d, values: R.ap.map((r) => r[j]), dashed: j >= T })),
+          xLabel: "training step",
+          yLabel: "AP (%)",
+        }),
+      },
+    ],
+  });
+  return sections;
+}
+
+function crossSection(cm: CrossMatrix, title: string, file: string, figure: string): Section {
+  const avg = cm.ap.map((row) => meanOf(row));
+  return {
+    title,
+    blocks: [
+      { kind: "table", header: ["train \\ test", ...cm.test, "AVG"], rows: cm.ap.map((row, i) => [cm.train[i], ...row.map((v) => fmt(v)), fmt(avg[i])]) },
+      {
+        kind: "figure",
+        file,
+        caption: `${title}: AP (%) of the model trained on each row, tested on each column (cf. paper ${figure}); AVG in the last column.`,
+        svg: heatmapSvg({
+          title,
+          rowLabels: cm.train,
+          colLabels: [...cm.test, "AVG"],
+          values: cm.ap.map((row, i) => [...row, avg[i]]),
+          xLabel: "tested on",
+          yLabel: "trained on",
+        }),
+      },
+    ],
+  };
+}
+
+function perCategorySection(json: unknown, source: string): Section {
+  const rows: Cell[][] = [];
+  const cats = new Set<string>();
+  const data = json as Record<string, Record<string, Record<string, number>>>;
+  if (!data || typeof data !== "object") throw new EvalInputError(`${source}: expected {"<step>": {"<domain>": {"<categoryId>": ap}}}`, { details: { file: source } });
+  for (const byDomain of Object.values(data)) for (const byCat of Object.values(byDomain ?? {})) for (const c of Object.keys(byCat ?? {})) cats.add(c);
+  const catList = [...cats].sort((a, b) => Number(a) - Number(b));
+  for (const [step, byDomain] of Object.entries(data)) {
+    for (const [domain, byCat] of Object.entries(byDomain ?? {})) {
+      rows.push([step, domain, ...catList.map((c) => (typeof byCat?.[c] === "number" ? fmt(byCat[c]) : "–"))]);
+    }
+  }
+  return { title: "Per-category AP", blocks: [{ kind: "table", header: ["step", "domain", ...catList.map((c) => `cat ${c}`)], rows }] };
+}
+
+function cellText(c: Cell): string {
+  return c === null ? "–" : String(c);
+}
+
+function toMarkdown(title: string, header: [string, string][], sections: Section[]): string {
+  const out: string[] = [`# ${title}`, ""];
+  if (header.length) {
+    out.push("| field | value |", "|---|---|", ...header.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`), "");
+  }
+  for (const s of sections) {
+    out.push(`## ${s.title}`, "");
+    for (const b of s.blocks) {
+      if (b.kind === "text") out.push(b.text, "");
+      else if (b.kind === "figure") out.push(`![${b.caption}](${b.file}.png)`, "", `*${b.caption}* ([SVG](${b.file}.svg))`, "");
+      else {
+        out.push(`| ${b.header.join(" | ")} |`, `|${b.header.map(() => "---").join("|")}|`);
+        for (const r of b.rows) out.push(`| ${r.map(cellText).join(" | ")} |`);
+        out.push("");
+      }
+    }
+  }
+  return out.join("\n");
+}
+
+function toHtml(title: string, header: [string, string][], sections: Section[]): string {
+  const out: string[] = [
+    "<!doctype html>",
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<title>${escapeXml(title)}</title>`,
+    "<style>body{font-family:DejaVu Sans,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}" +
+      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}" +
+      "th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}figure{margin:1em 0}figcaption{font-size:90%;color:#555}</style>",
+    "</head><body>",
+    `<h1>${escapeXml(title)}</h1>`,
+  ];
+  if (header.length) out.push(`<table>${header.map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(v)}</td></tr>`).join("")}</table>`);
+  for (const s of sections) {
+    out.push(`<h2>${escapeXml(s.title)}</h2>`);
+    for (const b of s.blocks) {
+      if (b.kind === "text") out.push(`<p>${escapeXml(b.text)}</p>`);
+      else if (b.kind === "figure") out.push(`<figure>${b.svg}<figcaption>${escapeXml(b.caption)}</figcaption></figure>`);
+      else {
+        out.push(
+          `<table><tr>${b.header.map((h) => `<th>${escapeXml(h)}</th>`).join("")}</tr>` +
+            b.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(cellText(c))}</td>`).join("")}</tr>`).join("") +
+            "</table>",
+        );
+      }
+    }
+  }
+  out.push("</body></html>");
+  return out.join("\n");
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes the audit report of `runDir` into `outDir` (default `<runDir>/report`) and returns the
+ * absolute paths written. Reads, all optional but at least one needed: `R.json` (+ `base.json`,
+ * `run.json`, `per_category.json`), paradigm subfolders `<name>/R.json` and/or `paradigms.json`,
+ * and cross matrices `cross-domain/matrix.json`, `cross-task/matrix.json` or `matrix.json`.
+ */
+export async function writeAuditReport(runDir: string, outDir?: string): Promise<{ files: string[] }> {
+  const dir = resolve(runDir);
+  if (!(await isDir(dir))) throw new ReportError(ErrorCode.NotFound, `run directory ${dir} does not exist`, { details: { file: dir } });
+  const out = resolve(outDir ?? join(dir, "report"));
+  const files: string[] = [];
+  const write = async (name: string, data: string | Uint8Array) => {
+    const p = join(out, name);
+    await writeFileAtomic(p, data);
+    files.push(p);
+  };
+  const sections: Section[] = [];
+
+  const runMeta = await readOptionalJson(join(dir, "run.json"));
+  const header: [string, string][] =
+    runMeta && typeof runMeta === "object" && !Array.isArray(runMeta)
+      ? Object.entries(runMeta as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])
+      : [];
+  const baseJson = await readOptionalJson(join(dir, "base.json"));
+  const base = baseJson === undefined ? undefined : parseBaseAp(baseJson, join(dir, "base.json"));
+
+  const rJson = await readOptionalJson(join(dir, "R.json"));
+  if (rJson !== undefined) {
+    const R = parseAccuracyMatrix(rJson, join(dir, "R.json"));
+    const m = continualMetrics(R, base);
+    await write("R.json", `${JSON.stringify(R, null, 2)}\n`);
+    await write("R.csv", accuracyMatrixCsv(R));
+    await write("metrics.json", `${JSON.stringify(m, null, 2)}\n`);
+    sections.push(...rMatrixSections(R, m, "", ""));
+    const perCat = await readOptionalJson(join(dir, "per_category.json"));
+    if (perCat !== undefined) sections.push(perCategorySection(perCat, join(dir, "per_category.json")));
+  }
+
+  // Paradigm subfolders: any direct subfolder (not the output) holding an R.json.
+  const paradigmRs: { name: string; R: AccuracyMatrix; m: ClMetrics }[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const sub = join(dir, name);
+    // Skip the output and any earlier report folder (it holds an R.json copy too).
+    if (sub === out || !(await isDir(sub)) || (await readOptionalText(join(sub, "report.md"))) !== undefined) continue;
+    const j = await readOptionalJson(join(sub, "R.json"));
+    if (j === undefined) continue;
+    const R = parseAccuracyMatrix(j, join(sub, "R.json"));
+    const subBase = await readOptionalJson(join(sub, "base.json"));
+    const m = continualMetrics(R, subBase === undefined ? base : parseBaseAp(subBase, join(sub, "base.json")));
+    paradigmRs.push({ name, R, m });
+    await write(join("paradigms", name, "R.json"), `${JSON.stringify(R, null, 2)}\n`);
+    await write(join("paradigms", name, "R.csv"), accuracyMatrixCsv(R));
+    await write(join("paradigms", name, "metrics.json"), `${JSON.stringify(m, null, 2)}\n`);
+  }
+  const tableJson = await readOptionalJson(join(dir, "paradigms.json"));
+  let table: ParadigmTable | undefined = tableJson === undefined ? undefined : parseParadigmTable(tableJson, join(dir, "paradigms.json"));
+  if (paradigmRs.length > 0) {
+    const domains = table?.domains ?? paradigmRs[0].R.domains.slice(0, paradigmRs[0].R.steps.length);
+    const rows = table?.rows ?? [];
+    for (const p of paradigmRs) {
+      if (rows.some((r) => r.paradigm === p.name)) continue;
+      const lastRow = p.R.ap[p.R.steps.length - 1];
+      rows.push({ paradigm: p.name, ap: domains.map((d) => { const j = p.R.domains.indexOf(d); return j < 0 ? null : lastRow[j]; }), avg: p.m.acc, bwt: p.m.bwt });
+    }
+    table = { domains, rows };
+  }
+  if (table && table.rows.length > 0) {
+    await write("paradigms.json", `${JSON.stringify(table, null, 2)}\n`);
+    sections.push({
+      title: "Paradigm comparison (AP %)",
+      blocks: [
+        { kind: "text", text: "Final AP on each domain per paradigm, with the average and BWT (cf. paper Tables 3 and 4)." },
+        { kind: "table", header: ["paradigm", ...table.domains, "avg", "BWT"], rows: table.rows.map((r) => [r.paradigm, ...r.ap.map((v) => fmt(v)), fmt(r.avg), fmt(r.bwt)]) },
+      ],
+    });
+  }
+  for (const p of paradigmRs) sections.push(...rMatrixSections(p.R, p.m, p.name, ` — ${p.name}`));
+
+  const crosses: [string, string, string, string][] = [
+    ["cross-domain/matrix.json", "Cross-domain AP matrix", "fig-cross-domain", "Fig. 3a / Table 1"],
+    ["cross-task/matrix.json", "Cross-task AP matrix", "fig-cross-task", "Fig. 3b / Table 2"],
+    ["matrix.json", "Cross AP matrix", "fig-cross", "Fig. 3 / Tables 1–2"],
+  ];
+  let nCross = 0;
+  for (const [rel, title, file, fig] of crosses) {
+    const j = await readOptionalJson(join(dir, rel));
+    if (j === undefined) continue;
+    sections.push(crossSection(parseCrossMatrix(j, join(dir, rel)), title, file, fig));
+    nCross++;
+  }
+
+  if (rJson === undefined && paradigmRs.length === 0 && !table && nCross === 0) {
+    throw new ReportError(
+      ErrorCode.NotFound,
+      `${dir} holds nothing to report: expected R.json, <paradigm>/R.json, paradigms.json or a cross matrix (cross-domain/matrix.json, cross-task/matrix.json, matrix.json)`,
+      { details: { file: dir } },
+    );
+  }
+
+  for (const s of sections) {
+    for (const b of s.blocks) {
+      if (b.kind !== "figure") continue;
+      await write(`${b.file}.svg`, b.svg);
+      // density 144 renders at 2x the SVG's pixel size, so text stays sharp.
+      await write(`${b.file}.png`, await sharp(Buffer.from(b.svg), { density: 144 }).png().toBuffer());
+    }
+  }
+  const name = header.find(([k]) => k === "name")?.[1];
+  const title = `medfcl audit report${name ? `: ${name}` : ""}`;
+  await write("report.md", toMarkdown(title, header, sections));
+  await write("report.html", toHtml(title, header, sections));
+  return { files };
+}

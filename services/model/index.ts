@@ -1,0 +1,15 @@
+export type { ModelConfig, ModelSize, PredictOptions, TensorMap, TrainOptions, TrainProgress, TrainResult } from "./types.js";
+export { ArchitectureMismatchError, BackendUnavailableError, CheckpointError, ModelOptionError } from "./errors.js";
+export { initBackend, wasmDir, type BackendName, type InitBackendOptions } from "./backend.js";
+export { MODEL_SIZES, configHash, modelConfig, parseModelConfig, stridesOf } from "./config.js";
+export { conv2d, explicitPads, setFilterGradMethod, type ConvPad, type FilterGradMethod } from "./conv.js";
+export { TfDetector, asTfDetector, checkWeights, createDetector, detectorFromWeights, type Detector } from "./detector.js";
+export { paramSpecs, initWeights, type ParamSpec, type ParamGroup } from "./params.js";
+export { encodeCaption, splitWords, tokenId, vocabSize, type EncodedCaption } from "./tokenizer.js";
+export { assignTargets, type BatchTargets } from "./targets.js";
+export { Trainer, defaultTrainOptions, fromScratchTrainOptions, packBatch, parseTrainOptions, trainDetector } from "./train.js";
+export { decodeDetections, defaultPredictOptions, embedSamples, predictDataset, predictWith, runTfjs, type RawImageOutputs } from "./predict.js";
+export { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
+export { CKPT_META, checkpointBytes, loadCheckpoint, parseCheckpoint, saveCheckpoint } from "./checkpoint.js";
+export { DELTA_ENCODINGS, DELTA_META, decodeDelta, encodeDelta, type DeltaEncoding } from "./delta.js";
+export { ONNX_IO, ONNX_OPSET, createOnnxDetector, exportOnnx, type OnnxDetector } from "./onnx.js";

@@ -1,0 +1,114 @@
+import type { NamedTensor, TensorMap } from "../tensors/index.js";
+import { CheckpointError } from "./errors.js";
+
+/** safetensors dtypes this module reads/writes. Everything decodes to float32 NamedTensors. */
+export type StDtype = "F32" | "F16" | "I8" | "U8" | "I32";
+
+export interface RawTensor {
+  dtype: StDtype;
+  shape: number[];
+  bytes: Uint8Array;
+}
+
+const ELEM: Record<StDtype, number> = { F32: 4, F16: 2, I8: 1, U8: 1, I32: 4 };
+
+/**
+ * safetensors layout: u64 little-endian header length, a JSON header {name: {dtype, shape,
+ * data_offsets: [begin, end]}, "__metadata__": {string: string}} padded with spaces to 8 bytes, then
+ * the raw little-endian tensor bytes in header order.
+ */
+export function encodeRawSafetensors(tensors: Map<string, RawTensor>, metadata: Record<string, string>): Buffer {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== "string") throw new CheckpointError(`safetensors metadata "${k}" must be a string`, { details: { key: k } });
+    }
+    header.__metadata__ = metadata;
+  }
+  let off = 0;
+  for (const [name, t] of tensors) {
+    const expect = t.shape.reduce((a, b) => a * b, 1) * ELEM[t.dtype];
+    if (expect !== t.bytes.length) throw new CheckpointError(`tensor "${name}" has ${t.bytes.length} bytes, its shape [${t.shape}] needs ${expect}`, { details: { tensor: name } });
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.bytes.length] };
+    off += t.bytes.length;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const hbytes = Buffer.from(json, "utf8");
+  const out = Buffer.alloc(8 + hbytes.length + off);
+  out.writeBigUInt64LE(BigInt(hbytes.length), 0);
+  hbytes.copy(out, 8);
+  let p = 8 + hbytes.length;
+  for (const t of tensors.values()) {
+    out.set(t.bytes, p);
+    p += t.bytes.length;
+  }
+  return out;
+}
+
+export function decodeRawSafetensors(buf: Uint8Array): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < 8) throw new CheckpointError(`not a safetensors file: ${b.length} bytes is shorter than the 8-byte header length`);
+  const hlen = Number(b.readBigUInt64LE(0));
+  if (hlen > b.length - 8 || hlen > 100 * 1024 * 1024) throw new CheckpointError(`not a safetensors file (or truncated): header length ${hlen} exceeds the file size ${b.length}`);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(b.subarray(8, 8 + hlen).toString("utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new CheckpointError("safetensors header is not valid JSON; the file is corrupt", { cause: err });
+  }
+  const dataStart = 8 + hlen;
+  const metadata: Record<string, string> = {};
+  const meta = header.__metadata__;
+  if (meta && typeof meta === "object") for (const [k, v] of Object.entries(meta as Record<string, unknown>)) metadata[k] = String(v);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, info] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const i = info as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
+    if (!i || typeof i.dtype !== "string" || !(i.dtype in ELEM) || !Array.isArray(i.shape) || !Array.isArray(i.data_offsets)) {
+      throw new CheckpointError(`safetensors tensor "${name}" has an unsupported dtype or a malformed entry (${JSON.stringify(info)})`, { details: { tensor: name } });
+    }
+    const dtype = i.dtype as StDtype;
+    const [s, e] = i.data_offsets;
+    const need = i.shape.reduce((a, c) => a * c, 1) * ELEM[dtype];
+    if (e - s !== need || dataStart + e > b.length || s < 0) {
+      throw new CheckpointError(`safetensors tensor "${name}" offsets [${s}, ${e}] do not fit its shape [${i.shape}] or the file size; the file is truncated or corrupt`, { details: { tensor: name } });
+    }
+    // Copy, so the result owns aligned memory independent of `buf`.
+    tensors.set(name, { dtype, shape: i.shape, bytes: new Uint8Array(b.subarray(dataStart + s, dataStart + e)) });
+  }
+  return { tensors, metadata };
+}
+
+function f32Bytes(a: Float32Array): Uint8Array {
+  const out = new Uint8Array(a.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) dv.setFloat32(4 * i, a[i], true);
+  return out;
+}
+
+export function bytesToF32(bytes: Uint8Array): Float32Array {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength / 4);
+  for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(4 * i, true);
+  return out;
+}
+
+/** float32 TensorMap → safetensors (F32), tensors in map order. */
+export function encodeSafetensors(t: TensorMap, metadata: Record<string, string>): Buffer {
+  const raw = new Map<string, RawTensor>();
+  for (const [name, nt] of t) raw.set(name, { dtype: "F32", shape: nt.shape, bytes: f32Bytes(nt.data) });
+  return encodeRawSafetensors(raw, metadata);
+}
+
+/** safetensors (F32 tensors) → float32 TensorMap, in file order. */
+export function decodeSafetensors(buf: Uint8Array): { tensors: TensorMap; metadata: Record<string, string> } {
+  const { tensors, metadata } = decodeRawSafetensors(buf);
+  const out: TensorMap = new Map();
+  for (const [name, r] of tensors) {
+    if (r.dtype !== "F32") throw new CheckpointError(`tensor "${name}" is ${r.dtype}; checkpoints hold F32 (use decodeDelta for encoded deltas)`, { details: { tensor: name } });
+    const nt: NamedTensor = { dtype: "float32", shape: r.shape, data: bytesToF32(r.bytes) };
+    out.set(name, nt);
+  }
+  return { tensors: out, metadata };
+}

@@ -1,0 +1,226 @@
+import { iterateBatches, loadSample, mixSeed, mulberry32, type CocoDataset, type Sample } from "../data/index.js";
+import { tf } from "./backend.js";
+import { asTfDetector, type Detector, type TfDetector } from "./detector.js";
+import { ModelOptionError } from "./errors.js";
+import { defaultLossWeights, detectionLoss, type LossWeights } from "./loss.js";
+import { forward, locations, type Locations } from "./model.js";
+import type { ParamGroup } from "./params.js";
+import { assignTargets, type SampleTargetInput } from "./targets.js";
+import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
+import type { ModelConfig, TrainOptions, TrainResult } from "./types.js";
+
+/** The paper's fine-tuning settings (GLIP-T on medical data). */
+export function defaultTrainOptions(): TrainOptions {
+  return { epochs: 1, batchSize: 4, lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, freezeStages: 2, gradClip: 1.0, seed: 0, augment: false };
+}
+
+/**
+ * Settings for training the nano model from random initialisation on a CPU (what `medfcl train`
+ * uses when it does not start from a checkpoint): fresh weights need a 10× larger lr than
+ * fine-tuning, and freezing random bottom stages would only lose capacity.
+ */
+export function fromScratchTrainOptions(): TrainOptions {
+  return { ...defaultTrainOptions(), batchSize: 8, lr: 2e-3, textLr: 2e-4, freezeStages: 0, gradClip: 5.0, warmupSteps: 50 };
+}
+
+export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
+  const r = { ...defaultTrainOptions(), ...o };
+  const posInt = (v: number | undefined, f: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new ModelOptionError(f, `must be a positive integer, got ${v}`);
+  };
+  posInt(r.batchSize, "batchSize");
+  posInt(r.epochs, "epochs");
+  posInt(r.steps, "steps");
+  for (const f of ["lr", "textLr", "weightDecay", "gradClip"] as const) {
+    if (!Number.isFinite(r[f]) || r[f] < 0) throw new ModelOptionError(f, `must be a finite number >= 0, got ${r[f]}`);
+  }
+  if (!Number.isInteger(r.freezeStages) || r.freezeStages < 0 || r.freezeStages > 5) throw new ModelOptionError("freezeStages", "must be 0..5");
+  if (r.replay && !(r.replay.ratio >= 0 && r.replay.ratio < 1)) throw new ModelOptionError("replay.ratio", `must be in [0, 1), got ${r.replay.ratio}`);
+  return r;
+}
+
+const FREEZE_ORDER: ParamGroup[] = ["stem", "stage1", "stage2", "stage3", "stage4"];
+
+export interface TrainBatch {
+  images: Float32Array;
+  ids: Int32Array;
+  mask: Float32Array;
+  targets: SampleTargetInput[];
+  size: number;
+}
+
+/** Packs samples (each with its dataset's caption) into flat arrays. */
+export function packBatch(cfg: ModelConfig, samples: Sample[], captions: EncodedCaption[]): TrainBatch {
+  const size = cfg.inputSize;
+  const images = new Float32Array(samples.length * size * size * 3);
+  const ids = new Int32Array(samples.length * cfg.maxTokens);
+  const mask = new Float32Array(samples.length * cfg.maxTokens);
+  samples.forEach((s, i) => {
+    images.set(s.pixels, i * size * size * 3);
+    ids.set(captions[i].ids, i * cfg.maxTokens);
+    mask.set(captions[i].mask, i * cfg.maxTokens);
+  });
+  return { images, ids, mask, size, targets: samples.map((s, i) => ({ boxes: s.boxes, labels: s.labels, spans: captions[i].spans })) };
+}
+
+interface AdamSlot {
+  v: tf.Variable;
+  m: tf.Variable;
+  s: tf.Variable;
+  lr: number;
+  decay: boolean;
+}
+
+/**
+ * Adam with decoupled weight decay (AdamW) and two parameter groups (base and text lr), global-norm
+ * gradient clipping, and a linear warm-up followed by cosine decay to 10 % of the lr.
+ */
+export class Trainer {
+  readonly det: TfDetector;
+  readonly opts: TrainOptions;
+  readonly lossWeights: LossWeights;
+  #slots: AdamSlot[] = [];
+  #step = 0;
+  #strides: tf.Tensor1D;
+  #loc: Locations;
+
+  constructor(det: TfDetector, opts: TrainOptions, lossWeights: LossWeights = defaultLossWeights()) {
+    this.det = det;
+    this.opts = opts;
+    this.lossWeights = lossWeights;
+    const frozen = new Set(FREEZE_ORDER.slice(0, opts.freezeStages));
+    for (const spec of det.specs) {
+      if (frozen.has(spec.group)) continue;
+      const v = det.vars.get(spec.name)!;
+      this.#slots.push({
+        v,
+        m: tf.variable(tf.zerosLike(v), false),
+        s: tf.variable(tf.zerosLike(v), false),
+        lr: spec.group === "text" ? opts.textLr : opts.lr,
+        decay: spec.decay,
+      });
+    }
+    this.#loc = locations(det.config);
+    this.#strides = tf.tensor1d(this.#loc.stride);
+  }
+
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  lrFactor(step: number, totalSteps: number): number {
+    const warm = this.opts.warmupSteps ?? 0;
+    if (step < warm) return (step + 1) / warm;
+    const p = totalSteps > warm ? (step - warm) / (totalSteps - warm) : 1;
+    return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p)));
+  }
+
+  /** One optimisation step; returns the loss. Leaves no tensors behind. */
+  step(batch: TrainBatch, totalSteps: number): number {
+    const cfg = this.det.config;
+    const b = batch.targets.length;
+    const t = assignTargets(cfg, this.#loc, batch.targets, cfg.maxTokens);
+    const factor = this.lrFactor(this.#step, totalSteps);
+    this.#step++;
+    const stepNo = this.#step;
+    const beta1 = 0.9;
+    const beta2 = 0.999;
+    const eps = 1e-8;
+    const lossValue = tf.tidy(() => {
+      const images = tf.tensor4d(batch.images, [b, batch.size, batch.size, 3]);
+      const ids = tf.tensor2d(batch.ids, [b, cfg.maxTokens], "int32");
+      const mask = tf.tensor2d(batch.mask, [b, cfg.maxTokens]);
+      const { value, grads } = tf.variableGrads(() => {
+        const out = forward(cfg, this.det.lookup, images, ids, mask);
+        return detectionLoss(out, t, mask, this.#strides, this.lossWeights).total;
+      }, this.#slots.map((s) => s.v));
+      const gs = this.#slots.map((s) => grads[s.v.name]);
+      let scale: tf.Tensor = tf.scalar(1);
+      if (this.opts.gradClip > 0) {
+        const sq = tf.addN(gs.map((g) => tf.sum(tf.square(g))));
+        const norm = tf.sqrt(sq);
+        scale = tf.minimum(1, tf.div(this.opts.gradClip, tf.add(norm, 1e-6)));
+      }
+      const bc1 = 1 - beta1 ** stepNo;
+      const bc2 = 1 - beta2 ** stepNo;
+      this.#slots.forEach((s, i) => {
+        const g = tf.mul(gs[i], scale);
+        const m = tf.add(tf.mul(s.m, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(s.s, beta2), tf.mul(tf.square(g), 1 - beta2));
+        s.m.assign(m);
+        s.s.assign(v);
+        const lr = s.lr * factor;
+        let upd = tf.mul(tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps)), lr);
+        if (s.decay && this.opts.weightDecay > 0) upd = tf.add(upd, tf.mul(s.v, lr * this.opts.weightDecay));
+        s.v.assign(tf.sub(s.v, upd));
+      });
+      return value.dataSync()[0];
+    });
+    return lossValue;
+  }
+
+  dispose(): void {
+    for (const s of this.#slots) {
+      s.m.dispose();
+      s.s.dispose();
+    }
+    this.#slots = [];
+    this.#strides.dispose();
+  }
+}
+
+function captionOrThrow(ds: CocoDataset, cfg: ModelConfig): EncodedCaption {
+  return encodeCaption(ds.categories, cfg);
+}
+
+/**
+ * Fine-tunes `det` in place on `ds` (plus, with `replay`, a share of each batch drawn from a second
+ * dataset, each sample with its own dataset's caption). Shuffling, augmentation and replay picks are
+ * seeded by `opts.seed`.
+ */
+export async function trainDetector(detector: Detector, ds: CocoDataset, options: TrainOptions): Promise<TrainResult> {
+  const det = asTfDetector(detector);
+  const opts = parseTrainOptions(options);
+  const cfg = det.config;
+  if (ds.images.length === 0) throw new ModelOptionError("data", `the dataset ${ds.dir} has no images`);
+  const caption = captionOrThrow(ds, cfg);
+  const replay = opts.replay && opts.replay.ratio > 0 && opts.replay.dataset.images.length > 0 ? opts.replay : undefined;
+  const replayCaption = replay ? captionOrThrow(replay.dataset, cfg) : undefined;
+  const perStepMain = replay ? Math.max(1, Math.round(opts.batchSize * (1 - replay.ratio))) : opts.batchSize;
+  const stepsPerEpoch = Math.ceil(ds.images.length / perStepMain);
+  const totalSteps = opts.steps ?? (opts.epochs ?? 1) * stepsPerEpoch;
+  const trainer = new Trainer(det, { ...opts, warmupSteps: opts.warmupSteps ?? Math.min(50, Math.floor(totalSteps / 10)) });
+  const rng = mulberry32(mixSeed(opts.seed, 0x7e91a));
+  const losses: number[] = [];
+  let images = 0;
+  const t0 = performance.now();
+  try {
+    let epoch = 0;
+    while (trainer.stepCount < totalSteps) {
+      for await (const main of iterateBatches(ds, { batchSize: perStepMain, size: cfg.inputSize, shuffle: true, seed: mixSeed(opts.seed, epoch), augment: opts.augment, keepLast: true })) {
+        if (trainer.stepCount >= totalSteps) break;
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new ModelOptionError("signal", "training was aborted");
+        const samples: Sample[] = [...main];
+        const captions: EncodedCaption[] = main.map(() => caption);
+        if (replay && replayCaption) {
+          const nReplay = opts.batchSize - perStepMain;
+          const picks = Array.from({ length: nReplay }, () => Math.floor(rng() * replay.dataset.images.length));
+          const extra = await Promise.all(picks.map((i) => loadSample(replay.dataset, i, { size: cfg.inputSize, augment: opts.augment, seed: mixSeed(opts.seed, epoch, i) })));
+          samples.push(...extra);
+          captions.push(...extra.map(() => replayCaption));
+        }
+        const loss = trainer.step(packBatch(cfg, samples, captions), totalSteps);
+        losses.push(loss);
+        images += samples.length;
+        const secs = (performance.now() - t0) / 1000;
+        opts.onProgress?.({ step: trainer.stepCount, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
+      }
+      epoch++;
+    }
+  } finally {
+    trainer.dispose();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  return { losses, steps: losses.length, imagesPerSec: images / Math.max(secs, 1e-9) };
+}
+

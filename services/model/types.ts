@@ -1,0 +1,89 @@
+import type { AugmentOptions, CocoDataset } from "../data/index.js";
+import type { TensorMap } from "../tensors/index.js";
+
+export type ModelSize = "nano" | "small";
+
+/**
+ * Architecture of the grounded detector. Everything that changes a tensor's name or shape is here,
+ * so `configHash` identifies which checkpoints fit which model.
+ */
+export interface ModelConfig {
+  size: ModelSize;
+  /** Square input side in pixels (letterboxed); a multiple of the largest stride. */
+  inputSize: number;
+  /** Output channels of the stride-2 stem (stage 0). */
+  stemChannels: number;
+  /** Output channels of stages 1..4 (strides 4, 8, 16, 32). */
+  stageChannels: number[];
+  /** Extra stride-1 3×3 convs after each stage's stride-2 conv. */
+  stageBlocks: number[];
+  /** FPN levels as log2(stride): 3 → P3 (stride 8) ... 5 → P5 (stride 32). */
+  levels: number[];
+  /** Width of FPN, head towers, region and token features (d in S = O·Pᵀ/√d). */
+  dModel: number;
+  /** 3×3 convs in each head tower (classification/alignment and box). */
+  headConvs: number;
+  /** Text encoder width, layers, heads, feed-forward width, max tokens (incl. [CLS]/[SEP]). */
+  textDim: number;
+  textLayers: number;
+  textHeads: number;
+  textFfn: number;
+  maxTokens: number;
+  /** Hash buckets for words outside the committed vocabulary. */
+  oovBuckets: number;
+  /** Single-layer bidirectional image↔text cross-attention before the heads (GLIP's deep fusion). */
+  fusion: boolean;
+  /** Max regression distance (px) assigned to each level: level i takes (bounds[i], bounds[i+1]]. */
+  scaleBounds: number[];
+  /** Center sampling radius, in strides. */
+  centerRadius: number;
+  /** Initial foreground probability for the alignment bias. */
+  priorProb: number;
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  imagesPerSec: number;
+}
+
+export interface TrainOptions {
+  epochs?: number;
+  steps?: number;
+  batchSize: number;
+  /** Adam lr for image encoder, fusion and heads. */
+  lr: number;
+  /** Adam lr for the text encoder. */
+  textLr: number;
+  /** Decoupled (AdamW) weight decay, applied to weights (not biases, norms or embeddings). */
+  weightDecay: number;
+  /** Freeze stem + the first (freezeStages − 1) stages: 2 freezes the stem and stage 1. */
+  freezeStages: number;
+  /** Global gradient norm clip (0 disables). */
+  gradClip: number;
+  seed: number;
+  augment?: AugmentOptions | false;
+  replay?: { dataset: CocoDataset; ratio: number };
+  /** Linear warm-up steps. */
+  warmupSteps?: number;
+  onProgress?: (p: TrainProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  losses: number[];
+  steps: number;
+  imagesPerSec: number;
+}
+
+export interface PredictOptions {
+  scoreThreshold?: number;
+  topK?: number;
+  /** IoU threshold of the per-class NMS. */
+  nmsIou?: number;
+  /** Images per forward pass. */
+  batchSize?: number;
+}
+
+export type { TensorMap };

@@ -1,0 +1,44 @@
+export {
+  type ExemplarCandidate,
+  type ExportedExemplar,
+  type ProvenanceRecord,
+  type RefusedExemplar,
+  type ExemplarBox,
+  type StageRecord,
+  type PipelineResult,
+  type RelativeRect,
+  type AuditVerifyResult,
+} from "./types.js";
+export { PrivacyArgumentError, DicomError, PrivacyStateError, EpsilonBudgetExceededError } from "./errors.js";
+export { defaultExemplarPipelineOptions, parseExemplarPipelineOptions, overlayPresets, type ExemplarPipelineOptions } from "./options.js";
+export { runExemplarPipeline, STAGE_VERSIONS, type ExemplarPipelineContext } from "./pipeline.js";
+export { checkExemplarFiles, type CheckFilesOptions, type CheckFilesResult, type CheckManifest } from "./check.js";
+export {
+  verifyAuditLog,
+  readAuditLog,
+  appendAuditEntry,
+  auditLogPath,
+  canonicalJson,
+  GENESIS_HASH,
+  type AuditEntry,
+  type ExemplarAuditEntry,
+  type DpSpendAuditEntry,
+} from "./audit.js";
+export { exemplarStatePath, type ExemplarState } from "./state.js";
+export { phash64, hammingDistance } from "./phash.js";
+export { siteHmac } from "./hmac.js";
+export { deidentifyDicom, deidentifyDataset, readDicom, remapUid, isDicomPart10, DEIDENTIFICATION_METHOD, DEIDENTIFY_VERSION, type DeidentifyOptions, type DeidentifyResult } from "./dicom/deidentify.js";
+export { renderDicomFrame } from "./dicom/render.js";
+export { basicProfileTable, resolveAction, profileEntryFor, type ProfileAction, type ResolvedAction } from "./dicom/profile.js";
+export { privatizeDelta, gaussianSampler, type PrivatizeOptions } from "./dp.js";
+export { computeEpsilon, sampledGaussianRdp, rdpToEpsilon, defaultRdpOrders, type ComputeEpsilonOptions } from "./rdp.js";
+export {
+  checkEpsilonBudget,
+  recordEpsilonSpend,
+  loadEpsilonLedger,
+  epsilonLedgerPath,
+  type DpTask,
+  type EpsilonLedger,
+  type EpsilonBudgetContext,
+  type EpsilonPlan,
+} from "./budget.js";

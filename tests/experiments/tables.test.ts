@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { acceptanceChecks, aggregateParadigms, experimentPlan, planSessions, matrixMarkdown, meanStd, paradigmTableFor, paradigmsMarkdown, type RunResult } from "../../experiments/index.js";
+import { kCenterOrder } from "../../site-agent/site-work.js";
+
+const domains = ["a", "b", "c", "x"]; // x is test-only
+const base = { a: 1, b: 2, c: 3, x: 4 };
+const plan = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false });
+const results: RunResult[] = [
+  { label: "specialized", R: { steps: ["a", "b", "c"], domains, ap: [[80, 10, 5, 20], [12, 70, 6, 30], [2, 3, 60, 9]] }, base, seconds: 1 },
+  { label: "joint", R: { steps: ["joint"], domains, ap: [[75, 65, 55, 25]] }, base, seconds: 1 },
+  { label: "joint-100", R: { steps: ["joint"], domains, ap: [[70, 60, 50, 22]] }, base, seconds: 1 },
+  { label: "sequential", R: { steps: ["a", "b", "c"], domains, ap: [[80, 0, 0, 10], [30, 70, 0, 10], [10, 20, 60, 5]] }, base, seconds: 1 },
+  { label: "rehearsal", R: { steps: ["a", "b", "c"], domains, ap: [[80, 0, 0, 10], [70, 70, 0, 10], [60, 60, 60, 5]] }, base, seconds: 1 },
+];
+
+describe("experiments tables", () => {
+  it("tables - paradigm rows: zero-shot is the base, specialized the diagonal, others the final row", () => {
+    const t = paradigmTableFor(plan, results);
+    assert.deepEqual(t.domains, domains);
+    assert.deepEqual(t.rows.map((r) => r.paradigm), ["zero-shot", "specialized", "joint", "joint-100", "sequential", "rehearsal"]);
+    const row = (p: string) => t.rows.find((r) => r.paradigm === p)!;
+    assert.deepEqual(row("zero-shot").ap, [1, 2, 3, 4]);
+    assert.equal(row("zero-shot").avg, 2); // trained domains only
+    assert.deepEqual(row("specialized").ap, [80, 70, 60, null]);
+    assert.equal(row("specialized").avg, 70);
+    assert.deepEqual(row("joint").ap, [75, 65, 55, 25]);
+    assert.equal(row("joint").bwt, null);
+    // BWT = mean(R[T][j] − R[j][j]) over j < T: ((10−80) + (20−70)) / 2
+    assert.equal(row("sequential").bwt, -60);
+    assert.equal(row("rehearsal").bwt, -15);
+  });
+
+  it("tables - mean ± std over seeds, std null with one seed", () => {
+    assert.deepEqual(meanStd([1, 3]), { mean: 2, std: Math.SQRT2, n: 2 });
+    assert.deepEqual(meanStd([5, null]), { mean: 5, std: null, n: 1 });
+    const t1 = paradigmTableFor(plan, results);
+    const shifted = results.map((r) => ({ ...r, R: { ...r.R, ap: r.R.ap.map((row) => row.map((v) => v + 2)) } }));
+    const agg = aggregateParadigms([t1, paradigmTableFor(plan, shifted)]);
+    const spec = agg.mean.rows.find((r) => r.paradigm === "specialized")!;
+    assert.deepEqual(spec.ap, [81, 71, 61, null]);
+    assert.equal(agg.std.rows.find((r) => r.paradigm === "specialized")!.ap[0], Math.SQRT2);
+    assert.match(paradigmsMarkdown(agg.mean, agg.std, ["a", "b", "c"], "polyp"), /\| specialized \| 81\.0 ± 1\.4 \| 71\.0 ± 1\.4 \| 61\.0 ± 1\.4 \| – \| 71\.0 ± 1\.4 \|/);
+  });
+
+  it("tables - acceptance checks report the measured ordering without changing it", () => {
+    const t = paradigmTableFor(plan, results);
+    const m = { train: ["a", "b", "c"], test: domains, ap: results[0].R.ap };
+    const checks = acceptanceChecks(t, m, "c");
+    const by = (s: string) => checks.find((c) => c.name.startsWith(s))!;
+    assert.equal(by("specialized ≥ joint").pass, true); // 70 ≥ 65 > 60 > 30
+    assert.match(by("specialized ≥ joint").detail, /70\.0 \/ 65\.0 \/ 60\.0 \/ 30\.0/);
+    assert.equal(by("sequential BWT").pass, true);
+    assert.equal(by("rehearsal BWT").pass, true);
+    assert.equal(by("the diagonal").pass, true);
+    assert.equal(by("the stylized").pass, true); // row c: (2+3+9)/3 is the lowest
+    assert.match(matrixMarkdown(m, []), /\*\*80\.0\*\*/);
+    const worse = { ...t, rows: t.rows.map((r) => (r.paradigm === "rehearsal" ? { ...r, avg: 20 } : r)) };
+    assert.equal(acceptanceChecks(worse, undefined).find((c) => c.name.startsWith("specialized"))!.pass, false);
+  });
+
+  it("plan - each rehearsal run after the first gets fresh agents (the privacy filter dedupes exports across runs)", () => {
+    const full = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: true });
+    const sessions = planSessions(full);
+    assert.deepEqual(sessions.map((s) => s.map((p) => p.label)), [
+      ["specialized", "joint", "joint-100", "sequential", "rehearsal", "joint-100-kcenter"],
+      ["rehearsal-class-balanced"],
+      ["rehearsal-herding"],
+    ]);
+    assert.deepEqual(full.find((p) => p.label === "rehearsal-herding")!.options, { buffer: "100", mix: "0.3", sampler: "random", site_sampler: "herding" });
+    assert.deepEqual(full.find((p) => p.label === "joint-100-kcenter")!.options, { shots: "100", shots_selection: "kcenter" });
+    assert.deepEqual(planSessions(experimentPlan("cross-domain", { shots: 100, buffer: 100, mix: 0.3, beyond: true })).map((s) => s.length), [1]);
+  });
+
+  it("kcenter - picks a representative of every cluster before a second from any", () => {
+    const pt = (x: number, y: number) => Float32Array.from([x, y, 1]);
+    const feats = [pt(10, 0), pt(10.1, 0), pt(9.9, 0.1), pt(0, 10), pt(0.1, 10), pt(-10, -10), pt(10, 0.2)];
+    const picked = kCenterOrder(feats, 3);
+    assert.equal(picked.length, 3);
+    const cluster = (i: number) => (i === 5 ? "c" : i === 3 || i === 4 ? "b" : "a");
+    assert.deepEqual(new Set(picked.map(cluster)), new Set(["a", "b", "c"]));
+    assert.deepEqual(kCenterOrder(feats, 3), picked, "deterministic");
+    assert.equal(kCenterOrder(feats, 99).length, feats.length);
+  });
+});

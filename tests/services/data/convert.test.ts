@@ -1,0 +1,203 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import {
+  convertDicom,
+  convertKvasir,
+  convertMasks,
+  convertRgbMasks,
+  convertVoc,
+  convertYolo,
+  decodeImage,
+  dicomToGrey,
+  loadCocoDataset,
+  validateDataset,
+  type CocoDataset,
+} from "../../../services/data/index.js";
+import { rgbImage, tempDir, writeImage } from "./helpers.js";
+
+async function valid(dir: string): Promise<CocoDataset> {
+  assert.deepEqual(await validateDataset(dir), []);
+  return loadCocoDataset(dir);
+}
+
+function boxesOf(ds: CocoDataset, file: string): { bbox: number[]; cat: string }[] {
+  const im = ds.images.find((i) => i.file_name.endsWith(file));
+  assert.ok(im, `no image ${file}`);
+  return (ds.annotationsByImage.get(im.id) ?? []).map((a) => ({ bbox: a.bbox, cat: ds.categories.find((c) => c.id === a.category_id)!.name }));
+}
+
+/** A minimal explicit-VR little-endian Part 10 file with 16-bit unsigned greyscale pixels. */
+function dicomFile(cols: number, rows: number, pixels: Uint16Array, window?: [number, number], monochrome1 = false): Buffer {
+  const el = (group: number, elem: number, vr: string, value: Buffer): Buffer => {
+    const long = ["OB", "OW", "OF", "SQ", "UT", "UN"].includes(vr);
+    const h = Buffer.alloc(long ? 12 : 8);
+    h.writeUInt16LE(group, 0);
+    h.writeUInt16LE(elem, 2);
+    h.write(vr, 4, "latin1");
+    if (long) h.writeUInt32LE(value.length, 8);
+    else h.writeUInt16LE(value.length, 6);
+    return Buffer.concat([h, value]);
+  };
+  const str = (s: string): Buffer => Buffer.from(s.length % 2 ? `${s} ` : s, "latin1");
+  const uid = (s: string): Buffer => Buffer.from(s.length % 2 ? `${s}\0` : s, "latin1");
+  const us = (v: number): Buffer => {
+    const b = Buffer.alloc(2);
+    b.writeUInt16LE(v);
+    return b;
+  };
+  const metaBody = Buffer.concat([
+    el(0x0002, 0x0001, "OB", Buffer.from([0, 1])),
+    el(0x0002, 0x0002, "UI", uid("1.2.840.10008.5.1.4.1.1.7")),
+    el(0x0002, 0x0003, "UI", uid("1.2.3.4.5")),
+    el(0x0002, 0x0010, "UI", uid("1.2.840.10008.1.2.1")),
+  ]);
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(metaBody.length);
+  const meta = Buffer.concat([el(0x0002, 0x0000, "UL", len), metaBody]);
+  const px = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  const data = Buffer.concat([
+    el(0x0028, 0x0002, "US", us(1)),
+    el(0x0028, 0x0004, "CS", str(monochrome1 ? "MONOCHROME1" : "MONOCHROME2")),
+    el(0x0028, 0x0010, "US", us(rows)),
+    el(0x0028, 0x0011, "US", us(cols)),
+    el(0x0028, 0x0100, "US", us(16)),
+    el(0x0028, 0x0101, "US", us(12)),
+    el(0x0028, 0x0102, "US", us(11)),
+    el(0x0028, 0x0103, "US", us(0)),
+    ...(window ? [el(0x0028, 0x1050, "DS", str(String(window[0]))), el(0x0028, 0x1051, "DS", str(String(window[1])))] : []),
+    el(0x7fe0, 0x0010, "OW", px),
+  ]);
+  return Buffer.concat([Buffer.alloc(128), Buffer.from("DICM", "latin1"), meta, data]);
+}
+
+describe("data convert", () => {
+  it("convert - Kvasir-SEG bbox JSON", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/cju0qkwl35piu0993l0dewei2.jpg"), 60, 40, rgbImage(60, 40, [120, 60, 50]), "jpeg");
+    await writeImage(join(root, "images/cju0qoxqj9q6s0835b43399p4.jpg"), 50, 50, rgbImage(50, 50, [120, 60, 50]), "jpeg");
+    writeFileSync(
+      join(root, "kavsir_bboxes.json"),
+      JSON.stringify({
+        cju0qkwl35piu0993l0dewei2: { height: 40, width: 60, bbox: [{ label: "polyp", xmin: 10, ymin: 5, xmax: 30, ymax: 25 }] },
+        cju0qoxqj9q6s0835b43399p4: { height: 50, width: 50, bbox: [{ label: "polyp", xmin: 40, ymin: 40, xmax: 55, ymax: 50 }, { label: "polyp", xmin: 2, ymin: 3, xmax: 4, ymax: 9 }] },
+      }),
+    );
+    const out = join(tempDir(), "kvasir");
+    const r = await convertKvasir({ bboxes: join(root, "kavsir_bboxes.json"), images: join(root, "images"), out });
+    assert.equal(r.images, 2);
+    const ds = await valid(out);
+    assert.equal(ds.categories[0].prompt.name, "pink yellow red color oval bump");
+    assert.deepEqual(boxesOf(ds, "cju0qkwl35piu0993l0dewei2.jpg"), [{ bbox: [10, 5, 20, 20], cat: "polyp" }]);
+    // The box that runs past the right edge is clipped.
+    assert.deepEqual(boxesOf(ds, "cju0qoxqj9q6s0835b43399p4.jpg").map((b) => b.bbox), [[40, 40, 10, 10], [2, 3, 2, 6]]);
+  });
+
+  it("convert - binary masks: one box per connected component above the minimum area", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/1.png"), 64, 48, rgbImage(64, 48, [150, 80, 70]), "png");
+    await writeImage(join(root, "images/2.png"), 64, 48, rgbImage(64, 48, [150, 80, 70]), "png");
+    const white: [number, number, number] = [255, 255, 255];
+    await writeImage(join(root, "masks/1.png"), 64, 48, rgbImage(64, 48, [0, 0, 0], [{ box: [4, 6, 10, 8], color: white }, { box: [30, 20, 20, 20], color: white }, { box: [60, 2, 2, 2], color: white }]), "png");
+    // An L-shaped lesion is one component; diagonal contact joins (8-connectivity).
+    await writeImage(join(root, "masks/2.png"), 64, 48, rgbImage(64, 48, [0, 0, 0], [{ box: [10, 10, 20, 5], color: white }, { box: [10, 15, 5, 15], color: white }, { box: [15, 30, 6, 6], color: white }]), "png");
+    const out = join(tempDir(), "masks");
+    await convertMasks({ images: join(root, "images"), masks: join(root, "masks"), minArea: 10, category: "polyp", out, prompts: { polyp: { suffix: " in colon" } } });
+    const ds = await valid(out);
+    assert.deepEqual(ds.categories[0].prompt, { prefix: "", name: "polyp", suffix: " in colon" });
+    assert.deepEqual(boxesOf(ds, "1.png").map((b) => b.bbox), [[4, 6, 10, 8], [30, 20, 20, 20]]);
+    assert.deepEqual(boxesOf(ds, "2.png").map((b) => b.bbox), [[10, 10, 20, 26]]);
+  });
+
+  it("convert - RGB class masks (BKAI red/green)", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "train/a.jpeg"), 40, 40, rgbImage(40, 40, [150, 80, 70]), "jpeg");
+    await writeImage(join(root, "train_gt/a.png"), 40, 40, rgbImage(40, 40, [0, 0, 0], [{ box: [2, 2, 10, 10], color: [250, 5, 5] }, { box: [20, 22, 12, 8], color: [3, 240, 10] }]), "png");
+    const out = join(tempDir(), "bkai");
+    await convertRgbMasks({ images: join(root, "train"), masks: join(root, "train_gt"), minArea: 4, out });
+    const ds = await valid(out);
+    assert.deepEqual(ds.categories.map((c) => c.name), ["neoplastic polyp", "non-neoplastic polyp"]);
+    assert.deepEqual(boxesOf(ds, "a.jpeg"), [{ bbox: [2, 2, 10, 10], cat: "neoplastic polyp" }, { bbox: [20, 22, 12, 8], cat: "non-neoplastic polyp" }]);
+  });
+
+  it("convert - Pascal VOC XML (BCCD)", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "JPEGImages/BloodImage_00000.jpg"), 64, 48, rgbImage(64, 48, [230, 200, 200]), "jpeg");
+    mkdirSync(join(root, "Annotations"));
+    writeFileSync(
+      join(root, "Annotations/BloodImage_00000.xml"),
+      `<annotation><folder>JPEGImages</folder><filename>BloodImage_00000.jpg</filename><size><width>64</width><height>48</height><depth>3</depth></size>
+<object><name>WBC</name><difficult>0</difficult><bndbox><xmin>11</xmin><ymin>6</ymin><xmax>30</xmax><ymax>25</ymax></bndbox></object>
+<object><name>RBC</name><difficult>0</difficult><bndbox><xmin>41</xmin><ymin>31</ymin><xmax>70</xmax><ymax>48</ymax></bndbox></object>
+</annotation>`,
+    );
+    const out = join(tempDir(), "bccd");
+    await convertVoc({ annotations: join(root, "Annotations"), images: join(root, "JPEGImages"), classes: ["RBC", "WBC", "Platelets"], out, prompts: { WBC: { name: "purple white blood cell" } } });
+    const ds = await valid(out);
+    assert.deepEqual(ds.categories.map((c) => [c.id, c.name]), [[1, "RBC"], [2, "WBC"], [3, "Platelets"]]);
+    assert.equal(ds.categories[1].prompt.name, "purple white blood cell");
+    assert.deepEqual(boxesOf(ds, "BloodImage_00000.jpg"), [{ bbox: [10, 5, 20, 20], cat: "WBC" }, { bbox: [40, 30, 24, 18], cat: "RBC" }]);
+  });
+
+  it("convert - YOLO txt", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/u1.png"), 100, 50, rgbImage(100, 50, [90, 90, 90]), "png");
+    await writeImage(join(root, "images/u2.png"), 100, 50, rgbImage(100, 50, [90, 90, 90]), "png");
+    mkdirSync(join(root, "labels"));
+    writeFileSync(join(root, "labels/u1.txt"), "0 0.5 0.5 0.2 0.4\n1 0.1 0.1 0.1 0.1\n");
+    const out = join(tempDir(), "yolo");
+    const r = await convertYolo({ images: join(root, "images"), labels: join(root, "labels"), classes: ["nodule", "cyst"], out });
+    assert.equal(r.skipped.length, 1); // u2 has no label file: kept without objects
+    const ds = await valid(out);
+    assert.deepEqual(boxesOf(ds, "u1.png"), [{ bbox: [40, 15, 20, 20], cat: "nodule" }, { bbox: [5, 2.5, 10, 5], cat: "cyst" }]);
+    assert.deepEqual(boxesOf(ds, "u2.png"), []);
+  });
+
+  it("convert - DICOM windowed to 8 bits, paired with masks", async () => {
+    const root = tempDir();
+    const cols = 32;
+    const rows = 24;
+    const px = new Uint16Array(cols * rows);
+    for (let i = 0; i < px.length; i++) px[i] = (i % cols) * 100; // 0..3100 ramp along x
+    mkdirSync(join(root, "dicom"));
+    writeFileSync(join(root, "dicom/scan1.dcm"), dicomFile(cols, rows, px, [1000, 1000]));
+    writeFileSync(join(root, "dicom/notes.txt"), "not an image");
+    await writeImage(join(root, "masks/scan1.png"), cols, rows, rgbImage(cols, rows, [0, 0, 0], [{ box: [8, 4, 6, 10], color: [255, 255, 255] }]), "png");
+
+    const grey = dicomToGrey(readFileSync(join(root, "dicom/scan1.dcm")), "scan1.dcm");
+    // Window 1000 +- 500: 500 and below -> 0, 1500 and above -> 255, linear between.
+    assert.equal(grey.data[5], 0);
+    assert.equal(grey.data[10], Math.round(((1000 - 999.5) / 999 + 0.5) * 255));
+    assert.equal(grey.data[15], 255);
+    const wide = dicomToGrey(readFileSync(join(root, "dicom/scan1.dcm")), "scan1.dcm", { center: 1550, width: 3101 });
+    assert.ok(wide.data[31] >= 254 && wide.data[0] === 0);
+    const inv = dicomToGrey(dicomFile(cols, rows, px, [1000, 1000], true), "inv.dcm");
+    assert.equal(inv.data[5], 255);
+
+    const out = join(tempDir(), "dicom-out");
+    await convertDicom({ dicom: join(root, "dicom"), out, pair: { format: "masks", masks: join(root, "masks"), minArea: 4, category: "nodule", prompts: { nodule: { name: "dark round nodule" } } } });
+    const ds = await valid(out);
+    assert.deepEqual(boxesOf(ds, "scan1.png"), [{ bbox: [8, 4, 6, 10], cat: "nodule" }]);
+    const img = await decodeImage(join(out, "images/scan1.png"));
+    assert.equal(img.data[10 * 3], grey.data[10]);
+  });
+
+  it("convert - the CLI converts and validates in one step", () => {
+    const root = tempDir();
+    mkdirSync(join(root, "labels"), { recursive: true });
+    writeFileSync(join(root, "classes.txt"), "ulcer\n");
+    writeFileSync(join(root, "labels/f.txt"), "0 0.5 0.5 0.5 0.5\n");
+    const bmp = join(root, "images/f.bmp");
+    return writeImage(bmp, 20, 20, rgbImage(20, 20, [200, 120, 100]), "bmp").then(() => {
+      const out = join(tempDir(), "cli");
+      const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "data", "convert", "--from", "yolo", root, "--out", out, "--prompt-suffix", " on foot"], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /1 images, 1 boxes, categories ulcer/);
+      const coco = JSON.parse(readFileSync(join(out, "annotations.json"), "utf8"));
+      assert.deepEqual(coco.categories[0].prompt, { prefix: "", name: "ulcer", suffix: " on foot" });
+      assert.deepEqual(coco.annotations[0].bbox, [5, 5, 10, 10]);
+    });
+  });
+});

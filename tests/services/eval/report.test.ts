@@ -1,0 +1,103 @@
+import { strict as assert } from "node:assert";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import sharp from "sharp";
+import { continualMetrics, writeAuditReport, type AccuracyMatrix } from "../../../services/eval/index.js";
+import { ReportError } from "../../../services/eval/errors.js";
+
+const R: AccuracyMatrix = {
+  steps: ["s1", "s2", "s3"],
+  domains: ["kvasir", "etis", "cvc", "ood"],
+  ap: [
+    [70.25, 12.5, 20, 5],
+    [41, 68.75, null, 6],
+    [30.5, 44, 81.125, 4.5],
+  ],
+};
+
+function sampleRunDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "medfcl-report-"));
+  const put = (rel: string, v: unknown) => {
+    mkdirSync(join(dir, rel, ".."), { recursive: true });
+    writeFileSync(join(dir, rel), JSON.stringify(v));
+  };
+  put("R.json", R);
+  put("base.json", { kvasir: 3, etis: 2, cvc: 4, ood: 1 });
+  put("run.json", { name: "demo <run>", strategy: "sequential", seed: 7 });
+  put("per_category.json", { s3: { kvasir: { "1": 30.5 }, etis: { "1": 44 } } });
+  put("sequential/R.json", R);
+  put("rehearsal/R.json", { ...R, ap: [[70, 10, 20, 5], [65, 69, 30, 6], [60, 62, 80, 5]] });
+  put("cross-domain/matrix.json", { train: ["kvasir", "etis"], test: ["kvasir", "etis", "cvc"], ap: [[80, 30, 40], [45, 75, 38]] });
+  put("cross-task/matrix.json", { train: ["polyp", "cells"], test: ["polyp", "cells"], ap: [[70, 2], [1, 60]] });
+  return dir;
+}
+
+/** Reads every heatmap cell back: row, column and the number printed in the cell. */
+function parseHeatmapCells(svg: string): { row: number; col: number; text: string }[] {
+  const cells: { row: number; col: number; text: string }[] = [];
+  const re = /<g class="cell" data-row="(\d+)" data-col="(\d+)"[^>]*>\s*<rect[^>]*\/>\s*<text[^>]*>([^<]*)<\/text>\s*<\/g>/g;
+  for (const m of svg.matchAll(re)) cells.push({ row: Number(m[1]), col: Number(m[2]), text: m[3] });
+  return cells;
+}
+
+describe("report", () => {
+  it("report - writes every file for a run with R, paradigms and cross matrices", async () => {
+    const dir = sampleRunDir();
+    const out = join(dir, "out");
+    const { files } = await writeAuditReport(dir, out);
+    for (const f of ["report.md", "report.html", "R.json", "R.csv", "metrics.json", "paradigms.json"]) assert.ok(existsSync(join(out, f)), f);
+    for (const fig of ["fig-R-heatmap", "fig-ap-curves", "fig-cross-domain", "fig-cross-task", "fig-R-heatmap-rehearsal", "fig-ap-curves-sequential"]) {
+      assert.ok(files.includes(join(out, `${fig}.svg`)), `${fig}.svg listed`);
+      const png = readFileSync(join(out, `${fig}.png`));
+      const meta = await sharp(png).metadata();
+      assert.equal(meta.format, "png");
+      assert.ok((meta.width ?? 0) > 400 && (meta.height ?? 0) > 200, `${fig}.png is ${meta.width}x${meta.height}`);
+    }
+    for (const f of files) assert.ok(existsSync(f), f);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, "R.json"), "utf8")), R);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")), continualMetrics(R, { kvasir: 3, etis: 2, cvc: 4, ood: 1 }));
+    assert.equal(readFileSync(join(out, "R.csv"), "utf8").split("\n")[0], "step,kvasir,etis,cvc,ood");
+    const table = JSON.parse(readFileSync(join(out, "paradigms.json"), "utf8"));
+    assert.deepEqual(table.rows.map((r: { paradigm: string }) => r.paradigm), ["rehearsal", "sequential"]);
+    assert.deepEqual(table.rows[0].ap, [60, 62, 80]);
+  });
+
+  it("report - the heatmap SVG shows every cell value of R", async () => {
+    const dir = sampleRunDir();
+    await writeAuditReport(dir);
+    const svg = readFileSync(join(dir, "report", "fig-R-heatmap.svg"), "utf8");
+    const cells = parseHeatmapCells(svg);
+    assert.equal(cells.length, R.steps.length * R.domains.length);
+    for (const c of cells) {
+      const v = R.ap[c.row][c.col];
+      assert.equal(c.text, v === null ? "n/a" : v.toFixed(1), `cell ${c.row},${c.col}`);
+    }
+    // Labelled axes and a colour scale.
+    assert.match(svg, />evaluated on domain</);
+    assert.match(svg, />after training step</);
+    assert.match(svg, /class="colorbar"/);
+    for (const d of R.domains) assert.ok(svg.includes(`>${d}</text>`), d);
+  });
+
+  it("report - the HTML is self-contained and the Markdown has the tables", async () => {
+    const dir = sampleRunDir();
+    await writeAuditReport(dir);
+    const html = readFileSync(join(dir, "report", "report.html"), "utf8");
+    assert.ok(!/<img[^>]+src="(?!data:)/.test(html) && !/<link /.test(html) && !/<script/.test(html), "no external resources");
+    assert.equal((html.match(/<svg /g) ?? []).length, 8, "figures are inline SVG");
+    assert.ok(html.includes("demo &lt;run&gt;"), "run.json metadata escaped");
+    const md = readFileSync(join(dir, "report", "report.md"), "utf8");
+    assert.match(md, /## Paradigm comparison/);
+    assert.match(md, /\| train \\ test \| kvasir \| etis \| cvc \| AVG \|/);
+    assert.match(md, /\| kvasir \| 80\.0 \| 30\.0 \| 40\.0 \| 50\.0 \|/, "AVG column is the row mean");
+    assert.match(md, /## Per-category AP/);
+    assert.match(md, /!\[.*\]\(fig-R-heatmap\.png\)/);
+  });
+
+  it("report - a run dir with nothing to report is a clear NotFound", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "medfcl-report-empty-"));
+    await assert.rejects(writeAuditReport(dir), (e: unknown) => e instanceof ReportError && e.code === "NOT_FOUND" && /R\.json/.test(e.message));
+  });
+});

@@ -1,0 +1,65 @@
+import { strict as assert } from "node:assert";
+import { after, before, describe, it } from "node:test";
+import {
+  createDetector,
+  createOnnxDetector,
+  encodeCaption,
+  exportOnnx,
+  initBackend,
+  modelConfig,
+  runTfjs,
+  type ModelConfig,
+  type TfDetector,
+} from "../../../services/model/index.js";
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return worst;
+}
+
+function images(cfg: ModelConfig, batch: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: batch * cfg.inputSize * cfg.inputSize * 3 }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  });
+}
+
+const cats = [
+  { id: 3, name: "polyp", prompt: { prefix: "a ", name: "pink yellow oval bump", suffix: " in rectum" } },
+  { id: 7, name: "cell", prompt: { prefix: "", name: "round cells", suffix: "" } },
+];
+
+describe("onnx export", () => {
+  const dets: TfDetector[] = [];
+  before(async () => {
+    await initBackend("wasm");
+  });
+  after(() => dets.forEach((d) => d.dispose()));
+
+  for (const [label, cfg] of [
+    ["nano", modelConfig("nano")],
+    ["nano with fusion and two head convs at 64 px", modelConfig("nano", { inputSize: 64, fusion: true, headConvs: 2, textLayers: 2 })],
+  ] as [string, ModelConfig][]) {
+    it(`onnx - ${label}: onnxruntime raw outputs match tfjs within 1e-4`, async () => {
+      const det = createDetector(cfg, 5);
+      dets.push(det);
+      const onnxBytes = exportOnnx(cfg, det.getWeights());
+      const ort = await createOnnxDetector(onnxBytes, cfg, { threads: 1 });
+      try {
+        const caption = encodeCaption(cats, cfg);
+        const x = images(cfg, 2, 42);
+        const a = runTfjs(det, x, 2, caption);
+        const b = await ort.runRaw(x, 2, caption);
+        for (let i = 0; i < 2; i++) {
+          assert.ok(maxRelDiff(b[i].logits, a[i].logits) <= 1e-4, `logits ${maxRelDiff(b[i].logits, a[i].logits)}`);
+          assert.ok(maxRelDiff(b[i].boxes, a[i].boxes) <= 1e-4, `boxes ${maxRelDiff(b[i].boxes, a[i].boxes)}`);
+          assert.ok(maxRelDiff(b[i].centerness, a[i].centerness) <= 1e-4, `centerness ${maxRelDiff(b[i].centerness, a[i].centerness)}`);
+        }
+      } finally {
+        await ort.close();
+      }
+    });
+  }
+});
