@@ -257,9 +257,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     }
     writeFileAtomicSync(join(out, "simulation.json"), `${JSON.stringify({ suite: o.suite, scale: o.scale, seed: o.seed, sites: siteIds, strategies: plan.map((r) => r.strategy), data: dataDir, runs: results }, null, 2)}\n`);
     if (o.report === false) return { reportDir: "", runs: results };
-    const { files } = await writeAuditReport(out);
-    const reportDir = files.length ? files[0].slice(0, files[0].lastIndexOf("/")) : join(out, "report");
-    return { reportDir, runs: results };
+    await writeAuditReport(out, join(out, "report"));
+    return { reportDir: join(out, "report"), runs: results };
   } finally {
     process.off("exit", cleanup);
     await stopChildren(children);
