@@ -32,7 +32,9 @@ COPY --from=node /usr/local/bin/node /usr/local/bin/node
 COPY node_modules/ /app/node_modules/
 COPY --from=tfjs-gpu /tfjs-gpu/node_modules/ /app/node_modules/
 COPY package.json /app/package.json
+COPY proto/ /app/proto/
 COPY dist/ /app/dist/
+COPY agent-healthcheck.mjs /app/healthcheck.mjs
 COPY --chown=${MEDFCL_UID}:${MEDFCL_GID} skel/state/ /state/
 COPY skel/certs/ /certs/
 COPY skel/config/ /config/
@@ -55,7 +57,7 @@ USER ${MEDFCL_UID}:${MEDFCL_GID}
 VOLUME ["/state"]
 
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
-  CMD ["node", "/app/dist/cli/main.js", "agent", "health"]
+  CMD ["node", "/app/healthcheck.mjs"]
 
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["agent", "--backend", "tensorflow"]

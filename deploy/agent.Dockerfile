@@ -16,7 +16,9 @@ ARG MEDFCL_GID=10001
 # The same first layers as the coordinator image, so both share them: largest and least often changed first.
 COPY node_modules/ /app/node_modules/
 COPY package.json /app/package.json
+COPY proto/ /app/proto/
 COPY dist/ /app/dist/
+COPY agent-healthcheck.mjs /app/healthcheck.mjs
 # Mount points. Only /state is writable by the runtime user; data, certificates and config are read-only mounts.
 COPY --chown=${MEDFCL_UID}:${MEDFCL_GID} skel/state/ /state/
 COPY skel/certs/ /certs/
@@ -38,10 +40,11 @@ WORKDIR /app
 USER ${MEDFCL_UID}:${MEDFCL_GID}
 VOLUME ["/state"]
 
-# Healthy while the agent's heartbeat file ($MEDFCL_AGENT_STATE_DIR/health.json) is fresh:
-# `medfcl agent health` exits 0 when it was written within the last 3 heartbeat intervals.
+# Healthy while the agent's heartbeat file ($MEDFCL_AGENT_STATE_DIR/health.json) is fresh: the same
+# check as `medfcl agent health` (written within the last 3 heartbeat intervals), run by a small
+# script that does not load the whole CLI (≈0.3 s of CPU per probe instead of ≈1.4 s).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
-  CMD ["node", "/app/dist/cli/main.js", "agent", "health"]
+  CMD ["node", "/app/healthcheck.mjs"]
 
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["agent"]

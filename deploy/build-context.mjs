@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Assembles the docker build context for the medfcl images: the compiled dist/, package.json, the
-// production-only node_modules (read from package-lock.json, so no network and no npm run), the
-// Dockerfiles, and empty mount points owned by the image's user.
+// Assembles the docker build context for the medfcl images: the compiled dist/, the gRPC .proto
+// files, package.json, the production-only node_modules (read from package-lock.json, so no network
+// and no npm run), the Dockerfiles, the agent's healthcheck script, and empty mount points owned by
+// the image's user.
 //
 // Why not `npm ci --omit=dev` inside the image: the build hosts of this project (and many hospital
 // build hosts) have no registry access from containers, and better-sqlite3 would compile from source
@@ -187,6 +188,8 @@ export function assembleContext({ out, copy = false }) {
     copyTree(root, out, pkg, (rel) => devSet.has(rel) || dropped(rel) || rel.endsWith("/.bin"), copy, stats);
   }
   copyTree(root, out, "dist", (rel) => dropped(rel), copy, stats);
+  // gRPC loads the .proto files at run time (services/transport/proto.ts finds <package>/proto).
+  copyTree(root, out, "proto", (rel) => !rel.endsWith(".proto") && !statSync(join(root, rel)).isDirectory(), copy, stats);
 
   // package.json without the dev tooling: the image only needs name, version, type and bin.
   const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -194,7 +197,7 @@ export function assembleContext({ out, copy = false }) {
   writeFileSync(join(out, "package.json"), `${JSON.stringify(slim, null, 2)}\n`);
 
   for (const name of readdirSync(join(root, "deploy"))) {
-    if (name.endsWith(".Dockerfile")) copyFileSync(join(root, "deploy", name), join(out, name));
+    if (name.endsWith(".Dockerfile") || name === "agent-healthcheck.mjs") copyFileSync(join(root, "deploy", name), join(out, name));
   }
   // Empty mount points; the Dockerfiles COPY them with the runtime user's ownership.
   for (const dir of ["state", "data", "certs", "config", "eval"]) {

@@ -15,6 +15,7 @@ ARG MEDFCL_GID=10001
 # The same first layers as the agent image, so both share them: largest and least often changed first.
 COPY node_modules/ /app/node_modules/
 COPY package.json /app/package.json
+COPY proto/ /app/proto/
 COPY dist/ /app/dist/
 # Mount points. Only /state is writable by the runtime user; certificates and config are read-only mounts.
 COPY --chown=${MEDFCL_UID}:${MEDFCL_GID} skel/state/ /state/

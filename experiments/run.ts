@@ -256,8 +256,8 @@ function resultsMarkdown(
   lines.push(`# medfcl experiment ${o.kind} (--suite ${o.suite} --scale ${o.scale})`, "");
   lines.push(
     `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; nano model from its base initialisation, ` +
-      `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} steps per task` : ""}, lr ${o.lr}, batch ${o.batchSize}; ` +
-      `joint few-shot ${o.shots} images per site; replay buffer ${o.buffer}, mix ${o.mix}. AP is COCO AP@[.5:.95] in %. Wall time ${fmtSeconds(wallSeconds)}.`,
+      `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} optimiser step(s) per task` : ""}, lr ${o.lr}, batch ${o.batchSize}` +
+      `${o.kind === "paradigms" ? `; joint few-shot ${o.shots} images per site; replay buffer ${o.buffer}, mix ${o.mix}` : ""}. AP is COCO AP@[.5:.95] in %. Wall time ${fmtSeconds(wallSeconds)}.`,
     "",
   );
   if (t.paradigms && t.paradigmsStd) {

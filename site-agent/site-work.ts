@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
-import { loadCocoDataset, loadSample, type CocoDataset } from "../services/data/index.js";
+import { loadCocoDataset, loadSample, mulberry32, type CocoDataset } from "../services/data/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import {
@@ -16,7 +16,7 @@ import {
   type TfDetector,
 } from "../services/model/index.js";
 import { checkEpsilonBudget, EpsilonBudgetExceededError, privatizeDelta, recordEpsilonSpend, runExemplarPipeline, type ExemplarCandidate } from "../services/privacy/index.js";
-import { sampleReplay, seededRandom } from "../services/replay/index.js";
+import { sampleReplay } from "../services/replay/index.js";
 import { sha256Hex, writeFileAtomicSync } from "../services/store/index.js";
 import { subtractTensors } from "../services/tensors/index.js";
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
@@ -42,7 +42,7 @@ export function siteSecret(config: AgentConfig): string {
 /** A subset view of a dataset: the same folder, fewer images (few-shot joint training). */
 export function subsetDataset(ds: CocoDataset, count: number, seed: number): CocoDataset {
   if (count <= 0 || count >= ds.images.length) return ds;
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   const order = ds.images.map((_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -156,6 +156,19 @@ export function herdingOrder(features: Float32Array[], count: number): number[] 
   return chosen;
 }
 
+/**
+ * The suite layout is `<domain>/<split>`, so a split folder names its parent; any other folder
+ * names itself. A folder without a usable name (e.g. `/data` in a container) needs agent.domain.
+ */
+export function domainFromPath(dataDir: string): string {
+  const own = basename(dataDir);
+  const name = ["train", "test", "val"].includes(own) ? basename(dirname(dataDir)) : own;
+  if (!name || name === "data") {
+    throw new MedfclError(ErrorCode.InvalidArgument, `cannot tell the domain of ${dataDir} from its path; set agent.domain (MEDFCL_AGENT_DOMAIN or --domain)`, { details: { key: "agent.domain" } });
+  }
+  return name;
+}
+
 interface DatasetImageExtras {
   shareable?: boolean;
   patient_id?: string;
@@ -170,7 +183,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
   if (!config.data) throw new MedfclError(ErrorCode.InvalidArgument, "agent.data is not set: point it at the site's COCO folder (annotations.json + images/)", { details: { key: "agent.data" } });
   const dataDir = resolve(config.data);
   const dataset = await loadCocoDataset(dataDir);
-  const domain = config.domain ?? basename(dirname(dataDir)) ?? basename(dataDir);
+  const domain = config.domain ?? domainFromPath(dataDir);
   const rawImages = (JSON.parse(readFileSync(join(dataDir, "annotations.json"), "utf8")) as { images: (DatasetImageExtras & { id: number })[] }).images;
   const extras = new Map(rawImages.map((im) => [im.id, im]));
   const secret = siteSecret(config);

@@ -1,16 +1,8 @@
+import { mulberry32 } from "../data/index.js";
 import { type CocoDetection, type CocoGt } from "./types.js";
 
-/** mulberry32: a small seeded PRNG so synthetic workloads are reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// One seeded generator for the whole project; re-exported because the bench imports it from here.
+export { mulberry32 };
 
 export interface SyntheticCocoOptions {
   images: number;

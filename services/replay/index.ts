@@ -2,6 +2,7 @@
  * Replay-buffer samplers: which stored exemplars go into the next step's training mix. Pure and
  * seeded, shared by the coordinator (buffer rebuild) and the site agent (which candidates to offer).
  */
+import { mulberry32 } from "../data/index.js";
 import { ErrorCode, MedfclError } from "../errors/index.js";
 
 export const REPLAY_SAMPLERS = ["random", "reservoir", "class-balanced"] as const;
@@ -21,18 +22,6 @@ export function parseReplaySampler(value: string, field = "sampler"): ReplaySamp
   throw new MedfclError(ErrorCode.InvalidArgument, `unknown replay sampler "${value}" in ${field}; use one of ${REPLAY_SAMPLERS.join(", ")}`, {
     details: { field, value },
   });
-}
-
-/** mulberry32: small, fast, and the same sequence on every platform. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: readonly T[], rand: () => number): T[] {
@@ -88,7 +77,7 @@ function classBalancedSample(pool: readonly ReplayItem[], size: number, rand: ()
 /** Picks at most `size` items; deterministic for a given seed and pool. */
 export function sampleReplay(pool: readonly ReplayItem[], size: number, sampler: ReplaySampler, seed: number): ReplayItem[] {
   if (size <= 0 || pool.length === 0) return [];
-  const rand = seededRandom(seed);
+  const rand = mulberry32(seed);
   switch (sampler) {
     case "random":
       return randomSample(pool, size, rand);

@@ -3,14 +3,23 @@
 // deploy/compose.yaml: an `edge` network for the coordinator and NATS, and one internal network per
 // site that holds that site's agent plus the coordinator and NATS. Internal networks have no gateway,
 // so isolation holds by construction even when dockerd runs with --iptables=false.
+// The last two tests run the federation there: NATS, the coordinator and two agents from the images'
+// own commands (mTLS, tiny synthetic data), a two-step sequential run through AdminService with its
+// R matrix and NATS events, then an agent container stopped mid-step, recorded as a dropout.
 //
 // Needs a docker daemon. Without one it skips, unless MEDFCL_REQUIRE_DOCKER=1 (CI), where it fails.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type Dockerode from "dockerode";
 import { strict as assert } from "node:assert";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ContainerRuntimeClient, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
+import type { ContentToCopy, HealthCheck } from "testcontainers/build/types.js";
+import { synthesizeSuite } from "../../services/data/index.js";
+import { type AdminClient, createAdminClient, createCertificateAuthority, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
 import {
   buildAllImages,
   dockerRequired,
@@ -49,6 +58,11 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
   const run = `medfcl-e2e-${process.pid}`;
   const undo: Array<() => void> = [];
   let firewallGap: string | undefined;
+  /** Idle stand-ins of the isolation test; stopped before the real coordinator takes their aliases. */
+  const standIns: StartedTestContainer[] = [];
+  const tmpDirs: string[] = [];
+  const adminClients: AdminClient[] = [];
+  let eventsNc: NatsConnection | undefined;
 
   async function makeNetwork(suffix: string, internal: boolean): Promise<Net> {
     const name = `${run}-${suffix}`;
@@ -84,6 +98,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
       .withStartupTimeout(30_000)
       .start();
     started.push(c);
+    standIns.push(c);
     return c;
   }
 
@@ -110,6 +125,9 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
   after(async () => {
     // MEDFCL_E2E_KEEP=1 leaves containers and networks running to debug a failure (docker ps).
     await nc?.close().catch(() => undefined);
+    await eventsNc?.close().catch(() => undefined);
+    for (const a of adminClients) a.close();
+    for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
     if (process.env.MEDFCL_E2E_KEEP === "1") return; // the iptables rules stay too; they name only these bridges
     for (const c of started.reverse()) await c.stop({ timeout: 1, remove: true }).catch(() => undefined);
     for (const n of networks) await n.network.remove().catch(() => undefined);
@@ -127,7 +145,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     const agent = await inspectImage(client, images.agent);
     assert.equal(coordinator.healthcheck[0], "CMD");
     assert.ok(coordinator.healthcheck.join(" ").includes("/healthz"), "coordinator healthcheck asks /healthz");
-    assert.deepEqual(agent.healthcheck, ["CMD", "node", "/app/dist/cli/main.js", "agent", "health"]);
+    assert.deepEqual(agent.healthcheck, ["CMD", "node", "/app/healthcheck.mjs"]);
     assert.deepEqual(agent.entrypoint, ["node", "/app/dist/cli/main.js"]);
     assert.deepEqual(agent.volumes, ["/state"]);
     assert.ok(agent.env.includes("MEDFCL_AGENT_DATA=/data") && agent.env.includes("MEDFCL_AGENT_STATE_DIR=/state"));
@@ -229,8 +247,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     const coordinator = await idle(images.coordinator, edge, "coordinator", 7443);
     await attach(coordinator, siteA, "coordinator");
     await attach(coordinator, siteB, "coordinator");
-    await attach(nats, siteA, "nats");
-    await attach(nats, siteB, "nats");
+    await attachNatsToSites();
     const agentA = await idle(images.agent, siteA, "agent-a");
     const agentB = await idle(images.agent, siteB, "agent-b");
 
@@ -256,26 +273,255 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     assert.equal(await probe(coordinator, bIp, 9000), "open");
   });
 
-  it(
-    "e2e - federation: two agents run a sequential run of two steps; R matrix, NATS events and a dropout",
-    { skip: "needs the federation issue (coordinator/agent commands)" },
-    async () => {
-      // Completed with the federation issue. What it needs, in order:
-      // 1. certificates: `medfcl pki init` + `issue-coordinator --hosts coordinator,localhost` +
-      //    `issue-site --site site-a|site-b`, run on the host into a temp dir, copied into the
-      //    containers at /certs (withCopyDirectoriesToContainer, mode 0o444);
-      // 2. data: `medfcl data synth` for two tiny polyp domains on the host, copied to each agent's /data,
-      //    and their test splits to the coordinator's /eval (MEDFCL_COORDINATOR_EVAL_SETS as JSON);
-      // 3. the coordinator container (default CMD) on edge + site-a + site-b, alias "coordinator",
-      //    MEDFCL_COORDINATOR_NATS=nats://nats:4222, exposed 7443/8080, Wait.forHealthCheck();
-      // 4. agents with MEDFCL_AGENT_SITE_ID and MEDFCL_AGENT_COORDINATOR=coordinator:7443, Wait.forHealthCheck();
-      // 5. subscribe to the events subject on NATS through the mapped port; start a `sequential` run of
-      //    two steps through AdminService on the mapped 7443 (admin certificate); wait for run-completed;
-      //    assert R is 2×2 with finite AP values and the step events arrived in order;
-      // 6. start a second run, stop agent B's container (stop({timeout: 0})) after its step-started event,
-      //    and assert the coordinator records the dropout (event + AdminService status) and that the
-      //    run continues or ends as the policy says.
-      assert.fail("not implemented yet");
-    },
-  );
+  // ---- The federation in containers: the real coordinator and agents, mTLS, NATS, training. ----
+
+  /** Short heartbeats so a stopped agent is a dropout within seconds (1 s × 10 misses); a long task deadline, so only silence drops it. */
+  const heartbeat = { intervalMs: 1000, misses: 10 };
+  const hyperparameters = { lr: 2e-3, text_lr: 2e-4, epochs: 1, max_steps: 4, batch_size: 4, freeze_stages: 0, grad_clip: 5, seed: 3 };
+  const siteDomain = { "site-a": "kvasir", "site-b": "clinicdb" } as const;
+  type SiteId = keyof typeof siteDomain;
+
+  interface Received {
+    subject: string;
+    event: { type: string; runId?: string; siteId?: string; step?: number; reason?: string };
+  }
+
+  interface Federation {
+    coordinator: StartedTestContainer;
+    agents: Record<SiteId, StartedTestContainer>;
+    admin: AdminClient;
+    events: Received[];
+    /** Resolves with the first event (already received or future) that matches. */
+    waitForEvent(match: (r: Received) => boolean, timeoutMs: number, what: string): Promise<Received>;
+    httpBase: string;
+  }
+
+  let federation: Promise<Federation> | undefined;
+  let natsOnSites = false;
+
+  async function attachNatsToSites(): Promise<void> {
+    if (natsOnSites) return;
+    natsOnSites = true;
+    await attach(nats, networks[1], "nats");
+    await attach(nats, networks[2], "nats");
+  }
+
+  /** The image's own HEALTHCHECK command with test timings: probe every 2 s from the start. */
+  async function fastHealthCheck(tag: string): Promise<HealthCheck> {
+    const test = (await inspectImage(client, tag)).healthcheck;
+    assert.equal(test[0], "CMD", `${tag} has no exec-form healthcheck`);
+    return { test: test as HealthCheck["test"], interval: 2000, timeout: 15_000, retries: 5, startPeriod: 120_000 };
+  }
+
+  function certFiles(files: Record<string, string>, dir: string): ContentToCopy[] {
+    // 0444: the files belong to root in the container; the runtime user (10001) must read the key.
+    return Object.entries(files).map(([target, content]) => ({ content, target: `${dir}/${target}`, mode: 0o444 }));
+  }
+
+  async function startFederation(): Promise<Federation> {
+    const [edge, siteA, siteB] = networks;
+    // The isolation test's stand-ins hold the "coordinator" alias on the site networks; free it.
+    for (const c of standIns.splice(0)) await c.stop({ timeout: 0, remove: true }).catch(() => undefined);
+    await attachNatsToSites();
+
+    // 1. Certificates (as `medfcl pki` writes them) and a tiny synthetic polyp suite of two domains.
+    const dir = mkdtempSync(join(tmpdir(), "medfcl-e2e-fed-"));
+    tmpDirs.push(dir);
+    const ca = createCertificateAuthority({ keyBits: 2048 });
+    const server = issueCoordinatorCertificate(ca, ["coordinator", "localhost", "127.0.0.1"], { keyBits: 2048 });
+    const leaf = (id: string) => issueSiteCertificate(ca, id, { keyBits: 2048 });
+    const adminCert = leaf("admin");
+    mkdirSync(join(dir, "admin"));
+    writeFileSync(join(dir, "admin", "ca.crt"), ca.certPem);
+    writeFileSync(join(dir, "admin", "admin.crt"), adminCert.certPem);
+    writeFileSync(join(dir, "admin", "admin.key"), adminCert.keyPem, { mode: 0o600 });
+    const suite = await synthesizeSuite({ suite: "polyp", out: join(dir, "suite"), seed: 3, scale: "tiny", domains: Object.values(siteDomain) });
+    const split = (domain: string, which: "train" | "test") => {
+      const d = suite.domains.find((x) => x.name === domain);
+      const rel = d?.splits[which];
+      assert.ok(rel, `the synthetic suite has no ${which} split for ${domain}`);
+      return join(dir, "suite", rel);
+    };
+
+    // 2. Everything the coordinator publishes, from the start (site.registered comes first).
+    const events: Received[] = [];
+    const waiters: Array<{ match: (r: Received) => boolean; resolve: (r: Received) => void }> = [];
+    eventsNc = await connect({ servers: `${nats.getHost()}:${nats.getMappedPort(4222)}`, timeout: 10_000 });
+    const sub = eventsNc.subscribe("medfcl.>");
+    void (async () => {
+      for await (const m of sub) {
+        const r: Received = { subject: m.subject, event: m.json() };
+        events.push(r);
+        for (const w of waiters.splice(0)) {
+          if (w.match(r)) w.resolve(r);
+          else waiters.push(w);
+        }
+      }
+    })();
+    const waitForEvent = (match: (r: Received) => boolean, timeoutMs: number, what: string): Promise<Received> => {
+      const seen = events.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} event within ${timeoutMs / 1000} s; got ${[...new Set(events.map((e) => e.subject))].join(", ")}`)), timeoutMs);
+        waiters.push({ match, resolve: (r) => (clearTimeout(timer), resolve(r)) });
+      });
+    };
+
+    // 3. The coordinator, from the image's default command, on edge and on both site networks.
+    const evalSets = Object.fromEntries(Object.values(siteDomain).map((d) => [d, `/eval/${d}`]));
+    const coordinator = await new NetworkedContainer(images.coordinator)
+      .onNetwork(edge.name, "coordinator")
+      .withExposedPorts(7443, 8080)
+      .withEnvironment({
+        MEDFCL_COORDINATOR_NATS: "nats://nats:4222",
+        MEDFCL_COORDINATOR_EVAL_SETS: JSON.stringify(evalSets),
+        MEDFCL_COORDINATOR_HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs),
+        MEDFCL_COORDINATOR_HEARTBEAT_MISSES: String(heartbeat.misses),
+        MEDFCL_COORDINATOR_TASK_DEADLINE_MS: "600000",
+      })
+      .withCopyContentToContainer(certFiles({ "ca.crt": ca.certPem, "coordinator.crt": server.certPem, "coordinator.key": server.keyPem }, "/certs"))
+      .withCopyDirectoriesToContainer(Object.values(siteDomain).map((d) => ({ source: split(d, "test"), target: `/eval/${d}` })))
+      .withHealthCheck(await fastHealthCheck(images.coordinator))
+      .withWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(90_000)
+      .start();
+    started.push(coordinator);
+    await attach(coordinator, siteA, "coordinator");
+    await attach(coordinator, siteB, "coordinator");
+
+    // 4. One agent per site, each alone on its site network, with its own data and certificate.
+    const agentHealth = await fastHealthCheck(images.agent);
+    const startAgent = async (site: SiteId, net: Net): Promise<StartedTestContainer> => {
+      const cert = leaf(site);
+      const c = await new NetworkedContainer(images.agent)
+        .onNetwork(net.name, `agent-${site.slice(-1)}`)
+        .withEnvironment({ MEDFCL_AGENT_SITE_ID: site, MEDFCL_AGENT_COORDINATOR: "coordinator:7443", MEDFCL_AGENT_DOMAIN: siteDomain[site] })
+        .withCopyContentToContainer(certFiles({ "ca.crt": ca.certPem, "site.crt": cert.certPem, "site.key": cert.keyPem }, "/certs"))
+        .withCopyDirectoriesToContainer([{ source: split(siteDomain[site], "train"), target: "/data" }])
+        .withHealthCheck(agentHealth)
+        .withWaitStrategy(Wait.forHealthCheck())
+        .withStartupTimeout(120_000)
+        .start();
+      started.push(c);
+      return c;
+    };
+    const [a, b] = await Promise.all([startAgent("site-a", siteA), startAgent("site-b", siteB)]);
+
+    const admin = createAdminClient(`${coordinator.getHost()}:${coordinator.getMappedPort(7443)}`, {
+      insecure: false,
+      serverName: "coordinator",
+      tls: { ca: join(dir, "admin", "ca.crt"), cert: join(dir, "admin", "admin.crt"), key: join(dir, "admin", "admin.key") },
+    });
+    adminClients.push(admin);
+    return { coordinator, agents: { "site-a": a, "site-b": b }, admin, events, waitForEvent, httpBase: `http://${coordinator.getHost()}:${coordinator.getMappedPort(8080)}` };
+  }
+
+  const getFederation = (): Promise<Federation> => (federation ??= startFederation());
+
+  /** Creates a sequential run; a healthy agent has registered, but retry briefly in case of a race. */
+  async function createRun(admin: AdminClient, name: string, sites: SiteId[]): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const run = await admin.createRun({ name, strategy: "sequential", sites, seed: 3, model: "nano", hyperparameters, dropout_policy: "skip" });
+        return run.run_id;
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  const stepEvents = (f: Federation, runId: string, step: number) =>
+    f.events.filter((r) => r.event.runId === runId && r.event.step === step && r.subject.includes(`.step.${step}.`)).map((r) => r.subject.split(`.step.${step}.`)[1]);
+
+  it("e2e - federation: two agent containers run a sequential run of two steps; R through AdminService, events on NATS", async (t) => {
+    const f = await getFederation();
+    const health = await fetch(`${f.httpBase}/healthz`);
+    assert.equal(health.status, 200);
+
+    // The real containers sit where the isolation test put its stand-ins: an agent reaches the
+    // coordinator and NATS by name, and the other site's agent not even by name.
+    const a = f.agents["site-a"];
+    assert.equal(await probe(a, "coordinator", 7443), "open");
+    assert.equal(await probe(a, "nats", 4222), "open");
+    assert.match(await probe(a, "agent-b", 7443), /ENOTFOUND|EAI_AGAIN|dns-timeout/);
+
+    const runId = await createRun(f.admin, "e2e-seq", ["site-a", "site-b"]);
+    const run = await f.admin.waitForRun(runId, { pollMs: 1000, timeoutMs: 240_000 });
+    assert.equal(run.state, "completed", `run ${runId} ended ${run.state}: ${run.error}`);
+    assert.deepEqual(
+      run.steps.map((s) => ({ index: s.index, domain: s.domain, sites: s.sites, state: s.state, dropouts: s.dropouts })),
+      [
+        { index: 0, domain: "kvasir", sites: ["site-a"], state: "closed", dropouts: [] },
+        { index: 1, domain: "clinicdb", sites: ["site-b"], state: "closed", dropouts: [] },
+      ],
+    );
+
+    // R: one row per step, one column per evaluated domain, every cell an AP in percent.
+    const audit = await f.admin.getAudit(runId);
+    const m = audit.matrix;
+    assert.ok(m, "the audit has no accuracy matrix");
+    assert.deepEqual(m.steps, ["kvasir", "clinicdb"]);
+    assert.deepEqual([...m.domains].sort(), ["clinicdb", "kvasir"]);
+    assert.equal(m.rows.length, 2);
+    for (const row of m.rows) {
+      assert.equal(row.cells.length, 2);
+      for (const c of row.cells) assert.ok(!c.missing && Number.isFinite(c.value) && c.value >= 0 && c.value <= 100, `bad R cell ${JSON.stringify(c)}`);
+    }
+    t.diagnostic(`R (AP %, ${m.domains.join(", ")}): ${m.rows.map((r) => r.cells.map((c) => c.value.toFixed(2)).join(" ")).join(" | ")}`);
+
+    // NATS: each step's events in order, for the right site, and the site events of both agents.
+    await f.waitForEvent((r) => r.event.type === "run.completed" && r.event.runId === runId, 10_000, "run.completed");
+    for (const [step, site] of [[0, "site-a"], [1, "site-b"]] as const) {
+      assert.deepEqual(stepEvents(f, runId, step), ["opened", "task.assigned", "update.received", "evaluated", "closed"], `step ${step} events`);
+      const assigned = f.events.find((r) => r.event.runId === runId && r.event.step === step && r.event.type === "task.assigned");
+      assert.equal(assigned?.event.siteId, site);
+    }
+    const runSubjects = f.events.filter((r) => r.event.runId === runId).map((r) => r.subject);
+    assert.equal(runSubjects[0], `medfcl.run.${runId}.created`);
+    assert.equal(runSubjects.filter((s) => !s.includes(".step.")).at(-1), `medfcl.run.${runId}.completed`);
+    assert.ok(runSubjects.indexOf(`medfcl.run.${runId}.step.0.closed`) < runSubjects.indexOf(`medfcl.run.${runId}.step.1.opened`));
+    for (const site of ["site-a", "site-b"]) {
+      for (const type of ["registered", "heartbeat", "progress"]) {
+        assert.ok(f.events.some((r) => r.subject === `medfcl.site.${site}.${type}`), `no medfcl.site.${site}.${type} event`);
+      }
+    }
+    assert.ok(!f.events.some((r) => r.event.type === "site.dropout"), "no site may drop out of a healthy run");
+  });
+
+  it("e2e - federation: an agent container stopped mid-step is recorded as a dropout and the run completes (policy skip)", async (t) => {
+    const f = await getFederation();
+    // B trains first; A's step comes after, so "the run continues" means A's step really runs.
+    const runId = await createRun(f.admin, "e2e-dropout", ["site-b", "site-a"]);
+    // B has its task and is working on it (it heartbeats the task id at once): stop it, like a crash.
+    await f.waitForEvent((r) => r.subject === "medfcl.site.site-b.progress" && r.event.runId === runId, 120_000, "site-b progress");
+    const stoppedAt = Date.now();
+    await f.agents["site-b"].stop({ timeout: 0, remove: true });
+
+    const dropout = await f.waitForEvent((r) => r.event.type === "site.dropout" && r.event.runId === runId, 60_000, "site.dropout");
+    t.diagnostic(`dropout after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s: ${dropout.event.reason}`);
+    assert.equal(dropout.subject, `medfcl.run.${runId}.step.0.dropout`);
+    assert.equal(dropout.event.siteId, "site-b");
+    assert.match(dropout.event.reason ?? "", /no heartbeat/);
+
+    const run = await f.admin.waitForRun(runId, { pollMs: 1000, timeoutMs: 180_000 });
+    assert.equal(run.state, "completed", `run ${runId} ended ${run.state}: ${run.error}`);
+    assert.deepEqual(
+      run.steps.map((s) => ({ index: s.index, sites: s.sites, state: s.state, dropouts: s.dropouts })),
+      [
+        { index: 0, sites: ["site-b"], state: "closed", dropouts: ["site-b"] },
+        { index: 1, sites: ["site-a"], state: "closed", dropouts: [] },
+      ],
+    );
+    // Step 0 closed without an update (the model is kept) and was still evaluated; step 1 trained at A.
+    assert.deepEqual(stepEvents(f, runId, 0), ["opened", "task.assigned", "dropout", "evaluated", "closed"]);
+    assert.deepEqual(stepEvents(f, runId, 1), ["opened", "task.assigned", "update.received", "evaluated", "closed"]);
+    const audit = await f.admin.getAudit(runId);
+    assert.equal(audit.matrix?.rows.length, 2);
+    assert.ok(audit.matrix.rows.every((r) => r.cells.every((c) => !c.missing)));
+    // The coordinator's metrics see one live site of two.
+    const metrics = await (await fetch(`${f.httpBase}/metrics`)).text();
+    assert.match(metrics, /^medfcl_sites 2$/m);
+    assert.match(metrics, /^medfcl_sites_alive 1$/m);
+  });
 });

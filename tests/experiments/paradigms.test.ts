@@ -21,7 +21,7 @@ describe("experiment paradigms", () => {
   it("experiment - paradigms --scale tiny completes and writes every table, figure and report", { timeout: 600_000 }, () => {
     const r = spawnSync(
       process.execPath,
-      ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "3", "--out", out],
+      ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--shots", "8", "--seed", "3", "--out", out],
       { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" }, maxBuffer: 64 * 1024 * 1024 },
     );
     assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
@@ -34,12 +34,12 @@ describe("experiment paradigms", () => {
       "zero-shot",
       "specialized",
       "joint",
-      "joint-100",
+      "joint-8",
       "sequential",
       "rehearsal",
       "rehearsal-class-balanced",
       "rehearsal-herding",
-      "joint-100-kcenter",
+      "joint-8-kcenter",
     ]);
     for (const row of table.rows) {
       assert.ok(row.avg !== null, `${row.paradigm} has an average`);
@@ -61,7 +61,7 @@ describe("experiment paradigms", () => {
       "experiment.json",
       "results.md",
       "seeds/seed-3/paradigms.json",
-      "seeds/seed-3/runs/joint-100-kcenter/R.json",
+      "seeds/seed-3/runs/joint-8-kcenter/R.json",
       "report/report.md",
       "report/report.html",
       "report/fig-cross-domain.svg",
@@ -74,8 +74,16 @@ describe("experiment paradigms", () => {
     const results = readFileSync(join(out, "results.md"), "utf8");
     assert.match(results, /Paradigms \(paper Table 3\)/);
     assert.match(results, /Cross-domain \(paper Table 1/);
-    // The k-center run's agents chose their subset by embeddings: the agent log says so.
+    // Tiny sites hold 12–24 images, so --shots 8 makes the few-shot runs real subsets; the k-center
+    // run's agents chose theirs by embeddings, and the agent log says so.
     const logs = ["site-1-kvasir", "site-5-singan"].map((s) => readFileSync(join(out, "seeds/seed-3/logs", `${s}.log`), "utf8")).join("\n");
-    assert.match(logs, /"selection":"kcenter"/);
+    assert.match(logs, /"selection":"kcenter","images":8/);
+    assert.match(logs, /"selection":"random","images":8/);
+    // Later rehearsal runs get fresh agents, so their sites still export exemplars (a reused
+    // agent's privacy filter would refuse them all as duplicates of the first run's).
+    for (const session of ["session-2", "session-3"]) {
+      const log = readFileSync(join(out, "seeds/seed-3", session, "logs/site-1-kvasir.log"), "utf8");
+      assert.match(log, /"accepted":[1-9]/, `${session}: the site's exemplars reach the coordinator`);
+    }
   });
 });

@@ -35,7 +35,7 @@ describe("experiments tables", () => {
     assert.deepEqual(meanStd([1, 3]), { mean: 2, std: Math.SQRT2, n: 2 });
     assert.deepEqual(meanStd([5, null]), { mean: 5, std: null, n: 1 });
     const t1 = paradigmTableFor(plan, results);
-    const shifted = results.map((r) => ({ ...r, R: { ...r.R, ap: r.R.ap.map((row) => row.map((v) => v + 2)) } }));
+    const shifted = results.map((r) => ({ ...r, R: { ...r.R, ap: r.R.ap.map((row) => row.map((v) => (v === null ? null : v + 2))) } }));
     const agg = aggregateParadigms([t1, paradigmTableFor(plan, shifted)]);
     const spec = agg.mean.rows.find((r) => r.paradigm === "specialized")!;
     assert.deepEqual(spec.ap, [81, 71, 61, null]);
