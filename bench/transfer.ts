@@ -17,7 +17,8 @@
  * from site-agent/client.ts: into a file, sha256 verified), pull-stream (the PullModel stream,
  * bytes counted and discarded), push (pushUpdate, until the response). Each row is the median of
  * `reps` runs, interleaved. Peak RSS is VmHWM, reset (clear_refs 5, after a GC) right before each
- * transfer; the number in brackets is the growth over the RSS at that reset.
+ * transfer; the number in brackets is the growth over the RSS at that reset. CPU is each process's
+ * process.cpuUsage over the transfer (all threads), the steadier number on a shared machine.
  *
  * Run: npx tsx bench/transfer.ts [sizesMiB=64,256] [reps=3]
  * Profile the coordinator end: MEDFCL_TRANSFER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (flags for the child).
@@ -382,6 +383,7 @@ async function benchMain(): Promise<void> {
   const want = (d: Row["direction"]): boolean => only.length === 0 || only.includes(d);
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "medfcl-bench-transfer-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   const file = (name: string, text: string): string => {
     writeFileSync(join(dir, name), text);
     return join(dir, name);

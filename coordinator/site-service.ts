@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { DatasetManifest__Output } from "../generated/medfcl/v1/DatasetManifest.js";
 import type { ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
@@ -157,6 +158,18 @@ export async function* modelChunks(
   }
 }
 
+// Versions are content addresses, so a layout computed once stays true.
+const layouts = new Map<string, { manifest: TensorSpecLite[]; configHash: string }>();
+
+function baseLayout(ctx: CoordinatorContext, version: string): { manifest: TensorSpecLite[]; configHash: string } {
+  let layout = layouts.get(version);
+  if (!layout) {
+    layout = ctx.models.inspect(ctx.blobs.get(version));
+    layouts.set(version, layout);
+  }
+  return layout;
+}
+
 function headerManifest(h: UpdateHeader__Output): TensorSpecLite[] {
   return (h.manifest?.tensors ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape.map(Number) }));
 }
@@ -200,11 +213,12 @@ export async function receiveUpdate(
     metrics_json: JSON.stringify(header.metrics ?? []),
   };
   try {
-    const base = ctx.models.inspect(ctx.blobs.get(task.base_version));
+    const base = baseLayout(ctx, task.base_version);
     checkManifest(base.manifest, headerManifest(header));
     let delta;
     try {
-      delta = ctx.models.decodeDelta(ctx.blobs.get(sha256));
+      // putStream has just verified these bytes against their digest; no second hash pass.
+      delta = ctx.models.decodeDelta(readFileSync(ctx.blobs.pathOf(sha256)));
     } catch (err) {
       throw new UpdateRejectedError(`delta cannot be decoded: ${(err as Error).message}`, { cause: err });
     }

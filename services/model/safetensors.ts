@@ -87,7 +87,15 @@ function f32Bytes(a: Float32Array): Uint8Array {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export function bytesToF32(bytes: Uint8Array): Float32Array {
+  if (LITTLE_ENDIAN) {
+    // One bulk copy into a fresh, aligned buffer (safetensors offsets need not be 4-aligned).
+    const out = new Float32Array(bytes.byteLength / 4);
+    new Uint8Array(out.buffer).set(bytes);
+    return out;
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(bytes.byteLength / 4);
   for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(4 * i, true);
