@@ -4,6 +4,7 @@ import { action, ExitCode, withExamples } from "../context.js";
 
 export function registerStore(program: Command): void {
   const store = program.command("store").description("inspect a content-addressed blob store");
+  withExamples(store, ["medfcl store verify coordinator-state/blobs"]);
   withExamples(
     store
       .command("verify")

@@ -1,0 +1,36 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { describe, it } from "node:test";
+import type { Command } from "commander";
+import { buildProgram } from "../../cli/program.js";
+
+function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
+  return [{ path, cmd }, ...cmd.commands.flatMap((c) => walk(c, [...path, c.name()]))];
+}
+
+describe("cli", () => {
+  it("cli - every command and subcommand has --help with an example", () => {
+    const missing: string[] = [];
+    for (const { path, cmd } of walk(buildProgram())) {
+      let text = "";
+      cmd.configureOutput({ writeOut: (s) => (text += s), writeErr: (s) => (text += s) });
+      cmd.outputHelp();
+      if (!/Examples?:\n\s+\$ /.test(text)) missing.push(`medfcl ${path.join(" ")}`.trim());
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  it("cli - medfcl --help lists the command groups of the design", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "--help"], { encoding: "utf8" });
+    assert.equal(r.status, 0);
+    for (const name of ["coordinator", "agent", "simulate", "data", "train", "predict", "export", "eval", "audit", "pki", "privacy", "experiment", "runs"]) {
+      assert.match(r.stdout, new RegExp(`^  ${name}\\b`, "m"), `medfcl --help lacks ${name}`);
+    }
+  });
+
+  it("cli - an unknown command exits 2 with a hint", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "frobnicate"], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown command/);
+  });
+});
