@@ -122,7 +122,7 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
       while (!o.signal.aborted && (!o.maxTasks || done < o.maxTasks)) {
         let res: NextTaskResponse__Output;
         try {
-          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000);
+          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000, o.signal);
         } catch (err) {
           if (o.signal.aborted) break;
           o.logger.warn({ err: (err as Error).message }, "NextTask failed; retrying");

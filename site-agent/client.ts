@@ -32,9 +32,12 @@ export function call<Req, Res>(
   fn: (req: Req, meta: grpc.Metadata, options: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
   req: Req,
   timeoutMs = 60_000,
+  signal?: AbortSignal,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+    const pending = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res))) as grpc.ClientUnaryCall;
+    // A long poll must not hold a shutdown for its whole wait.
+    signal?.addEventListener("abort", () => pending.cancel(), { once: true });
   });
 }
 
