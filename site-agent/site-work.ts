@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
-import { loadCocoDataset, loadSample, mulberry32, type CocoDataset } from "../services/data/index.js";
+import { loadCocoDataset, loadSample, mulberry32, subsetDataset, type CocoDataset } from "../services/data/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import {
@@ -39,30 +39,15 @@ export function siteSecret(config: AgentConfig): string {
   return secret;
 }
 
-/** A subset view of a dataset: the same folder, fewer images (few-shot joint training). */
-export function subsetDataset(ds: CocoDataset, count: number, seed: number): CocoDataset {
-  if (count <= 0 || count >= ds.images.length) return ds;
+/** `count` images drawn with a seeded shuffle, in dataset order (few-shot joint training). */
+export function randomShotIndices(n: number, count: number, seed: number): number[] {
   const rand = mulberry32(seed);
-  const order = ds.images.map((_, i) => i);
+  const order = Array.from({ length: n }, (_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  const images = order.slice(0, count).sort((a, b) => a - b).map((i) => ds.images[i]);
-  const ids = new Set(images.map((im) => im.id));
-  const annotations = ds.annotations.filter((a) => ids.has(a.image_id));
-  const annotationsByImage = new Map([...ds.annotationsByImage].filter(([id]) => ids.has(id)));
-  return { ...ds, images, annotations, annotationsByImage };
-}
-
-/** The same images as `subsetDataset`, but chosen by index (k-center picks them). */
-export function subsetByIndex(ds: CocoDataset, picked: number[]): CocoDataset {
-  const keep = new Set(picked);
-  const images = ds.images.filter((_, i) => keep.has(i));
-  const ids = new Set(images.map((im) => im.id));
-  const annotations = ds.annotations.filter((a) => ids.has(a.image_id));
-  const annotationsByImage = new Map([...ds.annotationsByImage].filter(([id]) => ids.has(id)));
-  return { ...ds, images, annotations, annotationsByImage };
+  return order.slice(0, count).sort((a, b) => a - b);
 }
 
 /**
@@ -205,9 +190,9 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
     let subset: CocoDataset;
     if (selection === "kcenter") {
       const samples = await Promise.all(dataset.images.map((_, index) => loadSample(dataset, index, { size: det.config.inputSize })));
-      subset = subsetByIndex(dataset, kCenterOrder(await embedSamples(det, samples), task.shots));
+      subset = subsetDataset(dataset, [...kCenterOrder(await embedSamples(det, samples), task.shots)].sort((a, b) => a - b));
     } else {
-      subset = subsetDataset(dataset, task.shots, Number.parseInt(sha256Hex(Buffer.from(task.run_id)).slice(0, 8), 16));
+      subset = subsetDataset(dataset, randomShotIndices(dataset.images.length, task.shots, Number.parseInt(sha256Hex(Buffer.from(task.run_id)).slice(0, 8), 16)));
     }
     logger.info({ runId: task.run_id, shots: task.shots, selection, images: subset.images.length }, "few-shot training subset chosen");
     shotSubsets.set(key, subset);
