@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { CoordinatorConfig } from "../services/config/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
-import { createEventBus, type EventBus } from "../services/events/index.js";
+import { createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
 import { medfclProto, peerSiteId, serverCredentials, serverOptions, type ServerCallIdentity } from "../services/transport/index.js";
@@ -58,7 +58,11 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       natsUrl: config.nats,
       logger: logger.child({ component: "events" }),
       name: "medfcl-coordinator",
-      sink: (e) => db.insertEventRow(database, e.type, "", e),
+      // Heartbeats are liveness, already kept as sites.last_seen_at; storing each would grow the
+      // table by thousands of rows per site and day.
+      sink: (e) => {
+        if (e.type !== "site.heartbeat") db.insertEventRow(database, e.type, eventSubject(e), e);
+      },
     }));
   const ctx: CoordinatorContext = {
     db: database,
