@@ -1,6 +1,6 @@
 import { type Command } from "commander";
 import { ConfigError } from "../services/config/index.js";
-import { ErrorCode, isMedfclError } from "../services/errors/index.js";
+import { ErrorCode, isMedfclError, MedfclError } from "../services/errors/index.js";
 import { createLogger, type Logger } from "../services/log/index.js";
 
 /** Exit codes: 0 ok, 1 a failed check or operation, 2 bad usage or config. */
@@ -49,4 +49,15 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | n
 /** Appends an "Examples:" block to a command's --help. */
 export function withExamples(cmd: Command, examples: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
+}
+
+/** A commander argument parser for a numeric flag; a bad value is a usage error naming the flag. */
+export function numberOption(name: string, integer = false) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+      throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a ${integer ? "whole " : ""}number, got "${value}"`, { details: { option: name } });
+    }
+    return n;
+  };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
 import { loadCocoDataset, loadSample, mulberry32, subsetDataset, type CocoDataset } from "../services/data/index.js";
@@ -34,8 +34,7 @@ export function siteSecret(config: AgentConfig): string {
   if (existsSync(path)) return readFileSync(path, "utf8").trim();
   mkdirSync(dirname(path), { recursive: true });
   const secret = randomBytes(32).toString("hex");
-  writeFileAtomicSync(path, secret);
-  chmodSync(path, 0o600);
+  writeFileAtomicSync(path, secret, { mode: 0o600 });
   return secret;
 }
 

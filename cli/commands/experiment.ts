@@ -1,16 +1,7 @@
 import { type Command } from "commander";
 import { join } from "node:path";
 import { defaultExperimentOptions, runExperiment, type ExperimentKind } from "../../experiments/index.js";
-import { ErrorCode, MedfclError } from "../../services/errors/index.js";
-import { action, commandLogger, withExamples } from "../context.js";
-
-function num(name: string, integer = false) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a ${integer ? "whole " : ""}number, got "${v}"`, { details: { option: name } });
-    return n;
-  };
-}
+import { action, commandLogger, numberOption, withExamples } from "../context.js";
 
 interface ExperimentFlags {
   suite?: string;
@@ -44,16 +35,16 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--suite <name>", "polyp | tasks", defaultSuite)
     .option("--out <dir>", "experiment folder: tables (JSON, CSV, Markdown), figures, results.md, per-seed runs", `runs/${kind}`)
     .option("--scale <name>", "tiny (tests) | small | full", d.scale)
-    .option("--seed <n>", "first seed (data, initialisation, sampling)", num("--seed", true), d.seed)
-    .option("--repeat <n>", "run N seeds (seed, seed+1, …) and report mean ± std", num("--repeat", true), d.repeat)
+    .option("--seed <n>", "first seed (data, initialisation, sampling)", numberOption("--seed", true), d.seed)
+    .option("--repeat <n>", "run N seeds (seed, seed+1, …) and report mean ± std", numberOption("--repeat", true), d.repeat)
     .option("--data-root <dir>", "a suite.json folder of real data (COCO per domain) instead of the synthetic suite")
-    .option("--epochs <n>", "local epochs per step (joint: one round per epoch)", num("--epochs", true), d.epochs)
-    .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", num("--max-steps", true), d.maxSteps)
-    .option("--lr <lr>", "learning rate", num("--lr"), d.lr)
-    .option("--batch-size <n>", "batch size", num("--batch-size", true), d.batchSize)
-    .option("--shots <n>", "joint few-shot: images per site", num("--shots", true), d.shots)
-    .option("--buffer <n>", "rehearsal replay buffer size", num("--buffer", true), d.buffer)
-    .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", num("--mix"), d.mix)
+    .option("--epochs <n>", "local epochs per step (joint: one round per epoch)", numberOption("--epochs", true), d.epochs)
+    .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
+    .option("--lr <lr>", "learning rate", numberOption("--lr"), d.lr)
+    .option("--batch-size <n>", "batch size", numberOption("--batch-size", true), d.batchSize)
+    .option("--shots <n>", "joint few-shot: images per site", numberOption("--shots", true), d.shots)
+    .option("--buffer <n>", "rehearsal replay buffer size", numberOption("--buffer", true), d.buffer)
+    .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
     .option("--no-beyond", "paradigms: skip the runs beyond the paper (replay samplers, k-center few-shot)")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates");
   withExamples(cmd, [

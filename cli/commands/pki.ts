@@ -12,15 +12,7 @@ import {
   type CertificateSummary,
   type PkiWriteResult,
 } from "../../services/transport/index.js";
-import { action, withExamples } from "../context.js";
-
-function intOption(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n)) throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a whole number, got "${value}"`, { details: { option: name } });
-    return n;
-  };
-}
+import { action, numberOption, withExamples } from "../context.js";
 
 function summaryLines(s: CertificateSummary): string[] {
   const sans = [...s.dnsNames.map((d) => `DNS:${d}`), ...s.ipAddresses.map((ip) => `IP:${ip}`)];
@@ -73,8 +65,8 @@ export function registerPki(program: Command): void {
       .description("create a self-signed CA: ca.crt and ca.key (mode 0600). Keep ca.key offline; sites only ever get ca.crt")
       .requiredOption("--out <dir>", "directory for ca.crt and ca.key")
       .option("--cn <name>", "subject common name of the CA", ca.commonName)
-      .option("--days <n>", "validity in days", intOption("--days"), ca.validityDays)
-      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", intOption("--bits"), ca.keyBits)
+      .option("--days <n>", "validity in days", numberOption("--days", true), ca.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), ca.keyBits)
       .option("--force", "replace an existing CA in --out (every certificate it issued stops being trusted)")
       .action(
         action((opts: InitOpts) => {
@@ -91,8 +83,8 @@ export function registerPki(program: Command): void {
       .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
       .requiredOption("--site <id>", "site id, e.g. site-a; the coordinator lets this certificate act for this site only")
       .requiredOption("--out <dir>", "directory for site.crt, site.key and ca.crt (copy it to the site)")
-      .option("--days <n>", "validity in days", intOption("--days"), leaf.validityDays)
-      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", intOption("--bits"), leaf.keyBits)
+      .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
       .option("--force", "replace an existing site.crt/site.key in --out")
       .action(
         action((opts: LeafOpts & { site: string }) => {
@@ -109,8 +101,8 @@ export function registerPki(program: Command): void {
       .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
       .requiredOption("--hosts <list>", "comma-separated DNS names and IPs agents use to reach the coordinator")
       .requiredOption("--out <dir>", "directory for coordinator.crt, coordinator.key and ca.crt")
-      .option("--days <n>", "validity in days", intOption("--days"), leaf.validityDays)
-      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", intOption("--bits"), leaf.keyBits)
+      .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
       .option("--force", "replace an existing coordinator.crt/coordinator.key in --out")
       .action(
         action((opts: LeafOpts & { hosts: string }) => {

@@ -2,15 +2,7 @@ import { type Command } from "commander";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { defaultSimulateOptions, simulate } from "../simulate.js";
-import { action, commandLogger, withExamples } from "../context.js";
-
-function num(name: string, integer = false) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a ${integer ? "whole " : ""}number, got "${v}"`, { details: { option: name } });
-    return n;
-  };
-}
+import { action, commandLogger, numberOption, withExamples } from "../context.js";
 
 export function registerSimulate(program: Command): void {
   const d = defaultSimulateOptions();
@@ -18,18 +10,18 @@ export function registerSimulate(program: Command): void {
     .command("simulate")
     .description("a coordinator and one agent process per site on loopback (mTLS, NATS if installed), a continual run on the synthetic suite, and the audit report")
     .option("--suite <name>", "polyp | tasks", d.suite)
-    .option("--sites <n>", "number of sites (one training domain each, in suite order)", num("--sites", true), d.sites)
+    .option("--sites <n>", "number of sites (one training domain each, in suite order)", numberOption("--sites", true), d.sites)
     .option("--strategy <name>", "specialized | joint | sequential | rehearsal", d.strategy)
     .option("--compare <names>", "comma-separated strategies to run after it on the same sites, e.g. sequential", "")
-    .option("--buffer <n>", "replay buffer size (rehearsal)", num("--buffer", true), d.buffer)
+    .option("--buffer <n>", "replay buffer size (rehearsal)", numberOption("--buffer", true), d.buffer)
     .option("--sampler <name>", "replay sampler: random | reservoir | class-balanced", d.sampler)
-    .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", num("--mix"), d.mix)
-    .option("--seed <n>", "seed for data, initialisation and sampling", num("--seed", true), d.seed)
+    .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", numberOption("--mix"), d.mix)
+    .option("--seed <n>", "seed for data, initialisation and sampling", numberOption("--seed", true), d.seed)
     .option("--scale <name>", "tiny | small | full", d.scale)
-    .option("--epochs <n>", "local epochs per step", num("--epochs", true), d.epochs)
-    .option("--lr <lr>", "learning rate (from-scratch nano default)", num("--lr"), d.lr)
-    .option("--batch-size <n>", "batch size", num("--batch-size", true), d.batchSize)
-    .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", num("--max-steps", true), d.maxSteps)
+    .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true), d.epochs)
+    .option("--lr <lr>", "learning rate (from-scratch nano default)", numberOption("--lr"), d.lr)
+    .option("--batch-size <n>", "batch size", numberOption("--batch-size", true), d.batchSize)
+    .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--data-root <dir>", "suite folder (suite.json); synthesized there when missing")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates")
     .option("--out <dir>", "run folder for logs, state, R.json and the report", "runs/demo");

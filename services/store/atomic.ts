@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, openSync, writeSync, fsyncSync, closeSync, renameSync, rmSync, readdirSync } from "node:fs";
+import { mkdirSync, openSync, writeSync, fsyncSync, fchmodSync, closeSync, renameSync, rmSync, readdirSync } from "node:fs";
 import { open, rename, rm, mkdir } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -27,12 +27,15 @@ function fsyncDir(dir: string): void {
 /**
  * Writes `data` to `path` so that a reader sees either the old file or the complete new one, never
  * a partial write: temp file in the same directory, fsync, rename, fsync of the directory.
+ * `mode` applies from the temp file's creation, so a secret (mode 0o600) is never briefly readable.
  */
-export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+export function writeFileAtomicSync(path: string, data: Uint8Array | string, options: { mode?: number } = {}): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
-  const fd = openSync(tmp, "w", 0o644);
+  const mode = options.mode ?? 0o644;
+  const fd = openSync(tmp, "wx", mode);
   try {
+    fchmodSync(fd, mode); // the umask may only narrow the mode; be explicit
     writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
     fsyncSync(fd);
   } catch (err) {

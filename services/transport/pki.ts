@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from "node:crypto";
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { basename, dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import forge from "node-forge";
 import { ErrorCode, MedfclError, errorMessage } from "../errors/index.js";
 import { writeFileAtomicSync } from "../store/index.js";
@@ -267,24 +267,6 @@ export interface PkiWriteResult {
   summary: CertificateSummary;
 }
 
-/** Private keys: created 0600 from the first byte (never briefly world-readable), then renamed into place. */
-function writeSecretFileSync(path: string, data: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.tmp-${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}`);
-  const fd = openSync(tmp, "wx", 0o600);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  chmodSync(tmp, 0o600); // the umask may only narrow the mode, but be explicit
-  renameSync(tmp, path);
-}
-
 function refuseOverwrite(paths: string[], force: boolean | undefined): void {
   if (force) return;
   const existing = paths.filter((p) => existsSync(p));
@@ -311,7 +293,7 @@ export function initCaDir(outDir: string, options: CaOptions & WriteOptions = {}
   const keyPath = resolve(outDir, PKI_FILES.caKey);
   refuseOverwrite([keyPath, certPath], options.force);
   const ca = createCertificateAuthority(options);
-  writeSecretFileSync(keyPath, ca.keyPem);
+  writeFileAtomicSync(keyPath, ca.keyPem, { mode: 0o600 });
   writeFileAtomicSync(certPath, ca.certPem);
   return { files: [certPath, keyPath], summary: describeCertificate(ca.certPem) };
 }
@@ -350,7 +332,7 @@ function writeLeaf(caDir: string, outDir: string, names: { cert: string; key: st
   refuseOverwrite([keyPath, certPath], force);
   const ca = loadCaDir(caDir);
   const leaf = issue(ca);
-  writeSecretFileSync(keyPath, leaf.keyPem);
+  writeFileAtomicSync(keyPath, leaf.keyPem, { mode: 0o600 });
   writeFileAtomicSync(certPath, leaf.certPem);
   // The peer needs the CA certificate to verify the other side; never the CA key.
   if (caCopy !== resolve(caDir, PKI_FILES.caCert)) writeFileAtomicSync(caCopy, ca.certPem);
