@@ -28,6 +28,14 @@ export function exitCodeFor(err: unknown): number {
   return ExitCode.Failure;
 }
 
+/** One clear line on stderr (details for MedfclError) and the exit code; a stack only with MEDFCL_DEBUG. */
+export function reportError(err: unknown): void {
+  const detail = isMedfclError(err) && Object.keys(err.details).length > 0 ? ` ${JSON.stringify(err.details)}` : "";
+  process.stderr.write(`medfcl: error: ${err instanceof Error ? err.message : String(err)}${detail}\n`);
+  if (process.env.MEDFCL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  process.exitCode = exitCodeFor(err);
+}
+
 /**
  * Wraps a command action: errors become one clear line on stderr (with details for MedfclError)
  * and an exit code, never a stack trace unless MEDFCL_DEBUG is set.
@@ -38,10 +46,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | n
       const code = await fn(...args);
       if (typeof code === "number") process.exitCode = code;
     } catch (err) {
-      const detail = isMedfclError(err) && Object.keys(err.details).length > 0 ? ` ${JSON.stringify(err.details)}` : "";
-      process.stderr.write(`medfcl: error: ${err instanceof Error ? err.message : String(err)}${detail}\n`);
-      if (process.env.MEDFCL_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = exitCodeFor(err);
+      reportError(err);
     }
   };
 }

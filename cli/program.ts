@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { readFileSync } from "node:fs";
-import { ExitCode, withExamples } from "./context.js";
+import { isMedfclError } from "../services/errors/index.js";
+import { ExitCode, reportError, withExamples } from "./context.js";
 import { registerAll } from "./commands/index.js";
 
 function version(): string {
@@ -37,6 +38,11 @@ export async function runCli(argv: string[]): Promise<void> {
         return;
       }
       process.exitCode = ExitCode.Usage;
+      return;
+    }
+    // Option parsers (numberOption) throw while commander parses, before any action wraps them.
+    if (isMedfclError(err)) {
+      reportError(err);
       return;
     }
     throw err;

@@ -33,4 +33,11 @@ describe("cli", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /unknown command/);
   });
+
+  it("cli - a malformed numeric flag is a usage error naming the flag, not a crash", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--sites", "2.5"], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^medfcl: error: --sites expects a whole number, got "2\.5"/);
+    assert.doesNotMatch(r.stderr, /at Option\.parseArg/);
+  });
 });
