@@ -52,6 +52,19 @@ export interface SimulateOptions {
   runs?: SimulateRunSpec[];
   /** Write the audit report of `out` at the end (default true). */
   report?: boolean;
+  /**
+   * Agents for these datasets instead of one per training domain of the suite (e.g. one site that
+   * holds the pooled data of every domain: the centralised joint baseline). Evaluation still covers
+   * every domain of the suite.
+   */
+  siteData?: SiteDataset[];
+}
+
+/** One agent's data: `name` names the site and its domain, `train` is a COCO folder. */
+export interface SiteDataset {
+  name: string;
+  task: string;
+  train: string;
 }
 
 export function defaultSimulateOptions(): Omit<SimulateOptions, "logger" | "out"> {
@@ -136,10 +149,10 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
   mkdirSync(join(out, "logs"), { recursive: true });
   const { dir: dataDir, index } = await ensureSuite(o);
   const trainDomains = index.domains.filter((d) => d.role === "train" && d.splits.train);
-  if (o.sites < 1 || o.sites > trainDomains.length) {
+  if (!o.siteData && (o.sites < 1 || o.sites > trainDomains.length)) {
     throw new MedfclError(ErrorCode.InvalidArgument, `--sites must be between 1 and ${trainDomains.length} (training domains in ${dataDir})`, { details: { option: "--sites" } });
   }
-  const domains = trainDomains.slice(0, o.sites);
+  const domains: SiteDataset[] = o.siteData ?? trainDomains.slice(0, o.sites).map((d) => ({ name: d.name, task: d.task, train: join(dataDir, d.splits.train!) }));
   const siteIds = domains.map((d, i) => `site-${i + 1}-${d.name.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63));
   const pki = join(out, "pki");
   if (!o.insecure) issueDevCertificates(pki, siteIds);
@@ -181,7 +194,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     domains.forEach((d, i) => {
       startChild(
         siteIds[i],
-        ["agent", "--site", siteIds[i], "--coordinator", address, "--data", join(dataDir, d.splits.train!), "--domain", d.name, "--task", d.task, "--state-dir", join(out, "agents", siteIds[i]), "--server-name", "localhost", ...tls(siteIds[i], "site")],
+        ["agent", "--site", siteIds[i], "--coordinator", address, "--data", d.train, "--domain", d.name, "--task", d.task, "--state-dir", join(out, "agents", siteIds[i]), "--server-name", "localhost", ...tls(siteIds[i], "site")],
         join(out, "logs", `${siteIds[i]}.log`),
         children,
       );

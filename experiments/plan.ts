@@ -20,6 +20,11 @@ export function experimentPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun
     specialized,
     { label: "joint", strategy: "joint", options: {}, beyond: false },
     { label: `joint-${shots}`, strategy: "joint", options: { shots }, beyond: false },
+    // The paper's joint is centralised: the same 3 epochs over the pooled data of all domains, the
+    // optimiser-step budget of sequential; the federated rows above average non-IID updates.
+    // One round: a single site needs no synchronisation, so it trains like one specialized model.
+    { label: "joint-central", strategy: "joint", options: { rounds: "1" }, beyond: false, pooled: {} },
+    { label: `joint-central-${shots}`, strategy: "joint", options: { rounds: "1" }, beyond: false, pooled: { shots: o.shots } },
     { label: "sequential", strategy: "sequential", options: {}, beyond: false },
     { label: "rehearsal", strategy: "rehearsal", options: { ...replay, sampler: "random", site_sampler: "random" }, beyond: false },
   ];
@@ -33,23 +38,33 @@ export function experimentPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun
   return runs;
 }
 
+/** Runs that share one coordinator + agents; `dir` is the session's folder under the seed's. */
+export interface PlannedSession {
+  dir: string;
+  runs: PlannedRun[];
+}
+
 /**
  * Splits a plan into groups that each get a fresh coordinator + agents. A site's privacy filter
  * refuses to export an image it exported before (its near-duplicate check spans runs), so a second
  * rehearsal run on the same agents would get no exemplars and silently become sequential. Every
- * run that asks sites for exemplars after the first therefore gets its own agents.
+ * run that asks sites for exemplars after the first therefore gets its own agents, and so does
+ * every pooled run (its one site holds other data). Folder names stay stable when runs are added,
+ * so finished runs are found again on resume.
  */
-export function planSessions(plan: PlannedRun[]): PlannedRun[][] {
-  const sessions: PlannedRun[][] = [[]];
+export function planSessions(plan: PlannedRun[]): PlannedSession[] {
+  const sessions: PlannedSession[] = [{ dir: "", runs: [] }];
   let exemplarRunInFirst = false;
   for (const p of plan) {
-    if (p.strategy !== "rehearsal") sessions[0].push(p);
+    if (p.pooled) continue;
+    if (p.strategy !== "rehearsal") sessions[0].runs.push(p);
     else if (!exemplarRunInFirst) {
-      sessions[0].push(p);
+      sessions[0].runs.push(p);
       exemplarRunInFirst = true;
-    } else sessions.push([p]);
+    } else sessions.push({ dir: `session-${sessions.length + 1}`, runs: [p] });
   }
-  return sessions;
+  for (const p of plan) if (p.pooled) sessions.push({ dir: p.label, runs: [p] });
+  return sessions.filter((s) => s.runs.length > 0);
 }
 
 /** Which runs are continual (their R rows are steps over domains; BWT and Fig. 5 apply). */

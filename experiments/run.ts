@@ -13,8 +13,8 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { simulate } from "../cli/simulate.js";
-import { readSuiteIndex, synthesizeSuite, type SuiteIndex } from "../services/data/index.js";
+import { simulate, type SiteDataset } from "../cli/simulate.js";
+import { mergeDatasets, readSuiteIndex, synthesizeSuite, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
@@ -98,9 +98,22 @@ async function ensureData(o: ExperimentOptions, seed: number): Promise<{ dir: st
   return { dir, index: readSuiteIndex(dir) };
 }
 
-/** Session k's simulate folder: the seed folder itself, then `session-2`, `session-3`, … */
-function sessionDir(seedDir: string, k: number): string {
-  return k === 0 ? seedDir : join(seedDir, `session-${k + 1}`);
+/**
+ * The pooled training set of a centralised run: every training domain's train split in one COCO
+ * folder (with `shots`, that many seeded random images per domain), beside the experiment's data.
+ */
+async function pooledSite(o: ExperimentOptions, seed: number, dir: string, index: SuiteIndex, p: PlannedRun): Promise<SiteDataset> {
+  const train = index.domains.filter((d) => d.role === "train" && d.splits.train);
+  const shots = p.pooled?.shots;
+  const pool = join(resolve(o.out), ".data", `pooled-seed${seed}${shots ? `-${shots}shots` : ""}`);
+  const merged = await mergeDatasets(
+    train.map((d) => ({ name: d.name, dir: join(dir, d.splits.train!), ...(shots ? { limit: shots } : {}) })),
+    pool,
+    { seed },
+  );
+  o.logger.info({ seed, pool, images: merged.images, perDomain: merged.perPart }, merged.written ? "pooled the training domains for a centralised run" : "reusing the pooled training data");
+  const tasks = [...new Set(train.map((d) => d.task))];
+  return { name: "pooled", task: tasks.length === 1 ? tasks[0] : "mixed", train: pool };
 }
 
 /**
@@ -112,13 +125,14 @@ async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): 
   const seedDir = join(resolve(o.out), "seeds", `seed-${seed}`);
   const sessions = planSessions(plan);
   const runDirs = new Map<string, string>();
-  sessions.forEach((runs, k) => runs.forEach((p) => runDirs.set(p.label, join(sessionDir(seedDir, k), "runs", p.label))));
-  for (const [k, runs] of sessions.entries()) {
-    const pending = runs.filter((p) => !completedRun(runDirs.get(p.label)!));
-    if (pending.length < runs.length) o.logger.info({ seed, session: k + 1, done: runs.length - pending.length, pending: pending.map((p) => p.label) }, "resuming: finished runs are kept");
+  for (const s of sessions) for (const p of s.runs) runDirs.set(p.label, join(seedDir, s.dir, "runs", p.label));
+  for (const [k, session] of sessions.entries()) {
+    const pending = session.runs.filter((p) => !completedRun(runDirs.get(p.label)!));
+    if (pending.length < session.runs.length) o.logger.info({ seed, session: k + 1, done: session.runs.length - pending.length, pending: pending.map((p) => p.label) }, "resuming: finished runs are kept");
     if (pending.length === 0) continue;
     const { dir, index } = await ensureData(o, seed);
-    const sites = index.domains.filter((d) => d.role === "train" && d.splits.train).length;
+    const pooled = session.runs[0].pooled ? [await pooledSite(o, seed, dir, index, session.runs[0])] : undefined;
+    const sites = pooled ? pooled.length : index.domains.filter((d) => d.role === "train" && d.splits.train).length;
     const res = await simulate({
       suite: o.suite,
       sites,
@@ -130,7 +144,7 @@ async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): 
       mix: o.mix,
       seed,
       scale: o.scale,
-      out: sessionDir(seedDir, k),
+      out: join(seedDir, session.dir),
       dataRoot: dir,
       epochs: o.epochs,
       lr: o.lr,
@@ -139,6 +153,7 @@ async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): 
       insecure: o.insecure,
       logger: o.logger.child({ seed }),
       report: false,
+      ...(pooled ? { siteData: pooled } : {}),
     });
     for (const r of res.runs) if (r.label) writeFileAtomicSync(join(r.dir, "timing.json"), json({ seconds: r.seconds }));
   }

@@ -7,10 +7,13 @@ import { ExperimentError } from "./errors.js";
 import { isContinual } from "./plan.js";
 import type { MeanStd, PlannedRun, RunResult } from "./types.js";
 
-/** The paper's averages (AP %, DESIGN.md), keyed by our paradigm labels; shown beside ours. */
+/**
+ * The paper's averages (AP %, DESIGN.md), keyed by our paradigm labels; shown beside ours. The
+ * paper's joint models are trained centrally on pooled data, so they sit beside joint-central.
+ */
 export const PAPER_AVERAGES: Record<"polyp" | "tasks", Record<string, number>> = {
-  polyp: { "zero-shot": 4.3, specialized: 74.6, joint: 70.0, "joint-100": 68.1, sequential: 27.2, rehearsal: 64.9 },
-  tasks: { "zero-shot": 2.9, specialized: 59.2, joint: 58.1, "joint-100": 47.1, sequential: 17.3, rehearsal: 48.0 },
+  polyp: { "zero-shot": 4.3, specialized: 74.6, "joint-central": 70.0, "joint-central-100": 68.1, sequential: 27.2, rehearsal: 64.9 },
+  tasks: { "zero-shot": 2.9, specialized: 59.2, "joint-central": 58.1, "joint-central-100": 47.1, sequential: 17.3, rehearsal: 48.0 },
 };
 
 const present = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null && Number.isFinite(x));
@@ -186,9 +189,11 @@ export function acceptanceChecks(table: ParadigmTable | undefined, matrix: Cross
   if (table) {
     const avg = (p: string) => table.rows.find((r) => r.paradigm === p)?.avg ?? null;
     const bwt = (p: string) => table.rows.find((r) => r.paradigm === p)?.bwt ?? null;
-    const [spec, joint, reh, seq] = [avg("specialized"), avg("joint"), avg("rehearsal"), avg("sequential")];
+    // The paper's joint is centralised; the federated joint row stands in when no pooled run exists.
+    const jointRow = table.rows.some((r) => r.paradigm === "joint-central") ? "joint-central" : "joint";
+    const [spec, joint, reh, seq] = [avg("specialized"), avg(jointRow), avg("rehearsal"), avg("sequential")];
     const ordered = spec !== null && joint !== null && reh !== null && seq !== null ? spec >= joint && joint > reh && reh > seq : null;
-    checks.push({ name: "specialized ≥ joint > rehearsal > sequential (AVG)", pass: ordered, detail: `${f1(spec)} / ${f1(joint)} / ${f1(reh)} / ${f1(seq)}` });
+    checks.push({ name: `specialized ≥ joint > rehearsal > sequential (AVG; joint = ${jointRow})`, pass: ordered, detail: `${f1(spec)} / ${f1(joint)} / ${f1(reh)} / ${f1(seq)}` });
     const sb = bwt("sequential");
     const rb = bwt("rehearsal");
     checks.push({ name: "sequential BWT ≤ −20", pass: sb === null ? null : sb <= -20, detail: `BWT ${f1(sb)}` });

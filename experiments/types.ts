@@ -40,6 +40,11 @@ export interface PlannedRun {
   options: Record<string, string>;
   /** Beyond the paper (rows after the paper's own). */
   beyond: boolean;
+  /**
+   * Centralised baseline: one site holds the pooled training data of every domain (with `shots`,
+   * that many random images per domain), the paper's joint training. Runs on its own agents.
+   */
+  pooled?: { shots?: number };
 }
 
 /** What one run left: R (AP %, rows = steps) and the base model's AP per domain. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
-import { loadCocoDataset, loadSample, mulberry32, subsetDataset, type CocoDataset } from "../services/data/index.js";
+import { loadCocoDataset, loadSample, randomShotIndices, subsetDataset, type CocoDataset } from "../services/data/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import {
@@ -36,17 +36,6 @@ export function siteSecret(config: AgentConfig): string {
   const secret = randomBytes(32).toString("hex");
   writeFileAtomicSync(path, secret, { mode: 0o600 });
   return secret;
-}
-
-/** `count` images drawn with a seeded shuffle, in dataset order (few-shot joint training). */
-export function randomShotIndices(n: number, count: number, seed: number): number[] {
-  const rand = mulberry32(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order.slice(0, count).sort((a, b) => a - b);
 }
 
 /**

@@ -34,6 +34,7 @@ export {
   type LoadCocoOptions,
 } from "./coco.js";
 export { decodeImage, readImageSize } from "./image.js";
+export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
   PAD_VALUE,
@@ -45,7 +46,7 @@ export {
   parseAugmentOptions,
   unletterboxBox,
 } from "./sample.js";
-export { hashString, mixSeed, mulberry32, type Rng } from "./prng.js";
+export { hashString, mixSeed, mulberry32, randomShotIndices, type Rng } from "./prng.js";
 export {
   POLYP_DOMAINS,
   SCALE_FACTORS,

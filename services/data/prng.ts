@@ -59,3 +59,14 @@ export function shuffleInPlace<T>(arr: T[], rng: Rng): T[] {
   }
   return arr;
 }
+
+/** `count` images drawn with a seeded shuffle, in dataset order (few-shot joint training). */
+export function randomShotIndices(n: number, count: number, seed: number): number[] {
+  const rand = mulberry32(seed);
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order.slice(0, count).sort((a, b) => a - b);
+}

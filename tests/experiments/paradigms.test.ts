@@ -35,6 +35,8 @@ describe("experiment paradigms", () => {
       "specialized",
       "joint",
       "joint-8",
+      "joint-central",
+      "joint-central-8",
       "sequential",
       "rehearsal",
       "rehearsal-class-balanced",
@@ -62,6 +64,8 @@ describe("experiment paradigms", () => {
       "results.md",
       "seeds/seed-3/paradigms.json",
       "seeds/seed-3/runs/joint-8-kcenter/R.json",
+      "seeds/seed-3/joint-central/runs/joint-central/R.json",
+      "seeds/seed-3/joint-central-8/runs/joint-central-8/R.json",
       "report/report.md",
       "report/report.html",
       "report/fig-cross-domain.svg",
@@ -85,5 +89,13 @@ describe("experiment paradigms", () => {
       const log = readFileSync(join(out, "seeds/seed-3", session, "logs/site-1-kvasir.log"), "utf8");
       assert.match(log, /"accepted":[1-9]/, `${session}: the site's exemplars reach the coordinator`);
     }
+    // The centralised runs train one site on the pooled data: every training domain's images (8 of
+    // each for the few-shot pool), evaluated on all 8 domains like the federated runs.
+    const pool = JSON.parse(readFileSync(join(out, ".data/pooled-seed3-8shots/annotations.json"), "utf8")) as { images: unknown[]; info: { per_part: Record<string, number> } };
+    assert.deepEqual(pool.info.per_part, { kvasir: 8, clinicdb: 8, bkai: 8, sessile: 8, singan: 8 });
+    assert.equal(pool.images.length, 40);
+    const central = JSON.parse(readFileSync(join(out, "seeds/seed-3/joint-central/simulation.json"), "utf8")) as { sites: string[] };
+    assert.deepEqual(central.sites, ["site-1-pooled"]);
+    assert.equal(parseAccuracyMatrix(read("seeds/seed-3/joint-central/runs/joint-central/R.json"), "R.json").domains.length, 8);
   });
 });

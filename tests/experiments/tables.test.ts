@@ -59,17 +59,38 @@ describe("experiments tables", () => {
     assert.equal(acceptanceChecks(worse, undefined).find((c) => c.name.startsWith("specialized"))!.pass, false);
   });
 
-  it("plan - each rehearsal run after the first gets fresh agents (the privacy filter dedupes exports across runs)", () => {
+  it("tables - the ordering check uses the centralised joint (the paper's) when a pooled run exists", () => {
+    const pooled: RunResult = { label: "joint-central", R: { steps: ["joint"], domains, ap: [[50, 50, 50, 5]] }, base, seconds: 1 };
+    const t = paradigmTableFor(experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false }), [...results, pooled]);
+    assert.deepEqual(t.rows.map((r) => r.paradigm), ["zero-shot", "specialized", "joint", "joint-100", "joint-central", "sequential", "rehearsal"]);
+    const check = acceptanceChecks(t, undefined).find((c) => c.name.startsWith("specialized"))!;
+    assert.match(check.name, /joint = joint-central/);
+    assert.equal(check.pass, false); // 70 ≥ 50, but 50 < rehearsal's 60
+    assert.match(check.detail, /70\.0 \/ 50\.0 \/ 60\.0 \/ 30\.0/);
+    assert.match(paradigmsMarkdown(t, t, ["a", "b", "c"], "polyp"), /\| joint-central \|.*\| 70\.0 \|\n/);
+  });
+
+  it("plan - each rehearsal run after the first, and each pooled run, gets fresh agents in a stable folder", () => {
     const full = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: true });
     const sessions = planSessions(full);
-    assert.deepEqual(sessions.map((s) => s.map((p) => p.label)), [
-      ["specialized", "joint", "joint-100", "sequential", "rehearsal", "joint-100-kcenter"],
-      ["rehearsal-class-balanced"],
-      ["rehearsal-herding"],
-    ]);
+    assert.deepEqual(
+      sessions.map((s) => [s.dir, s.runs.map((p) => p.label)]),
+      [
+        ["", ["specialized", "joint", "joint-100", "sequential", "rehearsal", "joint-100-kcenter"]],
+        ["session-2", ["rehearsal-class-balanced"]],
+        ["session-3", ["rehearsal-herding"]],
+        ["joint-central", ["joint-central"]],
+        ["joint-central-100", ["joint-central-100"]],
+      ],
+    );
+    // Without the runs beyond the paper the folders of the paper's runs are the same.
+    const paper = planSessions(experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false }));
+    assert.deepEqual(paper.map((s) => s.dir), ["", "joint-central", "joint-central-100"]);
+    assert.deepEqual(full.find((p) => p.label === "joint-central-100")!.pooled, { shots: 100 });
+    assert.deepEqual(full.find((p) => p.label === "joint-central")!.options, { rounds: "1" });
     assert.deepEqual(full.find((p) => p.label === "rehearsal-herding")!.options, { buffer: "100", mix: "0.3", sampler: "random", site_sampler: "herding" });
     assert.deepEqual(full.find((p) => p.label === "joint-100-kcenter")!.options, { shots: "100", shots_selection: "kcenter" });
-    assert.deepEqual(planSessions(experimentPlan("cross-domain", { shots: 100, buffer: 100, mix: 0.3, beyond: true })).map((s) => s.length), [1]);
+    assert.deepEqual(planSessions(experimentPlan("cross-domain", { shots: 100, buffer: 100, mix: 0.3, beyond: true })).map((s) => s.runs.length), [1]);
   });
 
   it("kcenter - picks a representative of every cluster before a second from any", () => {
