@@ -5,6 +5,9 @@ export interface PlanOptions {
   buffer: number;
   mix: number;
   beyond: boolean;
+  /** Local epochs per step, and how many domains train: they size the long federated joint run. */
+  epochs?: number;
+  trainDomains?: number;
 }
 
 /**
@@ -34,6 +37,10 @@ export function experimentPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun
       { label: "rehearsal-herding", strategy: "rehearsal", options: { ...replay, sampler: "random", site_sampler: "herding" }, beyond: true },
       { label: `joint-${shots}-kcenter`, strategy: "joint", options: { shots, shots_selection: "kcenter" }, beyond: true },
     );
+    // Federated joint with sequential's optimiser-step budget along the global model's path: one
+    // round of one local epoch per (domain, epoch) that sequential trains.
+    const rounds = (o.epochs ?? 0) * (o.trainDomains ?? 0);
+    if (rounds > 0) runs.push({ label: `joint-${rounds}-rounds`, strategy: "joint", options: { rounds: String(rounds), local_epochs: "1" }, beyond: true });
   }
   return runs;
 }

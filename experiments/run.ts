@@ -182,8 +182,10 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const o = parseExperimentOptions(options);
   const out = resolve(o.out);
   const started = Date.now();
-  const plan = experimentPlan(o.kind, o);
   const seeds = Array.from({ length: o.repeat }, (_, i) => o.seed + i);
+  const { index } = await ensureData(o, seeds[0]);
+  const trainDomains = index.domains.filter((d) => d.role === "train" && d.splits.train).length;
+  const plan = experimentPlan(o.kind, { ...o, trainDomains });
   const perSeed: SeedTables[] = [];
   const allResults: RunResult[][] = [];
   const folder = matrixFolder(o.kind, o.suite);

@@ -238,7 +238,7 @@ export function registerFederation(program: Command): void {
         .requiredOption("--name <name>", "unique run name")
         .requiredOption("--strategy <name>", "specialized | joint | sequential | rehearsal")
         .requiredOption("--site <id>", "a site, in step order; repeatable", collect)
-        .option("--option <k=v>", "strategy option (buffer=100, sampler=random, mix=0.3, shots=100, rounds=N); repeatable", collect)
+        .option("--option <k=v>", "strategy option (buffer=100, sampler=random, mix=0.3, shots=100, rounds=N, local_epochs=N); repeatable", collect)
         .option("--epochs <n>", "local epochs per step", "1")
         .option("--lr <lr>", "learning rate", "1e-4")
         .option("--batch-size <n>", "batch size", "4")

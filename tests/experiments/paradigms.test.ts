@@ -42,6 +42,7 @@ describe("experiment paradigms", () => {
       "rehearsal-class-balanced",
       "rehearsal-herding",
       "joint-8-kcenter",
+      "joint-5-rounds",
     ]);
     for (const row of table.rows) {
       assert.ok(row.avg !== null, `${row.paradigm} has an average`);

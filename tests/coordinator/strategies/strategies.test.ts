@@ -40,6 +40,18 @@ describe("strategies", () => {
     assert.ok(plan.tasks.every((task) => task.hyper.epochs === 1 && task.shots === 100));
   });
 
+  it("strategies - joint's rounds and local_epochs set the communication budget", () => {
+    const epochsOf = (options: Record<string, string>) => {
+      const s = createStrategy("joint", options);
+      const [step] = s.planSteps(sites, hyper);
+      return [step.rounds, s.configureRound({ step, round: 0, sites, hyper, replayPool: [], seed: 1, isLastStep: true }).tasks[0].hyper.epochs];
+    };
+    assert.deepEqual(epochsOf({ rounds: "1" }), [1, 3], "one round of the run's 3 epochs: centralised-style training");
+    assert.deepEqual(epochsOf({ rounds: "15", local_epochs: "1" }), [15, 1]);
+    assert.deepEqual(epochsOf({ local_epochs: "2" }), [3, 2]);
+    assert.throws(() => createStrategy("joint", { local_epochs: "-1" }), /local_epochs/);
+  });
+
   it("strategies - FedAvg weights deltas by sample count", () => {
     const r = fedAvg([
       { siteId: "a", delta: t([1, 0]), numSamples: 10 },
