@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS exemplars (
   domain TEXT NOT NULL, mime TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
   boxes_json TEXT NOT NULL, categories_json TEXT NOT NULL, provenance_json TEXT NOT NULL,
   size INTEGER NOT NULL, score REAL NOT NULL DEFAULT 0, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run_exemplars (
+  run_id TEXT NOT NULL, exemplar_id TEXT NOT NULL, site_id TEXT NOT NULL, task_id TEXT NOT NULL,
+  created_at TEXT NOT NULL, PRIMARY KEY (run_id, exemplar_id));
 CREATE TABLE IF NOT EXISTS metrics (
   id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, task_id TEXT, site_id TEXT, name TEXT NOT NULL,
   value REAL NOT NULL, step INTEGER NOT NULL, created_at TEXT NOT NULL);
@@ -65,6 +68,9 @@ export function openDb(path: string): Db {
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.exec(SCHEMA);
+  // Databases from before run_exemplars: every exemplar belonged to the run that first received it.
+  db.exec(`INSERT OR IGNORE INTO run_exemplars (run_id, exemplar_id, site_id, task_id, created_at)
+           SELECT run_id, exemplar_id, site_id, task_id, created_at FROM exemplars`);
   db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')").run();
   return db;
 }
@@ -338,24 +344,41 @@ export function rejectedUpdatesForRun(db: Db, runId: string): UpdateRow[] {
   return db.prepare("SELECT * FROM updates WHERE run_id = ? AND accepted = 0 ORDER BY received_at").all(runId) as UpdateRow[];
 }
 
+/**
+ * Stores an exemplar (once: its id is its content hash) and links it to the pushing task's run. A
+ * site that re-offers an exemplar it exported in an earlier run adds only the link, so the new run's
+ * replay pool holds it. Returns whether the run gained it.
+ */
 export function insertExemplar(db: Db, row: Omit<ExemplarRow, "created_at">): boolean {
-  const r = db
-    .prepare(
+  const now = nowIso();
+  const tx = db.transaction(() => {
+    db.prepare(
       `INSERT OR IGNORE INTO exemplars (exemplar_id, site_id, run_id, task_id, domain, mime, width, height, boxes_json,
          categories_json, provenance_json, size, score, created_at)
        VALUES (@exemplar_id, @site_id, @run_id, @task_id, @domain, @mime, @width, @height, @boxes_json,
          @categories_json, @provenance_json, @size, @score, @now)`,
-    )
-    .run({ ...row, now: nowIso() });
-  return r.changes > 0;
+    ).run({ ...row, now });
+    return db
+      .prepare("INSERT OR IGNORE INTO run_exemplars (run_id, exemplar_id, site_id, task_id, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(row.run_id, row.exemplar_id, row.site_id, row.task_id, now).changes;
+  });
+  return tx() > 0;
 }
 
 export function getExemplar(db: Db, id: string): ExemplarRow | undefined {
   return db.prepare("SELECT * FROM exemplars WHERE exemplar_id = ?").get(id) as ExemplarRow | undefined;
 }
 
+/** The exemplars a run received, in arrival order; run_id and task_id are this run's. */
 export function exemplarsForRun(db: Db, runId: string): ExemplarRow[] {
-  return db.prepare("SELECT * FROM exemplars WHERE run_id = ? ORDER BY created_at, exemplar_id").all(runId) as ExemplarRow[];
+  return db
+    .prepare(
+      `SELECT e.exemplar_id, l.site_id, l.run_id, l.task_id, e.domain, e.mime, e.width, e.height, e.boxes_json,
+              e.categories_json, e.provenance_json, e.size, e.score, l.created_at
+         FROM run_exemplars l JOIN exemplars e ON e.exemplar_id = l.exemplar_id
+        WHERE l.run_id = ? ORDER BY l.created_at, l.exemplar_id`,
+    )
+    .all(runId) as ExemplarRow[];
 }
 
 export function insertMetric(db: Db, row: { run_id: string | null; task_id: string | null; site_id: string | null; name: string; value: number; step: number }): void {

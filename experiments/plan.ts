@@ -52,12 +52,12 @@ export interface PlannedSession {
 }
 
 /**
- * Splits a plan into groups that each get a fresh coordinator + agents. A site's privacy filter
- * refuses to export an image it exported before (its near-duplicate check spans runs), so a second
- * rehearsal run on the same agents would get no exemplars and silently become sequential. Every
- * run that asks sites for exemplars after the first therefore gets its own agents, and so does
- * every pooled run (its one site holds other data). Folder names stay stable when runs are added,
- * so finished runs are found again on resume.
+ * Splits a plan into groups that each get a fresh coordinator + agents. A site's privacy state
+ * spans runs: what it exported counts against its exemplar budget and its near-duplicate check, and
+ * only byte-identical re-offers are free. So that one rehearsal run's exports cannot change what
+ * another may export, every run that asks sites for exemplars after the first gets its own agents,
+ * and so does every pooled run (its one site holds other data). Folder names stay stable when runs
+ * are added, so finished runs are found again on resume.
  */
 export function planSessions(plan: PlannedRun[]): PlannedSession[] {
   const sessions: PlannedSession[] = [{ dir: "", runs: [] }];

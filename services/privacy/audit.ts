@@ -32,6 +32,16 @@ export interface ExemplarAuditEntry extends AuditCommon {
   stages: StageRecord[];
 }
 
+/**
+ * A record exported in an earlier run, offered again with byte-identical content: nothing new
+ * leaves the site, so it spends no budget, but the log still shows every time it was sent.
+ */
+export interface ExemplarReofferAuditEntry extends AuditCommon {
+  type: "exemplar-reoffer";
+  contentSha256: string;
+  sourceHmac: string;
+}
+
 export interface DpSpendAuditEntry extends AuditCommon {
   type: "dp-spend";
   taskId: string;
@@ -44,7 +54,7 @@ export interface DpSpendAuditEntry extends AuditCommon {
   clipNorm?: number;
 }
 
-export type AuditEntry = ExemplarAuditEntry | DpSpendAuditEntry;
+export type AuditEntry = ExemplarAuditEntry | ExemplarReofferAuditEntry | DpSpendAuditEntry;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type AuditEntryBody = DistributiveOmit<AuditEntry, "seq" | "prevHash" | "hash">;
 

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import { type PrivacyConfig } from "../config/index.js";
 import { sha256Hex } from "../store/index.js";
-import { appendAuditEntry, auditLogPath, readAuditLog } from "./audit.js";
+import { appendAuditEntry, auditLogPath, readAuditLog, type AuditEntryBody } from "./audit.js";
 import { deidentifyDataset, DEIDENTIFY_VERSION, isDicomPart10 } from "./dicom/deidentify.js";
 import { renderDicomFrame } from "./dicom/render.js";
 import { assertSiteSecret, siteHmac } from "./hmac.js";
@@ -34,6 +34,7 @@ export const STAGE_VERSIONS = {
   dicom: DEIDENTIFY_VERSION,
   pixels: "1",
   dedupe: "phash-dct-64/1",
+  reoffer: "same-source-same-bytes/1",
 } as const;
 
 export interface ExemplarPipelineContext {
@@ -194,11 +195,18 @@ export async function runExemplarPipeline(cands: ExemplarCandidate[], ctx: Exemp
     try {
       // policy
       if (!cand.shareable) throw new Refusal("policy", "the site manifest does not mark this record shareable");
-      if (state.exported >= cfg.exemplarBudget) throw new Refusal("policy", `the site's exemplar budget of ${cfg.exemplarBudget} is used up`);
+      const sourceHmac = siteHmac(ctx.siteSecret, "record", cand.recordId);
+      // A record exported before may be offered again (a later run's buffer); whether it is a true
+      // re-offer is known only once its bytes are made, so the spending checks wait until then.
+      const priorContent = state.bySource[sourceHmac];
       const patientHmac = cand.patientKey ? siteHmac(ctx.siteSecret, "patient", cand.patientKey) : undefined;
-      if (cfg.perPatientCap !== undefined && patientHmac && (state.perPatient[patientHmac] ?? 0) >= cfg.perPatientCap) {
-        throw new Refusal("policy", `this patient already has ${cfg.perPatientCap} exported exemplar(s), the per-patient cap`);
-      }
+      const checkSpending = (): void => {
+        if (state.exported >= cfg.exemplarBudget) throw new Refusal("policy", `the site's exemplar budget of ${cfg.exemplarBudget} is used up`);
+        if (cfg.perPatientCap !== undefined && patientHmac && (state.perPatient[patientHmac] ?? 0) >= cfg.perPatientCap) {
+          throw new Refusal("policy", `this patient already has ${cfg.perPatientCap} exported exemplar(s), the per-patient cap`);
+        }
+      };
+      if (priorContent === undefined) checkSpending();
       if (cfg.kAnonymity !== undefined) {
         if (!cand.quasiIdentifiers || Object.keys(cand.quasiIdentifiers).length === 0) {
           throw new Refusal("policy", `k-anonymity (k=${cfg.kAnonymity}) is on but the record declares no quasi-identifiers`);
@@ -238,33 +246,27 @@ export async function runExemplarPipeline(cands: ExemplarCandidate[], ctx: Exemp
       }
       const enc = await encode(px.image, px.target, opts);
 
-      // dedupe
-      const phash = phash64(enc.raw);
-      for (const prev of state.phashes) {
-        const d = hammingDistance(phash, prev.phash);
-        if (d <= cfg.dedupeHamming) {
-          throw new Refusal("dedupe", `near duplicate of exported exemplar ${prev.contentSha256.slice(0, 12)}… (pHash Hamming distance ${d} ≤ ${cfg.dedupeHamming})`);
-        }
-      }
-      stages.push({ name: "dedupe", version: STAGE_VERSIONS.dedupe });
-
       const contentSha256 = sha256Hex(enc.bytes);
-      const sourceHmac = siteHmac(ctx.siteSecret, "record", cand.recordId);
       const exportedAt = now().toISOString();
       const mime = opts.format === "png" ? "image/png" : "image/jpeg";
-      const entryBody = {
-        type: "exemplar-export" as const,
-        site: ctx.site,
-        time: exportedAt,
-        contentSha256,
-        sourceHmac,
-        patientHmac,
-        phash,
-        mime,
-        width: enc.raw.width,
-        height: enc.raw.height,
-        stages,
-      };
+      let entryBody: AuditEntryBody;
+      if (priorContent === contentSha256) {
+        // The very bytes already released: the dedupe would only find the record itself.
+        stages.push({ name: "reoffer", version: STAGE_VERSIONS.reoffer });
+        entryBody = { type: "exemplar-reoffer", site: ctx.site, time: exportedAt, contentSha256, sourceHmac };
+      } else {
+        // New bytes (first export, or the record re-processed differently): a new disclosure.
+        if (priorContent !== undefined) checkSpending();
+        const phash = phash64(enc.raw);
+        for (const prev of state.phashes) {
+          const d = hammingDistance(phash, prev.phash);
+          if (d <= cfg.dedupeHamming) {
+            throw new Refusal("dedupe", `near duplicate of exported exemplar ${prev.contentSha256.slice(0, 12)}… (pHash Hamming distance ${d} ≤ ${cfg.dedupeHamming})`);
+          }
+        }
+        stages.push({ name: "dedupe", version: STAGE_VERSIONS.dedupe });
+        entryBody = { type: "exemplar-export", site: ctx.site, time: exportedAt, contentSha256, sourceHmac, patientHmac, phash, mime, width: enc.raw.width, height: enc.raw.height, stages };
+      }
       if (ctx.dryRun) {
         foldAuditEntry(state, { ...entryBody, seq: state.auditEntries, prevHash: "", hash: "" });
       } else {

@@ -11,13 +11,15 @@ import { type AuditEntry } from "./audit.js";
 import { PrivacyStateError } from "./errors.js";
 
 export interface ExemplarState {
-  version: 1;
+  version: 2;
   site: string;
   /** Number of audit entries folded into this state; compared with the log to detect a lag. */
   auditEntries: number;
   exported: number;
   perPatient: Record<string, number>;
   phashes: { phash: string; contentSha256: string }[];
+  /** sourceHmac → content hash of its latest export: what a re-offer must reproduce exactly. */
+  bySource: Record<string, string>;
 }
 
 export function exemplarStatePath(stateDir: string, site: string): string {
@@ -25,7 +27,7 @@ export function exemplarStatePath(stateDir: string, site: string): string {
 }
 
 export function emptyExemplarState(site: string): ExemplarState {
-  return { version: 1, site, auditEntries: 0, exported: 0, perPatient: {}, phashes: [] };
+  return { version: 2, site, auditEntries: 0, exported: 0, perPatient: {}, phashes: [], bySource: {} };
 }
 
 export function foldAuditEntry(state: ExemplarState, e: AuditEntry): void {
@@ -34,6 +36,7 @@ export function foldAuditEntry(state: ExemplarState, e: AuditEntry): void {
   state.exported++;
   if (e.patientHmac) state.perPatient[e.patientHmac] = (state.perPatient[e.patientHmac] ?? 0) + 1;
   state.phashes.push({ phash: e.phash, contentSha256: e.contentSha256 });
+  state.bySource[e.sourceHmac] = e.contentSha256;
 }
 
 export function stateFromAudit(site: string, entries: AuditEntry[]): ExemplarState {
@@ -51,7 +54,8 @@ export function loadExemplarState(path: string, site: string, audit: AuditEntry[
     } catch (err) {
       throw new PrivacyStateError(path, "the exemplar state is not valid JSON; delete it and it is rebuilt from the audit log", { cause: err });
     }
-    if (parsed.version === 1 && parsed.site === site && parsed.auditEntries === audit.length) return parsed;
+    // A version-1 cache lacks bySource; the log has it, so rebuild.
+    if (parsed.version === 2 && parsed.site === site && parsed.auditEntries === audit.length) return parsed;
   }
   return stateFromAudit(site, audit);
 }

@@ -125,4 +125,28 @@ describe("federation - coordinator and agents as processes", { skip: natsSkipRea
       assert.ok(types.includes(t), `no ${t} event among ${[...new Set(types)].join(", ")}`);
     }
   });
+
+  it("federation - a second rehearsal run on the same agents gets the exemplars the sites exported before, re-offered", async () => {
+    const admin = createAdminClient(address, { insecure: false, serverName: "localhost", tls: { ca, ...certs.admin } });
+    const rehearsal = async (name: string): Promise<string> => {
+      const { run_id } = await admin.createRun({ name, strategy: "rehearsal", sites: sites.slice(0, 2), seed: 3, model: "nano", options: { buffer: "6", mix: "0.5" },
+        hyperparameters: { lr: 2e-3, text_lr: 2e-4, epochs: 1, max_steps: 2, batch_size: 4, freeze_stages: 0, grad_clip: 5, seed: 3 } });
+      const run = await admin.waitForRun(run_id, { pollMs: 500, timeoutMs: 300_000 });
+      assert.equal(run.state, "completed", run.error);
+      return run_id;
+    };
+    const first = await rehearsal("it-reh-1");
+    const second = await rehearsal("it-reh-2");
+    admin.close();
+    const db = new Database(join(dir, "coord", "coordinator.sqlite"), { readonly: true });
+    const pool = (runId: string) => (db.prepare("SELECT exemplar_id FROM run_exemplars WHERE run_id = ? ORDER BY exemplar_id").all(runId) as { exemplar_id: string }[]).map((r) => r.exemplar_id);
+    const [p1, p2] = [pool(first), pool(second)];
+    db.close();
+    assert.ok(p1.length > 0, "the first run received exemplars");
+    // Same seed, same records: the second run's pool is the first's, sent again rather than refused
+    // as duplicates of themselves.
+    assert.deepEqual(p2, p1);
+    const log = readFileSync(join(dir, "site-1", "privacy", "audit-site-1.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string });
+    assert.ok(log.some((e) => e.type === "exemplar-reoffer"), "the site's audit log records the re-offer");
+  });
 });

@@ -6,6 +6,7 @@ import exifr from "exifr";
 import sharp from "sharp";
 import {
   auditLogPath,
+  defaultExemplarPipelineOptions,
   exemplarStatePath,
   parseExemplarPipelineOptions,
   phash64,
@@ -184,6 +185,34 @@ describe("privacy pipeline", () => {
     assert.deepEqual(r2.refused.map((r) => [r.recordId, r.stage]), [["b", "dedupe"]]);
     assert.match(r2.refused[0].reason, new RegExp(r1.exported[0].sha256.slice(0, 12)));
     assert.deepEqual(r2.exported.map((e) => e.recordId), ["c"]);
+  });
+
+  it("reoffer - a record exported in an earlier run is sent again with the same bytes, spends no budget, and is logged", async () => {
+    const dir = tempDir();
+    const a = await writePng(join(dir, "a.png"), 96, 64, 41);
+    const b = await writePng(join(dir, "b.png"), 96, 64, 877);
+    const ctx = { site: "site-a", config: privacyConfig({ exemplarBudget: 1, perPatientCap: 1 }), siteSecret: SECRET, stateDir: dir };
+    const first = await runExemplarPipeline([cand("a", a, 96, 64, { patientKey: "P1" })], ctx);
+    assert.equal(first.exported.length, 1);
+    // A later run asks again: "a" is re-offered (the budget of 1 and the cap of 1 are already used by
+    // it), while the new record "b" still meets the spent budget.
+    rmSync(exemplarStatePath(dir, "site-a")); // and the cache is rebuilt from the log on the way
+    const later = await runExemplarPipeline([cand("a", a, 96, 64, { patientKey: "P1" }), cand("b", b, 96, 64)], ctx);
+    assert.deepEqual(later.exported.map((e) => [e.recordId, e.sha256]), [["a", first.exported[0].sha256]]);
+    assert.deepEqual(Buffer.compare(later.exported[0].bytes, first.exported[0].bytes), 0);
+    assert.deepEqual(later.exported[0].provenance.stages.map((st) => st.name).slice(-1), ["reoffer"]);
+    assert.deepEqual(later.refused.map((r) => [r.recordId, r.stage]), [["b", "policy"]]);
+    assert.match(later.refused[0].reason, /budget of 1 is used up/);
+    const log = auditLogPath(dir, "site-a");
+    assert.deepEqual(verifyAuditLog(log), { ok: true, entries: 2 });
+    const entries = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(entries.map((e) => e.type), ["exemplar-export", "exemplar-reoffer"]);
+    assert.equal(entries[1].contentSha256, first.exported[0].sha256);
+    const state = JSON.parse(readFileSync(exemplarStatePath(dir, "site-a"), "utf8")) as { exported: number };
+    assert.equal(state.exported, 1, "a re-offer is not a new export");
+    // Different bytes for the same record (here: another output format) are a new disclosure.
+    const jpeg = await runExemplarPipeline([cand("a", a, 96, 64, { patientKey: "P1" })], { ...ctx, options: { ...defaultExemplarPipelineOptions(), format: "jpeg" } });
+    assert.deepEqual(jpeg.refused.map((r) => r.stage), ["policy"]);
   });
 
   it("audit - one chained entry per export, rebuilt state matches, one flipped byte is named", async () => {

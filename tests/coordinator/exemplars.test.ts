@@ -1,0 +1,54 @@
+import { strict as assert } from "node:assert";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import * as db from "../../coordinator/db.js";
+
+const dir = mkdtempSync(join(tmpdir(), "medfcl-exemplars-"));
+
+function row(id: string, runId: string, taskId: string): Omit<db.ExemplarRow, "created_at"> {
+  return {
+    exemplar_id: id,
+    site_id: "site-1",
+    run_id: runId,
+    task_id: taskId,
+    domain: "kvasir",
+    mime: "image/png",
+    width: 8,
+    height: 8,
+    boxes_json: "[]",
+    categories_json: "[]",
+    provenance_json: "{}",
+    size: 10,
+    score: 0,
+  };
+}
+
+describe("coordinator exemplars", () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("exemplars - one re-offered in a later run joins that run's pool and stays in the first", () => {
+    const d = db.openDb(join(dir, "a.sqlite"));
+    assert.equal(db.insertExemplar(d, row("sha-1", "run-1", "t1")), true);
+    assert.equal(db.insertExemplar(d, row("sha-2", "run-1", "t1")), true);
+    assert.equal(db.insertExemplar(d, row("sha-1", "run-2", "t9")), true, "the later run gains it");
+    assert.equal(db.insertExemplar(d, row("sha-1", "run-2", "t9")), false, "a second push to the same run adds nothing");
+    assert.deepEqual(db.exemplarsForRun(d, "run-1").map((e) => e.exemplar_id), ["sha-1", "sha-2"]);
+    const second = db.exemplarsForRun(d, "run-2");
+    assert.deepEqual(second.map((e) => [e.exemplar_id, e.run_id, e.task_id]), [["sha-1", "run-2", "t9"]]);
+    assert.equal((d.prepare("SELECT COUNT(*) AS n FROM exemplars").get() as { n: number }).n, 2, "the bytes' metadata is stored once");
+    d.close();
+  });
+
+  it("exemplars - a database from before run links gets them from the exemplars table on open", () => {
+    const path = join(dir, "old.sqlite");
+    const d = db.openDb(path);
+    db.insertExemplar(d, row("sha-1", "run-1", "t1"));
+    d.exec("DELETE FROM run_exemplars");
+    d.close();
+    const reopened = db.openDb(path);
+    assert.deepEqual(db.exemplarsForRun(reopened, "run-1").map((e) => e.exemplar_id), ["sha-1"]);
+    reopened.close();
+  });
+});
