@@ -369,14 +369,20 @@ export function getExemplar(db: Db, id: string): ExemplarRow | undefined {
   return db.prepare("SELECT * FROM exemplars WHERE exemplar_id = ?").get(id) as ExemplarRow | undefined;
 }
 
-/** The exemplars a run received, in arrival order; run_id and task_id are this run's. */
+/**
+ * The exemplars a run received; run_id and task_id are this run's. Ordered by step, site, then the
+ * order the site sent them in (one push is one ordered stream), never by clock: two exemplars
+ * stored in the same millisecond must not swap places between runs, or the seeded replay samplers
+ * that index this list would pick different buffers for the same seed.
+ */
 export function exemplarsForRun(db: Db, runId: string): ExemplarRow[] {
   return db
     .prepare(
       `SELECT e.exemplar_id, l.site_id, l.run_id, l.task_id, e.domain, e.mime, e.width, e.height, e.boxes_json,
               e.categories_json, e.provenance_json, e.size, e.score, l.created_at
          FROM run_exemplars l JOIN exemplars e ON e.exemplar_id = l.exemplar_id
-        WHERE l.run_id = ? ORDER BY l.created_at, l.exemplar_id`,
+         LEFT JOIN tasks t ON t.task_id = l.task_id
+        WHERE l.run_id = ? ORDER BY t.step, l.site_id, l.rowid`,
     )
     .all(runId) as ExemplarRow[];
 }

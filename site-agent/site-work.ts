@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
-import { loadCocoDataset, loadSample, randomShotIndices, subsetDataset, type CocoDataset } from "../services/data/index.js";
+import { hashString, loadCocoDataset, loadSample, mixSeed, randomShotIndices, subsetDataset, type CocoDataset } from "../services/data/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import {
@@ -169,6 +169,11 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
   const dpTask = (task: TrainTask__Output) => ({ taskId: task.task_id, noiseMultiplier: config.privacy.dp.noiseMultiplier, sampleRate: 1, steps: 1, clipNorm: config.privacy.dp.clipNorm });
   const budgetCtx = { site: siteId, stateDir: config.stateDir, epsilonBudget: config.privacy.dp.epsilonBudget, delta: config.privacy.dp.delta };
 
+  /**
+   * A run's few-shot subset, chosen at its first task and kept for the run. Random shots are seeded
+   * by that task's seed and the site (never by the run id, which is random), so the same command
+   * trains on the same images.
+   */
   async function fewShotSubset(task: TrainTask__Output, det: TfDetector): Promise<CocoDataset> {
     if (task.shots <= 0 || task.shots >= dataset.images.length) return dataset;
     const selection = task.shots_selection || "random";
@@ -180,7 +185,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
       const samples = await Promise.all(dataset.images.map((_, index) => loadSample(dataset, index, { size: det.config.inputSize })));
       subset = subsetDataset(dataset, [...kCenterOrder(await embedSamples(det, samples), task.shots)].sort((a, b) => a - b));
     } else {
-      subset = subsetDataset(dataset, randomShotIndices(dataset.images.length, task.shots, Number.parseInt(sha256Hex(Buffer.from(task.run_id)).slice(0, 8), 16)));
+      subset = subsetDataset(dataset, randomShotIndices(dataset.images.length, task.shots, mixSeed(Number(task.hyperparameters?.seed ?? 0), hashString(siteId))));
     }
     logger.info({ runId: task.run_id, shots: task.shots, selection, images: subset.images.length }, "few-shot training subset chosen");
     shotSubsets.set(key, subset);

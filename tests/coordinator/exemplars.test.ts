@@ -41,6 +41,18 @@ describe("coordinator exemplars", () => {
     d.close();
   });
 
+  it("exemplars - a run's pool is in push order per step and site, whatever the clock said", () => {
+    const d = db.openDb(join(dir, "order.sqlite"));
+    for (const [id, task] of [["sha-z", "t-step1"], ["sha-c", "t-step0"], ["sha-a", "t-step0"], ["sha-b", "t-step1"]] as const) db.insertExemplar(d, row(id, "run-1", task));
+    const addTask = d.prepare("INSERT INTO tasks (task_id, run_id, step, round, site_id, state, spec_json, base_version, deadline, created_at) VALUES (?, 'run-1', ?, 0, 'site-1', 'done', '{}', 'v0', '', '')");
+    addTask.run("t-step0", 0);
+    addTask.run("t-step1", 1);
+    // Stored within one millisecond: the clock cannot order them, the push order does.
+    d.exec("UPDATE run_exemplars SET created_at = '2026-01-01T00:00:00.000Z'");
+    assert.deepEqual(db.exemplarsForRun(d, "run-1").map((e) => e.exemplar_id), ["sha-c", "sha-a", "sha-z", "sha-b"]);
+    d.close();
+  });
+
   it("exemplars - a database from before run links gets them from the exemplars table on open", () => {
     const path = join(dir, "old.sqlite");
     const d = db.openDb(path);
