@@ -3,7 +3,7 @@
  * Images are hard-linked (copied across file systems), ids are renumbered, and categories are
  * merged by name, so a detector trained on the pool sees every part's images under one caption.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { extname, join } from "node:path";
 import { writeFileAtomicSync } from "../store/index.js";
 import { ANNOTATIONS_FILE, loadCocoDataset } from "./coco.js";
@@ -41,6 +41,21 @@ function linkOrCopy(from: string, to: string): void {
   }
 }
 
+interface PriorMerge {
+  info?: { medfcl_merge?: unknown; per_part?: Record<string, number> };
+  images?: unknown[];
+}
+
+/** An earlier pool's annotations, or undefined when there is none or it cannot be read (redo it). */
+function readPriorMerge(file: string): PriorMerge | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as PriorMerge;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Writes `out`/annotations.json and `out`/images/ from `parts`. Each part is validated first (a bad
  * part names its own file); annotations.json is written last and atomically, so an interrupted
@@ -56,11 +71,9 @@ export async function mergeDatasets(parts: MergePart[], out: string, options: { 
   }
   const recipe = { parts: parts.map((p) => ({ name: p.name, dir: p.dir, limit: p.limit ?? null })), seed: options.seed };
   const annFile = join(out, ANNOTATIONS_FILE);
-  if (existsSync(annFile)) {
-    const prior = JSON.parse(readFileSync(annFile, "utf8")) as { info?: { medfcl_merge?: unknown; per_part?: Record<string, number> }; images?: unknown[] };
-    if (JSON.stringify(prior.info?.medfcl_merge) === JSON.stringify(recipe)) {
-      return { dir: out, images: prior.images?.length ?? 0, perPart: prior.info?.per_part ?? {}, written: false };
-    }
+  const prior = readPriorMerge(annFile);
+  if (prior && JSON.stringify(prior.info?.medfcl_merge) === JSON.stringify(recipe)) {
+    return { dir: out, images: prior.images?.length ?? 0, perPart: prior.info?.per_part ?? {}, written: false };
   }
 
   const categories: { id: number; name: string; prompt: PromptParts; from: string }[] = [];
@@ -97,7 +110,9 @@ export async function mergeDatasets(parts: MergePart[], out: string, options: { 
       const id = images.length + 1;
       const fileName = `images/${part.name}/${String(i + 1).padStart(6, "0")}${extname(im.file_name)}`;
       const target = join(out, fileName);
-      if (!existsSync(target)) linkOrCopy(join(part.dir, im.file_name), target);
+      // Replaced, not kept: a file left by an earlier pool of another recipe may differ.
+      rmSync(target, { force: true });
+      linkOrCopy(join(part.dir, im.file_name), target);
       images.push({ ...rawById.get(im.id), id, file_name: fileName, source: `${part.name}/${im.file_name}` });
       idMap.set(im.id, id);
     }

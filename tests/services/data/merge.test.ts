@@ -47,6 +47,10 @@ describe("mergeDatasets", () => {
     const sources = (dir: string) => (JSON.parse(readFileSync(join(dir, "annotations.json"), "utf8")) as { images: { source: string }[] }).images.map((im) => im.source);
     assert.deepEqual(sources(join(root, "pool-3")), sources(out));
     assert.deepEqual(sources(out).map((s) => s.split("/")[0]), ["a", "a", "b", "b"]);
+    // A torn annotations.json (an interrupted write elsewhere) is redone, not trusted.
+    writeFileSync(join(out, "annotations.json"), "{ torn");
+    assert.equal((await mergeDatasets(parts, out, { seed: 7 })).written, true);
+    assert.equal(readFileSync(join(out, "annotations.json"), "utf8"), text);
   });
 
   it("merge - refuses a category whose prompt differs between parts, naming both folders", async () => {
