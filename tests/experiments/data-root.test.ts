@@ -1,0 +1,84 @@
+/**
+ * `--data-root`: the experiments run unchanged on a suite of COCO folders that the synthesizer did
+ * not make (here: three "hospitals" written by hand, one of them test-only), through a real
+ * coordinator and agent processes.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parseCrossMatrix } from "../../services/eval/index.js";
+import { POLYP_PROMPT, writeDataset, type FixtureImage } from "../services/data/helpers.js";
+
+const root = new URL("../..", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "medfcl-data-root-"));
+const suite = join(dir, "suite");
+
+function images(n: number, seed: number): FixtureImage[] {
+  return Array.from({ length: n }, (_, i) => {
+    const x = (seed * 7 + i * 5) % 30;
+    return { file: `images/${i}.png`, width: 64, height: 48, format: "png", boxes: [[x + 4, 8 + (i % 3) * 4, 16, 14]] };
+  });
+}
+
+function listing(d: string): string[] {
+  return readdirSync(d, { recursive: true }).map(String).sort();
+}
+
+function medfcl(args: string[]) {
+  return spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" }, maxBuffer: 64 * 1024 * 1024 });
+}
+
+describe("experiment --data-root", () => {
+  before(async () => {
+    const domains = [
+      { name: "hospital-a", role: "train", seed: 1 },
+      { name: "hospital-b", role: "train", seed: 2 },
+      { name: "hospital-c", role: "test-only", seed: 3 },
+    ];
+    for (const d of domains) {
+      if (d.role === "train") await writeDataset(join(suite, d.name, "train"), images(10, d.seed));
+      await writeDataset(join(suite, d.name, "test"), images(4, d.seed + 10));
+    }
+    const index = {
+      suite: "polyp",
+      seed: 0,
+      scale: "real",
+      domains: domains.map((d) => ({
+        name: d.name,
+        task: "polyp",
+        role: d.role,
+        prompt: POLYP_PROMPT,
+        splits: { test: `${d.name}/test`, ...(d.role === "train" ? { train: `${d.name}/train` } : {}) },
+        counts: { test: 4, ...(d.role === "train" ? { train: 10 } : {}) },
+      })),
+    };
+    writeFileSync(join(suite, "suite.json"), JSON.stringify(index, null, 2));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("data-root - cross-domain runs on a hand-made COCO suite, uses its domain names, and leaves it untouched", { timeout: 600_000 }, () => {
+    const before = listing(suite);
+    const out = join(dir, "out");
+    const r = medfcl(["experiment", "cross-domain", "--data-root", suite, "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "5", "--out", out]);
+    assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
+    const m = parseCrossMatrix(JSON.parse(readFileSync(join(out, "cross-domain", "matrix.json"), "utf8")), "matrix.json");
+    assert.deepEqual(m.train, ["hospital-a", "hospital-b"]);
+    assert.deepEqual(m.test, ["hospital-a", "hospital-b", "hospital-c"]);
+    assert.ok(m.ap.flat().every((v) => v !== null && Number.isFinite(v) && v >= 0 && v <= 100));
+    assert.ok(!existsSync(join(out, ".data")), "nothing was synthesized");
+    assert.deepEqual(listing(suite), before, "the data root is read, never written");
+    const experiment = JSON.parse(readFileSync(join(out, "experiment.json"), "utf8")) as { data: string };
+    assert.equal(experiment.data, suite);
+  });
+
+  it("data-root - a folder without suite.json is refused up front, naming the folder and what to do", () => {
+    const r = medfcl(["experiment", "paradigms", "--data-root", dir, "--out", join(dir, "never")]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, new RegExp(`${dir} has no suite.json`));
+    assert.match(r.stderr, /docs\/data\.md|medfcl data synth/);
+    assert.ok(!existsSync(join(dir, "never")));
+  });
+});
