@@ -15,7 +15,7 @@ import {
   type DeltaEncoding,
   type TfDetector,
 } from "../services/model/index.js";
-import { checkEpsilonBudget, EpsilonBudgetExceededError, privatizeDelta, recordEpsilonSpend, runExemplarPipeline, type ExemplarCandidate } from "../services/privacy/index.js";
+import { checkEpsilonBudget, EpsilonBudgetExceededError, parseExemplarPipelineOptions, privatizeDelta, recordEpsilonSpend, runExemplarPipeline, type ExemplarCandidate } from "../services/privacy/index.js";
 import { sampleReplay } from "../services/replay/index.js";
 import { sha256Hex, writeFileAtomicSync } from "../services/store/index.js";
 import { subtractTensors } from "../services/tensors/index.js";
@@ -300,7 +300,13 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
           height: im.height,
         };
       });
-      const { exported, refused } = await runExemplarPipeline(candidates, { site: siteId, config: config.privacy, siteSecret: secret, stateDir: config.stateDir });
+      const { exported, refused } = await runExemplarPipeline(candidates, {
+        site: siteId,
+        config: config.privacy,
+        siteSecret: secret,
+        stateDir: config.stateDir,
+        options: parseExemplarPipelineOptions(config.privacy.exemplarPipeline),
+      });
       if (refused.length) logger.info({ refused: refused.length, reasons: [...new Set(refused.map((r) => r.stage))] }, "exemplars held back by the privacy filter");
       const categories = dataset.categories.map((c) => ({ id: c.id, name: c.name, prompt: c.prompt }));
       return exported.map((e) => ({

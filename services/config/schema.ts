@@ -1,4 +1,6 @@
 import { z } from "zod";
+// The options module only (no image codecs), so loading a config stays cheap.
+import { exemplarPipelineOptionsSchema } from "../privacy/options.js";
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:7443");
 
@@ -58,6 +60,12 @@ export const privacySchema = z
     maxSide: z.number().int().positive().default(512),
     /** Hamming distance at or below which a perceptual hash counts as a near duplicate. */
     dedupeHamming: z.number().int().nonnegative().default(6),
+    /**
+     * How exported exemplars are cut and encoded (docs/privacy.md): overlayRegions (scope insets,
+     * burned-in text), roiCrop, roiMargin, borderThreshold, borderMinContent, boxMinVisible,
+     * refuseIfAllBoxesLost, format, jpegQuality. Unset keys take the pipeline defaults.
+     */
+    exemplarPipeline: exemplarPipelineOptionsSchema.default({}),
     /** Secret used to salt source-record hashes and remap DICOM UIDs. Read it from a file or env. */
     siteSecret: z.string().min(16).optional(),
     /** Differential privacy of weight deltas. */

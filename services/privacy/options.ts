@@ -3,8 +3,9 @@ import { PrivacyArgumentError } from "./errors.js";
 import { type RelativeRect } from "./types.js";
 
 /**
- * Pipeline settings that are not part of the site config schema (services/config owns that):
- * overlay regions, ROI crop, border detection, the DICOM window. Every field has a default.
+ * How the pipeline cuts and encodes what leaves: overlay regions, ROI crop, border detection, the
+ * output format. Every field has a default; a site sets them under `agent.privacy.exemplarPipeline`
+ * in its config (or `--options FILE` for `medfcl privacy check`).
  */
 export interface ExemplarPipelineOptions {
   /** Regions painted black before any crop (scope insets, burned-in text bands), in fractions of the source. */
@@ -50,7 +51,8 @@ const rectSchema = z
   })
   .strict();
 
-const optionsSchema = z
+/** The pipeline options as a partial object (config files, `--options` JSON); defaults fill the rest. */
+export const exemplarPipelineOptionsSchema = z
   .object({
     overlayRegions: z.array(rectSchema),
     roiCrop: z.boolean(),
@@ -67,7 +69,7 @@ const optionsSchema = z
 
 /** Validates a partial options object (e.g. from a JSON file) and fills the defaults. */
 export function parseExemplarPipelineOptions(input: unknown = {}): ExemplarPipelineOptions {
-  const parsed = optionsSchema.safeParse(input ?? {});
+  const parsed = exemplarPipelineOptionsSchema.safeParse(input ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new PrivacyArgumentError(`invalid exemplar pipeline option "${issue.path.join(".")}": ${issue.message}`, {

@@ -43,6 +43,21 @@ describe("config", () => {
     );
   });
 
+  it("config - the exemplar pipeline options live under agent.privacy and are checked like any key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "medfcl-cfg-"));
+    const file = join(dir, "c.json");
+    writeFileSync(file, JSON.stringify({ agent: { privacy: { exemplarPipeline: { roiCrop: true, overlayRegions: [{ x: 0, y: 0, w: 0.2, h: 0.1, label: "inset" }] } } } }));
+    const cfg = loadConfig({ file, env: { MEDFCL_AGENT_PRIVACY_EXEMPLAR_PIPELINE_FORMAT: "jpeg" } });
+    assert.deepEqual(cfg.agent.privacy.exemplarPipeline, { roiCrop: true, overlayRegions: [{ x: 0, y: 0, w: 0.2, h: 0.1, label: "inset" }], format: "jpeg" });
+    assert.deepEqual(loadConfig({ env: {} }).agent.privacy.exemplarPipeline, {}, "unset: the pipeline's defaults apply");
+    assert.throws(
+      () => loadConfig({ env: { MEDFCL_AGENT_PRIVACY_EXEMPLAR_PIPELINE_FORMAT: "gif" } }),
+      (err: unknown) => err instanceof ConfigError && err.key === "agent.privacy.exemplarPipeline.format",
+    );
+    writeFileSync(file, JSON.stringify({ agent: { privacy: { exemplarPipeline: { roiCrp: true } } } }));
+    assert.throws(() => loadConfig({ file }), (err: unknown) => err instanceof ConfigError && err.key === "agent.privacy.exemplarPipeline.roiCrp");
+  });
+
   it("config - an unknown key in the file is named", () => {
     const dir = mkdtempSync(join(tmpdir(), "medfcl-cfg-"));
     const file = join(dir, "c.json");
