@@ -37,10 +37,13 @@ export function experimentPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun
       { label: "rehearsal-herding", strategy: "rehearsal", options: { ...replay, sampler: "random", site_sampler: "herding" }, beyond: true },
       { label: `joint-${shots}-kcenter`, strategy: "joint", options: { shots, shots_selection: "kcenter" }, beyond: true },
     );
-    // Federated joint with sequential's optimiser-step budget along the global model's path: one
-    // round of one local epoch per (domain, epoch) that sequential trains.
-    const rounds = (o.epochs ?? 0) * (o.trainDomains ?? 0);
-    if (rounds > 0) runs.push({ label: `joint-${rounds}-rounds`, strategy: "joint", options: { rounds: String(rounds), local_epochs: "1" }, beyond: true });
+    // The budget of sequential (epochs × domains of optimiser passes) for the paradigms that get
+    // less by default: federated joint as one-epoch rounds, and each specialized model.
+    const budget = (o.epochs ?? 0) * (o.trainDomains ?? 0);
+    if (budget > 0) {
+      runs.push({ label: `joint-${budget}-rounds`, strategy: "joint", options: { rounds: String(budget), local_epochs: "1" }, beyond: true });
+      runs.push({ label: `specialized-${budget}-epochs`, strategy: "specialized", options: { local_epochs: String(budget) }, beyond: true });
+    }
   }
   return runs;
 }

@@ -229,16 +229,27 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
       write(join(p.label, "base.json"), json(meanBase(rs.map((r) => r.base))));
     }
   }
+  /** Mean ± std over seeds of one specialized run's cross matrix, written as `<dir>/matrix.*`. */
+  const writeMatrix = (dir: string, perSeedMatrices: CrossMatrix[]): { mean: CrossMatrix; std: (number | null)[][] } => {
+    const first = perSeedMatrices[0];
+    const agg = aggregateCells(perSeedMatrices.map((m) => m.ap));
+    const mean = { train: [...first.train], test: [...first.test], ap: agg.mean };
+    write(join(dir, "matrix.json"), json(mean));
+    write(join(dir, "matrix-std.json"), json({ train: first.train, test: first.test, std: agg.std }));
+    write(join(dir, "matrix.csv"), matrixCsv(mean, agg.std));
+    write(join(dir, "matrix.md"), matrixMarkdown(mean, agg.std));
+    return { mean, std: agg.std };
+  };
   if (perSeed.every((s) => s.matrix)) {
-    const first = perSeed[0].matrix!;
-    const agg = aggregateCells(perSeed.map((s) => s.matrix!.ap));
-    matrix = { train: [...first.train], test: [...first.test], ap: agg.mean };
-    matrixStd = agg.std;
-    write(join(folder, "matrix.json"), json(matrix));
-    write(join(folder, "matrix-std.json"), json({ train: first.train, test: first.test, std: matrixStd }));
-    write(join(folder, "matrix.csv"), matrixCsv(matrix, matrixStd));
-    write(join(folder, "matrix.md"), matrixMarkdown(matrix, matrixStd));
+    ({ mean: matrix, std: matrixStd } = writeMatrix(folder, perSeed.map((s) => s.matrix!)));
   }
+  // Specialized runs beyond the paper (e.g. with sequential's training budget) get their own matrix.
+  const extraMatrices: ExtraMatrix[] = plan
+    .filter((p) => p.strategy === "specialized" && p.label !== "specialized")
+    .map((p) => {
+      const { mean, std } = writeMatrix(p.label, allResults.map((res) => crossMatrixFromR(res.find((r) => r.label === p.label)!.R)));
+      return { label: p.label, matrix: mean, std, checks: acceptanceChecks(undefined, mean) };
+    });
 
   const report = await writeAuditReport(out);
   files.push(...report.files);
@@ -258,8 +269,16 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     checks,
   };
   write("experiment.json", json(meta));
-  write("results.md", resultsMarkdown(o, seeds, wallSeconds, perSeed, { paradigms, paradigmsStd, matrix, matrixStd, trained, folder, checks }));
+  write("results.md", resultsMarkdown(o, seeds, wallSeconds, perSeed, { paradigms, paradigmsStd, matrix, matrixStd, trained, folder, checks, extraMatrices }));
   return { kind: o.kind, suite: o.suite, scale: o.scale, seeds, wallSeconds, paradigms, matrix, files };
+}
+
+/** The cross matrix of a specialized run other than the paper's (its own budget), with its checks. */
+interface ExtraMatrix {
+  label: string;
+  matrix: CrossMatrix;
+  std: (number | null)[][];
+  checks: Check[];
 }
 
 function resultsMarkdown(
@@ -267,7 +286,7 @@ function resultsMarkdown(
   seeds: number[],
   wallSeconds: number,
   perSeed: SeedTables[],
-  t: { paradigms?: ParadigmTable; paradigmsStd?: ParadigmTable; matrix?: CrossMatrix; matrixStd: (number | null)[][]; trained: string[]; folder: string; checks: Check[] },
+  t: { paradigms?: ParadigmTable; paradigmsStd?: ParadigmTable; matrix?: CrossMatrix; matrixStd: (number | null)[][]; trained: string[]; folder: string; checks: Check[]; extraMatrices: ExtraMatrix[] },
 ): string {
   const lines: string[] = [];
   lines.push(`# medfcl experiment ${o.kind} (--suite ${o.suite} --scale ${o.scale})`, "");
@@ -285,6 +304,10 @@ function resultsMarkdown(
     lines.push(`## ${t.folder === "cross-domain" ? "Cross-domain (paper Table 1, Fig. 3a)" : "Cross-task (paper Table 2, Fig. 3b)"}`, "", matrixMarkdown(t.matrix, t.matrixStd));
   }
   if (t.checks.length) lines.push("## The paper's claims, as measured", "", checksMarkdown(t.checks));
+  for (const x of t.extraMatrices) {
+    lines.push(`## Cross matrix of \`${x.label}\` (beyond the paper)`, "", matrixMarkdown(x.matrix, x.std));
+    if (o.suite === "polyp") lines.push(checksMarkdown(x.checks));
+  }
   lines.push("## Wall time per run", "", `| seed | ${perSeed[0].runs.map((r) => r.label).join(" | ")} | sum of runs |`, `|---|${perSeed[0].runs.map(() => "---:").join("|")}|---:|`);
   for (const s of perSeed) lines.push(`| ${s.seed} | ${s.runs.map((r) => (r.seconds ? `${Math.round(r.seconds)} s` : "–")).join(" | ")} | ${fmtSeconds(s.runs.reduce((a, r) => a + r.seconds, 0))} |`);
   lines.push("", "Figures: `report/report.html` (R heatmaps of the continual runs = paper Fig. 5, cross matrix = Fig. 3).", "");

@@ -43,6 +43,7 @@ describe("experiment paradigms", () => {
       "rehearsal-herding",
       "joint-8-kcenter",
       "joint-5-rounds",
+      "specialized-5-epochs",
     ]);
     for (const row of table.rows) {
       assert.ok(row.avg !== null, `${row.paradigm} has an average`);
@@ -61,6 +62,8 @@ describe("experiment paradigms", () => {
       "paradigms-std.json",
       "cross-domain/matrix.csv",
       "cross-domain/matrix.md",
+      "specialized-5-epochs/matrix.json",
+      "specialized-5-epochs/matrix.md",
       "experiment.json",
       "results.md",
       "seeds/seed-3/paradigms.json",
@@ -79,6 +82,7 @@ describe("experiment paradigms", () => {
     const results = readFileSync(join(out, "results.md"), "utf8");
     assert.match(results, /Paradigms \(paper Table 3\)/);
     assert.match(results, /Cross-domain \(paper Table 1/);
+    assert.match(results, /Cross matrix of `specialized-5-epochs`/);
     // Tiny sites hold 12–24 images, so --shots 8 makes the few-shot runs real subsets; the k-center
     // run's agents chose theirs by embeddings, and the agent log says so.
     const logs = ["site-1-kvasir", "site-5-singan"].map((s) => readFileSync(join(out, "seeds/seed-3/logs", `${s}.log`), "utf8")).join("\n");

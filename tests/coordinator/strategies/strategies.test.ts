@@ -30,6 +30,10 @@ describe("strategies", () => {
 
   it("strategies - specialized restarts every step from the base model", () => {
     assert.ok(createStrategy("specialized").planSteps(sites, hyper).every((s) => s.parent === "base"));
+    const long = ctx("specialized", { local_epochs: "15" }, 1);
+    const task = createStrategy("specialized", { local_epochs: "15" }).configureRound(long).tasks[0];
+    assert.deepEqual([task.siteId, task.hyper.epochs], ["b", 15]);
+    assert.equal(createStrategy("specialized").configureRound(ctx("specialized", {}, 1)).tasks[0].hyper.epochs, 3);
   });
 
   it("strategies - joint is one step over all sites, one round per epoch of one local epoch", () => {
