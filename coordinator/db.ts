@@ -124,7 +124,7 @@ export interface StepRow {
   closed_at: string | null;
 }
 
-export type TaskState = "assigned" | "delivered" | "done" | "rejected" | "dropped" | "cancelled" | "refused";
+export type TaskState = "assigned" | "delivered" | "done" | "rejected" | "dropped" | "cancelled" | "refused" | "failed";
 
 export interface TaskRow {
   task_id: string;

@@ -20,7 +20,7 @@ export interface TaskSpecJson {
   strategy: string;
 }
 
-const TERMINAL: db.TaskState[] = ["done", "rejected", "dropped", "cancelled", "refused"];
+const TERMINAL: db.TaskState[] = ["done", "rejected", "dropped", "cancelled", "refused", "failed"];
 
 function siteInfos(ctx: CoordinatorContext, siteIds: string[]): SiteInfo[] {
   return siteIds.map((siteId) => {

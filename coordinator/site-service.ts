@@ -313,13 +313,23 @@ export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: { ta
   if (req.task_id) runId = requireTaskOfSite(ctx, siteId, req.task_id).run_id;
   for (const m of req.metrics) db.insertMetric(ctx.db, { run_id: runId, task_id: req.task_id || null, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });
   for (const note of req.notes) db.insertNote(ctx.db, siteId, req.task_id || null, note);
-  // A site that refuses a task (privacy budget) says so here; the runner treats it as a dropout.
-  const refusal = req.notes.find((n) => n.startsWith("refused:"));
-  if (refusal && req.task_id) {
+  // A site that refuses a task (privacy budget) or fails it (an error in local training) says so
+  // here; the runner treats it as a dropout, and the task is not delivered again.
+  const ending = taskEndingNote(req.notes);
+  if (ending && req.task_id) {
     const task = db.getTask(ctx.db, req.task_id);
     if (task && ["assigned", "delivered"].includes(task.state)) {
-      db.setTaskState(ctx.db, req.task_id, "refused", refusal);
+      db.setTaskState(ctx.db, req.task_id, ending.state, ending.note);
       ctx.hub.notifyTaskFinished(req.task_id);
     }
   }
+}
+
+/** The note by which a site ends a task without an update: "refused: …" or "failed: …". */
+export function taskEndingNote(notes: string[]): { state: "refused" | "failed"; note: string } | null {
+  for (const note of notes) {
+    if (note.startsWith("refused:")) return { state: "refused", note };
+    if (note.startsWith("failed:")) return { state: "failed", note };
+  }
+  return null;
 }

@@ -147,6 +147,9 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           else if (o.signal.aborted) o.logger.info({ taskId: res.task.task_id }, "task interrupted by shutdown");
           else {
             o.logger.error({ taskId: res.task.task_id, err: (err as Error).message }, "task failed");
+            // Said once to the coordinator, which counts this site out of the round instead of
+            // handing the same task back forever.
+            await reportTaskFailure(client, siteId, res.task.task_id, err as Error, o);
             done++;
           }
         } finally {
@@ -162,6 +165,14 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     return { tasks: done };
   } finally {
     client.close();
+  }
+}
+
+async function reportTaskFailure(client: SiteServiceClient, siteId: string, taskId: string, err: Error, o: AgentOptions): Promise<void> {
+  try {
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: taskId, metrics: [], notes: [`failed: ${err.message}`.slice(0, 2000)] });
+  } catch (reportErr) {
+    o.logger.warn({ taskId, err: (reportErr as Error).message }, "could not tell the coordinator that the task failed; it will time out there");
   }
 }
 

@@ -74,27 +74,49 @@ export function kCenterOrder(features: Float32Array[], count: number): number[] 
 }
 
 /** Writes pulled exemplars as a COCO folder so the trainer reads them like any dataset. */
-export async function replayDataset(dir: string, exemplars: PulledExemplar[]): Promise<CocoDataset | null> {
+/**
+ * Writes the pulled exemplars as a COCO folder and loads it, with each image's own categories.
+ * Categories are matched by name and prompt, not by id: two sites' "1" may be different classes
+ * (a polyp and a cell), and one site's class keeps one id whichever exemplar brought it.
+ */
+export async function replayDataset(dir: string, exemplars: PulledExemplar[]): Promise<{ dataset: CocoDataset; categoriesByImage: Map<number, number[]> } | null> {
   if (exemplars.length === 0) return null;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "images"), { recursive: true });
-  const categories = new Map<number, { id: number; name: string; prompt: { prefix: string; name: string; suffix: string } }>();
+  const categories = new Map<string, { id: number; name: string; prompt: { prefix: string; name: string; suffix: string } }>();
   const images: { id: number; file_name: string; width: number; height: number }[] = [];
   const annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; iscrowd: 0 }[] = [];
+  const categoriesByImage = new Map<number, number[]>();
   exemplars.forEach((e, i) => {
     const ext = e.info.mime === "image/jpeg" ? "jpg" : "png";
     const file = `images/${e.info.exemplar_id}.${ext}`;
     writeFileSync(join(dir, file), e.bytes);
     images.push({ id: i + 1, file_name: file, width: e.info.width, height: e.info.height });
+    const idOf = new Map<number, number>();
     for (const c of e.info.categories) {
-      if (!categories.has(c.id)) categories.set(c.id, { id: c.id, name: c.name, prompt: { prefix: c.prompt?.prefix ?? "", name: c.prompt?.name ?? c.name, suffix: c.prompt?.suffix ?? "" } });
+      const prompt = { prefix: c.prompt?.prefix ?? "", name: c.prompt?.name ?? c.name, suffix: c.prompt?.suffix ?? "" };
+      const key = JSON.stringify([c.name, prompt]);
+      let cat = categories.get(key);
+      if (!cat) {
+        cat = { id: categories.size + 1, name: c.name, prompt };
+        categories.set(key, cat);
+      }
+      idOf.set(c.id, cat.id);
     }
+    categoriesByImage.set(i + 1, [...new Set(idOf.values())]);
     for (const b of e.info.boxes) {
-      annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: b.category_id, bbox: [b.x, b.y, b.width, b.height], area: b.width * b.height, iscrowd: 0 });
+      const categoryId = idOf.get(b.category_id);
+      if (categoryId === undefined) {
+        // Dropping the box would replay a labelled lesion as background.
+        throw new MedfclError(ErrorCode.DataLoss, `exemplar ${e.info.exemplar_id} has a box of category ${b.category_id}, which its categories do not declare; the coordinator's copy is inconsistent`, {
+          details: { exemplarId: e.info.exemplar_id, field: "boxes.category_id" },
+        });
+      }
+      annotations.push({ id: annotations.length + 1, image_id: i + 1, category_id: categoryId, bbox: [b.x, b.y, b.width, b.height], area: b.width * b.height, iscrowd: 0 });
     }
   });
   writeFileSync(join(dir, "annotations.json"), JSON.stringify({ images, annotations, categories: [...categories.values()] }));
-  return loadCocoDataset(dir);
+  return { dataset: await loadCocoDataset(dir), categoriesByImage };
 }
 
 /** Greedy herding (Welling 2009, iCaRL): pick the items whose running mean best tracks the class mean. */
@@ -238,7 +260,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
         gradClip: h.grad_clip,
         seed,
         augment: { flip: true, scaleJitter: 0.1, colorJitter: 0.1 },
-        replay: replayDs && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
+        replay: replayDs && h.replay_ratio > 0 ? { ...replayDs, ratio: h.replay_ratio } : undefined,
         onProgress: (p) => onProgress({ fraction: p.totalSteps ? p.step / p.totalSteps : 0, loss: p.loss, imagesPerSec: p.imagesPerSec }),
         signal,
       });

@@ -1,4 +1,4 @@
-export type { ModelConfig, ModelSize, PredictOptions, TensorMap, TrainOptions, TrainProgress, TrainResult } from "./types.js";
+export type { ModelConfig, ModelSize, PredictOptions, ReplayOptions, TensorMap, TrainOptions, TrainProgress, TrainResult } from "./types.js";
 export { ArchitectureMismatchError, BackendUnavailableError, CheckpointError, ModelOptionError } from "./errors.js";
 export { initBackend, wasmDir, type BackendName, type InitBackendOptions } from "./backend.js";
 export { MODEL_SIZES, configHash, modelConfig, parseModelConfig, stridesOf } from "./config.js";

@@ -7,7 +7,7 @@ import { forward, locations, type Locations } from "./model.js";
 import type { ParamGroup } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
-import type { ModelConfig, TrainOptions, TrainResult } from "./types.js";
+import type { ModelConfig, ReplayOptions, TrainOptions, TrainResult } from "./types.js";
 
 /** The paper's fine-tuning settings (GLIP-T on medical data). */
 export function defaultTrainOptions(): TrainOptions {
@@ -173,6 +173,27 @@ function captionOrThrow(ds: CocoDataset, cfg: ModelConfig): EncodedCaption {
   return encodeCaption(ds.categories, cfg);
 }
 
+/** The caption of each replay image (by position), encoded once per distinct category set. */
+function replayCaptions(replay: ReplayOptions, cfg: ModelConfig): (index: number) => EncodedCaption {
+  const byImage = replay.categoriesByImage;
+  if (!byImage) {
+    const all = captionOrThrow(replay.dataset, cfg);
+    return () => all;
+  }
+  const cache = new Map<string, EncodedCaption>();
+  return (index) => {
+    const im = replay.dataset.images[index];
+    const ids = byImage.get(im.id) ?? replay.dataset.categories.map((c) => c.id);
+    const key = [...ids].sort((a, b) => a - b).join(",");
+    let caption = cache.get(key);
+    if (!caption) {
+      caption = encodeCaption(replay.dataset.categories.filter((c) => ids.includes(c.id)), cfg);
+      cache.set(key, caption);
+    }
+    return caption;
+  };
+}
+
 /**
  * Fine-tunes `det` in place on `ds` (plus, with `replay`, a share of each batch drawn from a second
  * dataset, each sample with its own dataset's caption). Shuffling, augmentation and replay picks are
@@ -185,7 +206,7 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
   if (ds.images.length === 0) throw new ModelOptionError("data", `the dataset ${ds.dir} has no images`);
   const caption = captionOrThrow(ds, cfg);
   const replay = opts.replay && opts.replay.ratio > 0 && opts.replay.dataset.images.length > 0 ? opts.replay : undefined;
-  const replayCaption = replay ? captionOrThrow(replay.dataset, cfg) : undefined;
+  const replayCaption = replay ? replayCaptions(replay, cfg) : undefined;
   const perStepMain = replay ? Math.max(1, Math.round(opts.batchSize * (1 - replay.ratio))) : opts.batchSize;
   const stepsPerEpoch = Math.ceil(ds.images.length / perStepMain);
   const totalSteps = opts.steps ?? (opts.epochs ?? 1) * stepsPerEpoch;
@@ -207,7 +228,7 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
           const picks = Array.from({ length: nReplay }, () => Math.floor(rng() * replay.dataset.images.length));
           const extra = await Promise.all(picks.map((i) => loadSample(replay.dataset, i, { size: cfg.inputSize, augment: opts.augment, seed: mixSeed(opts.seed, epoch, i) })));
           samples.push(...extra);
-          captions.push(...extra.map(() => replayCaption));
+          captions.push(...picks.map((i) => replayCaption(i)));
         }
         const loss = trainer.step(packBatch(cfg, samples, captions), totalSteps);
         losses.push(loss);

@@ -48,6 +48,19 @@ export interface TrainProgress {
   imagesPerSec: number;
 }
 
+/**
+ * A share of each batch drawn from a second dataset (the replay buffer). With `categoriesByImage`
+ * (image id -> category ids), each replay image is captioned with its own categories only, as at
+ * the site it came from; a buffer that spans tasks would otherwise need one caption for every
+ * category of every task, which overflows the text encoder and grounds each image against
+ * classes it was never labelled for.
+ */
+export interface ReplayOptions {
+  dataset: CocoDataset;
+  ratio: number;
+  categoriesByImage?: Map<number, number[]>;
+}
+
 export interface TrainOptions {
   epochs?: number;
   steps?: number;
@@ -64,7 +77,7 @@ export interface TrainOptions {
   gradClip: number;
   seed: number;
   augment?: AugmentOptions | false;
-  replay?: { dataset: CocoDataset; ratio: number };
+  replay?: ReplayOptions;
   /** Linear warm-up steps. */
   warmupSteps?: number;
   onProgress?: (p: TrainProgress) => void;
