@@ -75,23 +75,22 @@ export function kCenterOrder(features: Float32Array[], count: number): number[] 
 
 /** Writes pulled exemplars as a COCO folder so the trainer reads them like any dataset. */
 /**
- * Writes the pulled exemplars as a COCO folder and loads it, with each image's own categories.
+ * Writes the pulled exemplars as a COCO folder and loads it; each image's caption_categories are
+ * those of the site it came from.
  * Categories are matched by name and prompt, not by id: two sites' "1" may be different classes
  * (a polyp and a cell), and one site's class keeps one id whichever exemplar brought it.
  */
-export async function replayDataset(dir: string, exemplars: PulledExemplar[]): Promise<{ dataset: CocoDataset; categoriesByImage: Map<number, number[]> } | null> {
+export async function replayDataset(dir: string, exemplars: PulledExemplar[]): Promise<CocoDataset | null> {
   if (exemplars.length === 0) return null;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "images"), { recursive: true });
   const categories = new Map<string, { id: number; name: string; prompt: { prefix: string; name: string; suffix: string } }>();
-  const images: { id: number; file_name: string; width: number; height: number }[] = [];
+  const images: { id: number; file_name: string; width: number; height: number; caption_categories: number[] }[] = [];
   const annotations: { id: number; image_id: number; category_id: number; bbox: number[]; area: number; iscrowd: 0 }[] = [];
-  const categoriesByImage = new Map<number, number[]>();
   exemplars.forEach((e, i) => {
     const ext = e.info.mime === "image/jpeg" ? "jpg" : "png";
     const file = `images/${e.info.exemplar_id}.${ext}`;
     writeFileSync(join(dir, file), e.bytes);
-    images.push({ id: i + 1, file_name: file, width: e.info.width, height: e.info.height });
     const idOf = new Map<number, number>();
     for (const c of e.info.categories) {
       const prompt = { prefix: c.prompt?.prefix ?? "", name: c.prompt?.name ?? c.name, suffix: c.prompt?.suffix ?? "" };
@@ -103,7 +102,7 @@ export async function replayDataset(dir: string, exemplars: PulledExemplar[]): P
       }
       idOf.set(c.id, cat.id);
     }
-    categoriesByImage.set(i + 1, [...new Set(idOf.values())]);
+    images.push({ id: i + 1, file_name: file, width: e.info.width, height: e.info.height, caption_categories: [...new Set(idOf.values())] });
     for (const b of e.info.boxes) {
       const categoryId = idOf.get(b.category_id);
       if (categoryId === undefined) {
@@ -116,7 +115,7 @@ export async function replayDataset(dir: string, exemplars: PulledExemplar[]): P
     }
   });
   writeFileSync(join(dir, "annotations.json"), JSON.stringify({ images, annotations, categories: [...categories.values()] }));
-  return { dataset: await loadCocoDataset(dir), categoriesByImage };
+  return loadCocoDataset(dir);
 }
 
 /** Greedy herding (Welling 2009, iCaRL): pick the items whose running mean best tracks the class mean. */
@@ -260,7 +259,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
         gradClip: h.grad_clip,
         seed,
         augment: { flip: true, scaleJitter: 0.1, colorJitter: 0.1 },
-        replay: replayDs && h.replay_ratio > 0 ? { ...replayDs, ratio: h.replay_ratio } : undefined,
+        replay: replayDs && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
         onProgress: (p) => onProgress({ fraction: p.totalSteps ? p.step / p.totalSteps : 0, loss: p.loss, imagesPerSec: p.imagesPerSec }),
         signal,
       });

@@ -134,9 +134,15 @@ export function parseCocoJson(raw: unknown, file: string): Parsed {
         ok = false;
       }
     }
+    const cc = im.caption_categories;
+    if (cc !== undefined && (!Array.isArray(cc) || cc.length === 0 || !cc.every((c) => isInt(c) && catIds.has(c)))) {
+      add(rec, "caption_categories", `must be a non-empty list of category ids of this file (known: ${[...catIds].join(", ") || "none"})`);
+      ok = false;
+    }
     if (isInt(im.id)) seenImageIds.add(im.id);
     if (ok) {
       const info: ImageInfo = { id: im.id as number, file_name: im.file_name as string, width: im.width as number, height: im.height as number };
+      if (cc !== undefined) info.caption_categories = [...(cc as number[])];
       out.images.push(info);
       imageById.set(info.id, info);
     }
@@ -168,6 +174,9 @@ export function parseCocoJson(raw: unknown, file: string): Parsed {
       ok = false;
     } else if (!catIds.has(a.category_id)) {
       add(rec, "category_id", `refers to category ${a.category_id}, which does not exist (known: ${[...catIds].join(", ") || "none"})`);
+      ok = false;
+    } else if (img?.caption_categories && !img.caption_categories.includes(a.category_id)) {
+      add(rec, "category_id", `category ${a.category_id} is not in image ${img.id}'s caption_categories (${img.caption_categories.join(", ")}), so the box could not be grounded`);
       ok = false;
     }
     const b = a.bbox;

@@ -1,7 +1,8 @@
 /**
  * Pools several COCO dataset folders into one: the data a centralised ("joint") baseline trains on.
- * Images are hard-linked (copied across file systems), ids are renumbered, and categories are
- * merged by name, so a detector trained on the pool sees every part's images under one caption.
+ * Images are hard-linked (copied across file systems), ids are renumbered, categories are merged
+ * by name, and every image keeps its own part's classes as its caption_categories, so a pool of
+ * several tasks trains each image against its own prompt, as GLIP's joint training does.
  */
 import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { extname, join } from "node:path";
@@ -69,7 +70,8 @@ export async function mergeDatasets(parts: MergePart[], out: string, options: { 
     if (names.has(p.name)) throw new DataArgumentError(`part name "${p.name}" is used twice`);
     names.add(p.name);
   }
-  const recipe = { parts: parts.map((p) => ({ name: p.name, dir: p.dir, limit: p.limit ?? null })), seed: options.seed };
+  // format 2: images carry caption_categories (pools written before are redone).
+  const recipe = { format: 2, parts: parts.map((p) => ({ name: p.name, dir: p.dir, limit: p.limit ?? null })), seed: options.seed };
   const annFile = join(out, ANNOTATIONS_FILE);
   const prior = readPriorMerge(annFile);
   if (prior && JSON.stringify(prior.info?.medfcl_merge) === JSON.stringify(recipe)) {
@@ -113,7 +115,9 @@ export async function mergeDatasets(parts: MergePart[], out: string, options: { 
       // Replaced, not kept: a file left by an earlier pool of another recipe may differ.
       rmSync(target, { force: true });
       linkOrCopy(join(part.dir, im.file_name), target);
-      images.push({ ...rawById.get(im.id), id, file_name: fileName, source: `${part.name}/${im.file_name}` });
+      // Captioned by its own part's classes: pooled tasks each keep their own prompt.
+      const captionCategories = [...new Set((im.caption_categories ?? ds.categories.map((c) => c.id)).map((c) => catMap.get(c)!))];
+      images.push({ ...rawById.get(im.id), id, file_name: fileName, source: `${part.name}/${im.file_name}`, caption_categories: captionCategories });
       idMap.set(im.id, id);
     }
     for (const a of raw.annotations) {

@@ -16,6 +16,12 @@ export interface ImageInfo {
   file_name: string;
   width: number;
   height: number;
+  /**
+   * The categories whose prompts make this image's caption; absent means every category of the
+   * dataset. Set where a dataset mixes sources with different label sets (a pool of several tasks,
+   * a replay buffer), so each image is grounded only against the classes its source labelled.
+   */
+  caption_categories?: number[];
 }
 
 export interface Annotation {

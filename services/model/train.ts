@@ -7,7 +7,7 @@ import { forward, locations, type Locations } from "./model.js";
 import type { ParamGroup } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
-import type { ModelConfig, ReplayOptions, TrainOptions, TrainResult } from "./types.js";
+import type { ModelConfig, TrainOptions, TrainResult } from "./types.js";
 
 /** The paper's fine-tuning settings (GLIP-T on medical data). */
 export function defaultTrainOptions(): TrainOptions {
@@ -173,21 +173,20 @@ function captionOrThrow(ds: CocoDataset, cfg: ModelConfig): EncodedCaption {
   return encodeCaption(ds.categories, cfg);
 }
 
-/** The caption of each replay image (by position), encoded once per distinct category set. */
-function replayCaptions(replay: ReplayOptions, cfg: ModelConfig): (index: number) => EncodedCaption {
-  const byImage = replay.categoriesByImage;
-  if (!byImage) {
-    const all = captionOrThrow(replay.dataset, cfg);
-    return () => all;
-  }
+/**
+ * Each image's caption: its `caption_categories` when set (a pool or buffer that mixes label
+ * sets), else every category of the dataset. Encoded once per distinct category set, and only when
+ * needed, so a dataset whose full caption would not fit still trains when every image has its own.
+ */
+function captionsOf(ds: CocoDataset, cfg: ModelConfig): (imageId: number) => EncodedCaption {
+  const byId = new Map(ds.images.map((im) => [im.id, im]));
   const cache = new Map<string, EncodedCaption>();
-  return (index) => {
-    const im = replay.dataset.images[index];
-    const ids = byImage.get(im.id) ?? replay.dataset.categories.map((c) => c.id);
-    const key = [...ids].sort((a, b) => a - b).join(",");
+  return (imageId) => {
+    const ids = byId.get(imageId)?.caption_categories;
+    const key = ids ? [...ids].sort((a, b) => a - b).join(",") : "*";
     let caption = cache.get(key);
     if (!caption) {
-      caption = encodeCaption(replay.dataset.categories.filter((c) => ids.includes(c.id)), cfg);
+      caption = ids ? encodeCaption(ds.categories.filter((c) => ids.includes(c.id)), cfg) : captionOrThrow(ds, cfg);
       cache.set(key, caption);
     }
     return caption;
@@ -204,9 +203,9 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
   const opts = parseTrainOptions(options);
   const cfg = det.config;
   if (ds.images.length === 0) throw new ModelOptionError("data", `the dataset ${ds.dir} has no images`);
-  const caption = captionOrThrow(ds, cfg);
+  const caption = captionsOf(ds, cfg);
   const replay = opts.replay && opts.replay.ratio > 0 && opts.replay.dataset.images.length > 0 ? opts.replay : undefined;
-  const replayCaption = replay ? replayCaptions(replay, cfg) : undefined;
+  const replayCaption = replay ? captionsOf(replay.dataset, cfg) : undefined;
   const perStepMain = replay ? Math.max(1, Math.round(opts.batchSize * (1 - replay.ratio))) : opts.batchSize;
   const stepsPerEpoch = Math.ceil(ds.images.length / perStepMain);
   const totalSteps = opts.steps ?? (opts.epochs ?? 1) * stepsPerEpoch;
@@ -222,13 +221,13 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
         if (trainer.stepCount >= totalSteps) break;
         if (opts.signal?.aborted) throw opts.signal.reason ?? new ModelOptionError("signal", "training was aborted");
         const samples: Sample[] = [...main];
-        const captions: EncodedCaption[] = main.map(() => caption);
+        const captions: EncodedCaption[] = main.map((sample) => caption(sample.imageId));
         if (replay && replayCaption) {
           const nReplay = opts.batchSize - perStepMain;
           const picks = Array.from({ length: nReplay }, () => Math.floor(rng() * replay.dataset.images.length));
           const extra = await Promise.all(picks.map((i) => loadSample(replay.dataset, i, { size: cfg.inputSize, augment: opts.augment, seed: mixSeed(opts.seed, epoch, i) })));
           samples.push(...extra);
-          captions.push(...picks.map((i) => replayCaption(i)));
+          captions.push(...extra.map((sample) => replayCaption(sample.imageId)));
         }
         const loss = trainer.step(packBatch(cfg, samples, captions), totalSteps);
         losses.push(loss);

@@ -49,16 +49,12 @@ export interface TrainProgress {
 }
 
 /**
- * A share of each batch drawn from a second dataset (the replay buffer). With `categoriesByImage`
- * (image id -> category ids), each replay image is captioned with its own categories only, as at
- * the site it came from; a buffer that spans tasks would otherwise need one caption for every
- * category of every task, which overflows the text encoder and grounds each image against
- * classes it was never labelled for.
+ * A share of each batch drawn from a second dataset (the replay buffer). Each replay image is
+ * captioned by its own `caption_categories` when the buffer sets them (see ImageInfo).
  */
 export interface ReplayOptions {
   dataset: CocoDataset;
   ratio: number;
-  categoriesByImage?: Map<number, number[]>;
 }
 
 export interface TrainOptions {

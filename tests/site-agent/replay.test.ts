@@ -35,9 +35,9 @@ describe("site agent - replay buffer as a dataset", () => {
     const cell = { id: 1, name: "cell", words: "small round red cell" }; // the same id at another site
     const r = await replayDataset(join(dir, "a"), [await exemplar("e1", "kvasir", polyp), await exemplar("e2", "cells", cell), await exemplar("e3", "clinicdb", polyp)]);
     assert.ok(r);
-    assert.deepEqual(r.dataset.categories.map((c) => [c.id, c.name]), [[1, "polyp"], [2, "cell"]]);
-    assert.deepEqual([...r.categoriesByImage], [[1, [1]], [2, [2]], [3, [1]]]);
-    assert.deepEqual(r.dataset.annotations.map((a) => [a.image_id, a.category_id]), [[1, 1], [2, 2], [3, 1]]);
+    assert.deepEqual(r.categories.map((c) => [c.id, c.name]), [[1, "polyp"], [2, "cell"]]);
+    assert.deepEqual(r.images.map((im) => [im.id, im.caption_categories]), [[1, [1]], [2, [2]], [3, [1]]]);
+    assert.deepEqual(r.annotations.map((a) => [a.image_id, a.category_id]), [[1, 1], [2, 2], [3, 1]]);
   });
 
   it("replay - a box of a category its exemplar does not declare is an error naming the exemplar, not a dropped label", async () => {

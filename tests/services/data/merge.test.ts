@@ -25,6 +25,7 @@ describe("mergeDatasets", () => {
     assert.equal(ds.images.length, 8);
     assert.deepEqual(ds.images.map((im) => im.id), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual(ds.categories.map((c) => c.name), ["polyp"]);
+    assert.ok(ds.images.every((im) => JSON.stringify(im.caption_categories) === "[1]"));
     assert.equal(ds.annotations.length, 8);
     // Image 4 is b's first image (40 px wide, box at x = 1); its box followed it.
     assert.equal(ds.images[3].width, 40);
@@ -51,6 +52,21 @@ describe("mergeDatasets", () => {
     writeFileSync(join(out, "annotations.json"), "{ torn");
     assert.equal((await mergeDatasets(parts, out, { seed: 7 })).written, true);
     assert.equal(readFileSync(join(out, "annotations.json"), "utf8"), text);
+  });
+
+  it("merge - parts with different classes keep their own caption: a pool of tasks", async () => {
+    const e = join(root, "e");
+    await writeDataset(e, images(2, 30));
+    const ann = JSON.parse(readFileSync(join(e, "annotations.json"), "utf8")) as { categories: { name: string; prompt: { name: string } }[] };
+    ann.categories[0].name = "cell";
+    ann.categories[0].prompt.name = "small round red cell";
+    writeFileSync(join(e, "annotations.json"), JSON.stringify(ann));
+    const out = join(root, "pool-tasks");
+    await mergeDatasets([{ name: "a", dir: join(root, "a") }, { name: "e", dir: e }], out, { seed: 1 });
+    const ds = await loadCocoDataset(out);
+    assert.deepEqual(ds.categories.map((c) => [c.id, c.name]), [[1, "polyp"], [2, "cell"]]);
+    assert.deepEqual(ds.images.map((im) => im.caption_categories), [[1], [1], [1], [2], [2]]);
+    assert.deepEqual(ds.annotations.map((a) => a.category_id), [1, 1, 1, 2, 2]);
   });
 
   it("merge - refuses a category whose prompt differs between parts, naming both folders", async () => {

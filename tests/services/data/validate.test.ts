@@ -56,6 +56,23 @@ describe("data validate", () => {
     assert.match(nj[0].message, /not valid JSON/);
   });
 
+  it("validate - caption_categories must name this file's categories and cover the image's boxes", async () => {
+    const unknown = await broken((c) => {
+      c.images[0].caption_categories = [9];
+    });
+    expectOne(unknown.problems, "image 1", "caption_categories", /category ids of this file \(known: 1\)/);
+    const uncovered = await broken((c) => {
+      c.categories.push({ id: 2, name: "cell", prompt: { prefix: "", name: "round cell", suffix: "" } });
+      c.images[0].caption_categories = [2];
+    });
+    expectOne(uncovered.problems, "annotation 1", "category_id", /not in image 1's caption_categories \(2\)/);
+    const fine = await broken((c) => {
+      c.images[0].caption_categories = [1];
+    });
+    assert.deepEqual(fine.problems, []);
+    assert.deepEqual((await loadCocoDataset(fine.dir)).images[0].caption_categories, [1]);
+  });
+
   it("validate - an image file that does not exist", async () => {
     const { problems } = await broken((_c, dir) => rmSync(join(dir, "images/b.jpg")));
     expectOne(problems, "image 2", "file_name", /does not exist/, "images/b.jpg");

@@ -41,21 +41,25 @@ describe("training", () => {
     det.dispose();
   });
 
-  it("training - replay from several tasks captions each image with its own categories, so the caption fits", async () => {
+  it("training - images from several tasks (pooled or replayed) are captioned with their own categories, so the caption fits", async () => {
     const cfg = modelConfig("nano", { inputSize: 64 });
     const ds = await makeToyDataset({ images: 4, seed: 5 });
     // Four tasks' exemplars, one image each, whose prompts together exceed the model's 32 tokens.
     const words = (k: number) => Array.from({ length: 7 }, (_, j) => `w${k}x${j}`).join(" ");
     const categories = [1, 2, 3, 4].map((id) => ({ id, name: `class-${id}`, prompt: { prefix: "", name: words(id), suffix: "" } }));
     const annotations = ds.annotations.map((a) => ({ ...a, category_id: a.image_id }));
-    const replayDs = makeDataset(ds.dir, ds.images, annotations, categories);
     const opts = { ...fromScratchTrainOptions(), batchSize: 4, steps: 2, seed: 1, augment: false as const };
     const det = createDetector(cfg, 1);
-    await assert.rejects(trainDetector(det, ds, { ...opts, replay: { dataset: replayDs, ratio: 0.5 } }), /maxTokens/);
-    const categoriesByImage = new Map(ds.images.map((im) => [im.id, [im.id]]));
-    const r = await trainDetector(det, ds, { ...opts, replay: { dataset: replayDs, ratio: 0.5, categoriesByImage } });
+    const oneCaption = makeDataset(ds.dir, ds.images, annotations, categories);
+    await assert.rejects(trainDetector(det, ds, { ...opts, replay: { dataset: oneCaption, ratio: 0.5 } }), /maxTokens/);
+    const ownCaptions = makeDataset(ds.dir, ds.images.map((im) => ({ ...im, caption_categories: [im.id] })), annotations, categories);
+    const r = await trainDetector(det, ds, { ...opts, replay: { dataset: ownCaptions, ratio: 0.5 } });
     assert.equal(r.steps, 2);
     assert.ok(r.losses.every(Number.isFinite));
+    // The same holds for the training set itself (a pool of several tasks).
+    const pooled = await trainDetector(det, ownCaptions, opts);
+    assert.ok(pooled.losses.every(Number.isFinite));
+    await assert.rejects(trainDetector(det, oneCaption, opts), /maxTokens/);
     det.dispose();
   });
 
