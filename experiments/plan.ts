@@ -38,11 +38,17 @@ export function experimentPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun
       { label: `joint-${shots}-kcenter`, strategy: "joint", options: { shots, shots_selection: "kcenter" }, beyond: true },
     );
     // The budget of sequential (epochs × domains of optimiser passes) for the paradigms that get
-    // less by default: federated joint as one-epoch rounds, and each specialized model.
+    // less by default: federated joint as one-epoch rounds, and each specialized model. The
+    // few-shot selection question is asked again at that budget, where joint learns at all.
     const budget = (o.epochs ?? 0) * (o.trainDomains ?? 0);
     if (budget > 0) {
-      runs.push({ label: `joint-${budget}-rounds`, strategy: "joint", options: { rounds: String(budget), local_epochs: "1" }, beyond: true });
-      runs.push({ label: `specialized-${budget}-epochs`, strategy: "specialized", options: { local_epochs: String(budget) }, beyond: true });
+      const long = { rounds: String(budget), local_epochs: "1" };
+      runs.push(
+        { label: `joint-${budget}-rounds`, strategy: "joint", options: long, beyond: true },
+        { label: `specialized-${budget}-epochs`, strategy: "specialized", options: { local_epochs: String(budget) }, beyond: true },
+        { label: `joint-${shots}-${budget}-rounds`, strategy: "joint", options: { shots, ...long }, beyond: true },
+        { label: `joint-${shots}-kcenter-${budget}-rounds`, strategy: "joint", options: { shots, shots_selection: "kcenter", ...long }, beyond: true },
+      );
     }
   }
   return runs;

@@ -44,6 +44,8 @@ describe("experiment paradigms", () => {
       "joint-8-kcenter",
       "joint-5-rounds",
       "specialized-5-epochs",
+      "joint-8-5-rounds",
+      "joint-8-kcenter-5-rounds",
     ]);
     for (const row of table.rows) {
       assert.ok(row.avg !== null, `${row.paradigm} has an average`);

@@ -90,11 +90,13 @@ describe("experiments tables", () => {
     assert.deepEqual(full.find((p) => p.label === "joint-central")!.options, { rounds: "1" });
     // The long federated joint run gets sequential's step budget: 3 epochs × 5 domains of one-epoch rounds.
     const sized = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: true, epochs: 3, trainDomains: 5 });
-    assert.deepEqual(sized.slice(-2), [
+    assert.deepEqual(sized.slice(-4), [
       { label: "joint-15-rounds", strategy: "joint", options: { rounds: "15", local_epochs: "1" }, beyond: true },
       { label: "specialized-15-epochs", strategy: "specialized", options: { local_epochs: "15" }, beyond: true },
+      { label: "joint-100-15-rounds", strategy: "joint", options: { shots: "100", rounds: "15", local_epochs: "1" }, beyond: true },
+      { label: "joint-100-kcenter-15-rounds", strategy: "joint", options: { shots: "100", shots_selection: "kcenter", rounds: "15", local_epochs: "1" }, beyond: true },
     ]);
-    assert.deepEqual(planSessions(sized)[0].runs.slice(-2).map((p) => p.label), ["joint-15-rounds", "specialized-15-epochs"]);
+    assert.deepEqual(planSessions(sized)[0].runs.slice(-4).map((p) => p.label), ["joint-15-rounds", "specialized-15-epochs", "joint-100-15-rounds", "joint-100-kcenter-15-rounds"]);
     assert.deepEqual(full.find((p) => p.label === "rehearsal-herding")!.options, { buffer: "100", mix: "0.3", sampler: "random", site_sampler: "herding" });
     assert.deepEqual(full.find((p) => p.label === "joint-100-kcenter")!.options, { shots: "100", shots_selection: "kcenter" });
     assert.deepEqual(planSessions(experimentPlan("cross-domain", { shots: 100, buffer: 100, mix: 0.3, beyond: true })).map((s) => s.runs.length), [1]);
