@@ -45,7 +45,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--shots <n>", "joint few-shot: images per site", numberOption("--shots", true), d.shots)
     .option("--buffer <n>", "rehearsal replay buffer size", numberOption("--buffer", true), d.buffer)
     .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
-    .option("--no-beyond", "paradigms: skip the runs beyond the paper (replay samplers, k-center few-shot)")
+    .option("--no-beyond", "paradigms: skip the runs beyond the paper (replay samplers, k-center few-shot, joint and specialized given sequential's budget)")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates");
   withExamples(cmd, [
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --out runs/${kind}`,
