@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { readSuiteIndex, synthesizeSuite, type SuiteIndex } from "../services/data/index.js";
+import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
@@ -148,7 +148,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
   const out = resolve(o.out);
   mkdirSync(join(out, "logs"), { recursive: true });
   const { dir: dataDir, index } = await ensureSuite(o);
-  const trainDomains = index.domains.filter((d) => d.role === "train" && d.splits.train);
+  const trainDomains = trainingDomains(index);
   if (!o.siteData && (o.sites < 1 || o.sites > trainDomains.length)) {
     throw new MedfclError(ErrorCode.InvalidArgument, `--sites must be between 1 and ${trainDomains.length} (training domains in ${dataDir})`, { details: { option: "--sites" } });
   }

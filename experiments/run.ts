@@ -14,7 +14,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { simulate, type SiteDataset } from "../cli/simulate.js";
-import { mergeDatasets, readSuiteIndex, synthesizeSuite, type SuiteIndex } from "../services/data/index.js";
+import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
@@ -103,7 +103,7 @@ async function ensureData(o: ExperimentOptions, seed: number): Promise<{ dir: st
  * folder (with `shots`, that many seeded random images per domain), beside the experiment's data.
  */
 async function pooledSite(o: ExperimentOptions, seed: number, dir: string, index: SuiteIndex, p: PlannedRun): Promise<SiteDataset> {
-  const train = index.domains.filter((d) => d.role === "train" && d.splits.train);
+  const train = trainingDomains(index);
   const shots = p.pooled?.shots;
   const pool = join(resolve(o.out), ".data", `pooled-seed${seed}${shots ? `-${shots}shots` : ""}`);
   const merged = await mergeDatasets(
@@ -132,7 +132,7 @@ async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): 
     if (pending.length === 0) continue;
     const { dir, index } = await ensureData(o, seed);
     const pooled = session.runs[0].pooled ? [await pooledSite(o, seed, dir, index, session.runs[0])] : undefined;
-    const sites = pooled ? pooled.length : index.domains.filter((d) => d.role === "train" && d.splits.train).length;
+    const sites = pooled ? pooled.length : trainingDomains(index).length;
     const res = await simulate({
       suite: o.suite,
       sites,
@@ -184,8 +184,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const started = Date.now();
   const seeds = Array.from({ length: o.repeat }, (_, i) => o.seed + i);
   const { index } = await ensureData(o, seeds[0]);
-  const trainDomains = index.domains.filter((d) => d.role === "train" && d.splits.train).length;
-  const plan = experimentPlan(o.kind, { ...o, trainDomains });
+  const plan = experimentPlan(o.kind, { ...o, trainDomains: trainingDomains(index).length });
   const perSeed: SeedTables[] = [];
   const allResults: RunResult[][] = [];
   const folder = matrixFolder(o.kind, o.suite);

@@ -73,7 +73,6 @@ export function kCenterOrder(features: Float32Array[], count: number): number[] 
   return chosen;
 }
 
-/** Writes pulled exemplars as a COCO folder so the trainer reads them like any dataset. */
 /**
  * Writes the pulled exemplars as a COCO folder and loads it; each image's caption_categories are
  * those of the site it came from.

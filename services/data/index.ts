@@ -55,6 +55,7 @@ export {
   TASK_DOMAINS,
   parseSynthesizeOptions,
   readSuiteIndex,
+  trainingDomains,
   scaledSize,
   suiteDomains,
   synthesizeSuite,

@@ -85,6 +85,7 @@ export async function mergeDatasets(parts: MergePart[], out: string, options: { 
   for (const part of parts) {
     // Validates the part (fields, ids, references) before anything of it is used.
     const ds = await loadCocoDataset(part.dir);
+    // The raw records too: the parsed ones drop fields the pool must keep (shareable, patient_id, …).
     const raw = JSON.parse(readFileSync(join(part.dir, ANNOTATIONS_FILE), "utf8")) as { images: RawRecord[]; annotations: RawRecord[] };
     const catMap = new Map<number, number>();
     for (const c of ds.categories) {

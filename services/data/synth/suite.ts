@@ -248,6 +248,11 @@ export async function synthesizeSuite(options: SynthesizeOptions): Promise<Suite
   return index;
 }
 
+/** The domains a site can train on: role "train" with a train split (one agent each in a simulation). */
+export function trainingDomains(index: SuiteIndex): SuiteDomain[] {
+  return index.domains.filter((d) => d.role === "train" && d.splits.train !== undefined);
+}
+
 /** Reads and checks `DIR/suite.json`; split paths stay relative to `dir`. */
 export function readSuiteIndex(dir: string): SuiteIndex {
   const file = join(dir, SUITE_FILE);
