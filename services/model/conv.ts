@@ -1,4 +1,5 @@
 import { tf } from "./backend.js";
+import { ModelOptionError } from "./errors.js";
 
 /** [top, bottom, left, right] */
 export type Pads = [number, number, number, number];
@@ -123,4 +124,67 @@ export function conv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: Conv
     };
   }) as Parameters<typeof tf.customGrad>[0]);
   return f(x, w) as tf.Tensor4D;
+}
+
+/**
+ * Depthwise conv (NHWC, filter [kh,kw,c,1], multiplier 1) with a gradient made of kernels the wasm
+ * backend has (it lacks both DepthwiseConv2dNativeBackprop kernels):
+ * dX is the stride-1 depthwise conv of the zero-upsampled dy with the spatially flipped filter;
+ * dW[i,j,c] = Σ_{b,h,w} xp[b, h·s+i, w·s+j, c] · dy[b,h,w,c], one strided slice per tap.
+ * Checked against the cpu backend's gradients in tests/services/model/conv.test.ts.
+ */
+export function depthwiseConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, pad: ConvPad): tf.Tensor4D {
+  const [kh, kw] = w.shape;
+  const p = explicitPads(x.shape[1], x.shape[2], kh, kw, stride, pad);
+  const tfPad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p[0], p[1]], [p[2], p[3]], [0, 0]];
+  const f = tf.customGrad(((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [xi, wi, save] = inputs as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xi, wi]);
+    return {
+      value: tf.depthwiseConv2d(xi, wi, stride, tfPad),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dy4 = dy as tf.Tensor4D;
+        return [depthwiseInputGrad(dy4, ws, xs.shape[1], xs.shape[2], stride, p), depthwiseFilterGrad(padInput(xs, p), dy4, kh, kw, stride)];
+      },
+    };
+  }) as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
+}
+
+function zeroUpsample(dy: tf.Tensor4D, s: number): tf.Tensor4D {
+  if (s === 1) return dy;
+  const [b, ho, wo, c] = dy.shape;
+  const zc = tf.zeros([b, ho, wo, s - 1, c]);
+  const cols = tf.reshape(tf.concat([tf.expandDims(dy, 3), zc], 3), [b, ho, wo * s, c]);
+  const zr = tf.zeros([b, ho, s - 1, wo * s, c]);
+  const rows = tf.reshape(tf.concat([tf.expandDims(cols, 2), zr], 2), [b, ho * s, wo * s, c]);
+  return tf.slice(rows, [0, 0, 0, 0], [b, (ho - 1) * s + 1, (wo - 1) * s + 1, c]) as tf.Tensor4D;
+}
+
+export function depthwiseInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inH: number, inW: number, stride: number, p: Pads): tf.Tensor4D {
+  const [kh, kw] = w.shape;
+  const up = zeroUpsample(dy, stride);
+  const top = kh - 1 - p[0];
+  const left = kw - 1 - p[2];
+  const bottom = inH - up.shape[1] - top + (kh - 1);
+  const right = inW - up.shape[2] - left + (kw - 1);
+  const wf = tf.reverse(w, [0, 1]) as tf.Tensor4D;
+  // Negative pads (pads ≥ kernel) would need a crop; no imported model has them.
+  if (top < 0 || left < 0 || bottom < 0 || right < 0) throw new ModelOptionError("conv", `depthwise gradient with pads [${p.join(",")}] ≥ kernel ${kh}x${kw} is not supported`);
+  return tf.depthwiseConv2d(up, wf, 1, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+}
+
+export function depthwiseFilterGrad(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D {
+  const [b, ho, wo, c] = dy.shape;
+  const taps: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const win = stride === 1
+        ? tf.slice(xp, [0, i, j, 0], [b, ho, wo, c])
+        : tf.stridedSlice(xp, [0, i, j, 0], [b, i + (ho - 1) * stride + 1, j + (wo - 1) * stride + 1, c], [1, stride, stride, 1]);
+      taps.push(tf.sum(tf.mul(win, dy), [0, 1, 2]));
+    }
+  }
+  return tf.reshape(tf.stack(taps), [kh, kw, c, 1]);
 }

@@ -28,10 +28,18 @@ export interface LossParts {
 
 /**
  * Sigmoid focal loss on the alignment logits S against the token target map (over real tokens),
- * GIoU (weighted by the centerness target) + L1 (in strides) on l,t,r,b, and BCE on centerness.
+ * GIoU (weighted by the centerness target) + L1 (in strides) on l,t,r,b, and BCE on centerness
+ * (or on objectness at every location, for models whose third output is YOLOX's objectness).
  * Everything is dense with 0/1 weights, so no gather (whose gradient wasm lacks) is needed.
  */
-export function detectionLoss(out: RawOutputs, t: BatchTargets, tokenMask: tf.Tensor2D, strides: tf.Tensor1D, w: LossWeights = defaultLossWeights()): LossParts {
+export function detectionLoss(
+  out: RawOutputs,
+  t: BatchTargets,
+  tokenMask: tf.Tensor2D,
+  strides: tf.Tensor1D,
+  w: LossWeights = defaultLossWeights(),
+  quality: "centerness" | "objectness" = "centerness",
+): LossParts {
   const { batch: b, n, m } = t;
   const normPos = Math.max(t.numPositive, 1);
   const T = tf.tensor3d(t.tokenTargets, [b, n, m]);
@@ -52,8 +60,10 @@ export function detectionLoss(out: RawOutputs, t: BatchTargets, tokenMask: tf.Te
   const [tl, tt, tr, tbb] = tf.unstack(tb, 2);
   const predArea = tf.mul(tf.add(pl, pr), tf.add(pt_, pb));
   const tgtArea = tf.mul(tf.add(tl, tr), tf.add(tt, tbb));
-  const iw = tf.add(tf.minimum(pl, tl), tf.minimum(pr, tr));
-  const ih = tf.add(tf.minimum(pt_, tt), tf.minimum(pb, tbb));
+  // Clamped at 0: a predicted box (YOLOX regression) need not contain its location, so the two boxes
+  // may not overlap. FCOS distances are positive, and there the clamp changes nothing.
+  const iw = tf.relu(tf.add(tf.minimum(pl, tl), tf.minimum(pr, tr)));
+  const ih = tf.relu(tf.add(tf.minimum(pt_, tt), tf.minimum(pb, tbb)));
   const inter = tf.mul(iw, ih);
   const union = tf.sub(tf.add(predArea, tgtArea), inter);
   const iou = tf.div(inter, tf.add(union, 1e-6));
@@ -67,7 +77,8 @@ export function detectionLoss(out: RawOutputs, t: BatchTargets, tokenMask: tf.Te
   const box = tf.add(tf.mul(giouLoss, w.giou), tf.mul(l1, w.l1)) as tf.Scalar;
 
   const ctrLogit = tf.reshape(out.centerness, [b, n]);
-  const ctr = tf.div(tf.sum(tf.mul(bceWithLogits(ctrLogit, ctrT), pos)), normPos) as tf.Scalar;
+  // Objectness (YOLOX) learns "is there an object" at every location; centerness only at positives.
+  const ctr = (quality === "objectness" ? tf.div(tf.sum(bceWithLogits(ctrLogit, pos)), normPos) : tf.div(tf.sum(tf.mul(bceWithLogits(ctrLogit, ctrT), pos)), normPos)) as tf.Scalar;
   const total = tf.add(tf.add(cls, box), tf.mul(ctr, w.centerness)) as tf.Scalar;
   return { total, cls, box, ctr };
 }

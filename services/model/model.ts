@@ -2,6 +2,7 @@ import { tf } from "./backend.js";
 import { conv2d } from "./conv.js";
 import { stridesOf } from "./config.js";
 import type { ModelConfig } from "./types.js";
+import { groundedForward } from "./yolox.js";
 
 /** Looks a parameter up by its stable name (variables while training, constants at inference). */
 export type ParamLookup = (name: string) => tf.Tensor;
@@ -24,7 +25,7 @@ export interface RawOutputs {
   centerness: tf.Tensor3D;
 }
 
-function convLayer(x: tf.Tensor4D, p: ParamLookup, name: string, stride: number, relu: boolean): tf.Tensor4D {
+export function convLayer(x: tf.Tensor4D, p: ParamLookup, name: string, stride: number, relu: boolean): tf.Tensor4D {
   const w = p(`${name}.weight`) as tf.Tensor4D;
   const k = w.shape[0];
   const pad = (k - 1) / 2;
@@ -32,7 +33,7 @@ function convLayer(x: tf.Tensor4D, p: ParamLookup, name: string, stride: number,
   return relu ? tf.relu(y) : y;
 }
 
-function linear(x: tf.Tensor, p: ParamLookup, name: string): tf.Tensor {
+export function linear(x: tf.Tensor, p: ParamLookup, name: string): tf.Tensor {
   const w = p(`${name}.weight`) as tf.Tensor2D;
   const shape = x.shape;
   const y = tf.add(tf.matMul(tf.reshape(x, [-1, shape[shape.length - 1]]), w), p(`${name}.bias`));
@@ -125,6 +126,7 @@ export function fuse(cfg: ModelConfig, p: ParamLookup, levelsFeats: tf.Tensor4D[
 
 /** Full inference graph: images [B,S,S,3] in [0,1], token ids/mask [B,M] → raw outputs. */
 export function forward(cfg: ModelConfig, p: ParamLookup, images: tf.Tensor4D, ids: tf.Tensor2D, mask: tf.Tensor2D): RawOutputs {
+  if (cfg.backbone) return groundedForward(cfg, p, images, ids, mask);
   let feats = fpn(cfg, p, encodeImage(cfg, p, images));
   let tokens = encodeText(cfg, p, ids, mask);
   if (cfg.fusion) ({ feats, tokens } = fuse(cfg, p, feats, tokens, mask));

@@ -7,6 +7,7 @@ import { stridesOf } from "./config.js";
 import { checkWeights } from "./detector.js";
 import { CheckpointError } from "./errors.js";
 import { LN_EPS, MASK_NEG, PIXEL_MEAN, PIXEL_STD, REG_CLIP } from "./model.js";
+import { isDepthwise, tfToOnnxConv, type GraphAttr } from "./onnx-import.js";
 import { paramSpecs } from "./params.js";
 import { predictWith, type RawImageOutputs } from "./predict.js";
 import type { EncodedCaption } from "./tokenizer.js";
@@ -39,9 +40,17 @@ class GraphBuilder {
   }
 
   ints(name: string, data: number[]): string {
-    const a = BigInt64Array.from(data.map((v) => BigInt(v)));
-    this.inits.push({ name, dataType: onnx.TensorProto.DataType.INT64, dims: [data.length], rawData: new Uint8Array(a.buffer) });
+    return this.intsShaped(name, data, [data.length]);
+  }
+
+  intsShaped(name: string, data: number[], dims: number[]): string {
+    const a = BigInt64Array.from(data.map((v) => BigInt(Math.max(-(2 ** 62), Math.min(2 ** 62, v)))));
+    this.inits.push({ name, dataType: onnx.TensorProto.DataType.INT64, dims, rawData: new Uint8Array(a.buffer) });
     return name;
+  }
+
+  has(name: string): boolean {
+    return this.inits.some((t) => t.name === name);
   }
 
   scalar(v: number): string {
@@ -66,9 +75,10 @@ const str = (name: string, v: string): Attr => ({ name, type: A.STRING, s: new T
  * opset 17. Conv weights go from tfjs [kh,kw,ci,co] to ONNX [co,ci,kh,kw]; every pad is explicit.
  * The prompt is an input (token ids + mask), so one file serves any dataset's categories.
  */
-export function exportOnnx(cfg: ModelConfig, weights: TensorMap): Uint8Array {
-  const specs = paramSpecs(cfg);
-  checkWeights(specs, weights);
+type Builder = ReturnType<typeof exportOps>;
+
+/** Graph-building helpers over one model's weights (each tensor becomes an initializer once). */
+function exportOps(weights: TensorMap) {
   const g = new GraphBuilder();
   const W = (name: string) => weights.get(name)!;
   const added = new Set<string>();
@@ -80,19 +90,14 @@ export function exportOnnx(cfg: ModelConfig, weights: TensorMap): Uint8Array {
     }
     return name;
   };
-  const convParam = (name: string): string => {
-    const onnxName = `${name}.weight`;
-    if (!added.has(onnxName)) {
+  const convParam = (name: string, as = `${name}.weight`, depthwise = false): string => {
+    if (!added.has(as)) {
       const t = W(`${name}.weight`);
-      const [kh, kw, ci, co] = t.shape;
-      const out = new Float32Array(t.data.length);
-      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) {
-        out[((o * ci + c) * kh + i) * kw + j] = t.data[((i * kw + j) * ci + c) * co + o];
-      }
-      g.const(onnxName, out, [co, ci, kh, kw]);
-      added.add(onnxName);
+      const o = tfToOnnxConv(t.data, t.shape, depthwise);
+      g.const(as, o.data, o.dims);
+      added.add(as);
     }
-    return onnxName;
+    return as;
   };
   const conv = (x: string, name: string, stride: number, relu: boolean): string => {
     const k = W(`${name}.weight`).shape[0];
@@ -116,9 +121,106 @@ export function exportOnnx(cfg: ModelConfig, weights: TensorMap): Uint8Array {
     const merged = g.node("Reshape", [g.node("Transpose", [ctx], [ints("perm", [0, 2, 1, 3])]), shape([0, qLen, d])]);
     return linear(merged, `${name}.o`);
   };
+  return { g, W, param, convParam, conv, linear, layerNorm, shape, attention };
+}
 
+/** Token features [B, M, d] and the additive attention mask, as in encodeText. */
+function textGraph(b: Builder, cfg: ModelConfig): { tokens: string; maskAdd: string } {
+  const { g, param, linear, layerNorm, shape, attention } = b;
+  const m = cfg.maxTokens;
+  const maskAdd = g.node("Reshape", [g.node("Mul", [g.node("Sub", [g.scalar(1), ONNX_IO.attentionMask]), g.scalar(MASK_NEG)]), shape([-1, 1, 1, m])]);
+  let h = g.node("Gather", [param("text.token_embed"), ONNX_IO.inputIds], [int("axis", 0)]);
+  h = g.node("Add", [h, param("text.pos_embed")]);
+  for (let l = 0; l < cfg.textLayers; l++) {
+    const pre = `text.layer${l}`;
+    const n1 = layerNorm(h, `${pre}.ln1`);
+    h = g.node("Add", [h, attention(n1, n1, m, m, maskAdd, `${pre}.attn`, cfg.textDim, cfg.textHeads)]);
+    const f = linear(g.node("Relu", [linear(layerNorm(h, `${pre}.ln2`), `${pre}.ffn.fc1`)]), `${pre}.ffn.fc2`);
+    h = g.node("Add", [h, f]);
+  }
+  return { tokens: linear(layerNorm(h, "text.ln_f"), "text.proj"), maskAdd };
+}
+
+/** ONNX attributes stored as plain numbers at import that are floats (every other number is an int). */
+const FLOAT_ATTRS = new Set(["cubic_coeff_a", "extrapolation_value", "alpha", "beta", "epsilon"]);
+
+function graphAttr(name: string, v: GraphAttr): Attr {
+  if (typeof v === "string") return str(name, v);
+  if (Array.isArray(v)) return ints(name, v);
+  return FLOAT_ATTRS.has(name) ? float(name, v) : int(name, v);
+}
+
+/**
+ * The grounded detector on an imported backbone: the source graph re-emitted node for node (its
+ * NCHW layout is ONNX's own), fed by medfcl's NHWC RGB [0,1] image converted to the source pixel
+ * convention, then the alignment head, YOLOX's boxes as l,t,r,b distances, and the objectness.
+ */
+function groundedGraph(b: Builder, cfg: ModelConfig): void {
+  const { g, param, convParam, shape, linear } = b;
+  const bb = cfg.backbone!;
+  const gr = bb.graph;
+  const d = cfg.dModel;
+  const m = cfg.maxTokens;
+  let x = g.node("Transpose", [ONNX_IO.image], [ints("perm", [0, 3, 1, 2])]);
+  if (bb.inputBgr) x = g.node("Gather", [x, g.ints("bgr_index", [2, 1, 0])], [int("axis", 1)]);
+  g.node("Mul", [x, g.scalar(bb.inputScale)], [], gr.input);
+  for (const [name, c] of Object.entries(gr.consts)) {
+    if (c.dtype === "int64") g.intsShaped(name, c.values, c.dims);
+    else g.const(name, Float32Array.from(c.values), c.dims);
+  }
+  for (const n of gr.nodes) {
+    const inputs = [...n.inputs];
+    if (n.op === "Conv") {
+      const wName = gr.params[n.inputs[1]];
+      inputs[1] = convParam(wName.replace(/\.weight$/, ""), n.inputs[1], isDepthwise(n));
+      inputs[2] = n.inputs[2];
+      if (!g.has(inputs[2])) {
+        const bias = b.W(gr.params[n.inputs[2]]);
+        g.const(inputs[2], bias.data, bias.shape);
+      }
+    }
+    g.nodes.push({ opType: n.op, input: inputs, output: n.outputs, name: n.name, attribute: Object.entries(n.attrs).map(([k, v]) => graphAttr(k, v)) });
+  }
+  const { tokens } = textGraph(b, cfg);
+  const tokAlignT = g.node("Transpose", [linear(tokens, "align.token_proj")], [ints("perm", [0, 2, 1])]);
+  const tokBias = g.node("Reshape", [linear(tokens, "align.token_bias"), shape([-1, 1, m])]);
+  const logits: string[] = [];
+  const boxes: string[] = [];
+  const objs: string[] = [];
+  const flat = (t: string, c: number) => g.node("Transpose", [g.node("Reshape", [t, shape([0, c, -1])])], [ints("perm", [0, 2, 1])]);
+  for (const l of bb.levels) {
+    const o = g.node("Conv", [l.clsFeat, convParam("head.align"), param("head.align.bias")], [ints("kernel_shape", [1, 1]), ints("strides", [1, 1]), ints("pads", [0, 0, 0, 0]), ints("dilations", [1, 1])]);
+    logits.push(g.node("Add", [g.node("Mul", [g.node("MatMul", [flat(o, d), tokAlignT]), g.scalar(1 / Math.sqrt(d))]), tokBias]));
+    const ch = (i: number) => g.node("Slice", [l.reg, g.ints(`reg_s_${l.stride}_${i}`, [i]), g.ints(`reg_e_${l.stride}_${i}`, [i + 1]), g.ints(`reg_a_${l.stride}_${i}`, [1])]);
+    const half = (t: string) => g.node("Mul", [g.node("Exp", [g.node("Clip", [t, g.scalar(-REG_CLIP), g.scalar(REG_CLIP)])]), g.scalar(l.stride / 2)]);
+    const off = (t: string) => g.node("Mul", [g.node("Sub", [t, g.scalar(0.5)]), g.scalar(l.stride)]);
+    const [dx, dy, hw, hh] = [off(ch(0)), off(ch(1)), half(ch(2)), half(ch(3))];
+    const ltrb = g.node("Concat", [g.node("Sub", [hw, dx]), g.node("Sub", [hh, dy]), g.node("Add", [hw, dx]), g.node("Add", [hh, dy])], [int("axis", 1)]);
+    boxes.push(flat(ltrb, 4));
+    objs.push(flat(l.obj, 1));
+  }
+  g.node("Concat", logits, [int("axis", 1)], ONNX_IO.logits);
+  g.node("Concat", boxes, [int("axis", 1)], ONNX_IO.boxes);
+  g.node("Concat", objs, [int("axis", 1)], ONNX_IO.centerness);
+}
+
+/**
+ * Exports the inference graph (image + prompt tokens → raw logits/boxes/centerness) to ONNX
+ * opset 17. Conv weights go from tfjs [kh,kw,ci,co] to ONNX [co,ci,kh,kw]; every pad is explicit.
+ * The prompt is an input (token ids + mask), so one file serves any dataset's categories.
+ */
+export function exportOnnx(cfg: ModelConfig, weights: TensorMap): Uint8Array {
+  checkWeights(paramSpecs(cfg), weights);
+  const b = exportOps(weights);
+  const { g, conv, param, linear, shape, attention } = b;
   const m = cfg.maxTokens;
   const d = cfg.dModel;
+  const strides = stridesOf(cfg);
+  const sizes = strides.map((s) => cfg.inputSize / s);
+  if (cfg.backbone) {
+    groundedGraph(b, cfg);
+    return finishModel(g, cfg, sizes);
+  }
   // Image encoder.
   let x = g.node("Transpose", [ONNX_IO.image], [ints("perm", [0, 3, 1, 2])]);
   x = g.node("Div", [g.node("Sub", [x, g.scalar(PIXEL_MEAN)]), g.scalar(PIXEL_STD)]);
@@ -145,20 +247,9 @@ export function exportOnnx(cfg: ModelConfig, weights: TensorMap): Uint8Array {
   let levelFeats = levels.map((l) => conv(lat.get(l)!, `fpn.out${l}`, 1, false));
 
   // Text encoder.
-  const maskAdd = g.node("Reshape", [g.node("Mul", [g.node("Sub", [g.scalar(1), ONNX_IO.attentionMask]), g.scalar(MASK_NEG)]), shape([-1, 1, 1, m])]);
-  let h = g.node("Gather", [param("text.token_embed"), ONNX_IO.inputIds], [int("axis", 0)]);
-  h = g.node("Add", [h, param("text.pos_embed")]);
-  for (let l = 0; l < cfg.textLayers; l++) {
-    const pre = `text.layer${l}`;
-    const n1 = layerNorm(h, `${pre}.ln1`);
-    h = g.node("Add", [h, attention(n1, n1, m, m, maskAdd, `${pre}.attn`, cfg.textDim, cfg.textHeads)]);
-    const f = linear(g.node("Relu", [linear(layerNorm(h, `${pre}.ln2`), `${pre}.ffn.fc1`)]), `${pre}.ffn.fc2`);
-    h = g.node("Add", [h, f]);
-  }
-  let tokens = linear(layerNorm(h, "text.ln_f"), "text.proj");
-
-  const strides = stridesOf(cfg);
-  const sizes = strides.map((s) => cfg.inputSize / s);
+  const text = textGraph(b, cfg);
+  let tokens = text.tokens;
+  const maskAdd = text.maskAdd;
   if (cfg.fusion) {
     const flat = g.node("Concat", levelFeats.map((f) => g.node("Transpose", [g.node("Reshape", [f, shape([0, d, -1])])], [ints("perm", [0, 2, 1])])), [int("axis", 1)]);
     const total = sizes.reduce((a, s) => a + s * s, 0);
@@ -194,6 +285,11 @@ export function exportOnnx(cfg: ModelConfig, weights: TensorMap): Uint8Array {
   g.node("Concat", boxes, [int("axis", 1)], ONNX_IO.boxes);
   g.node("Concat", ctrs, [int("axis", 1)], ONNX_IO.centerness);
 
+  return finishModel(g, cfg, sizes);
+}
+
+function finishModel(g: GraphBuilder, cfg: ModelConfig, sizes: number[]): Uint8Array {
+  const m = cfg.maxTokens;
   const n = sizes.reduce((a, s) => a + s * s, 0);
   const T = onnx.TensorProto.DataType;
   const vi = (name: string, elem: number, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto => ({

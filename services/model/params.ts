@@ -46,6 +46,7 @@ function layerNorm(specs: ParamSpec[], name: string, d: number, group: ParamGrou
  * initializer names: never rename one without a migration.
  */
 export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
+  if (cfg.backbone) return groundedSpecs(cfg);
   const s: ParamSpec[] = [];
   conv(s, "image.stem", 3, 3, cfg.stemChannels, "stem");
   let ci = cfg.stemChannels;
@@ -61,20 +62,7 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
     conv(s, `fpn.lateral${l}`, 1, cfg.stageChannels[l - 2], d, "fpn");
     conv(s, `fpn.out${l}`, 3, d, d, "fpn");
   }
-  // Text encoder.
-  const t = cfg.textDim;
-  s.push({ name: "text.token_embed", shape: [vocabSize(cfg), t], init: { kind: "normal", std: 1 }, group: "text", decay: false });
-  s.push({ name: "text.pos_embed", shape: [cfg.maxTokens, t], init: { kind: "normal", std: 0.1 }, group: "text", decay: false });
-  for (let l = 0; l < cfg.textLayers; l++) {
-    const p = `text.layer${l}`;
-    layerNorm(s, `${p}.ln1`, t, "text");
-    for (const m of ["q", "k", "v", "o"]) linear(s, `${p}.attn.${m}`, t, t, "text");
-    layerNorm(s, `${p}.ln2`, t, "text");
-    linear(s, `${p}.ffn.fc1`, t, cfg.textFfn, "text", { kind: "he", fanIn: t });
-    linear(s, `${p}.ffn.fc2`, cfg.textFfn, t, "text");
-  }
-  layerNorm(s, "text.ln_f", t, "text");
-  linear(s, "text.proj", t, d, "text");
+  textSpecs(s, cfg);
   if (cfg.fusion) {
     for (const dir of ["i2t", "t2i"]) {
       // Output projections start at zero so that fusion begins as the identity.
@@ -87,13 +75,57 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
     conv(s, `head.box.${k}`, 3, d, d, "head");
   }
   conv(s, "head.align", 1, d, d, "head", { kind: "normal", std: 1 / Math.sqrt(d) });
-  linear(s, "align.token_proj", d, d, "head");
-  // Per-token bias (GLIP's bias_lang) plus the prior bias folded into its bias term.
-  linear(s, "align.token_bias", d, 1, "head", zeros, { kind: "const", value: -Math.log((1 - cfg.priorProb) / cfg.priorProb) });
+  alignSpecs(s, cfg);
   conv(s, "head.reg", 3, d, 4, "head", { kind: "normal", std: 0.01 });
   conv(s, "head.ctr", 3, d, 1, "head", { kind: "normal", std: 0.01 });
   for (const l of cfg.levels) s.push({ name: `head.scale${l}`, shape: [1], init: ones, group: "head", decay: false });
   return s;
+}
+
+/** The text encoder's tensors (shared by every architecture). */
+function textSpecs(s: ParamSpec[], cfg: ModelConfig): void {
+  const t = cfg.textDim;
+  const d = cfg.dModel;
+  s.push({ name: "text.token_embed", shape: [vocabSize(cfg), t], init: { kind: "normal", std: 1 }, group: "text", decay: false });
+  s.push({ name: "text.pos_embed", shape: [cfg.maxTokens, t], init: { kind: "normal", std: 0.1 }, group: "text", decay: false });
+  for (let l = 0; l < cfg.textLayers; l++) {
+    const p = `text.layer${l}`;
+    layerNorm(s, `${p}.ln1`, t, "text");
+    for (const m of ["q", "k", "v", "o"]) linear(s, `${p}.attn.${m}`, t, t, "text");
+    layerNorm(s, `${p}.ln2`, t, "text");
+    linear(s, `${p}.ffn.fc1`, t, cfg.textFfn, "text", { kind: "he", fanIn: t });
+    linear(s, `${p}.ffn.fc2`, cfg.textFfn, t, "text");
+  }
+  layerNorm(s, "text.ln_f", t, "text");
+  linear(s, "text.proj", t, d, "text");
+}
+
+/**
+ * An imported backbone's tensors (in graph order, with the groups the importer found), the text
+ * encoder, and the new alignment head: a 1×1 conv from the source class features to d, the token
+ * projection and the per-token bias with the prior folded in.
+ */
+function groundedSpecs(cfg: ModelConfig): ParamSpec[] {
+  const bb = cfg.backbone!;
+  const s: ParamSpec[] = [];
+  for (const [name, { shape, group }] of Object.entries(bb.params)) {
+    const isWeight = name.endsWith(".weight");
+    const fanIn = shape.length === 4 ? shape[0] * shape[1] * shape[2] : 1;
+    s.push({ name, shape: [...shape], init: isWeight ? { kind: "he", fanIn } : zeros, group, decay: isWeight });
+  }
+  textSpecs(s, cfg);
+  const d = cfg.dModel;
+  const c = bb.levels[0].clsChannels;
+  conv(s, "head.align", 1, c, d, "head", { kind: "normal", std: 1 / Math.sqrt(c) });
+  alignSpecs(s, cfg);
+  return s;
+}
+
+function alignSpecs(s: ParamSpec[], cfg: ModelConfig): void {
+  const d = cfg.dModel;
+  linear(s, "align.token_proj", d, d, "head");
+  // Per-token bias (GLIP's bias_lang) plus the prior bias folded into its bias term.
+  linear(s, "align.token_bias", d, 1, "head", zeros, { kind: "const", value: -Math.log((1 - cfg.priorProb) / cfg.priorProb) });
 }
 
 /** Seeded initial weights: each tensor draws from its own stream (seed, name), so adding a tensor never changes the others. */

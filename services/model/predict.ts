@@ -3,6 +3,7 @@ import type { CocoDetection } from "../eval/types.js";
 import { tf } from "./backend.js";
 import { asTfDetector, type Detector, type TfDetector } from "./detector.js";
 import { encodeImage, forward, locations, type Locations } from "./model.js";
+import { backboneEmbedding } from "./yolox.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
 import type { ModelConfig, PredictOptions } from "./types.js";
 
@@ -150,8 +151,9 @@ export async function embedSamples(detector: Detector, samples: Sample[]): Promi
     const data = tf.tidy(() => {
       const images = new Float32Array(chunk.length * cfg.inputSize * cfg.inputSize * 3);
       chunk.forEach((x, i) => images.set(x.pixels, i * cfg.inputSize * cfg.inputSize * 3));
-      const feats = encodeImage(cfg, det.lookup, tf.tensor4d(images, [chunk.length, cfg.inputSize, cfg.inputSize, 3]));
-      return tf.mean(feats[feats.length - 1], [1, 2]).dataSync() as Float32Array;
+      const x = tf.tensor4d(images, [chunk.length, cfg.inputSize, cfg.inputSize, 3]);
+      const deepest = cfg.backbone ? backboneEmbedding(cfg, det.lookup, x) : encodeImage(cfg, det.lookup, x).at(-1)!;
+      return tf.mean(deepest, [1, 2]).dataSync() as Float32Array;
     });
     const c = cfg.stageChannels[3];
     chunk.forEach((_, i) => out.push(data.slice(i * c, (i + 1) * c)));

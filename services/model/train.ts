@@ -132,7 +132,7 @@ export class Trainer {
       const mask = tf.tensor2d(batch.mask, [b, cfg.maxTokens]);
       const { value, grads } = tf.variableGrads(() => {
         const out = forward(cfg, this.det.lookup, images, ids, mask);
-        return detectionLoss(out, t, mask, this.#strides, this.lossWeights).total;
+        return detectionLoss(out, t, mask, this.#strides, this.lossWeights, cfg.quality).total;
       }, this.#slots.map((s) => s.v));
       const gs = this.#slots.map((s) => grads[s.v.name]);
       let scale: tf.Tensor = tf.scalar(1);

@@ -1,7 +1,8 @@
 import type { AugmentOptions, CocoDataset } from "../data/index.js";
 import type { TensorMap } from "../tensors/index.js";
+import type { ImportedBackbone } from "./yolox.js";
 
-export type ModelSize = "nano" | "small";
+export type ModelSize = "nano" | "small" | "yolox-nano";
 
 /**
  * Architecture of the grounded detector. Everything that changes a tensor's name or shape is here,
@@ -39,6 +40,17 @@ export interface ModelConfig {
   centerRadius: number;
   /** Initial foreground probability for the alignment bias. */
   priorProb: number;
+  /**
+   * A pretrained detector imported from ONNX as the image encoder, neck and box/objectness head
+   * (GLIP's recipe: keep the detector, replace its class logits by region–word alignment). Absent
+   * for the from-scratch sizes, whose image side the stage/FPN fields above describe.
+   */
+  backbone?: ImportedBackbone;
+  /**
+   * What the third output scores: "centerness" (FCOS; BCE at positives) or "objectness" (YOLOX;
+   * BCE at every location against the positive mask). Absent means centerness.
+   */
+  quality?: "centerness" | "objectness";
 }
 
 export interface TrainProgress {
