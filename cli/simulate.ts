@@ -5,6 +5,7 @@ import { join, resolve } from "node:path";
 import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import { isBaseModel, loadBaseWeights } from "../services/model/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { createAdminClient, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
@@ -43,6 +44,15 @@ export interface SimulateOptions {
   lr: number;
   batchSize: number;
   maxSteps: number;
+  /** nano | small (random init) or a pretrained base (yolox-nano). */
+  model: string;
+  /** Weights of a pretrained base (default: $MEDFCL_BASE_WEIGHTS, else the cache). */
+  baseWeights?: string;
+  /** Input side in pixels (0 = the model's default). */
+  inputSize?: number;
+  /** Frozen bottom image stages and gradient clip (default: by model, see trainingDefaults). */
+  freezeStages?: number;
+  gradClip?: number;
   insecure: boolean;
   logger: Logger;
   /**
@@ -67,8 +77,19 @@ export interface SiteDataset {
   train: string;
 }
 
-export function defaultSimulateOptions(): Omit<SimulateOptions, "logger" | "out"> {
-  return { suite: "polyp", sites: 5, strategy: "rehearsal", compare: [], buffer: 100, sampler: "random", mix: 0.3, seed: 1, scale: "small", epochs: 3, lr: 2e-3, batchSize: 8, maxSteps: 0, insecure: false };
+/**
+ * Local training settings by model: from-scratch sizes need a large lr, no frozen stages and loose
+ * clipping; a pretrained base is fine-tuned with the paper's settings (bottom two stages frozen,
+ * clip 1) at an lr that converges within the few epochs a CPU affords.
+ */
+export function trainingDefaults(model: string): { lr: number; batchSize: number; epochs: number; freezeStages: number; gradClip: number } {
+  if (isBaseModel(model)) return { lr: 1e-3, batchSize: 4, epochs: 3, freezeStages: 2, gradClip: 1 };
+  return { lr: 2e-3, batchSize: 8, epochs: 3, freezeStages: 0, gradClip: 5 };
+}
+
+export function defaultSimulateOptions(model = "nano"): Omit<SimulateOptions, "logger" | "out"> {
+  const t = trainingDefaults(model);
+  return { suite: "polyp", sites: 5, strategy: "rehearsal", compare: [], buffer: 100, sampler: "random", mix: 0.3, seed: 1, scale: "small", epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, maxSteps: 0, model, insecure: false };
 }
 
 export function freePort(): Promise<number> {
@@ -147,6 +168,9 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
   const log = o.logger;
   const out = resolve(o.out);
   mkdirSync(join(out, "logs"), { recursive: true });
+  // A pretrained base is checked before any process starts, so a missing file is one clear error.
+  if (isBaseModel(o.model)) await loadBaseWeights(o.model, o.baseWeights);
+  const train = trainingDefaults(o.model);
   const { dir: dataDir, index } = await ensureSuite(o);
   const trainDomains = trainingDomains(index);
   if (!o.siteData && (o.sites < 1 || o.sites > trainDomains.length)) {
@@ -186,7 +210,19 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     const evalArgs = index.domains.flatMap((d) => ["--eval-set", `${d.name}=${join(dataDir, d.splits.test)}`]);
     startChild(
       "coordinator",
-      ["coordinator", "--listen", address, "--http", `127.0.0.1:${httpPort}`, "--state-dir", join(out, "coordinator"), ...evalArgs, ...(natsUrl ? ["--nats", natsUrl] : []), ...tls("coordinator", "coordinator")],
+      [
+        "coordinator",
+        "--listen",
+        address,
+        "--http",
+        `127.0.0.1:${httpPort}`,
+        "--state-dir",
+        join(out, "coordinator"),
+        ...evalArgs,
+        ...(natsUrl ? ["--nats", natsUrl] : []),
+        ...(o.baseWeights ? ["--base-weights", resolve(o.baseWeights)] : []),
+        ...tls("coordinator", "coordinator"),
+      ],
       join(out, "logs", "coordinator.log"),
       children,
     );
@@ -224,8 +260,19 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
               sites: siteIds,
               options,
               seed: o.seed,
-              model: "nano",
-              hyperparameters: { lr: o.lr, text_lr: o.lr / 10, batch_size: o.batchSize, epochs: o.epochs, freeze_stages: 0, grad_clip: 5, weight_decay: 0.05, seed: o.seed, max_steps: o.maxSteps },
+              model: o.model,
+              hyperparameters: {
+                lr: o.lr,
+                text_lr: o.lr / 10,
+                batch_size: o.batchSize,
+                epochs: o.epochs,
+                freeze_stages: o.freezeStages ?? train.freezeStages,
+                grad_clip: o.gradClip ?? train.gradClip,
+                weight_decay: 0.05,
+                seed: o.seed,
+                max_steps: o.maxSteps,
+                input_size: o.inputSize ?? 0,
+              },
             });
             runId = run.run_id;
             break;
@@ -268,7 +315,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     } finally {
       admin.close();
     }
-    writeFileAtomicSync(join(out, "simulation.json"), `${JSON.stringify({ suite: o.suite, scale: o.scale, seed: o.seed, sites: siteIds, strategies: plan.map((r) => r.strategy), data: dataDir, runs: results }, null, 2)}\n`);
+    writeFileAtomicSync(join(out, "simulation.json"), `${JSON.stringify({ suite: o.suite, scale: o.scale, seed: o.seed, model: o.model, sites: siteIds, strategies: plan.map((r) => r.strategy), data: dataDir, runs: results }, null, 2)}\n`);
     if (o.report === false) return { reportDir: "", runs: results };
     await writeAuditReport(out, join(out, "report"));
     return { reportDir: join(out, "report"), runs: results };

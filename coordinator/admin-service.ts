@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { continualMetrics } from "../services/eval/index.js";
+import { MODEL_NAMES } from "../services/model/index.js";
 import type { Audit } from "../generated/medfcl/v1/Audit.js";
 import type { CreateRunRequest__Output } from "../generated/medfcl/v1/CreateRunRequest.js";
 import type { Run } from "../generated/medfcl/v1/Run.js";
@@ -51,6 +52,7 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
   const policy = req.dropout_policy || "skip";
   if (!["skip", "fail"].includes(policy)) throw new InvalidRunError(`dropout_policy must be "skip" or "fail", got "${policy}"`, "dropout_policy");
   if (req.base_version && !ctx.blobs.has(req.base_version)) throw new InvalidRunError(`base_version ${req.base_version} is not stored`, "base_version");
+  if (req.model && !(MODEL_NAMES as readonly string[]).includes(req.model)) throw new InvalidRunError(`model "${req.model}" is not one of ${MODEL_NAMES.join(", ")}`, "model");
   const runId = randomUUID();
   db.insertRun(ctx.db, {
     run_id: runId,

@@ -1,6 +1,20 @@
 import { loadCocoDataset, type CocoDataset } from "../services/data/index.js";
 import { evaluateCoco } from "../services/eval/index.js";
-import { checkpointBytes, configHash, createOnnxDetector, decodeDelta, exportOnnx, initWeights, modelConfig, parseCheckpoint, type ModelSize } from "../services/model/index.js";
+import {
+  MODEL_NAMES,
+  checkpointBytes,
+  configHash,
+  createOnnxDetector,
+  decodeDelta,
+  exportOnnx,
+  importBaseModel,
+  initWeights,
+  isBaseModel,
+  isScratchSize,
+  loadBaseWeights,
+  modelConfig,
+  parseCheckpoint,
+} from "../services/model/index.js";
 import { addScaledTensors } from "../services/tensors/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { ModelOps } from "./model-ops.js";
@@ -11,7 +25,14 @@ const DTYPE_NAME = { float32: "F32" } as const;
  * The production ModelOps: pure-JS weight init and tensor math, and central evaluation through the
  * ONNX export in onnxruntime-node (5–10× faster than tfjs-wasm here), scored by the COCO port.
  */
-export function detectorModelOps(options: { evalThreads?: number; inputSize?: number } = {}): ModelOps {
+export interface DetectorModelOpsOptions {
+  evalThreads?: number;
+  inputSize?: number;
+  /** The pretrained base's weights file; else $MEDFCL_BASE_WEIGHTS, else the cache (`medfcl model fetch`). */
+  baseWeights?: string;
+}
+
+export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOps {
   const datasets = new Map<string, Promise<CocoDataset>>();
   const dataset = (dir: string): Promise<CocoDataset> => {
     let p = datasets.get(dir);
@@ -22,11 +43,17 @@ export function detectorModelOps(options: { evalThreads?: number; inputSize?: nu
     return p;
   };
   return {
-    async createBase(model, seed) {
-      if (model !== "nano" && model !== "small") {
-        throw new MedfclError(ErrorCode.InvalidArgument, `unknown model size "${model}"; use nano or small`, { details: { field: "model" } });
+    async createBase(model, seed, opts = {}) {
+      const inputSize = opts.inputSize || options.inputSize;
+      const overrides = inputSize ? { inputSize } : {};
+      if (isBaseModel(model)) {
+        const { config, weights } = importBaseModel(model, await loadBaseWeights(model, options.baseWeights), seed, overrides);
+        return checkpointBytes(config, weights, { createdBy: `medfcl-coordinator:import ${model}` });
       }
-      const cfg = modelConfig(model as ModelSize, options.inputSize ? { inputSize: options.inputSize } : {});
+      if (!isScratchSize(model)) {
+        throw new MedfclError(ErrorCode.InvalidArgument, `unknown model "${model}"; use ${MODEL_NAMES.join(", ")}`, { details: { field: "model" } });
+      }
+      const cfg = modelConfig(model, overrides);
       return checkpointBytes(cfg, initWeights(cfg, seed), { createdBy: "medfcl-coordinator:init" });
     },
     inspect(checkpoint) {

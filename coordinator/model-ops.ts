@@ -22,8 +22,11 @@ export interface EvalSet {
  * be exercised without a training backend. The production implementation is in model-ops-detector.ts.
  */
 export interface ModelOps {
-  /** A fresh base checkpoint (safetensors bytes) for a model size and seed. */
-  createBase(model: string, seed: number): Promise<Buffer>;
+  /**
+   * A fresh base checkpoint (safetensors bytes) for a model and seed: a from-scratch size, or a
+   * pretrained base imported from its published weights. `inputSize` overrides the model's default.
+   */
+  createBase(model: string, seed: number, opts?: { inputSize?: number }): Promise<Buffer>;
   /** Tensor layout and architecture hash of a checkpoint. */
   inspect(checkpoint: Buffer): { manifest: TensorSpecLite[]; configHash: string };
   /** Decodes an uploaded delta to float32, whatever its encoding. */

@@ -137,7 +137,8 @@ function collect(ctx: CoordinatorContext, tasks: db.TaskRow[]): { updates: SiteU
 async function ensureBase(ctx: CoordinatorContext, run: db.RunRow, sets: EvalSet[]): Promise<string> {
   let base = run.base_version;
   if (!base) {
-    const bytes = await ctx.models.createBase(run.model, run.seed);
+    const hyper = JSON.parse(run.hyper_json) as Hyper;
+    const bytes = await ctx.models.createBase(run.model, run.seed, hyper.inputSize ? { inputSize: hyper.inputSize } : {});
     base = ctx.blobs.put(bytes);
     db.insertVersion(ctx.db, { version: base, parent: null, run_id: run.run_id, strategy: "base", step: -1, sites_json: "[]", config_hash: ctx.models.inspect(bytes).configHash, size: bytes.length });
     db.updateRun(ctx.db, run.run_id, { base_version: base });

@@ -17,6 +17,7 @@ import { simulate, type SiteDataset } from "../cli/simulate.js";
 import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
+import { isBaseModel } from "../services/model/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { ExperimentError } from "./errors.js";
 import { experimentPlan, isContinual, planSessions } from "./plan.js";
@@ -36,7 +37,7 @@ import {
 import { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type PlannedRun, type RunResult, type SeedTables } from "./types.js";
 
 export function defaultExperimentOptions(): Omit<ExperimentOptions, "kind" | "out" | "logger"> {
-  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: 3, maxSteps: 0, lr: 2e-3, batchSize: 8, shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
+  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: 3, maxSteps: 0, lr: 2e-3, batchSize: 8, model: "nano", shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
 }
 
 /** Validates what commander cannot: names, ranges, and that a --data-root holds a suite.json. */
@@ -150,6 +151,9 @@ async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): 
       lr: o.lr,
       batchSize: o.batchSize,
       maxSteps: o.maxSteps,
+      model: o.model,
+      baseWeights: o.baseWeights,
+      inputSize: o.inputSize,
       insecure: o.insecure,
       logger: o.logger.child({ seed }),
       report: false,
@@ -260,7 +264,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     scale: o.scale,
     seeds,
     data: o.dataRoot ? resolve(o.dataRoot) : "synthetic (one suite per seed under .data/)",
-    hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: "nano" },
+    hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: o.model, input_size: o.inputSize ?? 0 },
     options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond },
     plan,
     wall_seconds: wallSeconds,
@@ -290,7 +294,7 @@ function resultsMarkdown(
   const lines: string[] = [];
   lines.push(`# medfcl experiment ${o.kind} (--suite ${o.suite} --scale ${o.scale})`, "");
   lines.push(
-    `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; nano model from its base initialisation, ` +
+    `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; ${o.model} model from its base ${isBaseModel(o.model) ? "(COCO-pretrained, imported)" : "initialisation"}, ` +
       `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} optimiser step(s) per task` : ""}, lr ${o.lr}, batch ${o.batchSize}` +
       `${o.kind === "paradigms" ? `; joint few-shot ${o.shots} images per site; replay buffer ${o.buffer}, mix ${o.mix}` : ""}. AP is COCO AP@[.5:.95] in %. ` +
       `Run time ${fmtSeconds(perSeed.reduce((a, s) => a + s.runs.reduce((b, r) => b + r.seconds, 0), 0))} in all (the sum of the runs below); this invocation took ${fmtSeconds(wallSeconds)} (finished runs are resumed, not rerun).`,

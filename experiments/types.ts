@@ -22,6 +22,11 @@ export interface ExperimentOptions {
   maxSteps: number;
   lr: number;
   batchSize: number;
+  /** nano | small (random init) or a pretrained base such as yolox-nano. */
+  model: string;
+  baseWeights?: string;
+  /** Input side in pixels (0 = the model's default). */
+  inputSize?: number;
   /** Few-shot joint training: images per site (the paper's 100). */
   shots: number;
   /** Replay buffer size (the paper's 100). */

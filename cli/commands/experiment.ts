@@ -1,6 +1,7 @@
 import { type Command } from "commander";
 import { join } from "node:path";
 import { defaultExperimentOptions, runExperiment, type ExperimentKind } from "../../experiments/index.js";
+import { trainingDefaults } from "../simulate.js";
 import { action, commandLogger, numberOption, withExamples } from "../context.js";
 
 interface ExperimentFlags {
@@ -12,8 +13,11 @@ interface ExperimentFlags {
   dataRoot?: string;
   epochs: number;
   maxSteps: number;
-  lr: number;
-  batchSize: number;
+  lr?: number;
+  batchSize?: number;
+  model: string;
+  baseWeights?: string;
+  inputSize?: number;
   shots: number;
   buffer: number;
   mix: number;
@@ -40,8 +44,11 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--data-root <dir>", "a suite.json folder of real data (COCO per domain) instead of the synthetic suite")
     .option("--epochs <n>", "local epochs per step (joint: one round per epoch)", numberOption("--epochs", true), d.epochs)
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
-    .option("--lr <lr>", "learning rate", numberOption("--lr"), d.lr)
-    .option("--batch-size <n>", "batch size", numberOption("--batch-size", true), d.batchSize)
+    .option("--model <name>", "nano | small (random init) or yolox-nano (COCO-pretrained; `medfcl model fetch yolox-nano` first)", d.model)
+    .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
+    .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
+    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-3 for a pretrained base)", numberOption("--lr"))
+    .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
     .option("--shots <n>", "joint few-shot: images per site", numberOption("--shots", true), d.shots)
     .option("--buffer <n>", "rehearsal replay buffer size", numberOption("--buffer", true), d.buffer)
     .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
@@ -66,8 +73,11 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         dataRoot: f.dataRoot,
         epochs: f.epochs,
         maxSteps: f.maxSteps,
-        lr: f.lr,
-        batchSize: f.batchSize,
+        lr: f.lr ?? trainingDefaults(f.model).lr,
+        batchSize: f.batchSize ?? trainingDefaults(f.model).batchSize,
+        model: f.model,
+        baseWeights: f.baseWeights,
+        inputSize: f.inputSize,
         shots: f.shots,
         buffer: f.buffer,
         mix: f.mix,

@@ -60,6 +60,7 @@ interface CoordinatorFlags {
   tlsKey?: string;
   deadlineMs?: string;
   normBound?: string;
+  baseWeights?: string;
 }
 
 export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): MedfclConfig {
@@ -74,6 +75,7 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
         nats: f.nats,
         insecure: f.insecure,
         evalSets: parseEvalSets(f.evalSet),
+        baseWeights: f.baseWeights,
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
         taskDeadlineMs: f.deadlineMs === undefined ? undefined : Number(f.deadlineMs),
         updateNormBound: f.normBound === undefined ? undefined : Number(f.normBound),
@@ -137,12 +139,13 @@ export function registerFederation(program: Command): void {
       .option("--nats <url>", "publish events to this NATS server with JetStream")
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
       .option("--deadline-ms <ms>", "task deadline")
-      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this"),
+      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this")
+      .option("--base-weights <file>", "pretrained base weights for runs whose model is one, e.g. yolox_nano.onnx (coordinator.baseWeights; default: the cache of `medfcl model fetch`)"),
   ).action(
     action(async (flags: CoordinatorFlags, cmd: Command) => {
       const cfg = coordinatorConfigFrom(cmd, flags);
       const log = commandLogger(cmd, "coordinator");
-      const running = await startCoordinator(cfg.coordinator, log, detectorModelOps());
+      const running = await startCoordinator(cfg.coordinator, log, detectorModelOps({ baseWeights: cfg.coordinator.baseWeights }));
       const abort = new AbortController();
       onSignals(abort, log);
       await new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve(), { once: true }));

@@ -18,7 +18,14 @@ import {
   saveCheckpoint,
   trainDetector,
   type BackendName,
-  type ModelSize,
+  MODEL_NAMES,
+  BASE_MODELS,
+  PUBLISHED_WEIGHTS,
+  fetchBaseWeights,
+  importBaseModel,
+  isBaseModel,
+  isScratchSize,
+  loadBaseWeights,
   type TrainProgress,
 } from "../../services/model/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
@@ -50,6 +57,7 @@ interface TrainFlags {
   batchSize?: string;
   size?: string;
   freeze?: string;
+  baseWeights?: string;
 }
 
 /** A progress bar on a TTY, one log line per ~5 % otherwise. */
@@ -91,7 +99,8 @@ export function registerModel(program: Command): void {
       .description("train (or fine-tune with --init) the grounded detector on a COCO + prompt dataset folder")
       .requiredOption("--data <dir>", "dataset folder (annotations.json + images/)")
       .requiredOption("--out <file>", "checkpoint to write (.safetensors)")
-      .option("--model <size>", "architecture: nano | small (ignored with --init)", "nano")
+      .option("--model <name>", "nano | small (random init) or yolox-nano (COCO-pretrained base; see `medfcl model fetch`); ignored with --init", "nano")
+      .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
       .option("--init <ckpt>", "start from this checkpoint (fine-tuning: paper defaults lr 1e-4, text 1e-5, freeze 2)")
       .option("--epochs <n>", "epochs over the data", "1")
       .option("--steps <n>", "optimizer steps (overrides --epochs)")
@@ -100,7 +109,7 @@ export function registerModel(program: Command): void {
       .option("--lr <x>", "base learning rate (default 2e-3 from scratch, 1e-4 with --init)")
       .option("--text-lr <x>", "text-encoder learning rate (default lr/10)")
       .option("--batch-size <n>", "images per step (default 8 from scratch, 4 with --init)")
-      .option("--size <px>", "input size (from scratch only; multiple of 32)")
+      .option("--size <px>", "input size (not with --init; multiple of 32)")
       .option("--freeze <n>", "frozen bottom image stages (default 0 from scratch, 2 with --init)")
       .action(
         action(async (f: TrainFlags, cmd: Command) => {
@@ -109,14 +118,20 @@ export function registerModel(program: Command): void {
           const seed = num("--seed", f.seed, true) ?? 0;
           let det;
           let parent = "";
-          const base = f.init ? defaultTrainOptions() : fromScratchTrainOptions();
+          // Fine-tuning defaults (the paper's) from a checkpoint or a pretrained base; from-scratch ones otherwise.
+          const pretrained = Boolean(f.init) || isBaseModel(f.model);
+          const base = pretrained ? defaultTrainOptions() : fromScratchTrainOptions();
+          const size = num("--size", f.size, true);
           if (f.init) {
             const ck = await loadCheckpoint(f.init);
             det = detectorFromWeights(ck.config, ck.tensors);
             parent = ck.metadata["medfcl.tensors_sha256"] ?? "";
+          } else if (isBaseModel(f.model)) {
+            const imported = importBaseModel(f.model, await loadBaseWeights(f.model, f.baseWeights), seed, size ? { inputSize: size } : {});
+            det = detectorFromWeights(imported.config, imported.weights);
           } else {
-            const size = num("--size", f.size, true);
-            det = createDetector(modelConfig(f.model as ModelSize, size ? { inputSize: size } : {}), seed);
+            if (!isScratchSize(f.model)) throw new ModelOptionError("--model", `use ${MODEL_NAMES.join(", ")}, got "${f.model}"`);
+            det = createDetector(modelConfig(f.model, size ? { inputSize: size } : {}), seed);
           }
           const ds = await loadCocoDataset(f.data);
           const lr = num("--lr", f.lr) ?? base.lr;
@@ -143,6 +158,7 @@ export function registerModel(program: Command): void {
     [
       "medfcl train --data suite/kvasir/train --model nano --epochs 30 --out nano.safetensors",
       "medfcl train --data site-b/train --init global.safetensors --epochs 5 --out local.safetensors",
+      "medfcl model fetch yolox-nano && medfcl train --data kvasir/train --model yolox-nano --epochs 3 --out kvasir.safetensors",
     ],
   );
 
@@ -210,5 +226,37 @@ export function registerModel(program: Command): void {
         }),
       ),
     ["medfcl export onnx --model nano.safetensors --out nano.onnx"],
+  );
+
+  const model = program.command("model").description("pretrained base models: get and verify their published weights");
+  withExamples(model, ["medfcl model fetch yolox-nano", "medfcl model fetch yolox-nano --from /media/usb/yolox_nano.onnx"]);
+  withExamples(
+    model
+      .command("fetch")
+      .description(`download a base model's published weights once into the cache (sha256-pinned), or import a local copy: ${BASE_MODELS.join(", ")}`)
+      .argument("<name>", BASE_MODELS.join(" | "))
+      .option("--from <file>", "import this local copy instead of downloading (for offline sites); its sha256 must match")
+      .option("--url <url>", "download from this mirror instead of the pinned URL; the sha256 is checked all the same")
+      .action(
+        action(async (name: string, f: { from?: string; url?: string }, cmd: Command) => {
+          const log = commandLogger(cmd, "model");
+          let lastPct = -1;
+          const r = await fetchBaseWeights(name, {
+            from: f.from,
+            url: f.url,
+            onProgress: (got, total) => {
+              const pct = Math.floor((100 * got) / Math.max(total, 1));
+              if (pct >= lastPct + 10) {
+                lastPct = pct;
+                process.stderr.write(`download ${name}: ${pct}% (${got} of ${total} bytes)\n`);
+              }
+            },
+          });
+          const info = PUBLISHED_WEIGHTS[name as keyof typeof PUBLISHED_WEIGHTS];
+          log.info({ model: name, source: r.source, license: info.license }, `${name} weights ready`);
+          process.stdout.write(`${JSON.stringify({ model: name, path: r.path, sha256: r.sha256, source: r.source, license: info.license })}\n`);
+        }),
+      ),
+    ["medfcl model fetch yolox-nano", "medfcl model fetch yolox-nano --from ./yolox_nano.onnx", "MEDFCL_CACHE=/srv/medfcl-cache medfcl model fetch yolox-nano"],
   );
 }

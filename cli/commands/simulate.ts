@@ -1,7 +1,7 @@
 import { type Command } from "commander";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
-import { defaultSimulateOptions, simulate } from "../simulate.js";
+import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.js";
 import { action, commandLogger, numberOption, withExamples } from "../context.js";
 
 export function registerSimulate(program: Command): void {
@@ -18,9 +18,12 @@ export function registerSimulate(program: Command): void {
     .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", numberOption("--mix"), d.mix)
     .option("--seed <n>", "seed for data, initialisation and sampling", numberOption("--seed", true), d.seed)
     .option("--scale <name>", "tiny | small | full", d.scale)
-    .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true), d.epochs)
-    .option("--lr <lr>", "learning rate (from-scratch nano default)", numberOption("--lr"), d.lr)
-    .option("--batch-size <n>", "batch size", numberOption("--batch-size", true), d.batchSize)
+    .option("--model <name>", `nano | small (random init) or yolox-nano (COCO-pretrained base; \`medfcl model fetch yolox-nano\` first)`, d.model)
+    .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
+    .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
+    .option("--epochs <n>", "local epochs per step (default 3)", numberOption("--epochs", true))
+    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-3 for a pretrained base)", numberOption("--lr"))
+    .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--data-root <dir>", "suite folder (suite.json); synthesized there when missing")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates")
@@ -28,15 +31,20 @@ export function registerSimulate(program: Command): void {
   withExamples(cmd, [
     "medfcl simulate --suite polyp --sites 5 --strategy rehearsal --buffer 100 --seed 1 --scale small --out runs/demo",
     "medfcl simulate --strategy sequential --compare rehearsal --scale tiny --out runs/cmp",
+    "medfcl simulate --model yolox-nano --base-weights ../shared/weights/yolox-nano/yolox_nano.onnx --input-size 128 --out runs/pretrained",
   ]);
   cmd.action(
-    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs: number; lr: number; batchSize: number; maxSteps: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
+    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
       if (!["polyp", "tasks"].includes(f.suite)) throw new MedfclError(ErrorCode.InvalidArgument, `--suite must be polyp or tasks, got "${f.suite}"`, { details: { option: "--suite" } });
       if (!["tiny", "small", "full"].includes(f.scale)) throw new MedfclError(ErrorCode.InvalidArgument, `--scale must be tiny, small or full, got "${f.scale}"`, { details: { option: "--scale" } });
       const logger = commandLogger(c, "simulate");
       const started = Date.now();
+      const t = trainingDefaults(f.model);
       const res = await simulate({
         ...f,
+        epochs: f.epochs ?? t.epochs,
+        lr: f.lr ?? t.lr,
+        batchSize: f.batchSize ?? t.batchSize,
         suite: f.suite as "polyp" | "tasks",
         scale: f.scale as "tiny" | "small" | "full",
         compare: f.compare ? f.compare.split(",").map((s) => s.trim()).filter(Boolean) : [],

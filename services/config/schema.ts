@@ -35,6 +35,11 @@ export const coordinatorSchema = z
     tls: tlsSchema.default({}),
     /** Plaintext gRPC. Only for local experiments; agents are then identified by their claim. */
     insecure: z.boolean().default(false),
+    /**
+     * Weights file of the pretrained base (e.g. yolox_nano.onnx) for runs whose model is one; checked
+     * against its pinned sha256. Unset: $MEDFCL_BASE_WEIGHTS, else the cache (`medfcl model fetch`).
+     */
+    baseWeights: z.string().min(1).optional(),
     /** Central test sets: domain name -> COCO folder (annotations.json + images/). */
     evalSets: z.record(z.string().min(1), z.string().min(1)).default({}),
     heartbeatIntervalMs: z.number().int().positive().default(5000),

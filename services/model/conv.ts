@@ -177,12 +177,26 @@ export function depthwiseInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inH: number,
 
 export function depthwiseFilterGrad(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number, stride: number): tf.Tensor4D {
   const [b, ho, wo, c] = dy.shape;
+  const s = stride;
+  // Stride s: split xp once into its s×s phases, so that every tap is a plain slice of one phase
+  // (strided slices are slow on wasm).
+  let phases: tf.Tensor4D[][] | null = null;
+  if (s > 1) {
+    const ph = Math.ceil(xp.shape[1] / s);
+    const pw = Math.ceil(xp.shape[2] / s);
+    const padded = tf.pad(xp, [[0, 0], [0, ph * s - xp.shape[1]], [0, pw * s - xp.shape[2]], [0, 0]]);
+    // [b, ph, s, pw, s, c] folded to rank 4, where wasm's Slice is fast.
+    const split = tf.reshape(padded, [b * ph, s, pw, s * c]);
+    phases = Array.from({ length: s }, (_, r) =>
+      Array.from({ length: s }, (_, q) => tf.reshape(tf.slice(split, [0, r, 0, q * c], [b * ph, 1, pw, c]), [b, ph, pw, c]) as tf.Tensor4D),
+    );
+  }
   const taps: tf.Tensor[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const win = stride === 1
-        ? tf.slice(xp, [0, i, j, 0], [b, ho, wo, c])
-        : tf.stridedSlice(xp, [0, i, j, 0], [b, i + (ho - 1) * stride + 1, j + (wo - 1) * stride + 1, c], [1, stride, stride, 1]);
+      const win = phases
+        ? tf.slice(phases[i % s][j % s], [0, Math.floor(i / s), Math.floor(j / s), 0], [b, ho, wo, c])
+        : tf.slice(xp, [0, i, j, 0], [b, ho, wo, c]);
       taps.push(tf.sum(tf.mul(win, dy), [0, 1, 2]));
     }
   }

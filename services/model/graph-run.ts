@@ -47,6 +47,30 @@ function constOf(graph: ImportedGraph, name: string, node: GraphNode): number[] 
   return c.values;
 }
 
+/**
+ * Strided slicing without StridedSlice, which is a slow generic loop on tfjs-wasm: per strided axis, a
+ * reshape to 4-D [before, n, step, after] and a plain 4-D slice keeping index 0 of the step axis
+ * (wasm's Slice is fast up to rank 4 only).
+ */
+export function stepSlice(x: tf.Tensor, begin: number[], end: number[], steps: number[]): tf.Tensor {
+  const counts = begin.map((b, i) => Math.max(0, Math.ceil((end[i] - b) / steps[i])));
+  if (steps.every((s) => s === 1)) return tf.slice(x, begin, counts);
+  // Take (n−1)·step + 1 elements and pad the tail to n·step, so the reshape below always divides.
+  const sizes = counts.map((c, i) => (c === 0 ? 0 : (c - 1) * steps[i] + 1));
+  let y = tf.slice(x, begin, sizes);
+  const tail = sizes.map((sz, i) => counts[i] * steps[i] - sz);
+  if (tail.some((t) => t > 0)) y = tf.pad(y, tail.map((t) => [0, t] as [number, number]));
+  steps.forEach((s, a) => {
+    if (s === 1) return;
+    const shape = [...y.shape];
+    const before = shape.slice(0, a).reduce((p, d) => p * d, 1);
+    const after = shape.slice(a + 1).reduce((p, d) => p * d, 1);
+    const picked = tf.slice(tf.reshape(y, [before, counts[a], s, after]), [0, 0, 0, 0], [before, counts[a], 1, after]);
+    y = tf.reshape(picked, [...shape.slice(0, a), counts[a], ...shape.slice(a + 1)]);
+  });
+  return y;
+}
+
 function slice(graph: ImportedGraph, v: Value, n: GraphNode): Value {
   const starts = constOf(graph, n.inputs[1], n);
   const ends = constOf(graph, n.inputs[2], n);
@@ -66,7 +90,7 @@ function slice(graph: ImportedGraph, v: Value, n: GraphNode): Value {
     end[ax] = clamp(ends[i]);
     strides[ax] = steps[i];
   });
-  return { t: tf.stridedSlice(v.t, begin, end, strides), nhwc: v.nhwc };
+  return { t: stepSlice(v.t, begin, end, strides), nhwc: v.nhwc };
 }
 
 function resize(graph: ImportedGraph, v: Value, n: GraphNode): Value {

@@ -181,8 +181,12 @@ function embedChannelsOf(graph: ImportedGraph, tensor: string, shapes: Map<strin
 
 /** The pixel convention of the source model, from medfcl's NHWC RGB in [0,1]. */
 export function toSourcePixels(bb: ImportedBackbone, images: tf.Tensor4D): tf.Tensor4D {
-  const x = bb.inputBgr ? (tf.reverse(images, 3) as tf.Tensor4D) : images;
-  return bb.inputScale === 1 ? x : (tf.mul(x, bb.inputScale) as tf.Tensor4D);
+  if (!bb.inputBgr) return bb.inputScale === 1 ? images : (tf.mul(images, bb.inputScale) as tf.Tensor4D);
+  // Channel flip and scale as one [3×3] matMul: wasm's Reverse and SplitV are slow generic loops.
+  const [b, h, w] = images.shape;
+  const k = bb.inputScale;
+  const flip = tf.tensor2d([0, 0, k, 0, k, 0, k, 0, 0], [3, 3]);
+  return tf.reshape(tf.matMul(tf.reshape(images, [-1, 3]), flip), [b, h, w, 3]);
 }
 
 /**
