@@ -1,5 +1,6 @@
 import { type Command } from "commander";
 import { envLeaves, loadConfig } from "../../services/config/index.js";
+import { WEIGHTS_ENV } from "../../services/model/index.js";
 import { action, globalOptions, withExamples } from "../context.js";
 
 export function registerConfig(program: Command): void {
@@ -26,6 +27,9 @@ export function registerConfig(program: Command): void {
       .action(
         action(() => {
           for (const leaf of envLeaves()) process.stdout.write(`${leaf.envName.padEnd(44)} ${leaf.path.join(".")}\n`);
+          // Read by every command that needs a pretrained base, outside the config file.
+          process.stdout.write(`${WEIGHTS_ENV.cache.padEnd(44)} (cache of \`medfcl model fetch\`; default $XDG_CACHE_HOME/medfcl)\n`);
+          process.stdout.write(`${WEIGHTS_ENV.file.padEnd(44)} (a pretrained base's weights file, instead of the cache)\n`);
         }),
       ),
     ["medfcl config env | grep AGENT"],

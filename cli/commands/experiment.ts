@@ -47,7 +47,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--model <name>", "nano | small (random init) or yolox-nano (COCO-pretrained; `medfcl model fetch yolox-nano` first)", d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
-    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-3 for a pretrained base)", numberOption("--lr"))
+    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-4 for a pretrained base)", numberOption("--lr"))
     .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
     .option("--shots <n>", "joint few-shot: images per site", numberOption("--shots", true), d.shots)
     .option("--buffer <n>", "rehearsal replay buffer size", numberOption("--buffer", true), d.buffer)

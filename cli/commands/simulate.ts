@@ -22,7 +22,7 @@ export function registerSimulate(program: Command): void {
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
     .option("--epochs <n>", "local epochs per step (default 3)", numberOption("--epochs", true))
-    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-3 for a pretrained base)", numberOption("--lr"))
+    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-4 for a pretrained base)", numberOption("--lr"))
     .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--data-root <dir>", "suite folder (suite.json); synthesized there when missing")
