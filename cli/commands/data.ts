@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   DataArgumentError,
   SUITE_FILE,
+  compareBoxes,
   convertDicom,
   convertKvasir,
   convertMasks,
@@ -11,6 +12,7 @@ import {
   convertVoc,
   convertYolo,
   domainDistances,
+  formatAgreement,
   formatDistanceReport,
   formatProblem,
   loadCocoDataset,
@@ -26,6 +28,8 @@ import {
   type SuiteName,
   type SuiteScale,
   type ValidationProblem,
+  VOC_DIFFICULT,
+  type VocDifficult,
 } from "../../services/data/index.js";
 import { action, ExitCode, withExamples } from "../context.js";
 
@@ -63,6 +67,7 @@ interface ConvertFlags {
   prompts?: string;
   pair?: string;
   window?: string;
+  difficult: string;
 }
 
 const FORMATS = ["kvasir", "masks", "rgb-masks", "voc", "yolo", "dicom"] as const;
@@ -107,7 +112,7 @@ async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport
   const threshold = Number(f.threshold);
   switch (f.from) {
     case "kvasir":
-      return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), out: f.out, prompts: promptMap(f, ["polyp"]) });
+      return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), minArea: minArea(f), out: f.out, prompts: promptMap(f, ["polyp"]) });
     case "masks":
       return convertMasks({ images: pick(input, f.images, ["images", "Original", "original", "."]), masks: pick(input, f.masks, ["masks", "Ground Truth", "GroundTruth", "ground_truth"]), minArea: minArea(f), category: f.categoryName, threshold, maskSuffix: f.maskSuffix, out: f.out, prompts: promptMap(f, [f.categoryName]) });
     case "rgb-masks": {
@@ -116,7 +121,8 @@ async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport
     }
     case "voc": {
       const classes = classList(input, f);
-      return convertVoc({ annotations: pick(input, f.annotations, ["Annotations", "annotations"]), images: pick(input, f.images, ["JPEGImages", "images"]), classes, out: f.out, prompts: promptMap(f, classes ?? []) });
+      if (!(VOC_DIFFICULT as readonly string[]).includes(f.difficult)) throw new DataArgumentError(`--difficult must be one of ${VOC_DIFFICULT.join(", ")}; got "${f.difficult}"`);
+      return convertVoc({ annotations: pick(input, f.annotations, ["Annotations", "annotations"]), images: pick(input, f.images, ["JPEGImages", "images"]), classes, difficult: f.difficult as VocDifficult, out: f.out, prompts: promptMap(f, classes ?? []) });
     }
     case "yolo": {
       const classes = classList(input, f);
@@ -203,8 +209,8 @@ export function registerData(program: Command): void {
       .option("--labels <dir>", "YOLO label folder (default IN/labels)")
       .option("--bboxes <file>", "Kvasir-SEG bbox JSON (default IN/kavsir_bboxes.json)")
       .option("--classes <list>", "voc/yolo: a,b,c or a names file; rgb-masks: \"255,0,0=neoplastic polyp;0,255,0=non-neoplastic polyp\"")
-      .option("--min-area <px>", "masks: drop connected components smaller than this", "32")
-      .option("--threshold <v>", "masks: foreground if the mask value >= this (0-255)", "128")
+      .option("--min-area <px>", "masks: drop connected components smaller than this; kvasir: drop boxes smaller than this after scaling (JPEG specks)", "32")
+      .option("--threshold <v>", "masks: foreground if the mask value (max over channels) >= this (0-255; 128 = the usual > 127)", "128")
       .option("--mask-suffix <s>", "masks: mask file = image stem + suffix (e.g. _mask)")
       .option("--category-name <name>", "masks / dicom: the category of every component", "polyp")
       .option("--prompt-prefix <s>", "prompt prefix for the category(ies)")
@@ -212,13 +218,16 @@ export function registerData(program: Command): void {
       .option("--prompt-suffix <s>", 'prompt suffix, e.g. " in rectum"')
       .option("--prompts <file>", 'JSON {"category": {"prefix", "name", "suffix"}} for multi-class sets')
       .option("--pair <format>", "dicom: the annotation format next to the DICOM files (masks | rgb-masks | voc | yolo | kvasir)", "masks")
+      .option("--difficult <how>", "voc: objects marked difficult: crowd (iscrowd = 1, ignored in training and eval, as VOC's eval does) | keep | drop", "crowd")
       .option("--window <c,w>", "dicom: window center,width (default: from the file, else min..max)")
       .description("convert a public dataset layout to medfcl's COCO + prompt folder, then validate it")
       .action(
         action(async (input: string, f: ConvertFlags) => {
           const report = await runConvert(input, f);
           for (const s of report.skipped) process.stderr.write(`skipped: ${s}\n`);
+          for (const n of report.notes) process.stdout.write(`note: ${n}\n`);
           process.stdout.write(`wrote ${report.out}: ${report.images} images, ${report.annotations} boxes, categories ${report.categories.join(", ")}\n`);
+          process.stdout.write(`boxes per category: ${Object.entries(report.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
           const problems = await validateDataset(report.out, { checkImages: "header" });
           for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
           return problems.length === 0 ? ExitCode.Ok : ExitCode.Failure;
@@ -232,6 +241,26 @@ export function registerData(program: Command): void {
       "medfcl data convert --from yolo set --classes nodule --out data/set",
       "medfcl data convert --from dicom scans --pair masks --masks scans/masks --window 40,400 --category-name nodule --out data/scans",
     ],
+  );
+
+  withExamples(
+    data
+      .command("compare")
+      .argument("<a>", "a dataset folder (e.g. converted from Kvasir-SEG's box file)")
+      .argument("<b>", "another annotation of the same images (matched by file name stem), e.g. converted from the masks")
+      .option("--min-median <iou>", "exit 1 when the median per-image IoU is below this (0 = never)", "0")
+      .description("how well two annotations of the same images agree: per-image box IoU (one-to-one matching), median over the images both hold")
+      .action(
+        action(async (a: string, b: string, o: { minMedian: string }) => {
+          const min = Number(o.minMedian);
+          if (!Number.isFinite(min) || min < 0 || min > 1) throw new DataArgumentError(`--min-median must be a number from 0 to 1, got "${o.minMedian}"`);
+          const r = compareBoxes(await loadCocoDataset(a, { checkImages: "none" }), await loadCocoDataset(b, { checkImages: "none" }));
+          process.stdout.write(`${formatAgreement(r)}\n`);
+          if (r.images === 0) throw new DataArgumentError(`${a} and ${b} share no image (by file name stem); nothing to compare`);
+          return r.median >= min ? ExitCode.Ok : ExitCode.Failure;
+        }),
+      ),
+    ["medfcl data compare data/kvasir-json data/kvasir-masks", "medfcl data compare data/kvasir-json data/kvasir-masks --min-median 0.9"],
   );
 
   withExamples(

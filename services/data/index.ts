@@ -34,6 +34,7 @@ export {
   type LoadCocoOptions,
 } from "./coco.js";
 export { decodeImage, readImageSize } from "./image.js";
+export { boxIou, compareBoxes, formatAgreement, imageAgreement, type AgreementReport } from "./compare.js";
 export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
@@ -75,6 +76,7 @@ export {
   POLYP_PROMPT,
   clipBox,
   promptFor,
+  summarizeIds,
   type ConvertReport,
   type PromptMap,
 } from "./convert/common.js";
@@ -89,7 +91,11 @@ export {
   parseColorClasses,
   readClassNames,
   singlePrompt,
+  sizeRelation,
+  VOC_DIFFICULT,
   type ColorClass,
+  type SizeRelation,
+  type VocDifficult,
   type KvasirOptions,
   type MaskOptions,
   type RgbMaskOptions,
