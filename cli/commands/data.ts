@@ -4,6 +4,7 @@ import { join } from "node:path";
 import {
   DataArgumentError,
   SUITE_FILE,
+  assembleSuite,
   compareBoxes,
   convertDicom,
   convertKvasir,
@@ -22,7 +23,11 @@ import {
   type ConvertReport,
   type DicomPair,
   type PromptMap,
+  readGroupFile,
+  readIdList,
   readSuiteIndex,
+  splitDataset,
+  summarizeIds,
   synthesizeSuite,
   validateDataset,
   type SuiteName,
@@ -240,6 +245,74 @@ export function registerData(program: Command): void {
       "medfcl data convert --from voc BCCD --classes RBC,WBC,Platelets --out data/bccd",
       "medfcl data convert --from yolo set --classes nodule --out data/set",
       "medfcl data convert --from dicom scans --pair masks --masks scans/masks --window 40,400 --category-name nodule --out data/scans",
+    ],
+  );
+
+  withExamples(
+    data
+      .command("split")
+      .argument("<dataset>", "a converted dataset folder (annotations.json + images/)")
+      .requiredOption("--out <dir>", "writes DIR/train, DIR/test (and DIR/val), DIR/split.json; images are hard links")
+      .option("--test <fraction>", "fraction of images in test", "0.2")
+      .option("--val <fraction>", "fraction of images in val (0 = no val split)", "0")
+      .option("--seed <n>", "seed of the hash order; the same seed gives the same bytes", "0")
+      .option("--groups <file>", 'lines "id group": ids of one group stay in one split (e.g. frames of one patient)')
+      .option("--include <file>", "keep only the ids listed (one per line), e.g. kvasir-seg/sessile-ids.txt for the sessile domain")
+      .option("--exclude <file>", "leave out the ids listed, e.g. the sessile ids when they form their own domain")
+      .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key")
+      .action(
+        action(async (src: string, o: { out: string; test: string; val: string; seed: string; groups?: string; include?: string; exclude?: string }) => {
+          const r = await splitDataset({
+            src,
+            out: o.out,
+            test: Number(o.test),
+            val: Number(o.val),
+            seed: parseSeed(o.seed),
+            ...(o.groups ? { groups: readGroupFile(o.groups) } : {}),
+            ...(o.include ? { include: readIdList(o.include) } : {}),
+            ...(o.exclude ? { exclude: readIdList(o.exclude) } : {}),
+          });
+          if (r.missingIncluded.length > 0) process.stderr.write(`warning: ${summarizeIds(r.missingIncluded)} of --include are not in ${src}\n`);
+          const counts = Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+          process.stdout.write(`wrote ${r.out}: ${counts} (${r.groups} groups${r.excluded ? `, ${r.excluded} images left out by --include/--exclude` : ""})\n`);
+        }),
+      ),
+    [
+      "medfcl data split data/kvasir --exclude kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir",
+      "medfcl data split data/kvasir --include kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir-sessile",
+      "medfcl data split data/bccd --test 0.2 --val 0.1 --groups patients.txt --out real/cells",
+    ],
+  );
+
+  withExamples(
+    data
+      .command("suite")
+      .requiredOption("--out <dir>", "suite folder: suite.json is written here, split paths relative to it")
+      .requiredOption("--domain <name:task:dir...>", "a domain, in sequence order: NAME:TASK:DIR, DIR a `data split` output (train + test) or one dataset folder (test-only)")
+      .option("--test-only <names>", "comma-separated domains used only for testing, even if they have a train split")
+      .option("--name <name>", "the suite's name in suite.json", "real")
+      .option("--seed <n>", "recorded in suite.json (the seed the splits were made with)", "0")
+      .description("write suite.json over split folders (for experiment --data-root and simulate); refuses an image in two splits or domains")
+      .action(
+        action(async (o: { out: string; domain: string[]; testOnly?: string; name: string; seed: string }) => {
+          const testOnly = new Set((o.testOnly ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""));
+          const domains = o.domain.map((spec) => {
+            const m = /^([^:]+):([^:]+):(.+)$/.exec(spec);
+            if (!m) throw new DataArgumentError(`--domain "${spec}" is not NAME:TASK:DIR (e.g. kvasir:polyp:real/kvasir)`);
+            return { name: m[1], task: m[2], dir: m[3], testOnly: testOnly.has(m[1]) };
+          });
+          for (const n of testOnly) if (!domains.some((d) => d.name === n)) throw new DataArgumentError(`--test-only ${n}: no --domain of that name`);
+          const index = await assembleSuite({ out: o.out, name: o.name, seed: parseSeed(o.seed), domains });
+          for (const d of index.domains) {
+            const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+            process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(10)} ${d.role.padEnd(10)} ${counts}\n`);
+          }
+          process.stdout.write(`wrote ${join(o.out, SUITE_FILE)} (${index.domains.length} domains; no image in two splits or domains)\n`);
+        }),
+      ),
+    [
+      "medfcl data suite --out real --domain kvasir:polyp:real/kvasir --domain kvasir-sessile:polyp:real/kvasir-sessile --domain cells:cells:real/cells",
+      "medfcl data suite --out real --domain a:polyp:real/a --domain b:polyp:real/b --test-only b",
     ],
   );
 

@@ -35,6 +35,21 @@ export {
 } from "./coco.js";
 export { decodeImage, readImageSize } from "./image.js";
 export { boxIou, compareBoxes, formatAgreement, imageAgreement, type AgreementReport } from "./compare.js";
+export {
+  SPLIT_FILE,
+  SPLIT_NAMES,
+  assembleSuite,
+  assignSplits,
+  imageIdOf,
+  readGroupFile,
+  readIdList,
+  splitDataset,
+  type AssembleSuiteOptions,
+  type SplitName,
+  type SplitOptions,
+  type SplitResult,
+  type SuiteDomainInput,
+} from "./split.js";
 export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
