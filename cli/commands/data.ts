@@ -5,6 +5,7 @@ import {
   DataArgumentError,
   SUITE_FILE,
   assembleSuite,
+  buildRealSuite,
   compareBoxes,
   convertDicom,
   convertKvasir,
@@ -314,6 +315,35 @@ export function registerData(program: Command): void {
       "medfcl data suite --out real --domain kvasir:polyp:real/kvasir --domain kvasir-sessile:polyp:real/kvasir-sessile --domain cells:cells:real/cells",
       "medfcl data suite --out real --domain a:polyp:real/a --domain b:polyp:real/b --test-only b",
     ],
+  );
+
+  withExamples(
+    data
+      .command("real-suite")
+      .option("--datasets <dir>", "folder with kvasir-seg/ and bccd/ (the layout of ../shared/datasets)", "../shared/datasets")
+      .option("--out <dir>", "suite folder (outside git: runs/ is ignored)", "runs/real-suite")
+      .option("--test <fraction>", "test fraction of every domain", "0.2")
+      .option("--seed <n>", "split seed", "0")
+      .option("--min-area <px>", "Kvasir: mask components and JSON boxes under this many pixels are specks", "32")
+      .description("build the real suite: kvasir (Kvasir-SEG minus the sessile ids) -> kvasir-sessile -> cells (BCCD); prints the mask/JSON agreement")
+      .action(
+        action(async (o: { datasets: string; out: string; test: string; seed: string; minArea: string }) => {
+          const started = Date.now();
+          const r = await buildRealSuite({ datasets: o.datasets, out: o.out, test: Number(o.test), seed: parseSeed(o.seed), minArea: minArea({ minArea: o.minArea } as ConvertFlags) });
+          for (const [name, c] of Object.entries(r.converted)) {
+            for (const s of c.skipped) process.stderr.write(`${name}: skipped: ${s}\n`);
+            for (const n of c.notes) process.stdout.write(`${name}: note: ${n}\n`);
+            process.stdout.write(`${name}: ${c.images} images, boxes per category: ${Object.entries(c.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
+          }
+          process.stdout.write(`kvasir JSON vs masks:\n${formatAgreement(r.agreement)}\n`);
+          for (const d of r.index.domains) {
+            const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+            process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(10)} ${d.role.padEnd(10)} ${counts}\n`);
+          }
+          process.stdout.write(`wrote ${join(o.out, SUITE_FILE)} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        }),
+      ),
+    ["medfcl data real-suite", "medfcl data real-suite --datasets /data/shared/datasets --out /tmp/real --seed 1"],
   );
 
   withExamples(

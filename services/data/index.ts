@@ -50,6 +50,7 @@ export {
   type SplitResult,
   type SuiteDomainInput,
 } from "./split.js";
+export { BCCD_CLASSES, BCCD_PROMPTS, buildRealSuite, type RealSuiteOptions, type RealSuiteResult } from "./real-suite.js";
 export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
