@@ -147,6 +147,8 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
     throw new DataArgumentError(`${out} holds a train/ folder that no \`data split\` wrote (no ${SPLIT_FILE}); choose another --out`);
   }
   const splits: SplitName[] = (o.val ?? 0) > 0 ? ["train", "val", "test"] : ["train", "test"];
+  // A val/ left by an earlier split of ours with --val would otherwise be taken for part of this one.
+  if (existsSync(join(out, SPLIT_FILE))) for (const s of SPLIT_NAMES) if (!splits.includes(s)) rmSync(join(out, s), { recursive: true, force: true });
   const counts: Partial<Record<SplitName, number>> = {};
   const rawById = new Map(raw.images.map((im) => [im.id as number, im]));
   const manifest: Record<string, string[]> = {};
