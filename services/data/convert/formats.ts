@@ -50,9 +50,9 @@ export function sizeRelation(json: { width: number; height: number }, file: { wi
  * Kvasir-SEG: `{id: {height, width, bbox: [{label, xmin, ymin, xmax, ymax}]}}`, boxes in pixels of the
  * original image whose size the record states. Published copies are often resized, so each box is
  * scaled from the record's size to the file's size. Accepted size differences: a resize that keeps
- * the aspect (up to rounding), and a resize of the whole set to one fixed size (e.g. every file
- * 256x256: the aspect changes, but the same way for every image). Anything else (a rotated file,
- * files of several sizes whose aspect differs from their record's) is refused: scaling could not be
+ * the aspect (up to rounding), and a resize of the whole set to one fixed size (every file
+ * 256x256: the aspect changes, by a known factor per image). Anything else (a rotated file, an
+ * aspect change in a set whose files are not all one size) is refused: scaling could not be
  * trusted to put the boxes where the lesions are.
  */
 export async function convertKvasir(o: KvasirOptions): Promise<ConvertReport> {
@@ -82,11 +82,15 @@ export async function convertKvasir(o: KvasirOptions): Promise<ConvertReport> {
   if (missing.length > 0) skipped.push(`${summarizeIds(missing)} in ${basename(o.bboxes)} have no image in ${o.images}`);
   const rotated = found.filter((f) => f.rel === "rotated");
   const aniso = found.filter((f) => f.rel === "anisotropic");
-  const fixedSizes = new Set(aniso.map((f) => `${f.size.width}x${f.size.height}`));
-  if (rotated.length > 0 || fixedSizes.size > 1) {
+  // An aspect change is explained only by a resize of the whole set to one size: then every file has it.
+  const fileSizes = new Set(found.map((f) => `${f.size.width}x${f.size.height}`));
+  if (rotated.length > 0 || (aniso.length > 0 && fileSizes.size > 1)) {
     const bad = rotated.length > 0 ? rotated : aniso;
     const shown = bad.slice(0, 5).map((f) => `${f.id} (json ${f.rec.width}x${f.rec.height}, file ${f.size.width}x${f.size.height})`);
-    const why = rotated.length > 0 ? "width and height are swapped (a rotated file?)" : `the files were resized to ${fixedSizes.size} different sizes without keeping their aspect`;
+    const why =
+      rotated.length > 0
+        ? "width and height are swapped (a rotated file?)"
+        : `their aspect differs from the JSON's, and the files are not all one size (${fileSizes.size} sizes), so no single resize of the set explains them`;
     throw new DataArgumentError(
       `${o.bboxes}: ${bad.length} image(s) have a size the boxes cannot be scaled to: ${why}; e.g. ${shown.join("; ")}. Use the original images, or a copy resized uniformly or to one fixed size.`,
       { details: { file: o.bboxes, images: bad.length } },
@@ -110,7 +114,7 @@ export async function convertKvasir(o: KvasirOptions): Promise<ConvertReport> {
   }
   const notes: string[] = [];
   if (scaled > 0) {
-    const how = aniso.length > 0 ? `${aniso.length} of them resized to one fixed size ${[...fixedSizes][0]} (aspect not kept), ${scaled - aniso.length} uniformly` : "each resized uniformly";
+    const how = aniso.length > 0 ? `${aniso.length} of them resized to one fixed size ${[...fileSizes][0]} (aspect not kept), ${scaled - aniso.length} uniformly` : "each resized uniformly";
     notes.push(`scaled boxes from the JSON's original sizes to the image files' sizes for ${scaled} of ${found.length} images (${how})`);
   }
   if (tiny.length > 0) notes.push(`dropped ${tiny.length} box(es) smaller than ${o.minArea} px after scaling (mask specks in the box file), in ${summarizeIds([...new Set(tiny)])}`);

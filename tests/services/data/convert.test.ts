@@ -121,6 +121,20 @@ describe("data convert", () => {
     assert.match(r.notes[1], /^dropped 1 box\(es\) smaller than 2 px/);
   });
 
+  it("convert - Kvasir-SEG: one stretched file among originals is refused, naming it", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/a.jpg"), 40, 30, rgbImage(40, 30, [120, 60, 50]), "jpeg");
+    await writeImage(join(root, "images/b.jpg"), 40, 40, rgbImage(40, 40, [120, 60, 50]), "jpeg");
+    writeFileSync(
+      join(root, "kavsir_bboxes.json"),
+      JSON.stringify({ a: { height: 30, width: 40, bbox: [] }, b: { height: 30, width: 40, bbox: [{ label: "polyp", xmin: 1, ymin: 1, xmax: 9, ymax: 9 }] } }),
+    );
+    await assert.rejects(
+      convertKvasir({ bboxes: join(root, "kavsir_bboxes.json"), images: join(root, "images"), out: join(tempDir(), "k") }),
+      /1 image\(s\) have a size the boxes cannot be scaled to: .* e\.g\. b \(json 40x30, file 40x40\)/,
+    );
+  });
+
   it("convert - Kvasir-SEG sizes: same, uniform resize, rotated, anisotropic", () => {
     assert.equal(sizeRelation({ width: 622, height: 529 }, { width: 622, height: 529 }), "same");
     assert.equal(sizeRelation({ width: 622, height: 529 }, { width: 311, height: 265 }), "uniform");
