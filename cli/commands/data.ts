@@ -4,6 +4,9 @@ import { join } from "node:path";
 import {
   DataArgumentError,
   SUITE_FILE,
+  assembleSuite,
+  buildRealSuite,
+  compareBoxes,
   convertDicom,
   convertKvasir,
   convertMasks,
@@ -11,6 +14,7 @@ import {
   convertVoc,
   convertYolo,
   domainDistances,
+  formatAgreement,
   formatDistanceReport,
   formatProblem,
   loadCocoDataset,
@@ -20,12 +24,18 @@ import {
   type ConvertReport,
   type DicomPair,
   type PromptMap,
+  readGroupFile,
+  readIdList,
   readSuiteIndex,
+  splitDataset,
+  summarizeIds,
   synthesizeSuite,
   validateDataset,
   type SuiteName,
   type SuiteScale,
   type ValidationProblem,
+  VOC_DIFFICULT,
+  type VocDifficult,
 } from "../../services/data/index.js";
 import { action, ExitCode, withExamples } from "../context.js";
 
@@ -63,6 +73,7 @@ interface ConvertFlags {
   prompts?: string;
   pair?: string;
   window?: string;
+  difficult: string;
 }
 
 const FORMATS = ["kvasir", "masks", "rgb-masks", "voc", "yolo", "dicom"] as const;
@@ -107,7 +118,7 @@ async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport
   const threshold = Number(f.threshold);
   switch (f.from) {
     case "kvasir":
-      return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), out: f.out, prompts: promptMap(f, ["polyp"]) });
+      return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), minArea: minArea(f), out: f.out, prompts: promptMap(f, ["polyp"]) });
     case "masks":
       return convertMasks({ images: pick(input, f.images, ["images", "Original", "original", "."]), masks: pick(input, f.masks, ["masks", "Ground Truth", "GroundTruth", "ground_truth"]), minArea: minArea(f), category: f.categoryName, threshold, maskSuffix: f.maskSuffix, out: f.out, prompts: promptMap(f, [f.categoryName]) });
     case "rgb-masks": {
@@ -116,7 +127,8 @@ async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport
     }
     case "voc": {
       const classes = classList(input, f);
-      return convertVoc({ annotations: pick(input, f.annotations, ["Annotations", "annotations"]), images: pick(input, f.images, ["JPEGImages", "images"]), classes, out: f.out, prompts: promptMap(f, classes ?? []) });
+      if (!(VOC_DIFFICULT as readonly string[]).includes(f.difficult)) throw new DataArgumentError(`--difficult must be one of ${VOC_DIFFICULT.join(", ")}; got "${f.difficult}"`);
+      return convertVoc({ annotations: pick(input, f.annotations, ["Annotations", "annotations"]), images: pick(input, f.images, ["JPEGImages", "images"]), classes, difficult: f.difficult as VocDifficult, out: f.out, prompts: promptMap(f, classes ?? []) });
     }
     case "yolo": {
       const classes = classList(input, f);
@@ -203,8 +215,8 @@ export function registerData(program: Command): void {
       .option("--labels <dir>", "YOLO label folder (default IN/labels)")
       .option("--bboxes <file>", "Kvasir-SEG bbox JSON (default IN/kavsir_bboxes.json)")
       .option("--classes <list>", "voc/yolo: a,b,c or a names file; rgb-masks: \"255,0,0=neoplastic polyp;0,255,0=non-neoplastic polyp\"")
-      .option("--min-area <px>", "masks: drop connected components smaller than this", "32")
-      .option("--threshold <v>", "masks: foreground if the mask value >= this (0-255)", "128")
+      .option("--min-area <px>", "masks: drop connected components smaller than this; kvasir: drop boxes smaller than this after scaling (JPEG specks)", "32")
+      .option("--threshold <v>", "masks: foreground if the mask value (max over channels) >= this (0-255; 128 = the usual > 127)", "128")
       .option("--mask-suffix <s>", "masks: mask file = image stem + suffix (e.g. _mask)")
       .option("--category-name <name>", "masks / dicom: the category of every component", "polyp")
       .option("--prompt-prefix <s>", "prompt prefix for the category(ies)")
@@ -212,13 +224,16 @@ export function registerData(program: Command): void {
       .option("--prompt-suffix <s>", 'prompt suffix, e.g. " in rectum"')
       .option("--prompts <file>", 'JSON {"category": {"prefix", "name", "suffix"}} for multi-class sets')
       .option("--pair <format>", "dicom: the annotation format next to the DICOM files (masks | rgb-masks | voc | yolo | kvasir)", "masks")
+      .option("--difficult <how>", "voc: objects marked difficult: crowd (iscrowd = 1, ignored in training and eval, as VOC's eval does) | keep | drop", "crowd")
       .option("--window <c,w>", "dicom: window center,width (default: from the file, else min..max)")
       .description("convert a public dataset layout to medfcl's COCO + prompt folder, then validate it")
       .action(
         action(async (input: string, f: ConvertFlags) => {
           const report = await runConvert(input, f);
           for (const s of report.skipped) process.stderr.write(`skipped: ${s}\n`);
+          for (const n of report.notes) process.stdout.write(`note: ${n}\n`);
           process.stdout.write(`wrote ${report.out}: ${report.images} images, ${report.annotations} boxes, categories ${report.categories.join(", ")}\n`);
+          process.stdout.write(`boxes per category: ${Object.entries(report.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
           const problems = await validateDataset(report.out, { checkImages: "header" });
           for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
           return problems.length === 0 ? ExitCode.Ok : ExitCode.Failure;
@@ -232,6 +247,123 @@ export function registerData(program: Command): void {
       "medfcl data convert --from yolo set --classes nodule --out data/set",
       "medfcl data convert --from dicom scans --pair masks --masks scans/masks --window 40,400 --category-name nodule --out data/scans",
     ],
+  );
+
+  withExamples(
+    data
+      .command("split")
+      .argument("<dataset>", "a converted dataset folder (annotations.json + images/)")
+      .requiredOption("--out <dir>", "writes DIR/train, DIR/test (and DIR/val), DIR/split.json; images are hard links")
+      .option("--test <fraction>", "fraction of images in test", "0.2")
+      .option("--val <fraction>", "fraction of images in val (0 = no val split)", "0")
+      .option("--seed <n>", "seed of the hash order; the same seed gives the same bytes", "0")
+      .option("--groups <file>", 'lines "id group": ids of one group stay in one split (e.g. frames of one patient)')
+      .option("--include <file>", "keep only the ids listed (one per line), e.g. kvasir-seg/sessile-ids.txt for the sessile domain")
+      .option("--exclude <file>", "leave out the ids listed, e.g. the sessile ids when they form their own domain")
+      .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key")
+      .action(
+        action(async (src: string, o: { out: string; test: string; val: string; seed: string; groups?: string; include?: string; exclude?: string }) => {
+          const r = await splitDataset({
+            src,
+            out: o.out,
+            test: Number(o.test),
+            val: Number(o.val),
+            seed: parseSeed(o.seed),
+            ...(o.groups ? { groups: readGroupFile(o.groups) } : {}),
+            ...(o.include ? { include: readIdList(o.include) } : {}),
+            ...(o.exclude ? { exclude: readIdList(o.exclude) } : {}),
+          });
+          if (r.missingIncluded.length > 0) process.stderr.write(`warning: ${summarizeIds(r.missingIncluded)} of --include are not in ${src}\n`);
+          const counts = Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+          process.stdout.write(`wrote ${r.out}: ${counts} (${r.groups} groups${r.excluded ? `, ${r.excluded} images left out by --include/--exclude` : ""})\n`);
+        }),
+      ),
+    [
+      "medfcl data split data/kvasir --exclude kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir",
+      "medfcl data split data/kvasir --include kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir-sessile",
+      "medfcl data split data/bccd --test 0.2 --val 0.1 --groups patients.txt --out real/cells",
+    ],
+  );
+
+  withExamples(
+    data
+      .command("suite")
+      .requiredOption("--out <dir>", "suite folder: suite.json is written here, split paths relative to it")
+      .requiredOption("--domain <name:task:dir...>", "a domain, in sequence order: NAME:TASK:DIR, DIR a `data split` output (train + test) or one dataset folder (test-only)")
+      .option("--test-only <names>", "comma-separated domains used only for testing, even if they have a train split")
+      .option("--name <name>", "the suite's name in suite.json", "real")
+      .option("--seed <n>", "recorded in suite.json (the seed the splits were made with)", "0")
+      .description("write suite.json over split folders (for experiment --data-root and simulate); refuses an image in two splits or domains")
+      .action(
+        action(async (o: { out: string; domain: string[]; testOnly?: string; name: string; seed: string }) => {
+          const testOnly = new Set((o.testOnly ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""));
+          const domains = o.domain.map((spec) => {
+            const m = /^([^:]+):([^:]+):(.+)$/.exec(spec);
+            if (!m) throw new DataArgumentError(`--domain "${spec}" is not NAME:TASK:DIR (e.g. kvasir:polyp:real/kvasir)`);
+            return { name: m[1], task: m[2], dir: m[3], testOnly: testOnly.has(m[1]) };
+          });
+          for (const n of testOnly) if (!domains.some((d) => d.name === n)) throw new DataArgumentError(`--test-only ${n}: no --domain of that name`);
+          const index = await assembleSuite({ out: o.out, name: o.name, seed: parseSeed(o.seed), domains });
+          for (const d of index.domains) {
+            const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+            process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(10)} ${d.role.padEnd(10)} ${counts}\n`);
+          }
+          process.stdout.write(`wrote ${join(o.out, SUITE_FILE)} (${index.domains.length} domains; no image in two splits or domains)\n`);
+        }),
+      ),
+    [
+      "medfcl data suite --out real --domain kvasir:polyp:real/kvasir --domain kvasir-sessile:polyp:real/kvasir-sessile --domain cells:cells:real/cells",
+      "medfcl data suite --out real --domain a:polyp:real/a --domain b:polyp:real/b --test-only b",
+    ],
+  );
+
+  withExamples(
+    data
+      .command("real-suite")
+      .option("--datasets <dir>", "folder with kvasir-seg/ and bccd/ (the layout of ../shared/datasets)", "../shared/datasets")
+      .option("--out <dir>", "suite folder (outside git: runs/ is ignored)", "runs/real-suite")
+      .option("--test <fraction>", "test fraction of every domain", "0.2")
+      .option("--seed <n>", "split seed", "0")
+      .option("--min-area <px>", "Kvasir: mask components and JSON boxes under this many pixels are specks", "32")
+      .description("build the real suite: kvasir (Kvasir-SEG minus the sessile ids) -> kvasir-sessile -> cells (BCCD); prints the mask/JSON agreement")
+      .action(
+        action(async (o: { datasets: string; out: string; test: string; seed: string; minArea: string }) => {
+          const started = Date.now();
+          const r = await buildRealSuite({ datasets: o.datasets, out: o.out, test: Number(o.test), seed: parseSeed(o.seed), minArea: minArea({ minArea: o.minArea } as ConvertFlags) });
+          for (const [name, c] of Object.entries(r.converted)) {
+            for (const s of c.skipped) process.stderr.write(`${name}: skipped: ${s}\n`);
+            for (const n of c.notes) process.stdout.write(`${name}: note: ${n}\n`);
+            process.stdout.write(`${name}: ${c.images} images, boxes per category: ${Object.entries(c.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
+          }
+          process.stdout.write(`kvasir JSON vs masks:\n${formatAgreement(r.agreement)}\n`);
+          for (const d of r.index.domains) {
+            const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
+            process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(10)} ${d.role.padEnd(10)} ${counts}\n`);
+          }
+          process.stdout.write(`wrote ${join(o.out, SUITE_FILE)} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        }),
+      ),
+    ["medfcl data real-suite", "medfcl data real-suite --datasets /data/shared/datasets --out /tmp/real --seed 1"],
+  );
+
+  withExamples(
+    data
+      .command("compare")
+      .argument("<a>", "a dataset folder (e.g. converted from Kvasir-SEG's box file)")
+      .argument("<b>", "another annotation of the same images (matched by file name stem), e.g. converted from the masks")
+      .option("--min-median <iou>", "exit 1 when the median per-image IoU is below this (0 = never)", "0")
+      .description("how well two annotations of the same images agree: per-image box IoU (one-to-one matching), median over the images both hold")
+      .action(
+        action(async (a: string, b: string, o: { minMedian: string }) => {
+          const min = Number(o.minMedian);
+          if (!Number.isFinite(min) || min < 0 || min > 1) throw new DataArgumentError(`--min-median must be a number from 0 to 1, got "${o.minMedian}"`);
+          const r = compareBoxes(await loadCocoDataset(a, { checkImages: "none" }), await loadCocoDataset(b, { checkImages: "none" }));
+          process.stdout.write(`${formatAgreement(r)}\n`);
+          if (r.images === 0) throw new DataArgumentError(`${a} and ${b} share no image (by file name stem); nothing to compare`);
+          return r.median >= min ? ExitCode.Ok : ExitCode.Failure;
+        }),
+      ),
+    ["medfcl data compare data/kvasir-json data/kvasir-masks", "medfcl data compare data/kvasir-json data/kvasir-masks --min-median 0.9"],
   );
 
   withExamples(

@@ -34,6 +34,23 @@ export {
   type LoadCocoOptions,
 } from "./coco.js";
 export { decodeImage, readImageSize } from "./image.js";
+export { boxIou, compareBoxes, formatAgreement, imageAgreement, type AgreementReport } from "./compare.js";
+export {
+  SPLIT_FILE,
+  SPLIT_NAMES,
+  assembleSuite,
+  assignSplits,
+  imageIdOf,
+  readGroupFile,
+  readIdList,
+  splitDataset,
+  type AssembleSuiteOptions,
+  type SplitName,
+  type SplitOptions,
+  type SplitResult,
+  type SuiteDomainInput,
+} from "./split.js";
+export { BCCD_CLASSES, BCCD_PROMPTS, buildRealSuite, type RealSuiteOptions, type RealSuiteResult } from "./real-suite.js";
 export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
@@ -75,6 +92,7 @@ export {
   POLYP_PROMPT,
   clipBox,
   promptFor,
+  summarizeIds,
   type ConvertReport,
   type PromptMap,
 } from "./convert/common.js";
@@ -89,7 +107,11 @@ export {
   parseColorClasses,
   readClassNames,
   singlePrompt,
+  sizeRelation,
+  VOC_DIFFICULT,
   type ColorClass,
+  type SizeRelation,
+  type VocDifficult,
   type KvasirOptions,
   type MaskOptions,
   type RgbMaskOptions,

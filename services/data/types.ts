@@ -120,8 +120,8 @@ export interface SuiteDomain {
   task: string;
   role: "train" | "test-only";
   prompt: PromptParts;
-  /** Folders relative to the suite directory. */
-  splits: { train?: string; test: string };
+  /** Folders relative to the suite directory (val: held out for tuning; nothing reads it yet). */
+  splits: { train?: string; val?: string; test: string };
   /** Image counts per split name. */
   counts: Record<string, number>;
 }

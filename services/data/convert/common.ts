@@ -37,6 +37,8 @@ export function listImages(dir: string): Map<string, string> {
 export interface ConvertedBox {
   bbox: [number, number, number, number];
   category: string;
+  /** COCO iscrowd = 1: an "ignore" region (VOC `difficult`): not trained on, neither TP nor FP in eval. */
+  crowd?: boolean;
 }
 
 export interface ConvertedImage {
@@ -54,6 +56,15 @@ export interface ConvertReport {
   categories: string[];
   /** Inputs that were skipped, with why (a box outside its image, an image without a label file, ...). */
   skipped: string[];
+  /** Boxes written per category name (crowd/ignore boxes included), in category order. */
+  perCategory: Record<string, number>;
+  /** Things the converter did to every image that a user must know, said once (e.g. box scaling). */
+  notes: string[];
+}
+
+/** "3 ids: a, b, c" or "12 ids: a, b, c, d, e, ...": a long list said once, not one line each. */
+export function summarizeIds(ids: string[], shown = 5): string {
+  return `${ids.length} ${ids.length === 1 ? "id" : "ids"}: ${ids.slice(0, shown).join(", ")}${ids.length > shown ? ", ..." : ""}`;
 }
 
 /** Clips a box to the image; null if nothing with positive area is left. */
@@ -71,7 +82,7 @@ export function clipBox(b: [number, number, number, number], width: number, heig
  * Writes out/images/* (copies) and out/annotations.json. Category ids follow `categoryOrder`
  * (1-based), then any other names in sorted order.
  */
-export async function writeConverted(out: string, images: ConvertedImage[], categoryOrder: string[], prompts: PromptMap, skipped: string[]): Promise<ConvertReport> {
+export async function writeConverted(out: string, images: ConvertedImage[], categoryOrder: string[], prompts: PromptMap, skipped: string[], notes: string[] = []): Promise<ConvertReport> {
   if (images.length === 0) throw new DataArgumentError(`nothing to convert: no images were found (skipped: ${skipped.slice(0, 5).join("; ") || "none"})`);
   const names = [...categoryOrder];
   const extra = new Set<string>();
@@ -82,6 +93,7 @@ export async function writeConverted(out: string, images: ConvertedImage[], cate
   await mkdir(join(out, "images"), { recursive: true });
   const infos: ImageInfo[] = [];
   const anns: Annotation[] = [];
+  const perCategory: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   const used = new Set<string>();
   for (const [i, im] of images.entries()) {
     let file = basename(im.src);
@@ -91,9 +103,10 @@ export async function writeConverted(out: string, images: ConvertedImage[], cate
     await copyFile(im.src, join(out, "images", file));
     infos.push({ id: i + 1, file_name: `images/${file}`, width: im.width, height: im.height });
     for (const b of im.boxes) {
-      anns.push({ id: anns.length + 1, image_id: i + 1, category_id: idOf.get(b.category) as number, bbox: b.bbox, area: b.bbox[2] * b.bbox[3], iscrowd: 0 });
+      anns.push({ id: anns.length + 1, image_id: i + 1, category_id: idOf.get(b.category) as number, bbox: b.bbox, area: b.bbox[2] * b.bbox[3], iscrowd: b.crowd ? 1 : 0 });
+      perCategory[b.category] += 1;
     }
   }
   await writeFileAtomic(join(out, ANNOTATIONS_FILE), `${JSON.stringify({ images: infos, annotations: anns, categories }, null, 1)}\n`);
-  return { out, images: infos.length, annotations: anns.length, categories: names, skipped };
+  return { out, images: infos.length, annotations: anns.length, categories: names, skipped, perCategory, notes };
 }

@@ -1,5 +1,8 @@
-/** Boxes (x, y, w, h) of the 8-connected components of a binary mask with at least `minArea` pixels. */
-export function componentBoxes(mask: Uint8Array, width: number, height: number, minArea: number): [number, number, number, number][] {
+/**
+ * Boxes (x, y, w, h) of the 8-connected components of a binary mask with at least `minArea` pixels.
+ * `stats.dropped` (when given) is increased by the number of smaller components left out.
+ */
+export function componentBoxes(mask: Uint8Array, width: number, height: number, minArea: number, stats?: { dropped: number }): [number, number, number, number][] {
   const label = new Int32Array(width * height);
   const stack = new Int32Array(width * height);
   const boxes: [number, number, number, number][] = [];
@@ -39,6 +42,7 @@ export function componentBoxes(mask: Uint8Array, width: number, height: number, 
       }
     }
     if (area >= minArea) boxes.push([minX, minY, maxX - minX + 1, maxY - minY + 1]);
+    else if (stats) stats.dropped++;
   }
   return boxes;
 }

@@ -5,7 +5,7 @@ import { DataArgumentError, DataNotFoundError } from "../errors.js";
 import { decodeImage, readImageSize } from "../image.js";
 import { type PromptParts } from "../types.js";
 import { componentBoxes } from "./components.js";
-import { clipBox, listImages, stem, writeConverted, type ConvertReport, type ConvertedImage, type PromptMap } from "./common.js";
+import { clipBox, listImages, stem, summarizeIds, writeConverted, type ConvertReport, type ConvertedImage, type PromptMap } from "./common.js";
 
 export interface CommonConvertOptions {
   out: string;
@@ -20,38 +20,105 @@ export interface KvasirOptions extends CommonConvertOptions {
   bboxes: string;
   /** Folder with <id>.jpg images. */
   images: string;
+  /**
+   * Boxes smaller than this many pixels of the image file (after scaling) are dropped: the official
+   * JSON was made from the full-size masks and keeps their JPEG specks as boxes (e.g. 0.7x1.8 px
+   * at 256x256). Default 0 (keep all); the CLI passes its --min-area.
+   */
+  minArea?: number;
 }
 
-/** Kvasir-SEG: `{id: {height, width, bbox: [{label, xmin, ymin, xmax, ymax}]}}`. */
+type KvasirRecord = { height: number; width: number; bbox: { label: string; xmin: number; ymin: number; xmax: number; ymax: number }[] };
+
+/** How a file's size relates to the size its JSON record states. */
+export type SizeRelation = "same" | "uniform" | "anisotropic" | "rotated";
+
+/**
+ * `uniform`: the file is the JSON size scaled by one factor, up to the rounding of a resize
+ * (|sx - sy| <= 1/w + 1/h); `rotated`: width and height swapped (scaling would misplace every box);
+ * `anisotropic`: anything else.
+ */
+export function sizeRelation(json: { width: number; height: number }, file: { width: number; height: number }): SizeRelation {
+  if (json.width === file.width && json.height === file.height) return "same";
+  if (json.width !== json.height && json.width === file.height && json.height === file.width) return "rotated";
+  const sx = file.width / json.width;
+  const sy = file.height / json.height;
+  return Math.abs(sx - sy) <= 1 / json.width + 1 / json.height ? "uniform" : "anisotropic";
+}
+
+/**
+ * Kvasir-SEG: `{id: {height, width, bbox: [{label, xmin, ymin, xmax, ymax}]}}`, boxes in pixels of the
+ * original image whose size the record states. Published copies are often resized, so each box is
+ * scaled from the record's size to the file's size. Accepted size differences: a resize that keeps
+ * the aspect (up to rounding), and a resize of the whole set to one fixed size (every file
+ * 256x256: the aspect changes, by a known factor per image). Anything else (a rotated file, an
+ * aspect change in a set whose files are not all one size) is refused: scaling could not be
+ * trusted to put the boxes where the lesions are.
+ */
 export async function convertKvasir(o: KvasirOptions): Promise<ConvertReport> {
   if (!existsSync(o.bboxes)) throw new DataNotFoundError(o.bboxes, "Kvasir-SEG bbox file (kavsir_bboxes.json)");
-  let raw: Record<string, { height: number; width: number; bbox: { label: string; xmin: number; ymin: number; xmax: number; ymax: number }[] }>;
+  let raw: Record<string, KvasirRecord>;
   try {
     raw = JSON.parse(readFileSync(o.bboxes, "utf8"));
   } catch (err) {
     throw new DataArgumentError(`${o.bboxes}: not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new DataArgumentError(`${o.bboxes}: expected an object {id: {height, width, bbox: [...]}}`);
   const files = listImages(o.images);
-  const images: ConvertedImage[] = [];
   const skipped: string[] = [];
+  const missing: string[] = [];
+  const found: { id: string; rec: KvasirRecord; src: string; size: { width: number; height: number }; rel: SizeRelation }[] = [];
   for (const id of Object.keys(raw).sort()) {
     const rec = raw[id];
+    if (!(rec?.width > 0) || !(rec?.height > 0)) throw new DataArgumentError(`${o.bboxes}: record ${id}: width and height must be positive numbers (the original image's size)`, { details: { file: o.bboxes, record: id } });
     const src = files.get(id);
     if (!src) {
-      skipped.push(`${id}: no image ${id}.* in ${o.images}`);
+      missing.push(id);
       continue;
     }
     const size = await readImageSize(src);
-    if (size.width !== rec.width || size.height !== rec.height) skipped.push(`${id}: json says ${rec.width}x${rec.height}, file is ${size.width}x${size.height} (file size used)`);
+    found.push({ id, rec, src, size, rel: sizeRelation(rec, size) });
+  }
+  if (missing.length > 0) skipped.push(`${summarizeIds(missing)} in ${basename(o.bboxes)} have no image in ${o.images}`);
+  const rotated = found.filter((f) => f.rel === "rotated");
+  const aniso = found.filter((f) => f.rel === "anisotropic");
+  // An aspect change is explained only by a resize of the whole set to one size: then every file has it.
+  const fileSizes = new Set(found.map((f) => `${f.size.width}x${f.size.height}`));
+  if (rotated.length > 0 || (aniso.length > 0 && fileSizes.size > 1)) {
+    const bad = rotated.length > 0 ? rotated : aniso;
+    const shown = bad.slice(0, 5).map((f) => `${f.id} (json ${f.rec.width}x${f.rec.height}, file ${f.size.width}x${f.size.height})`);
+    const why =
+      rotated.length > 0
+        ? "width and height are swapped (a rotated file?)"
+        : `their aspect differs from the JSON's, and the files are not all one size (${fileSizes.size} sizes), so no single resize of the set explains them`;
+    throw new DataArgumentError(
+      `${o.bboxes}: ${bad.length} image(s) have a size the boxes cannot be scaled to: ${why}; e.g. ${shown.join("; ")}. Use the original images, or a copy resized uniformly or to one fixed size.`,
+      { details: { file: o.bboxes, images: bad.length } },
+    );
+  }
+  const images: ConvertedImage[] = [];
+  let scaled = 0;
+  const tiny: string[] = [];
+  for (const { id, rec, src, size, rel } of found) {
+    const sx = size.width / rec.width;
+    const sy = size.height / rec.height;
+    if (rel !== "same") scaled++;
     const boxes = [];
     for (const b of rec.bbox ?? []) {
-      const c = clipBox([b.xmin, b.ymin, b.xmax - b.xmin, b.ymax - b.ymin], size.width, size.height);
-      if (c) boxes.push({ bbox: c, category: b.label || "polyp" });
-      else skipped.push(`${id}: box ${JSON.stringify(b)} has no area inside the image`);
+      const c = clipBox([b.xmin * sx, b.ymin * sy, (b.xmax - b.xmin) * sx, (b.ymax - b.ymin) * sy], size.width, size.height);
+      if (!c) skipped.push(`${id}: box ${JSON.stringify(b)} has no area inside the image`);
+      else if (c[2] * c[3] < (o.minArea ?? 0)) tiny.push(id);
+      else boxes.push({ bbox: c, category: b.label || "polyp" });
     }
     images.push({ src, width: size.width, height: size.height, boxes });
   }
-  return writeConverted(o.out, images, [], o.prompts ?? {}, skipped);
+  const notes: string[] = [];
+  if (scaled > 0) {
+    const how = aniso.length > 0 ? `${aniso.length} of them resized to one fixed size ${[...fileSizes][0]} (aspect not kept), ${scaled - aniso.length} uniformly` : "each resized uniformly";
+    notes.push(`scaled boxes from the JSON's original sizes to the image files' sizes for ${scaled} of ${found.length} images (${how})`);
+  }
+  if (tiny.length > 0) notes.push(`dropped ${tiny.length} box(es) smaller than ${o.minArea} px after scaling (mask specks in the box file), in ${summarizeIds([...new Set(tiny)])}`);
+  return writeConverted(o.out, images, [], o.prompts ?? {}, skipped, notes);
 }
 
 // ---------------------------------------------------------------- binary masks
@@ -77,13 +144,20 @@ function rescale(b: [number, number, number, number], sx: number, sy: number): [
   return [b[0] * sx, b[1] * sy, b[2] * sx, b[3] * sy];
 }
 
-/** A folder of binary masks (CVC-ClinicDB, ETIS, Kvasir): one box per connected component. */
+/**
+ * A folder of binary masks (CVC-ClinicDB, ETIS, Kvasir): one box per 8-connected component of the
+ * pixels whose value (max over channels) is >= the threshold. Several components are several
+ * lesions (Kvasir-SEG's own box file does the same); components under `minArea` pixels are JPEG
+ * specks at the mask's edges and are dropped (counted in a note).
+ */
 export async function convertMasks(o: MaskOptions): Promise<ConvertReport> {
   const imgs = listImages(o.images);
   const masks = listImages(o.masks);
   const thr = o.threshold ?? 128;
+  if (!Number.isFinite(thr) || thr < 1 || thr > 255) throw new DataArgumentError(`--threshold must be a number from 1 to 255, got ${thr}`);
   const images: ConvertedImage[] = [];
   const skipped: string[] = [];
+  const stats = { dropped: 0 };
   for (const [s, src] of imgs) {
     const mp = findMask(masks, s, o.maskSuffix);
     if (!mp) {
@@ -97,13 +171,14 @@ export async function convertMasks(o: MaskOptions): Promise<ConvertReport> {
     const sx = size.width / m.width;
     const sy = size.height / m.height;
     const boxes = [];
-    for (const b of componentBoxes(bin, m.width, m.height, o.minArea)) {
+    for (const b of componentBoxes(bin, m.width, m.height, o.minArea, stats)) {
       const c = clipBox(rescale(b, sx, sy), size.width, size.height);
       if (c) boxes.push({ bbox: c, category: o.category });
     }
     images.push({ src, width: size.width, height: size.height, boxes });
   }
-  return writeConverted(o.out, images, [o.category], o.prompts ?? {}, skipped);
+  const notes = stats.dropped > 0 ? [`dropped ${stats.dropped} mask component(s) smaller than ${o.minArea} px (JPEG specks)`] : [];
+  return writeConverted(o.out, images, [o.category], o.prompts ?? {}, skipped, notes);
 }
 
 // ---------------------------------------------------------------- RGB class masks (BKAI)
@@ -193,9 +268,17 @@ export interface VocOptions extends CommonConvertOptions {
   images: string;
   /** Category order; default: names in the XML, sorted. */
   classes?: string[];
-  /** Keep objects marked difficult (default true). */
-  keepDifficult?: boolean;
+  /**
+   * Objects marked `<difficult>1</difficult>`: "crowd" (default) writes them with COCO iscrowd = 1,
+   * which is what VOC's own evaluation does with them: a detection on one is neither a true nor a
+   * false positive, and it is not a positive for training (the loader skips crowd boxes).
+   * "keep" makes them ordinary boxes; "drop" leaves them out (a detection there is then a false positive).
+   */
+  difficult?: VocDifficult;
 }
+
+export const VOC_DIFFICULT = ["crowd", "keep", "drop"] as const;
+export type VocDifficult = (typeof VOC_DIFFICULT)[number];
 
 function asArray<T>(v: T | T[] | undefined): T[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -208,6 +291,8 @@ export async function convertVoc(o: VocOptions): Promise<ConvertReport> {
   const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: true });
   const images: ConvertedImage[] = [];
   const skipped: string[] = [];
+  let crowd = 0;
+  let droppedDifficult = 0;
   for (const name of readdirSync(o.annotations).filter((f) => f.toLowerCase().endsWith(".xml")).sort()) {
     const xmlPath = join(o.annotations, name);
     const doc = parser.parse(readFileSync(xmlPath, "utf8")) as { annotation?: { filename?: string; object?: unknown } };
@@ -231,20 +316,44 @@ export async function convertVoc(o: VocOptions): Promise<ConvertReport> {
         skipped.push(`${name}: an object without name or bndbox`);
         continue;
       }
-      if (o.keepDifficult === false && Number(obj.difficult) === 1) continue;
+      const difficult = Number(obj.difficult) === 1;
+      if (difficult && o.difficult === "drop") {
+        droppedDifficult++;
+        continue;
+      }
       if (o.classes && !o.classes.includes(cls)) {
         skipped.push(`${name}: class "${cls}" is not in --classes`);
         continue;
       }
-      const x1 = Number(bb.xmin) - 1;
-      const y1 = Number(bb.ymin) - 1;
-      const c = clipBox([x1, y1, Number(bb.xmax) - x1, Number(bb.ymax) - y1], size.width, size.height);
-      if (c) boxes.push({ bbox: c, category: cls });
-      else skipped.push(`${name}: box of "${cls}" has no area inside the image`);
+      const [xmin, ymin, xmax, ymax] = [bb.xmin, bb.ymin, bb.xmax, bb.ymax].map(Number);
+      if (![xmin, ymin, xmax, ymax].every(Number.isFinite)) {
+        skipped.push(`${name}: box of "${cls}" has a non-numeric corner (${JSON.stringify(bb)})`);
+        continue;
+      }
+      // A point (xmin = xmax and ymin = ymax) is a stray click, not an object: BCCD has two.
+      if (xmax <= xmin && ymax <= ymin) {
+        skipped.push(`${name}: box of "${cls}" is a single point (${xmin},${ymin}); dropped`);
+        continue;
+      }
+      if (xmax < xmin || ymax < ymin) {
+        skipped.push(`${name}: box of "${cls}" has xmax < xmin or ymax < ymin (${JSON.stringify(bb)}); dropped`);
+        continue;
+      }
+      // Corners on the border (xmin = 1 or xmax = width) are objects cut by the frame: clipping keeps them whole inside it.
+      const c = clipBox([xmin - 1, ymin - 1, xmax - xmin + 1, ymax - ymin + 1], size.width, size.height);
+      if (!c) {
+        skipped.push(`${name}: box of "${cls}" has no area inside the image`);
+        continue;
+      }
+      if (difficult && o.difficult !== "keep") crowd++;
+      boxes.push({ bbox: c, category: cls, crowd: difficult && o.difficult !== "keep" });
     }
     images.push({ src, width: size.width, height: size.height, boxes });
   }
-  return writeConverted(o.out, images, o.classes ?? [], o.prompts ?? {}, skipped);
+  const notes: string[] = [];
+  if (crowd > 0) notes.push(`${crowd} object(s) marked difficult written with iscrowd = 1 (ignored by training and by COCO evaluation)`);
+  if (droppedDifficult > 0) notes.push(`${droppedDifficult} object(s) marked difficult left out (--difficult drop)`);
+  return writeConverted(o.out, images, o.classes ?? [], o.prompts ?? {}, skipped, notes);
 }
 
 // ---------------------------------------------------------------- YOLO txt

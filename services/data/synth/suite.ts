@@ -288,6 +288,7 @@ export function readSuiteIndex(dir: string): SuiteIndex {
     if (!p || typeof p.prefix !== "string" || typeof p.name !== "string" || typeof p.suffix !== "string") add(rec, "prompt", "must be {prefix, name, suffix} strings");
     if (typeof dm?.splits?.test !== "string") add(rec, "splits.test", "must be a folder relative to the suite");
     if (dm?.splits?.train !== undefined && typeof dm.splits.train !== "string") add(rec, "splits.train", "must be a folder relative to the suite");
+    if (dm?.splits?.val !== undefined && typeof dm.splits.val !== "string") add(rec, "splits.val", "must be a folder relative to the suite");
     if (dm?.role === "train" && typeof dm?.splits?.train !== "string") add(rec, "splits.train", 'a "train" domain needs a train split');
     if (typeof dm?.counts !== "object" || dm.counts === null) add(rec, "counts", "must be an object of split -> image count");
   }

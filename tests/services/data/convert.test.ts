@@ -13,6 +13,7 @@ import {
   decodeImage,
   dicomToGrey,
   loadCocoDataset,
+  sizeRelation,
   validateDataset,
   type CocoDataset,
 } from "../../../services/data/index.js";
@@ -93,6 +94,73 @@ describe("data convert", () => {
     assert.deepEqual(boxesOf(ds, "cju0qkwl35piu0993l0dewei2.jpg"), [{ bbox: [10, 5, 20, 20], cat: "polyp" }]);
     // The box that runs past the right edge is clipped.
     assert.deepEqual(boxesOf(ds, "cju0qoxqj9q6s0835b43399p4.jpg").map((b) => b.bbox), [[40, 40, 10, 10], [2, 3, 2, 6]]);
+  });
+
+  it("convert - Kvasir-SEG boxes are scaled from the JSON's original size to the file's, said once", async () => {
+    const root = tempDir();
+    // A copy resized to one fixed size (aspect not kept), as the published 256x256 Kvasir-SEG copy is.
+    await writeImage(join(root, "images/a.jpg"), 32, 32, rgbImage(32, 32, [120, 60, 50]), "jpeg");
+    await writeImage(join(root, "images/b.jpg"), 32, 32, rgbImage(32, 32, [120, 60, 50]), "jpeg");
+    writeFileSync(
+      join(root, "kavsir_bboxes.json"),
+      JSON.stringify({
+        a: { height: 64, width: 128, bbox: [{ label: "polyp", xmin: 64, ymin: 32, xmax: 128, ymax: 64 }, { label: "polyp", xmin: 0, ymin: 0, xmax: 2, ymax: 2 }] },
+        b: { height: 100, width: 100, bbox: [{ label: "polyp", xmin: 0, ymin: 50, xmax: 25, ymax: 100 }] },
+        gone1: { height: 10, width: 10, bbox: [] },
+        gone2: { height: 10, width: 10, bbox: [] },
+      }),
+    );
+    const out = join(tempDir(), "kvasir");
+    const r = await convertKvasir({ bboxes: join(root, "kavsir_bboxes.json"), images: join(root, "images"), minArea: 2, out });
+    const ds = await valid(out);
+    // 128x64 -> 32x32: x by 1/4, y by 1/2; the 2x2 speck becomes 0.5x1 px and is dropped.
+    assert.deepEqual(boxesOf(ds, "a.jpg").map((b) => b.bbox), [[16, 16, 16, 16]]);
+    assert.deepEqual(boxesOf(ds, "b.jpg").map((b) => b.bbox), [[0, 16, 8, 16]]);
+    assert.deepEqual(r.skipped, [`2 ids: gone1, gone2 in kavsir_bboxes.json have no image in ${join(root, "images")}`]);
+    assert.match(r.notes[0], /^scaled boxes from the JSON's original sizes to the image files' sizes for 2 of 2 images \(1 of them resized to one fixed size 32x32/);
+    assert.match(r.notes[1], /^dropped 1 box\(es\) smaller than 2 px/);
+  });
+
+  it("convert - Kvasir-SEG: one stretched file among originals is refused, naming it", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/a.jpg"), 40, 30, rgbImage(40, 30, [120, 60, 50]), "jpeg");
+    await writeImage(join(root, "images/b.jpg"), 40, 40, rgbImage(40, 40, [120, 60, 50]), "jpeg");
+    writeFileSync(
+      join(root, "kavsir_bboxes.json"),
+      JSON.stringify({ a: { height: 30, width: 40, bbox: [] }, b: { height: 30, width: 40, bbox: [{ label: "polyp", xmin: 1, ymin: 1, xmax: 9, ymax: 9 }] } }),
+    );
+    await assert.rejects(
+      convertKvasir({ bboxes: join(root, "kavsir_bboxes.json"), images: join(root, "images"), out: join(tempDir(), "k") }),
+      /1 image\(s\) have a size the boxes cannot be scaled to: .* e\.g\. b \(json 40x30, file 40x40\)/,
+    );
+  });
+
+  it("convert - Kvasir-SEG sizes: same, uniform resize, rotated, anisotropic", () => {
+    assert.equal(sizeRelation({ width: 622, height: 529 }, { width: 622, height: 529 }), "same");
+    assert.equal(sizeRelation({ width: 622, height: 529 }, { width: 311, height: 265 }), "uniform");
+    assert.equal(sizeRelation({ width: 622, height: 529 }, { width: 529, height: 622 }), "rotated");
+    assert.equal(sizeRelation({ width: 622, height: 529 }, { width: 256, height: 256 }), "anisotropic");
+  });
+
+  it("convert - VOC difficult objects become iscrowd (ignored), point boxes are dropped", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "JPEGImages/x.jpg"), 64, 48, rgbImage(64, 48, [230, 200, 200]), "jpeg");
+    mkdirSync(join(root, "Annotations"));
+    writeFileSync(
+      join(root, "Annotations/x.xml"),
+      `<annotation><filename>x.jpg</filename>
+<object><name>RBC</name><difficult>1</difficult><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>10</xmax><ymax>10</ymax></bndbox></object>
+<object><name>RBC</name><difficult>0</difficult><bndbox><xmin>20</xmin><ymin>20</ymin><xmax>20</xmax><ymax>20</ymax></bndbox></object>
+<object><name>WBC</name><bndbox><xmin>30</xmin><ymin>30</ymin><xmax>64</xmax><ymax>48</ymax></bndbox></object>
+</annotation>`,
+    );
+    const crowd = await convertVoc({ annotations: join(root, "Annotations"), images: join(root, "JPEGImages"), classes: ["RBC", "WBC"], out: join(tempDir(), "a") });
+    const coco = JSON.parse(readFileSync(join(crowd.out, "annotations.json"), "utf8"));
+    assert.deepEqual(coco.annotations.map((a: { bbox: number[]; iscrowd: number }) => [a.bbox, a.iscrowd]), [[[0, 0, 10, 10], 1], [[29, 29, 35, 19], 0]]);
+    assert.deepEqual(crowd.perCategory, { RBC: 1, WBC: 1 });
+    assert.match(crowd.skipped[0], /x.xml: box of "RBC" is a single point \(20,20\)/);
+    const dropped = await convertVoc({ annotations: join(root, "Annotations"), images: join(root, "JPEGImages"), classes: ["RBC", "WBC"], difficult: "drop", out: join(tempDir(), "b") });
+    assert.deepEqual(dropped.perCategory, { RBC: 0, WBC: 1 });
   });
 
   it("convert - binary masks: one box per connected component above the minimum area", async () => {

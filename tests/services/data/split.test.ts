@@ -1,0 +1,60 @@
+import { strict as assert } from "node:assert";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { assembleSuite, assignSplits, convertYolo, readGroupFile, readSuiteIndex, splitDataset, DataArgumentError } from "../../../services/data/index.js";
+import { rgbImage, tempDir, writeImage } from "./helpers.js";
+
+const ids = Array.from({ length: 100 }, (_, i) => `img${String(i).padStart(3, "0")}`);
+
+describe("data split", () => {
+  it("split - fractions are met and the same seed gives the same assignment", () => {
+    const a = assignSplits(ids, { test: 0.2, val: 0.1, seed: 3 });
+    const b = assignSplits([...ids].reverse(), { test: 0.2, val: 0.1, seed: 3 });
+    assert.deepEqual([...a].sort(), [...b].sort());
+    const count = (s: string): number => [...a.values()].filter((v) => v === s).length;
+    assert.deepEqual([count("train"), count("val"), count("test")], [70, 10, 20]);
+    const c = assignSplits(ids, { test: 0.2, val: 0.1, seed: 4 });
+    assert.notDeepEqual([...a].sort(), [...c].sort());
+  });
+
+  it("split - a group never straddles two splits", () => {
+    // 20 groups of 5 ids (e.g. frames of one patient).
+    const groups = new Map(ids.map((id, i) => [id, `patient${Math.floor(i / 5)}`]));
+    for (const seed of [0, 1, 2, 3, 4]) {
+      const a = assignSplits(ids, { test: 0.3, seed, groups });
+      for (let g = 0; g < 20; g++) assert.equal(new Set(ids.slice(g * 5, g * 5 + 5).map((id) => a.get(id))).size, 1);
+      assert.equal([...a.values()].filter((v) => v === "test").length, 30);
+    }
+  });
+
+  it("split - bad fractions and group files are refused by name", () => {
+    assert.throws(() => assignSplits(ids, { test: 0, seed: 0 }), /--test must be a fraction above 0/);
+    assert.throws(() => assignSplits(ids, { test: 0.6, val: 0.5, seed: 0 }), /must leave images for train/);
+    const f = join(tempDir(), "groups.txt");
+    writeFileSync(f, "a g1\na g2\n");
+    assert.throws(() => readGroupFile(f), (e: unknown) => e instanceof DataArgumentError && /groups.txt:2: id a is in two groups/.test(e.message));
+  });
+
+  it("suite - refuses an image that is in two domains", async () => {
+    const root = tempDir();
+    for (const n of ["a", "b", "c", "d", "e"]) await writeImage(join(root, `images/${n}.png`), 16, 16, rgbImage(16, 16, [n.charCodeAt(0), 50, 60]), "png");
+    writeFileSync(join(root, "classes.txt"), "polyp\n");
+    const conv = join(root, "conv");
+    await convertYolo({ images: join(root, "images"), labels: join(root, "labels"), classes: ["polyp"], out: conv });
+    const out = join(root, "suite");
+    await splitDataset({ src: conv, out: join(out, "one"), test: 0.4, seed: 0 });
+    await splitDataset({ src: conv, out: join(out, "two"), test: 0.4, seed: 0, include: new Set(["a", "b"]) });
+    await assert.rejects(
+      assembleSuite({ out, name: "t", seed: 0, domains: [{ name: "one", task: "polyp", dir: join(out, "one") }, { name: "two", task: "polyp", dir: join(out, "two") }] }),
+      /2 image\(s\) would be in two splits or domains: .*a is in one\/\w+ and two\/\w+/,
+    );
+    await splitDataset({ src: conv, out: join(out, "one"), test: 0.4, seed: 0, exclude: new Set(["a", "b"]) });
+    const index = await assembleSuite({ out, name: "t", seed: 0, domains: [{ name: "one", task: "polyp", dir: join(out, "one") }, { name: "two", task: "polyp", dir: join(out, "two"), testOnly: true }] });
+    assert.deepEqual(readSuiteIndex(out), index);
+    assert.deepEqual(index.domains.map((d) => [d.name, d.role, d.splits, d.counts]), [
+      ["one", "train", { train: "one/train", test: "one/test" }, { train: 2, test: 1 }],
+      ["two", "test-only", { test: "two/test" }, { test: 1 }],
+    ]);
+  });
+});
