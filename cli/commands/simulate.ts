@@ -5,7 +5,7 @@ import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.
 import { action, commandLogger, numberOption, withExamples } from "../context.js";
 
 export function registerSimulate(program: Command): void {
-  const d = defaultSimulateOptions();
+  const d = defaultSimulateOptions("yolox-nano");
   const cmd = program
     .command("simulate")
     .description("a coordinator and one agent process per site on loopback (mTLS, NATS if installed), a continual run on the synthetic suite, and the audit report")

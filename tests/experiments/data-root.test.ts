@@ -62,7 +62,7 @@ describe("experiment --data-root", () => {
   it("data-root - cross-domain runs on a hand-made COCO suite, uses its domain names, and leaves it untouched", { timeout: 600_000 }, () => {
     const before = listing(suite);
     const out = join(dir, "out");
-    const r = medfcl(["experiment", "cross-domain", "--data-root", suite, "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "5", "--out", out]);
+    const r = medfcl(["experiment", "cross-domain", "--model", "nano", "--data-root", suite, "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "5", "--out", out]);
     assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
     const m = parseCrossMatrix(JSON.parse(readFileSync(join(out, "cross-domain", "matrix.json"), "utf8")), "matrix.json");
     assert.deepEqual(m.train, ["hospital-a", "hospital-b"]);

@@ -21,7 +21,7 @@ describe("experiment paradigms", () => {
   it("experiment - paradigms --scale tiny completes and writes every table, figure and report", { timeout: 600_000 }, () => {
     const r = spawnSync(
       process.execPath,
-      ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--shots", "8", "--seed", "3", "--out", out],
+      ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--model", "nano", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--shots", "8", "--seed", "3", "--out", out],
       { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" }, maxBuffer: 64 * 1024 * 1024 },
     );
     assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);

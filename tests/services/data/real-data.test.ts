@@ -17,7 +17,7 @@ import {
   validateDataset,
   type CocoDataset,
 } from "../../../services/data/index.js";
-import { sharedDataSkipReason, sharedDatasets } from "../../helpers/shared-data.js";
+import { sharedDataSkipReason, sharedDatasets } from "../../helpers/shared.js";
 import { tempDir } from "./helpers.js";
 
 const skip = sharedDataSkipReason();
