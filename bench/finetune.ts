@@ -69,7 +69,14 @@ async function evaluate(det: TfDetector, test: CocoDataset): Promise<{ ap: numbe
   }
 }
 
-async function run(model: string, train: CocoDataset, test: CocoDataset): Promise<{ model: string; opts: Partial<TrainOptions>; points: Point[]; msPerStep: number }> {
+interface ModelResult {
+  model: string;
+  opts: Partial<TrainOptions>;
+  points: Point[];
+  msPerStep: number;
+}
+
+async function run(model: string, train: CocoDataset, test: CocoDataset): Promise<ModelResult> {
   const seed = Number(a.seed);
   const pretrained = model !== "nano" && model !== "small";
   let det: TfDetector;
@@ -127,7 +134,7 @@ await initBackend("wasm");
 const train = await loadCocoDataset(a.train);
 const test = await loadCocoDataset(a.test);
 const started = Date.now();
-const results = [];
+const results: ModelResult[] = [];
 for (const m of a.models!.split(",")) results.push(await run(m.trim(), train, test));
 
 const rows = results.flatMap((r) => r.points.map((p) => `| ${r.model} | ${p.minutes.toFixed(1)} | ${p.steps} | ${p.images} | ${p.ap.toFixed(1)} | ${p.ap50.toFixed(1)} |`));

@@ -24,7 +24,7 @@ describe("pretrained base through the federation", { timeout: 600_000 }, () => {
     const run = JSON.parse(readFileSync(join(out, "run", "run.json"), "utf8")) as { model: string; hyperparameters: Record<string, number>; base_version: string };
     assert.equal(run.model, "yolox-nano");
     assert.equal((JSON.parse(readFileSync(join(out, "run", "simulation.json"), "utf8")) as { runs: { state: string }[] }).runs[0].state, "completed");
-    assert.equal(run.hyperparameters.freeze_stages, 2);
+    assert.equal(run.hyperparameters.freezeStages, 2);
     const base = parseCheckpoint(readFileSync(join(out, "run", "coordinator", "blobs", run.base_version.slice(0, 2), run.base_version)), "base");
     assert.equal(base.config.size, "yolox-nano");
     assert.equal(base.config.inputSize, 128);
