@@ -26,7 +26,6 @@ export {
   fetchBaseWeights,
   importBaseModel,
   isBaseModel,
-  isFile,
   loadBaseWeights,
   type PublishedWeights,
 } from "./weights.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../errors/index.js";
@@ -177,15 +177,6 @@ export async function loadBaseWeights(name: string, file?: string, env: NodeJS.P
   }
   verify(model, cached, dest);
   return cached;
-}
-
-/** Is this path a file (for optional shared-weight lookups)? */
-export async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 /**

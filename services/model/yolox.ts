@@ -62,6 +62,14 @@ function ancestors(nodes: GraphNode[], producer: Map<string, number>, tensor: st
   return seen;
 }
 
+/** The nearest Conv at or above node i along first inputs (through activations). */
+function convAbove(nodes: GraphNode[], producer: Map<string, number>, i: number | undefined): number {
+  let j = i;
+  while (j !== undefined && nodes[j].op !== "Conv") j = producer.get(nodes[j].inputs[0]);
+  if (j === undefined) throw new ModelOptionError("onnx", "the graph does not have YOLOX's structure (no conv above a head stem or the first Resize)");
+  return j;
+}
+
 /**
  * Finds YOLOX's decoupled-head levels and the freeze groups in an imported graph:
  * - level k's class/box/objectness convs are the ones whose weights are named
@@ -72,7 +80,7 @@ function ancestors(nodes: GraphNode[], producer: Map<string, number>, tensor: st
  * - the head starts at the earliest per-level head stem: the last node that both the class and the
  *   box branch of a level descend from.
  */
-export function analyzeYolox(graph: ImportedGraph, weightShapes: Map<string, number[]>): { levels: BackboneLevel[]; groupOfNode: Map<number, ParamGroup>; embed: string; embedNode: number } {
+export function analyzeYolox(graph: ImportedGraph, weightShapes: Map<string, number[]>): { levels: BackboneLevel[]; groupOfNode: Map<number, ParamGroup>; embed: string } {
   const nodes = graph.nodes;
   const producer = producerMap(nodes);
   const bySource = new Map<string, number>();
@@ -93,17 +101,14 @@ export function analyzeYolox(graph: ImportedGraph, weightShapes: Map<string, num
     const common = [...a].filter((i) => b.has(i));
     const stem = Math.max(...common);
     // The head stem's first node is the conv that starts its conv→sigmoid→mul chain.
-    let stemConv = stem;
-    while (nodes[stemConv].op !== "Conv") stemConv = producer.get(nodes[stemConv].inputs[0])!;
-    headStarts.push(stemConv);
+    headStarts.push(convAbove(nodes, producer, stem));
     const wShape = weightShapes.get(graph.params[nodes[cls].inputs[1]])!;
     levels.push({ stride: strides.get(nodes[reg].outputs[0]) ?? 0, clsFeat: clsIn, clsChannels: wShape[2], reg: nodes[reg].outputs[0], obj: nodes[obj].outputs[0] });
   }
   if (levels.length === 0) throw new ModelOptionError("onnx", "no YOLOX decoupled head found (no conv weights named head.cls_preds.0/reg_preds.0/obj_preds.0)");
   const firstResize = nodes.findIndex((n) => n.op === "Resize");
   if (firstResize < 0) throw new ModelOptionError("onnx", "no Resize in the graph: cannot find where the neck (PAFPN) starts");
-  let neck = producer.get(nodes[firstResize].inputs[0])!;
-  while (nodes[neck].op !== "Conv") neck = producer.get(nodes[neck].inputs[0])!;
+  const neck = convAbove(nodes, producer, producer.get(nodes[firstResize].inputs[0]));
   const headStart = Math.min(...headStarts);
   const stageOf: Record<number, ParamGroup> = { 2: "stem", 4: "stage1", 8: "stage2", 16: "stage3", 32: "stage4" };
   const groupOfNode = new Map<number, ParamGroup>();
@@ -118,7 +123,7 @@ export function analyzeYolox(graph: ImportedGraph, weightShapes: Map<string, num
     }
   });
   const embed = nodes[neck].inputs[0];
-  return { levels: levels.sort((x, y) => x.stride - y.stride), groupOfNode, embed, embedNode: neck };
+  return { levels: levels.sort((x, y) => x.stride - y.stride), groupOfNode, embed };
 }
 
 /**
