@@ -10,6 +10,7 @@ import {
   createOnnxDetector,
   depthwiseConv2d,
   detectorFromWeights,
+  embedSamples,
   encodeCaption,
   exportOnnx,
   importBaseModel,
@@ -174,6 +175,19 @@ describe("yolox-nano, imported from the published weights", () => {
       await od.close();
       det.dispose();
     }
+  });
+
+  it("grounded detector - replay samplers' embeddings are the pooled deepest backbone features", async () => {
+    const { config, weights } = importBaseModel("yolox-nano", bytes, 1, { inputSize: 64 });
+    const det = detectorFromWeights(config, weights);
+    const n = config.inputSize;
+    const samples = [0, 1].map((i) => ({ imageId: i, pixels: rand(n * n * 3, 20 + i).map((v) => (v + 1) / 2), boxes: new Float32Array(0), labels: new Int32Array(0) }));
+    const emb = await embedSamples(det, samples as never);
+    det.dispose();
+    assert.equal(emb.length, 2);
+    assert.equal(emb[0].length, config.backbone!.embedChannels);
+    assert.equal(config.backbone!.embedChannels, 256);
+    assert.ok(relErr(emb[0], emb[1]) > 0, "different images embed differently");
   });
 
   it("grounded detector - a training step leaves frozen stages untouched and moves the rest", () => {
