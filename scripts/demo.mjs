@@ -27,9 +27,9 @@ function pretrainedWeights() {
 
 rmSync(out, { recursive: true, force: true });
 const weights = pretrainedWeights();
-// 128 px and 2 local epochs keep the five fine-tuning steps and 48 central evaluations of the
+// 128 px and 1 local epoch keep the five fine-tuning steps and 48 central evaluations of the
 // pretrained model within the 10-minute budget on 2 CPU cores (docs/results.md §C).
-const model = weights ? ["--model", "yolox-nano", "--input-size", "128", "--epochs", "2"] : ["--model", "nano"];
+const model = weights ? ["--model", "yolox-nano", "--input-size", "128", "--epochs", "1"] : ["--model", "nano"];
 const args = ["simulate", "--suite", "polyp", "--sites", "5", "--strategy", "rehearsal", "--buffer", "100", "--seed", "1", "--scale", "small", ...model, "--out", out];
 console.log(`$ medfcl ${args.join(" ")}`);
 const r = cli(args);
