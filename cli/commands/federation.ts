@@ -51,6 +51,7 @@ function onSignals(abort: AbortController, log: { info: (o: object, m: string) =
 interface CoordinatorFlags {
   listen?: string;
   http?: string;
+  healthListen?: string;
   stateDir?: string;
   nats?: string;
   insecure?: boolean;
@@ -70,6 +71,7 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
       coordinator: {
         listen: f.listen,
         httpListen: f.http,
+        healthListen: f.healthListen,
         stateDir: f.stateDir,
         nats: f.nats,
         insecure: f.insecure,
@@ -133,6 +135,7 @@ export function registerFederation(program: Command): void {
       .description("run the coordinator: gRPC for agents and admins, scheduler, aggregation, central evaluation, audit")
       .option("--listen <host:port>", "gRPC address (coordinator.listen)")
       .option("--http <host:port>", "dashboard, /metrics and /healthz (coordinator.httpListen)")
+      .option("--health-listen <host:port>", "plaintext gRPC serving only grpc.health.v1, for probes (coordinator.healthListen)")
       .option("--state-dir <dir>", "SQLite and blob store (coordinator.stateDir)")
       .option("--nats <url>", "publish events to this NATS server with JetStream")
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)

@@ -28,6 +28,12 @@ export const coordinatorSchema = z
     listen: hostPort.default("127.0.0.1:7443"),
     /** HTTP address for the dashboard, /metrics and /healthz. */
     httpListen: hostPort.default("127.0.0.1:8080"),
+    /**
+     * Plaintext gRPC address that serves only grpc.health.v1, for Kubernetes gRPC probes and load
+     * balancers, which cannot present a client certificate. Off when absent; the main port serves
+     * health (and reflection) too, behind mTLS.
+     */
+    healthListen: hostPort.optional(),
     /** SQLite file and blob store live here. */
     stateDir: z.string().min(1).default("./coordinator-state"),
     /** NATS server URL; events go only to the log and SQLite without it. */
