@@ -256,7 +256,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
         const runDir = join(out, "coordinator", "runs", name);
         const target = label ? join(out, "runs", label) : o.compare.length ? join(out, strategy) : out;
         mkdirSync(target, { recursive: true });
-        for (const f of ["R.json", "base.json", "run.json", "per_category.json"]) {
+        for (const f of ["R.json", "base.json", "run.json", "per_category.json", "categories.json"]) {
           if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(target, f));
         }
         results.push({ strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 });
