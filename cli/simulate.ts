@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
@@ -93,10 +94,10 @@ interface Child {
   proc: ChildProcess;
 }
 
-function startChild(name: string, args: string[], logFile: string, children: Child[]): ChildProcess {
+function startChild(name: string, args: string[], logFile: string, children: Child[], env: Record<string, string> = {}): ChildProcess {
   const [cmd, ...pre] = cliCommand();
   const log = createWriteStream(logFile, { flags: "a" });
-  const proc = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDFCL_LOG_PRETTY: "0" } });
+  const proc = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDFCL_LOG_PRETTY: "0", ...env } });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
   children.push({ name, proc });
@@ -182,6 +183,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
 
     const grpcPort = await freePort();
     const httpPort = await freePort();
+    const dashboardToken = process.env.MEDFCL_COORDINATOR_DASHBOARD_TOKEN ?? randomBytes(24).toString("hex");
     const address = `127.0.0.1:${grpcPort}`;
     const evalArgs = index.domains.flatMap((d) => ["--eval-set", `${d.name}=${join(dataDir, d.splits.test)}`]);
     startChild(
@@ -189,8 +191,10 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
       ["coordinator", "--listen", address, "--http", `127.0.0.1:${httpPort}`, "--state-dir", join(out, "coordinator"), ...evalArgs, ...(natsUrl ? ["--nats", natsUrl] : []), ...tls("coordinator", "coordinator")],
       join(out, "logs", "coordinator.log"),
       children,
+      // A fresh token per simulation, through the environment so it stays out of `ps`.
+      { MEDFCL_COORDINATOR_DASHBOARD_TOKEN: dashboardToken },
     );
-    log.info({ grpc: address, dashboard: `http://127.0.0.1:${httpPort}/`, logs: join(out, "logs") }, "coordinator started");
+    log.info({ grpc: address, dashboard: `http://127.0.0.1:${httpPort}/?token=${dashboardToken}`, logs: join(out, "logs") }, "coordinator started");
     domains.forEach((d, i) => {
       startChild(
         siteIds[i],

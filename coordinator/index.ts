@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { CoordinatorConfig } from "../services/config/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
-import { createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
+import { ALL_EVENTS_SUBJECT, createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
 import { medfclProto, peerSiteId, serverCredentials, serverOptions, type ServerCallIdentity } from "../services/transport/index.js";
@@ -13,6 +13,7 @@ import * as db from "./db.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
 import { siteHandlers } from "./grpc/site-handlers.js";
 import { createStandardServices } from "./grpc/standard-services.js";
+import { createDashboardFeed } from "./dashboard/feed.js";
 import { createHub } from "./hub.js";
 import { startHttp } from "./http.js";
 import type { ModelOps } from "./model-ops.js";
@@ -62,6 +63,9 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const abort = new AbortController();
   const database = db.openDb(join(config.stateDir, "coordinator.sqlite"));
   const blobs = openBlobStore(join(config.stateDir, "blobs"));
+  // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
+  // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
+  const feed = createDashboardFeed();
   const events =
     options.events ??
     (await createEventBus({
@@ -72,8 +76,10 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       // table by thousands of rows per site and day.
       sink: (e) => {
         if (e.type !== "site.heartbeat") db.insertEventRow(database, e.type, eventSubject(e), e);
+        feed.push(e);
       },
     }));
+  if (options.events) await options.events.subscribe(ALL_EVENTS_SUBJECT, (e) => feed.push(e));
   const ctx: CoordinatorContext = {
     db: database,
     blobs,
@@ -117,14 +123,14 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const http = splitHostPort(config.httpListen);
   let httpServer: HttpServer;
   try {
-    httpServer = await startHttp(ctx, http.host, http.port);
+    httpServer = await startHttp(ctx, http.host, http.port, feed);
   } catch (err) {
     server.forceShutdown();
     healthServer?.forceShutdown();
     throw new MedfclError(ErrorCode.Unavailable, `cannot listen on ${config.httpListen} (coordinator.httpListen): ${(err as Error).message}`, { cause: err });
   }
   const httpPort = (httpServer.address() as AddressInfo).port;
-  logger.info({ grpc: `${host}:${boundPort}`, health: healthAddress, http: `${http.host}:${httpPort}`, mtls: !config.insecure, nats: config.nats ?? null, evalSets: Object.keys(config.evalSets) }, "coordinator listening");
+  logger.info({ grpc: `${host}:${boundPort}`, health: healthAddress, http: `${http.host}:${httpPort}`, dashboard: config.dashboardToken ? "on (bearer token)" : "off (no coordinator.dashboardToken)", mtls: !config.insecure, nats: config.nats ?? null, evalSets: Object.keys(config.evalSets) }, "coordinator listening");
   if (config.insecure) logger.warn("plaintext gRPC (--insecure): site identities are taken on trust; use mTLS outside local tests");
 
   // Resume runs a previous process left running.
@@ -152,7 +158,11 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
       healthServer?.forceShutdown();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      // Open event streams (SSE) never end by themselves; close() would wait for them forever.
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
       await Promise.allSettled([...running.values()]);
       await events.close();
       database.close();
