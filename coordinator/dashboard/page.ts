@@ -52,7 +52,8 @@ function stepOf(run, index) {
 function addRun(r) { if (!S.runs[r.runId]) S.order.unshift(r.runId); S.runs[r.runId] = r; }
 
 function load(snap) {
-  S.version = snap.version; S.lastSeq = snap.lastSeq; S.sites = {}; S.runs = {}; S.order = [];
+  // A re-sync may come after events newer than the snapshot's seq were applied; never go back.
+  S.version = snap.version; S.lastSeq = Math.max(S.lastSeq, snap.lastSeq); S.sites = {}; S.runs = {}; S.order = [];
   snap.sites.forEach(function (s) { S.sites[s.siteId] = s; });
   snap.runs.slice().reverse().forEach(addRun);
   S.events = snap.events.map(function (e) { return e.event; }).reverse();
@@ -103,7 +104,9 @@ function apply(e) {
         if (!run.lineage.some(function (v) { return v.version === e.version; })) run.lineage.push({ version: e.version, parent: run.currentVersion || run.baseVersion, step: e.step, strategy: run.strategy, sites: st.sites });
         run.currentVersion = e.version;
       }
-      renderRun(run); break;
+      renderRun(run);
+      // Rounds and the base model's AP have no event of their own: re-read the state once per step.
+      refresh(); return;
     case 'run.completed': if (run) { run.state = 'completed'; renderRun(run); } break;
     case 'run.failed': if (run) { run.state = 'failed'; run.error = e.reason; renderRun(run); } break;
   }
@@ -178,6 +181,7 @@ function curves(run) {
     var pts = []; xs.forEach(function (x, i) { if (x.ev[d] != null) pts.push(X(i).toFixed(1) + ',' + Y(x.ev[d]).toFixed(1)); });
     var col = PALETTE[k % PALETTE.length];
     out.push('<polyline class="curve" data-domain="' + esc(d) + '" fill="none" stroke="' + col + '" stroke-width="2" points="' + pts.join(' ') + '"/>');
+    pts.forEach(function (p) { var xy = p.split(','); out.push('<circle cx="' + xy[0] + '" cy="' + xy[1] + '" r="3" fill="' + col + '"/>'); });
     out.push('<text x="' + (l + pw + 10) + '" y="' + (t + 12 + k * 14) + '" fill="' + col + '">' + esc(d) + '</text>');
   });
   out.push('</svg>');
