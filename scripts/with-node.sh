@@ -51,16 +51,17 @@ fi
 target=$bs3/build/Release/better_sqlite3.node
 backup=$(mktemp)
 had_original=0
-if [ -f "$target" ]; then cp "$target" "$backup"; had_original=1; fi
+if [ -f "$target" ]; then cp -p "$target" "$backup"; had_original=1; fi
 restore() {
   rm -f "$target"
-  if [ "$had_original" = 1 ]; then cp "$backup" "$target"; fi
+  if [ "$had_original" = 1 ]; then cp -p "$backup" "$target"; fi
   rm -f "$backup"
 }
 trap restore EXIT
 mkdir -p "$(dirname "$target")"
 rm -f "$target"
 cp "$built" "$target"
+chmod 755 "$target"
 
 echo "with-node: $("$nodedir/bin/node" --version) for: $*"
 PATH="$nodedir/bin:$PATH" "$@"
