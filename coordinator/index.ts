@@ -152,10 +152,11 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       }
     },
     async close() {
-      // Probes and balancers see NOT_SERVING (and Watch streams end) before the ports close.
+      // Probes and balancers see NOT_SERVING before the ports close.
       standard.setStatus("NOT_SERVING");
       abort.abort();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // A health Watch stream never ends by itself, so the graceful shutdown gets 5 s at most.
+      await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);
       server.forceShutdown();
       healthServer?.forceShutdown();
       // Open event streams (SSE) never end by themselves; close() would wait for them forever.

@@ -94,6 +94,22 @@ describe("standard gRPC services", () => {
     await assert.rejects(healthCheck(coord.address, "medfcl.v1.NoSuchService"), (err: grpc.ServiceError) => err.code === grpc.status.NOT_FOUND);
   });
 
+  it("standard-services - a Watch stream sees NOT_SERVING at shutdown and does not hold the coordinator open", async () => {
+    const other = await startTestCoordinator();
+    const Health = clientCtor(healthProto, "grpc.health.v1.Health");
+    const client = new Health(other.address, grpc.credentials.createInsecure()) as grpc.Client & { Watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }> };
+    const seen: string[] = [];
+    const call = client.Watch({ service: "" });
+    call.on("data", (m: { status: string }) => seen.push(m.status));
+    call.on("error", () => undefined);
+    while (seen.length === 0) await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await other.close();
+    assert.ok(Date.now() - started < 8000, `close took ${Date.now() - started} ms`);
+    assert.deepEqual(seen.slice(0, 2), ["SERVING", "NOT_SERVING"]);
+    client.close();
+  });
+
   it("standard-services - the plaintext health port answers SERVING and serves nothing else", async () => {
     assert.ok(coord.healthAddress);
     assert.equal((await healthCheck(coord.healthAddress, "")).status, "SERVING");
