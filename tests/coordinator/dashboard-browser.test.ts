@@ -6,12 +6,14 @@
 // Screenshots go to test-output/dashboard/.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { synthesizeSuite } from "../../services/data/index.js";
+import { writeAuditReport } from "../../services/eval/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
 import { browserSkipReason, launchChromium, testOutputDir, type LaunchedBrowser, type PageElement, type PageGlobals } from "../helpers/browser.js";
 import { freePort, natsAvailable, startNatsServer, type NatsServerHandle } from "../helpers/nats.js";
@@ -200,6 +202,35 @@ describe("dashboard in a browser during a run", { skip: browserSkipReason(), tim
       assert.ok(l.ms > -50, `${l.what}: DOM change ${-l.ms} ms before its event (clock?)`);
     }
     assert.ok(max < 1000);
+    await page.close();
+  });
+
+  it("dashboard - the audit report of that run, from the coordinator's artifacts, reads at 1400 px with category names", async () => {
+    const runDir = join(dir, "coord", "runs", "dash-browser");
+    assert.ok(existsSync(join(runDir, "run.json")), `the previous test's run wrote ${runDir}/run.json`);
+    const names = JSON.parse(readFileSync(join(runDir, "categories.json"), "utf8")) as Record<string, Record<string, string>>;
+    const categoryName = Object.values(Object.values(names)[0])[0];
+    assert.ok(categoryName, "categories.json names the eval sets' categories");
+    await writeAuditReport(runDir);
+    const page = await chrome.browser.newPage();
+    await page.setViewport({ width: 1400, height: 900 });
+    await page.goto(pathToFileURL(join(runDir, "report", "report.html")).href, { waitUntil: "load" });
+    await page.screenshot({ path: join(testOutputDir("report"), "report-real-run-1400.png"), fullPage: true });
+    const layout = await page.evaluate(() => {
+      const { document, innerWidth, innerHeight } = globalThis as unknown as PageGlobals;
+      const cells = [...document.querySelectorAll("#summary th, #summary td")].map((el) => {
+        // DOMRect does not survive serialization out of the page; copy the numbers.
+        const b = el.getBoundingClientRect();
+        return { text: (el.textContent ?? "").trim(), r: { left: b.left, right: b.right, top: b.top, bottom: b.bottom } };
+      });
+      return { cells, innerWidth, innerHeight, scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth };
+    });
+    for (const label of ["name", "strategy", "state", "seed", "model", "sites (2)", "options", "duration", "final version", "lr"]) assert.ok(layout.cells.some((c) => c.text === label), label);
+    for (const c of layout.cells) assert.ok(c.r.left >= 0 && c.r.right <= layout.innerWidth && c.r.top >= 0 && c.r.bottom <= layout.innerHeight, `"${c.text}" is inside the viewport`);
+    assert.ok(layout.scrollWidth <= layout.clientWidth, "no horizontal scroll");
+    const md = readFileSync(join(runDir, "report", "report.md"), "utf8");
+    assert.ok(md.includes(`| ${categoryName} |`), `per-category AP names "${categoryName}"`);
+    assert.ok(!/\bcat \d|category \d/.test(md), "no numbered categories");
     await page.close();
   });
 });
