@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "generated/**", "coverage/**", "runs/**", "deploy/**/build/**"] },
+  { ignores: ["dist/**", "node_modules/**", "generated/**", "coverage/**", "runs/**", "deploy/**/build/**", ".cache/**", "test-output/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
@@ -115,10 +116,10 @@ interface Child {
   proc: ChildProcess;
 }
 
-function startChild(name: string, args: string[], logFile: string, children: Child[]): ChildProcess {
+function startChild(name: string, args: string[], logFile: string, children: Child[], env: Record<string, string> = {}): ChildProcess {
   const [cmd, ...pre] = cliCommand();
   const log = createWriteStream(logFile, { flags: "a" });
-  const proc = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDFCL_LOG_PRETTY: "0" } });
+  const proc = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MEDFCL_LOG_PRETTY: "0", ...env } });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
   children.push({ name, proc });
@@ -207,6 +208,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
 
     const grpcPort = await freePort();
     const httpPort = await freePort();
+    const dashboardToken = process.env.MEDFCL_COORDINATOR_DASHBOARD_TOKEN ?? randomBytes(24).toString("hex");
     const address = `127.0.0.1:${grpcPort}`;
     const evalArgs = index.domains.flatMap((d) => ["--eval-set", `${d.name}=${join(dataDir, d.splits.test)}`]);
     startChild(
@@ -226,8 +228,10 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
       ],
       join(out, "logs", "coordinator.log"),
       children,
+      // A fresh token per simulation, through the environment so it stays out of `ps`.
+      { MEDFCL_COORDINATOR_DASHBOARD_TOKEN: dashboardToken },
     );
-    log.info({ grpc: address, dashboard: `http://127.0.0.1:${httpPort}/`, logs: join(out, "logs") }, "coordinator started");
+    log.info({ grpc: address, dashboard: `http://127.0.0.1:${httpPort}/?token=${dashboardToken}`, logs: join(out, "logs") }, "coordinator started");
     domains.forEach((d, i) => {
       startChild(
         siteIds[i],
@@ -304,7 +308,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
         const runDir = join(out, "coordinator", "runs", name);
         const target = label ? join(out, "runs", label) : o.compare.length ? join(out, strategy) : out;
         mkdirSync(target, { recursive: true });
-        for (const f of ["R.json", "base.json", "run.json", "per_category.json"]) {
+        for (const f of ["R.json", "base.json", "run.json", "per_category.json", "categories.json"]) {
           if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(target, f));
         }
         results.push({ strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 });

@@ -1,13 +1,10 @@
-import { createServer, type Server } from "node:http";
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { CoordinatorContext } from "./context.js";
+import type { DashboardFeed, FeedEntry } from "./dashboard/feed.js";
+import { DASHBOARD_CSP, dashboardPage } from "./dashboard/page.js";
+import { dashboardSnapshot } from "./dashboard/snapshot.js";
 import * as db from "./db.js";
-import { continualMetrics } from "../services/eval/index.js";
-import { runToWire } from "./admin-service.js";
-import { accuracyMatrix } from "./run-artifacts.js";
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** Prometheus text format: counts operators alert on (sites, runs by state, rejected updates). */
 export function metricsText(ctx: CoordinatorContext): string {
@@ -28,36 +25,101 @@ export function metricsText(ctx: CoordinatorContext): string {
   return `${lines.join("\n")}\n`;
 }
 
-/** A small read-only dashboard: runs, their R matrix and sites. No scripts, so it works air-gapped. */
-export function dashboardHtml(ctx: CoordinatorContext): string {
-  const runs = db.listRuns(ctx.db, { limit: 50, offset: 0 });
-  const sites = db.listSites(ctx.db);
-  const runBlocks = runs.map((r) => {
-    const run = runToWire(ctx, r);
-    const m = accuracyMatrix(ctx, r.run_id);
-    const head = `<tr><th>step</th>${m.domains.map((d) => `<th>${escapeHtml(d)}</th>`).join("")}</tr>`;
-    const rows = m.ap.map((row, i) => `<tr><th>${escapeHtml(m.steps[i])}</th>${row.map((v) => `<td>${v === null ? "–" : v.toFixed(1)}</td>`).join("")}</tr>`).join("");
-    const cl = m.ap.length && m.domains.length >= m.steps.length ? continualMetrics(m) : null;
-    const metrics = cl ? `ACC ${cl.acc?.toFixed(2) ?? "–"} · BWT ${cl.bwt?.toFixed(2) ?? "–"} · forgetting ${cl.forgetting.mean?.toFixed(2) ?? "–"}` : "";
-    return `<h2>${escapeHtml(run.name!)} <small>${escapeHtml(run.strategy!)} · ${escapeHtml(run.state!)}</small></h2><p>${escapeHtml(metrics)}</p><table>${head}${rows}</table>`;
-  });
-  const siteRows = sites.map((s) => `<tr><td>${escapeHtml(s.site_id)}</td><td>${escapeHtml(s.domain)}</td><td>${escapeHtml(s.backend)}</td><td>${escapeHtml(s.last_seen_at)}</td></tr>`).join("");
-  return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>medfcl coordinator</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}</style></head>
-<body><h1>medfcl coordinator</h1><h2>Sites</h2><table><tr><th>site</th><th>domain</th><th>backend</th><th>last seen</th></tr>${siteRows}</table>${runBlocks.join("")}</body></html>`;
+const COOKIE = "medfcl_dashboard";
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export function startHttp(ctx: CoordinatorContext, host: string, port: number): Promise<Server> {
+function cookieToken(req: IncomingMessage): string | null {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === COOKIE) return decodeURIComponent(v.join("="));
+  }
+  return null;
+}
+
+type Access = "ok" | "unauthenticated" | "off";
+
+/** Bearer header or the cookie `/?token=` set; "off" when no token is configured at all. */
+export function dashboardAccess(ctx: CoordinatorContext, req: IncomingMessage): Access {
+  const token = ctx.config.dashboardToken;
+  if (!token) return "off";
+  const auth = req.headers.authorization ?? "";
+  const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim();
+  if (bearer && sameSecret(bearer, token)) return "ok";
+  const c = cookieToken(req);
+  if (c && sameSecret(c, token)) return "ok";
+  return "unauthenticated";
+}
+
+function refuse(res: ServerResponse, access: Exclude<Access, "ok">, html: boolean): void {
+  if (access === "off") {
+    res.writeHead(403, { "content-type": "text/plain; charset=utf-8" }).end("the dashboard is off: set coordinator.dashboardToken (MEDFCL_COORDINATOR_DASHBOARD_TOKEN) to turn it on\n");
+    return;
+  }
+  res.writeHead(401, { "www-authenticate": 'Bearer realm="medfcl"', "content-type": html ? "text/html; charset=utf-8" : "text/plain; charset=utf-8" });
+  res.end(
+    html
+      ? `<!doctype html><meta charset="utf-8"><title>medfcl: sign in</title><body style="font-family:system-ui,sans-serif;margin:3em"><h1>medfcl coordinator</h1><p>This dashboard needs the token from <code>coordinator.dashboardToken</code>.</p><form method="get" action="/"><input name="token" type="password" size="40" autofocus placeholder="token"> <button>open</button></form></body>`
+      : "unauthenticated: send Authorization: Bearer <coordinator.dashboardToken>\n",
+  );
+}
+
+/** Server-Sent Events: the events after Last-Event-ID (or ?after=) from the ring, then each new one as it is published. */
+function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL, feed: DashboardFeed): void {
+  res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" });
+  res.socket?.setNoDelay(true);
+  const send = (e: FeedEntry): void => void res.write(`id: ${e.seq}\nevent: medfcl\ndata: ${JSON.stringify(e.event)}\n\n`);
+  const after = Number(req.headers["last-event-id"] ?? url.searchParams.get("after") ?? feed.lastSeq);
+  res.write("retry: 2000\n\n");
+  for (const e of feed.since(Number.isFinite(after) ? after : feed.lastSeq)) send(e);
+  const unsubscribe = feed.subscribe(send);
+  // A comment every 15 s keeps proxies from closing an idle stream.
+  const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
+  const stop = (): void => {
+    clearInterval(ping);
+    unsubscribe();
+  };
+  req.on("close", stop);
+  res.on("error", stop);
+}
+
+export function startHttp(ctx: CoordinatorContext, host: string, port: number, feed: DashboardFeed): Promise<Server> {
   const server = createServer((req, res) => {
     try {
-      if (req.url === "/healthz") {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (url.pathname === "/healthz") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, version: ctx.version }));
-      } else if (req.url === "/metrics") {
+        return;
+      }
+      if (url.pathname === "/metrics") {
+        const access = ctx.config.metricsAuth === "open" ? "ok" : dashboardAccess(ctx, req);
+        if (access !== "ok") return refuse(res, access, false);
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(metricsText(ctx));
-      } else if (req.url === "/" || req.url === "/index.html") {
-        res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(dashboardHtml(ctx));
-      } else {
+        return;
+      }
+      if (!["/", "/index.html", "/api/state", "/events"].includes(url.pathname)) {
         res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
+        return;
+      }
+      // Opening /?token=... once in a browser trades the token for an HttpOnly cookie, so it leaves
+      // the address bar and EventSource (which cannot send headers) is authenticated too.
+      const offered = url.pathname === "/" ? url.searchParams.get("token") : null;
+      if (offered !== null && ctx.config.dashboardToken && sameSecret(offered, ctx.config.dashboardToken)) {
+        res.writeHead(303, { location: "/", "set-cookie": `${COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`, "cache-control": "no-store" }).end();
+        return;
+      }
+      const access = dashboardAccess(ctx, req);
+      if (access !== "ok") return refuse(res, access, url.pathname === "/" || url.pathname === "/index.html");
+      if (url.pathname === "/api/state") {
+        res.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(dashboardSnapshot(ctx, feed)));
+      } else if (url.pathname === "/events") {
+        serveEvents(req, res, url, feed);
+      } else {
+        res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "content-security-policy": DASHBOARD_CSP }).end(dashboardPage());
       }
     } catch (err) {
       res.writeHead(500, { "content-type": "text/plain" }).end(`error: ${(err as Error).message}\n`);

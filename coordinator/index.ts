@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { CoordinatorConfig } from "../services/config/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
-import { createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
+import { ALL_EVENTS_SUBJECT, createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
 import { medfclProto, peerSiteId, serverCredentials, serverOptions, type ServerCallIdentity } from "../services/transport/index.js";
@@ -12,6 +12,8 @@ import type { CoordinatorContext } from "./context.js";
 import * as db from "./db.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
 import { siteHandlers } from "./grpc/site-handlers.js";
+import { createStandardServices } from "./grpc/standard-services.js";
+import { createDashboardFeed } from "./dashboard/feed.js";
 import { createHub } from "./hub.js";
 import { startHttp } from "./http.js";
 import type { ModelOps } from "./model-ops.js";
@@ -26,6 +28,8 @@ export { defaultHyper } from "./admin-service.js";
 export interface RunningCoordinator {
   /** host:port of the gRPC server (the real port when 0 was asked). */
   address: string;
+  /** host:port of the plaintext health-only gRPC server, or null when coordinator.healthListen is unset. */
+  healthAddress: string | null;
   httpAddress: string;
   ctx: CoordinatorContext;
   /** Resolves when the run finishes (completed or failed). */
@@ -36,6 +40,13 @@ export interface RunningCoordinator {
 function splitHostPort(hp: string): { host: string; port: number } {
   const i = hp.lastIndexOf(":");
   return { host: hp.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(hp.slice(i + 1)) };
+}
+
+function bind(server: grpc.Server, listen: string, key: string, creds: grpc.ServerCredentials): Promise<number> {
+  const { host, port } = splitHostPort(listen);
+  return new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, creds, (err, p) => (err ? reject(new MedfclError(ErrorCode.Unavailable, `cannot listen on ${listen} (${key}): ${err.message}`, { cause: err })) : resolve(p))),
+  );
 }
 
 /** Admin calls need a CA-issued certificate whose CN is "admin" or starts with "admin-". */
@@ -52,6 +63,9 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const abort = new AbortController();
   const database = db.openDb(join(config.stateDir, "coordinator.sqlite"));
   const blobs = openBlobStore(join(config.stateDir, "blobs"));
+  // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
+  // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
+  const feed = createDashboardFeed();
   const events =
     options.events ??
     (await createEventBus({
@@ -62,8 +76,10 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       // table by thousands of rows per site and day.
       sink: (e) => {
         if (e.type !== "site.heartbeat") db.insertEventRow(database, e.type, eventSubject(e), e);
+        feed.push(e);
       },
     }));
+  if (options.events) await options.events.subscribe(ALL_EVENTS_SUBJECT, (e) => feed.push(e));
   const ctx: CoordinatorContext = {
     db: database,
     blobs,
@@ -86,21 +102,35 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const proto = medfclProto();
   server.addService(proto.medfcl.v1.SiteService.service, siteHandlers(ctx));
   server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, authorizeAdmin(config.insecure)));
+  const standard = createStandardServices();
+  standard.addTo(server, { reflection: true });
   const creds = serverCredentials(config.tls, config.insecure, "coordinator");
-  const { host, port } = splitHostPort(config.listen);
-  const boundPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, creds, (err, p) => (err ? reject(new MedfclError(ErrorCode.Unavailable, `cannot listen on ${config.listen}: ${err.message}`, { cause: err })) : resolve(p))),
-  );
+  const { host } = splitHostPort(config.listen);
+  const boundPort = await bind(server, config.listen, "coordinator.listen", creds);
+  let healthServer: grpc.Server | null = null;
+  let healthAddress: string | null = null;
+  if (config.healthListen) {
+    healthServer = new grpc.Server();
+    standard.addTo(healthServer, { reflection: false });
+    try {
+      const hp = splitHostPort(config.healthListen);
+      healthAddress = `${hp.host}:${await bind(healthServer, config.healthListen, "coordinator.healthListen", grpc.ServerCredentials.createInsecure())}`;
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+  }
   const http = splitHostPort(config.httpListen);
   let httpServer: HttpServer;
   try {
-    httpServer = await startHttp(ctx, http.host, http.port);
+    httpServer = await startHttp(ctx, http.host, http.port, feed);
   } catch (err) {
     server.forceShutdown();
+    healthServer?.forceShutdown();
     throw new MedfclError(ErrorCode.Unavailable, `cannot listen on ${config.httpListen} (coordinator.httpListen): ${(err as Error).message}`, { cause: err });
   }
   const httpPort = (httpServer.address() as AddressInfo).port;
-  logger.info({ grpc: `${host}:${boundPort}`, http: `${http.host}:${httpPort}`, mtls: !config.insecure, nats: config.nats ?? null, evalSets: Object.keys(config.evalSets) }, "coordinator listening");
+  logger.info({ grpc: `${host}:${boundPort}`, health: healthAddress, http: `${http.host}:${httpPort}`, dashboard: config.dashboardToken ? "on (bearer token)" : "off (no coordinator.dashboardToken)", mtls: !config.insecure, nats: config.nats ?? null, evalSets: Object.keys(config.evalSets) }, "coordinator listening");
   if (config.insecure) logger.warn("plaintext gRPC (--insecure): site identities are taken on trust; use mTLS outside local tests");
 
   // Resume runs a previous process left running.
@@ -111,6 +141,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
 
   return {
     address: `${host}:${boundPort}`,
+    healthAddress,
     httpAddress: `${http.host}:${httpPort}`,
     ctx,
     async waitForRun(runId: string) {
@@ -121,10 +152,18 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       }
     },
     async close() {
+      // Probes and balancers see NOT_SERVING before the ports close.
+      standard.setStatus("NOT_SERVING");
       abort.abort();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // A health Watch stream never ends by itself, so the graceful shutdown gets 5 s at most.
+      await Promise.race([new Promise<void>((resolve) => server.tryShutdown(() => resolve())), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())]);
       server.forceShutdown();
-      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      healthServer?.forceShutdown();
+      // Open event streams (SSE) never end by themselves; close() would wait for them forever.
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
       await Promise.allSettled([...running.values()]);
       await events.close();
       database.close();

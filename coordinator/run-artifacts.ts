@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import type { CoordinatorContext } from "./context.js";
@@ -33,7 +34,25 @@ export function baseAp(ctx: CoordinatorContext, runId: string): Record<string, n
   return out;
 }
 
-/** Writes R.json, base.json, per_category.json and run.json so `medfcl audit report --run DIR` works. */
+/**
+ * Category names of each central test set (`{domain: {categoryId: name}}`), read from its COCO
+ * annotations, so the report names categories instead of numbering them. A set that cannot be read
+ * is left out: the report then falls back to the id.
+ */
+export function evalSetCategories(ctx: CoordinatorContext): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [domain, dir] of Object.entries(ctx.config.evalSets)) {
+    try {
+      const coco = JSON.parse(readFileSync(join(dir, "annotations.json"), "utf8")) as { categories?: { id: number; name: string }[] };
+      out[domain] = Object.fromEntries((coco.categories ?? []).map((c) => [String(c.id), c.name]));
+    } catch (err) {
+      ctx.logger.warn({ domain, dir, err: (err as Error).message }, "cannot read the eval set's categories; the report shows category ids");
+    }
+  }
+  return out;
+}
+
+/** Writes R.json, base.json, per_category.json, categories.json and run.json so `medfcl audit report --run DIR` works. */
 export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): string {
   const run = db.getRun(ctx.db, runId);
   if (!run) return "";
@@ -46,9 +65,12 @@ export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): strin
   for (const e of db.evaluationsForRun(ctx.db, runId)) {
     const key = e.step === -1 ? "base" : String(e.step);
     perCategory[key] ??= {};
-    perCategory[key][e.domain] = JSON.parse(e.per_category_json) as Record<string, number>;
+    // The evaluator gives per-category AP as a fraction; R and the report are in %.
+    const byCat = JSON.parse(e.per_category_json) as Record<string, number>;
+    perCategory[key][e.domain] = Object.fromEntries(Object.entries(byCat).map(([c, v]) => [c, v * 100]));
   }
   writeFileAtomicSync(join(dir, "per_category.json"), `${JSON.stringify(perCategory, null, 2)}\n`);
+  writeFileAtomicSync(join(dir, "categories.json"), `${JSON.stringify(evalSetCategories(ctx), null, 2)}\n`);
   const steps = db.listSteps(ctx.db, runId);
   const meta = {
     run_id: run.run_id,

@@ -9,7 +9,7 @@
 #
 # tfjs-node-gpu 4.x links libtensorflow 2.9 (CUDA 11.2, cuDNN 8.1 or newer 11.x/8.x). The host needs
 # an NVIDIA driver and the NVIDIA container toolkit.
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
 ARG TFJS_NODE_GPU_VERSION=4.22.0
 

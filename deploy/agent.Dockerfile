@@ -6,7 +6,7 @@
 # NODE_IMAGE can be any image with a `node` (>= 20.9) on its PATH: the official slim image, a
 # distroless one, or a hospital's own mirror.
 #   docker build -f deploy/build/context/agent.Dockerfile -t medfcl-agent deploy/build/context
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 FROM ${NODE_IMAGE}
 
 # A fixed numeric uid/gid: it needs no /etc/passwd entry, and volume permissions can be set for it.

@@ -1,4 +1,5 @@
 import { type Command } from "commander";
+import { readFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
@@ -8,6 +9,7 @@ import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
 import { action, commandLogger, ExitCode, globalOptions, withExamples } from "../context.js";
+import { watchRun } from "../watch.js";
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -51,6 +53,7 @@ function onSignals(abort: AbortController, log: { info: (o: object, m: string) =
 interface CoordinatorFlags {
   listen?: string;
   http?: string;
+  healthListen?: string;
   stateDir?: string;
   nats?: string;
   insecure?: boolean;
@@ -71,6 +74,7 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
       coordinator: {
         listen: f.listen,
         httpListen: f.http,
+        healthListen: f.healthListen,
         stateDir: f.stateDir,
         nats: f.nats,
         insecure: f.insecure,
@@ -135,6 +139,7 @@ export function registerFederation(program: Command): void {
       .description("run the coordinator: gRPC for agents and admins, scheduler, aggregation, central evaluation, audit")
       .option("--listen <host:port>", "gRPC address (coordinator.listen)")
       .option("--http <host:port>", "dashboard, /metrics and /healthz (coordinator.httpListen)")
+      .option("--health-listen <host:port>", "plaintext gRPC serving only grpc.health.v1, for probes (coordinator.healthListen)")
       .option("--state-dir <dir>", "SQLite and blob store (coordinator.stateDir)")
       .option("--nats <url>", "publish events to this NATS server with JetStream")
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
@@ -226,7 +231,7 @@ export function registerFederation(program: Command): void {
     ["medfcl agent health --state-dir /state"],
   );
 
-  const runs = program.command("runs").description("create, watch and audit runs on a coordinator (AdminService)");
+  const runs = program.command("runs").description("create, watch and audit runs on a coordinator (AdminService; `watch` uses the dashboard's event stream)");
   const adminFlags = (c: Command): Command =>
     addTlsFlags(c.option("--coordinator <host:port>", "coordinator address", "127.0.0.1:7443").option("--server-name <host>", "expected name in the coordinator certificate"));
   const adminClient = (f: { coordinator: string; insecure?: boolean; tlsCa?: string; tlsCert?: string; tlsKey?: string; serverName?: string }) =>
@@ -300,6 +305,40 @@ export function registerFederation(program: Command): void {
       }),
     ),
     ["medfcl runs show seq1 --insecure"],
+  );
+
+  withExamples(
+    runs
+      .command("watch")
+      .argument("<run>", "run id or name")
+      .description("follow a run live in the terminal: run progress, a progress bar per site, R as it fills (the dashboard's event stream)")
+      .option("--http <host:port>", "the coordinator's HTTP address (coordinator.httpListen)", "127.0.0.1:8080")
+      .option("--token-file <file>", "file holding the dashboard token (default: MEDFCL_COORDINATOR_DASHBOARD_TOKEN)")
+      .option("--once", "print the current state once and exit")
+      .action(
+        action(async (run: string, f: { http: string; tokenFile?: string; once?: boolean }) => {
+          const token = f.tokenFile ? readFileSync(f.tokenFile, "utf8").trim() : process.env.MEDFCL_COORDINATOR_DASHBOARD_TOKEN;
+          if (!token) throw new MedfclError(ErrorCode.InvalidArgument, "no dashboard token: set MEDFCL_COORDINATOR_DASHBOARD_TOKEN or pass --token-file", { details: { option: "--token-file" } });
+          const abort = new AbortController();
+          process.once("SIGINT", () => abort.abort());
+          const tty = Boolean(process.stdout.isTTY) && !f.once;
+          let last = 0;
+          let pending: string | null = null;
+          // On a terminal, redraw in place at most 5 times a second; otherwise print each frame.
+          const render = (frame: string): void => {
+            if (!tty) return void process.stdout.write(`${frame}\n\n`);
+            pending = frame;
+            if (Date.now() - last < 200) return;
+            last = Date.now();
+            process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
+            pending = null;
+          };
+          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal });
+          if (tty && pending) process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
+          return state === "completed" || (f.once && state !== "failed") ? ExitCode.Ok : ExitCode.Failure;
+        }),
+      ),
+    ["MEDFCL_COORDINATOR_DASHBOARD_TOKEN=... medfcl runs watch polyp-r1 --http 127.0.0.1:8080", "medfcl runs watch polyp-r1 --token-file /run/secrets/dashboard-token --once"],
   );
 
   withExamples(

@@ -28,6 +28,20 @@ export const coordinatorSchema = z
     listen: hostPort.default("127.0.0.1:7443"),
     /** HTTP address for the dashboard, /metrics and /healthz. */
     httpListen: hostPort.default("127.0.0.1:8080"),
+    /**
+     * Plaintext gRPC address that serves only grpc.health.v1, for Kubernetes gRPC probes and load
+     * balancers, which cannot present a client certificate. Off when absent; the main port serves
+     * health (and reflection) too, behind mTLS.
+     */
+    healthListen: hostPort.optional(),
+    /**
+     * Bearer token for the dashboard, its event stream and its JSON (`Authorization: Bearer <token>`,
+     * or open `/?token=<token>` once in a browser, which sets an HttpOnly cookie). Without it the
+     * dashboard is off (403). /healthz is always open. Pass it by env or a secret, not on a command line.
+     */
+    dashboardToken: z.string().min(16, "use at least 16 characters (e.g. `openssl rand -hex 24`)").optional(),
+    /** Whether /metrics needs the dashboard token ("token") or is open to whoever reaches the port ("open", for Prometheus). */
+    metricsAuth: z.enum(["open", "token"]).default("open"),
     /** SQLite file and blob store live here. */
     stateDir: z.string().min(1).default("./coordinator-state"),
     /** NATS server URL; events go only to the log and SQLite without it. */

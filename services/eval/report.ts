@@ -12,7 +12,8 @@ import { accuracyMatrixCsv, continualMetrics, parseAccuracyMatrix, parseBaseAp }
 import { escapeXml, heatmapSvg, lineChartSvg } from "./svg.js";
 import { type AccuracyMatrix, type ClMetrics, type CrossMatrix, type ParadigmTable } from "./types.js";
 
-type Cell = string | number | null;
+/** A table cell; `full` is the unabridged value (a whole version id) shown on hover in HTML. */
+type Cell = string | number | null | { text: string; full: string; mono?: boolean };
 type Block =
   | { kind: "text"; text: string }
   | { kind: "table"; header: string[]; rows: Cell[][] }
@@ -20,6 +21,13 @@ type Block =
 interface Section {
   title: string;
   blocks: Block[];
+}
+
+/** The run's summary: what a reader needs first, every value short enough to read at a glance. */
+interface Summary {
+  fields: [string, Cell][];
+  hyperparameters: [string, string][];
+  sections: Section[];
 }
 
 async function readOptionalText(path: string): Promise<string | undefined> {
@@ -173,29 +181,156 @@ function crossSection(cm: CrossMatrix, title: string, file: string, figure: stri
   };
 }
 
-function perCategorySection(json: unknown, source: string): Section {
-  const rows: Cell[][] = [];
-  const cats = new Set<string>();
+/**
+ * One row per (domain, category), one column per step with "base" first: the same orientation as a
+ * transposed R, so a category's AP reads left to right as training goes on. Categories are named
+ * from categories.json; without a name a category is "category <id>".
+ */
+function perCategorySection(json: unknown, source: string, names: Record<string, Record<string, string>>): Section {
   const data = json as Record<string, Record<string, Record<string, number>>>;
-  if (!data || typeof data !== "object") throw new EvalInputError(`${source}: expected {"<step>": {"<domain>": {"<categoryId>": ap}}}`, { details: { file: source } });
-  for (const byDomain of Object.values(data)) for (const byCat of Object.values(byDomain ?? {})) for (const c of Object.keys(byCat ?? {})) cats.add(c);
-  const catList = [...cats].sort((a, b) => Number(a) - Number(b));
-  for (const [step, byDomain] of Object.entries(data)) {
-    for (const [domain, byCat] of Object.entries(byDomain ?? {})) {
-      rows.push([step, domain, ...catList.map((c) => (typeof byCat?.[c] === "number" ? fmt(byCat[c]) : "–"))]);
+  if (!data || typeof data !== "object" || Array.isArray(data)) throw new EvalInputError(`${source}: expected {"<step>": {"<domain>": {"<categoryId>": ap}}}`, { details: { file: source } });
+  const stepKey = (k: string): number => (k === "base" ? -1 : Number.isFinite(Number(k)) ? Number(k) : Number.MAX_SAFE_INTEGER);
+  const steps = Object.keys(data).sort((a, b) => stepKey(a) - stepKey(b) || a.localeCompare(b));
+  const rowKeys: [string, string][] = [];
+  for (const step of steps) {
+    for (const [domain, byCat] of Object.entries(data[step] ?? {})) {
+      for (const id of Object.keys(byCat ?? {}).sort((a, b) => Number(a) - Number(b))) {
+        if (!rowKeys.some(([d, c]) => d === domain && c === id)) rowKeys.push([domain, id]);
+      }
     }
   }
-  return { title: "Per-category AP", blocks: [{ kind: "table", header: ["step", "domain", ...catList.map((c) => `cat ${c}`)], rows }] };
+  const rows: Cell[][] = rowKeys.map(([domain, id]) => [
+    domain,
+    names[domain]?.[id] ?? `category ${id}`,
+    ...steps.map((step) => {
+      const v = data[step]?.[domain]?.[id];
+      return typeof v === "number" ? fmt(v) : "–";
+    }),
+  ]);
+  return {
+    title: "Per-category AP (%)",
+    blocks: [
+      { kind: "text", text: "AP of each category on each domain's test set, before training (base) and after each step." },
+      { kind: "table", header: ["domain", "category", ...steps.map((k) => (k === "base" ? "base" : `step ${k}`))], rows },
+    ],
+  };
+}
+
+function parseCategoryNames(json: unknown, source: string): Record<string, Record<string, string>> {
+  const ok = json && typeof json === "object" && !Array.isArray(json) && Object.values(json).every((m) => m && typeof m === "object" && !Array.isArray(m) && Object.values(m).every((n) => typeof n === "string"));
+  if (!ok) throw new EvalInputError(`${source}: expected {"<domain>": {"<categoryId>": "name"}}`, { details: { file: source } });
+  return json as Record<string, Record<string, string>>;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const str = (v: unknown): string => (v === null || v === undefined ? "–" : typeof v === "string" ? v : JSON.stringify(v));
+
+/** A content address cut to its first 12 hex digits (a uuid to its first 8), the whole id kept for hover. */
+function shortId(v: unknown): Cell {
+  if (typeof v !== "string" || v === "") return "–";
+  if (/^[0-9a-f]{32,}$/i.test(v)) return { text: v.slice(0, 12), full: v, mono: true };
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-/i.test(v)) return { text: v.slice(0, 8), full: v, mono: true };
+  return v;
+}
+
+/** Anything else in run.json, cut to `max` characters so no value fills the page. */
+function shortValue(v: unknown, max = 80): Cell {
+  const text = str(v);
+  return text.length > max ? { text: `${text.slice(0, max - 1)}…`, full: text } : text;
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "–";
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+const TERMINAL_STATES = ["completed", "failed", "cancelled"];
+
+/** Reads run.json's known fields into a summary, steps, lineage and rejected updates; other keys become short fields. */
+export function runSummary(meta: Record<string, unknown>): Summary {
+  const fields: [string, Cell][] = [];
+  const known = new Set(["name", "strategy", "state", "seed", "model", "sites", "options", "hyperparameters", "created_at", "updated_at", "run_id", "base_version", "current_version", "steps", "lineage", "rejected_updates", "error"]);
+  const put = (label: string, v: Cell) => fields.push([label, v]);
+  if ("name" in meta) put("name", str(meta.name));
+  if ("strategy" in meta) put("strategy", str(meta.strategy));
+  if ("state" in meta) put("state", str(meta.state));
+  if ("seed" in meta) put("seed", str(meta.seed));
+  if ("model" in meta) put("model", str(meta.model));
+  if (Array.isArray(meta.sites)) put(`sites (${meta.sites.length})`, meta.sites.map(str).join(", ") || "–");
+  if (isRecord(meta.options)) {
+    const opts = Object.entries(meta.options).map(([k, v]) => `${k}=${str(v)}`);
+    put("options", opts.length ? opts.join(", ") : "none");
+  }
+  const created = typeof meta.created_at === "string" ? Date.parse(meta.created_at) : NaN;
+  const updated = typeof meta.updated_at === "string" ? Date.parse(meta.updated_at) : NaN;
+  if (Number.isFinite(created) && Number.isFinite(updated)) {
+    const running = typeof meta.state === "string" && !TERMINAL_STATES.includes(meta.state);
+    put("duration", `${formatDuration(updated - created)}${running ? " so far" : ""}`);
+  }
+  if ("created_at" in meta) put("started", str(meta.created_at));
+  if ("run_id" in meta) put("run id", str(meta.run_id));
+  if ("base_version" in meta) put("base version", shortId(meta.base_version));
+  if ("current_version" in meta) put("final version", shortId(meta.current_version));
+  if (meta.error !== null && meta.error !== undefined && meta.error !== "") put("error", shortValue(meta.error, 300));
+  for (const [k, v] of Object.entries(meta)) if (!known.has(k)) put(k.replace(/_/g, " "), shortValue(v));
+
+  const hyperparameters: [string, string][] = isRecord(meta.hyperparameters) ? Object.entries(meta.hyperparameters).map(([k, v]) => [k, str(v)]) : [];
+
+  const sections: Section[] = [];
+  if (Array.isArray(meta.steps) && meta.steps.length > 0) {
+    const rows = meta.steps.filter(isRecord).map((st): Cell[] => [
+      str(st.index),
+      str(st.domain),
+      Array.isArray(st.sites) ? st.sites.map(str).join(", ") : str(st.sites),
+      str(st.state),
+      shortId(st.version),
+      Array.isArray(st.dropouts) && st.dropouts.length ? st.dropouts.map(str).join(", ") : "none",
+    ]);
+    sections.push({ title: "Steps", blocks: [{ kind: "table", header: ["step", "domain", "sites", "state", "version", "dropouts"], rows }] });
+  }
+  if (Array.isArray(meta.lineage) && meta.lineage.length > 0) {
+    const rows = meta.lineage.filter(isRecord).map((v): Cell[] => [
+      shortId(v.version),
+      v.parent ? shortId(v.parent) : "–",
+      typeof v.step === "number" && v.step < 0 ? "base" : str(v.step),
+      str(v.strategy),
+      Array.isArray(v.sites) && v.sites.length ? v.sites.map(str).join(", ") : "–",
+    ]);
+    sections.push({
+      title: "Model lineage",
+      blocks: [
+        { kind: "text", text: "Each version is the sha256 of its checkpoint, shown by its first 12 characters (the whole id is in run.json, and on hover in the HTML); parent is the version it was trained from." },
+        { kind: "table", header: ["version", "parent", "step", "strategy", "trained at"], rows },
+      ],
+    });
+  }
+  if (Array.isArray(meta.rejected_updates)) {
+    const rows = meta.rejected_updates.filter(isRecord).map((u): Cell[] => [str(u.site_id), shortId(u.task_id), shortValue(u.reason, 300)]);
+    sections.push({
+      title: "Rejected updates",
+      blocks: rows.length ? [{ kind: "table", header: ["site", "task", "reason"], rows }] : [{ kind: "text", text: "None: every update passed validation." }],
+    });
+  }
+  return { fields, hyperparameters, sections };
 }
 
 function cellText(c: Cell): string {
-  return c === null ? "–" : String(c);
+  return c === null ? "–" : typeof c === "object" ? c.text : String(c);
 }
 
-function toMarkdown(title: string, header: [string, string][], sections: Section[]): string {
+const mdCell = (c: Cell): string => cellText(c).replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+function toMarkdown(title: string, summary: Summary | undefined, sections: Section[]): string {
   const out: string[] = [`# ${title}`, ""];
-  if (header.length) {
-    out.push("| field | value |", "|---|---|", ...header.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, "\\|")} |`), "");
+  if (summary && summary.fields.length) {
+    out.push("## Summary", "", "| | |", "|---|---|", ...summary.fields.map(([k, v]) => `| **${k}** | ${mdCell(v)} |`), "");
+  }
+  if (summary && summary.hyperparameters.length) {
+    out.push("### Hyperparameters", "", "| hyperparameter | value |", "|---|---|", ...summary.hyperparameters.map(([k, v]) => `| ${k} | ${mdCell(v)} |`), "");
   }
   for (const s of sections) {
     out.push(`## ${s.title}`, "");
@@ -204,7 +339,7 @@ function toMarkdown(title: string, header: [string, string][], sections: Section
       else if (b.kind === "figure") out.push(`![${b.caption}](${b.file}.png)`, "", `*${b.caption}* ([SVG](${b.file}.svg))`, "");
       else {
         out.push(`| ${b.header.join(" | ")} |`, `|${b.header.map(() => "---").join("|")}|`);
-        for (const r of b.rows) out.push(`| ${r.map(cellText).join(" | ")} |`);
+        for (const r of b.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
         out.push("");
       }
     }
@@ -212,18 +347,43 @@ function toMarkdown(title: string, header: [string, string][], sections: Section
   return out.join("\n");
 }
 
-function toHtml(title: string, header: [string, string][], sections: Section[]): string {
+function htmlCell(c: Cell, tag: "td" | "th" = "td"): string {
+  if (c !== null && typeof c === "object") {
+    const inner = c.mono ? `<code>${escapeXml(c.text)}</code>` : escapeXml(c.text);
+    return `<${tag} class="t" title="${escapeXml(c.full)}">${inner}</${tag}>`;
+  }
+  const text = cellText(c);
+  // Numbers line up on the right; words read from the left.
+  return /^(-?[\d.]+(e[+-]?\d+)?|–)$/i.test(text) ? `<${tag}>${escapeXml(text)}</${tag}>` : `<${tag} class="t">${escapeXml(text)}</${tag}>`;
+}
+
+// Long values wrap (overflow-wrap) and wide tables scroll inside their own box, so the page itself
+// never scrolls sideways; figures shrink to the column (they carry a viewBox).
+const STYLE =
+  "body{font-family:DejaVu Sans,Arial,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}" +
+  "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}" +
+  "th{background:#f2f2f2}td:first-child,th:first-child,td.t{text-align:left}figure{margin:1em 0}figcaption{font-size:90%;color:#555}" +
+  "svg{max-width:100%;height:auto}.wide{max-width:100%;overflow-x:auto}code{font-size:92%}" +
+  ".summary{display:flex;flex-wrap:wrap;gap:0 2.5em;align-items:flex-start}.summary table{max-width:100%}" +
+  ".fields th{text-align:left;white-space:nowrap}.fields td{text-align:left;max-width:700px;overflow-wrap:anywhere}";
+
+function toHtml(title: string, summary: Summary | undefined, sections: Section[]): string {
   const out: string[] = [
     "<!doctype html>",
-    '<html lang="en"><head><meta charset="utf-8">',
+    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
     `<title>${escapeXml(title)}</title>`,
-    "<style>body{font-family:DejaVu Sans,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}" +
-      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}" +
-      "th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}figure{margin:1em 0}figcaption{font-size:90%;color:#555}</style>",
+    `<style>${STYLE}</style>`,
     "</head><body>",
     `<h1>${escapeXml(title)}</h1>`,
   ];
-  if (header.length) out.push(`<table>${header.map(([k, v]) => `<tr><th>${escapeXml(k)}</th><td>${escapeXml(v)}</td></tr>`).join("")}</table>`);
+  if (summary && (summary.fields.length || summary.hyperparameters.length)) {
+    out.push('<section class="summary" id="summary">');
+    if (summary.fields.length) out.push(`<table class="fields">${summary.fields.map(([k, v]) => `<tr><th>${escapeXml(k)}</th>${htmlCell(v)}</tr>`).join("")}</table>`);
+    if (summary.hyperparameters.length) {
+      out.push(`<table class="fields hyper"><tr><th>hyperparameter</th><th>value</th></tr>${summary.hyperparameters.map(([k, v]) => `<tr><td>${escapeXml(k)}</td><td>${escapeXml(v)}</td></tr>`).join("")}</table>`);
+    }
+    out.push("</section>");
+  }
   for (const s of sections) {
     out.push(`<h2>${escapeXml(s.title)}</h2>`);
     for (const b of s.blocks) {
@@ -231,9 +391,9 @@ function toHtml(title: string, header: [string, string][], sections: Section[]):
       else if (b.kind === "figure") out.push(`<figure>${b.svg}<figcaption>${escapeXml(b.caption)}</figcaption></figure>`);
       else {
         out.push(
-          `<table><tr>${b.header.map((h) => `<th>${escapeXml(h)}</th>`).join("")}</tr>` +
-            b.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeXml(cellText(c))}</td>`).join("")}</tr>`).join("") +
-            "</table>",
+          `<div class="wide"><table><tr>${b.header.map((h) => `<th>${escapeXml(h)}</th>`).join("")}</tr>` +
+            b.rows.map((r) => `<tr>${r.map((c) => htmlCell(c)).join("")}</tr>`).join("") +
+            "</table></div>",
         );
       }
     }
@@ -269,10 +429,10 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
   const sections: Section[] = [];
 
   const runMeta = await readOptionalJson(join(dir, "run.json"));
-  const header: [string, string][] =
-    runMeta && typeof runMeta === "object" && !Array.isArray(runMeta)
-      ? Object.entries(runMeta as Record<string, unknown>).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])
-      : [];
+  if (runMeta !== undefined && !isRecord(runMeta)) throw new EvalInputError(`${join(dir, "run.json")}: expected an object`, { details: { file: join(dir, "run.json") } });
+  const summary = runMeta === undefined ? undefined : runSummary(runMeta);
+  const categoriesJson = await readOptionalJson(join(dir, "categories.json"));
+  const categoryNames = categoriesJson === undefined ? {} : parseCategoryNames(categoriesJson, join(dir, "categories.json"));
   const baseJson = await readOptionalJson(join(dir, "base.json"));
   const base = baseJson === undefined ? undefined : parseBaseAp(baseJson, join(dir, "base.json"));
 
@@ -285,8 +445,9 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
     await write("metrics.json", `${JSON.stringify(m, null, 2)}\n`);
     sections.push(...rMatrixSections(R, m, "", ""));
     const perCat = await readOptionalJson(join(dir, "per_category.json"));
-    if (perCat !== undefined) sections.push(perCategorySection(perCat, join(dir, "per_category.json")));
+    if (perCat !== undefined) sections.push(perCategorySection(perCat, join(dir, "per_category.json"), categoryNames));
   }
+  if (summary) sections.push(...summary.sections);
 
   // Paradigm subfolders: any direct subfolder (not the output) holding an R.json.
   const paradigmRs: { name: string; R: AccuracyMatrix; m: ClMetrics }[] = [];
@@ -357,9 +518,10 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
       await write(`${b.file}.png`, await sharp(Buffer.from(b.svg), { density: 144 }).png().toBuffer());
     }
   }
-  const name = header.find(([k]) => k === "name")?.[1];
-  const title = `medfcl audit report${name ? `: ${name}` : ""}`;
-  await write("report.md", toMarkdown(title, header, sections));
-  await write("report.html", toHtml(title, header, sections));
+  const name = summary?.fields.find(([k]) => k === "name")?.[1];
+  const title = `medfcl audit report${name ? `: ${cellText(name)}` : ""}`;
+  if (runMeta !== undefined) await write("run.json", `${JSON.stringify(runMeta, null, 2)}\n`);
+  await write("report.md", toMarkdown(title, summary, sections));
+  await write("report.html", toHtml(title, summary, sections));
   return { files };
 }

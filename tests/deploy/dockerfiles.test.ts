@@ -53,7 +53,7 @@ describe("deploy dockerfiles", () => {
     it(`dockerfiles - ${name}: base image is a build ARG, non-root USER, exec-form HEALTHCHECK and entry point`, () => {
       const ins = read(name);
       assert.equal(ins[0].op, "ARG", `${name}: the first instruction must declare the base image ARG`);
-      assert.equal(ins[0].args, "NODE_IMAGE=node:20-bookworm-slim");
+      assert.equal(ins[0].args, "NODE_IMAGE=node:24-bookworm-slim");
       const froms = ins.filter((i) => i.op === "FROM").map((i) => i.args);
       assert.ok(froms.some((f) => f.startsWith("${NODE_IMAGE}")), `${name}: some stage must be FROM \${NODE_IMAGE}`);
       const last = finalStage(ins);

@@ -22,8 +22,10 @@ interface Container {
   image: string;
   args?: string[];
   envFrom?: Array<{ configMapRef?: { name: string } }>;
-  livenessProbe?: { httpGet?: { path: string }; exec?: { command: string[] } };
-  readinessProbe?: { httpGet?: { path: string } };
+  ports?: Array<{ name: string; containerPort: number }>;
+  startupProbe?: { grpc?: { port: number; service?: string } };
+  livenessProbe?: { httpGet?: { path: string }; exec?: { command: string[] }; grpc?: { port: number; service?: string } };
+  readinessProbe?: { httpGet?: { path: string }; grpc?: { port: number; service?: string } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   securityContext?: { allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean; capabilities?: { drop?: string[] } };
   volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
@@ -139,8 +141,12 @@ describe("deploy k8s", () => {
     assert.ok(pod);
     const c = pod.containers[0];
     assert.equal(c.image, "registry.example.org/medfcl/coordinator:0.1.0");
-    assert.equal(c.livenessProbe?.httpGet?.path, "/healthz");
-    assert.equal(c.readinessProbe?.httpGet?.path, "/healthz");
+    // gRPC probes (grpc.health.v1) on the plaintext health-only port the ConfigMap opens.
+    const healthPort = c.ports?.find((p) => p.name === "grpc-health")?.containerPort;
+    assert.ok(healthPort, "a grpc-health container port");
+    for (const [name, probe] of [["startup", c.startupProbe], ["liveness", c.livenessProbe], ["readiness", c.readinessProbe]] as const) {
+      assert.equal(probe?.grpc?.port, healthPort, `${name} probe is a gRPC probe on the health port`);
+    }
     assert.ok(c.volumeMounts?.some((m) => m.name === "state" && m.mountPath === "/state"));
     assert.ok(c.volumeMounts?.some((m) => m.name === "certs" && m.mountPath === "/certs" && m.readOnly));
     const certs = pod.volumes?.find((v) => v.name === "certs");
@@ -151,6 +157,7 @@ describe("deploy k8s", () => {
     assert.ok(cm, `ConfigMap ${cmName} referenced by the coordinator is rendered`);
     assert.equal(cm.data.MEDFCL_COORDINATOR_NATS, "nats://medfcl-nats.medfcl.svc:4222");
     assert.equal(cm.data.MEDFCL_COORDINATOR_TLS_CERT, "/certs/coordinator.crt");
+    assert.equal(cm.data.MEDFCL_COORDINATOR_HEALTH_LISTEN, `0.0.0.0:${healthPort}`, "the probes ask the port the coordinator opens for health");
 
     const [grpc] = byKind(objs, "Service", "medfcl-coordinator");
     assert.equal((grpc.spec as { type: string }).type, "LoadBalancer");

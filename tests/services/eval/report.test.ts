@@ -96,6 +96,61 @@ describe("report", () => {
     assert.match(md, /!\[.*\]\(fig-R-heatmap\.png\)/);
   });
 
+  it("report - the summary has name, strategy, state, seed, model, sites, options, duration and a hyperparameter table; lineage uses short ids", async () => {
+    const dir = sampleRunDir();
+    const v = (c: string) => c.repeat(64);
+    writeFileSync(
+      join(dir, "run.json"),
+      JSON.stringify({
+        run_id: "d31b6736-193a-48cf-9d8c-6abcbae9e8ba",
+        name: "rehearsal-seed1",
+        strategy: "rehearsal",
+        state: "completed",
+        seed: 1,
+        model: "nano",
+        sites: ["site-1-kvasir", "site-2-clinicdb"],
+        options: { buffer: "10", sampler: "random" },
+        hyperparameters: { lr: 0.002, batchSize: 8, epochs: 1 },
+        created_at: "2026-12-02T02:40:57.188Z",
+        updated_at: "2026-12-02T02:43:12.719Z",
+        base_version: v("a"),
+        current_version: v("c"),
+        steps: [{ index: 0, domain: "kvasir", sites: ["site-1-kvasir"], version: v("b"), state: "closed", dropouts: ["site-9"] }],
+        lineage: [
+          { version: v("a"), parent: null, step: -1, strategy: "base", sites: [] },
+          { version: v("b"), parent: v("a"), step: 0, strategy: "rehearsal", sites: ["site-1-kvasir"] },
+        ],
+        rejected_updates: [{ update_id: "u1", site_id: "site-2-clinicdb", task_id: "0f1e2d3c-4b5a-4968-8776-655443322110", reason: "norm 1e9 exceeds the bound 1e4" }],
+        error: null,
+      }),
+    );
+    await writeAuditReport(dir);
+    const md = readFileSync(join(dir, "report", "report.md"), "utf8");
+    for (const row of ["| **name** | rehearsal-seed1 |", "| **strategy** | rehearsal |", "| **state** | completed |", "| **seed** | 1 |", "| **model** | nano |",
+      "| **sites (2)** | site-1-kvasir, site-2-clinicdb |", "| **options** | buffer=10, sampler=random |", "| **duration** | 2 min 16 s |", "| **final version** | cccccccccccc |"]) {
+      assert.ok(md.includes(row), `${row} in the summary`);
+    }
+    assert.match(md, /### Hyperparameters\n\n\| hyperparameter \| value \|\n\|---\|---\|\n\| lr \| 0\.002 \|\n\| batchSize \| 8 \|\n\| epochs \| 1 \|/);
+    assert.match(md, /\| version \| parent \| step \| strategy \| trained at \|\n\|---\|---\|---\|---\|---\|\n\| aaaaaaaaaaaa \| – \| base \| base \| – \|\n\| bbbbbbbbbbbb \| aaaaaaaaaaaa \| 0 \| rehearsal \| site-1-kvasir \|/);
+    assert.match(md, /\| 0 \| kvasir \| site-1-kvasir \| closed \| bbbbbbbbbbbb \| site-9 \|/, "steps with dropouts");
+    assert.match(md, /\| site-2-clinicdb \| 0f1e2d3c \| norm 1e9 exceeds the bound 1e4 \|/, "rejected updates");
+    assert.ok(!md.includes(v("a")) && !/\{"/.test(md), "no whole version id and no raw JSON in the Markdown");
+    const html = readFileSync(join(dir, "report", "report.html"), "utf8");
+    assert.ok(html.includes(`<td class="t" title="${v("b")}"><code>bbbbbbbbbbbb</code></td>`), "the whole id on hover");
+    assert.ok(html.includes(`<th>duration</th><td class="t">2 min 16 s</td>`));
+    assert.ok(existsSync(join(dir, "report", "run.json")), "run.json (whole ids) beside the report");
+  });
+
+  it("report - per-category AP names each category from categories.json, one column per step", async () => {
+    const dir = sampleRunDir();
+    writeFileSync(join(dir, "per_category.json"), JSON.stringify({ base: { cells: { "1": 1 } }, "0": { cells: { "1": 50.25 }, nodule: { "1": 3, "2": 4 } } }));
+    writeFileSync(join(dir, "categories.json"), JSON.stringify({ cells: { "1": "cell" }, nodule: { "1": "thyroid nodule" } }));
+    await writeAuditReport(dir);
+    const md = readFileSync(join(dir, "report", "report.md"), "utf8");
+    assert.match(md, /\| domain \| category \| base \| step 0 \|\n\|---\|---\|---\|---\|\n\| cells \| cell \| 1\.0 \| 50\.3 \|\n\| nodule \| thyroid nodule \| – \| 3\.0 \|\n\| nodule \| category 2 \| – \| 4\.0 \|/);
+    assert.ok(!/\bcat \d/.test(md), "no \"cat N\" labels");
+  });
+
   it("report - a run dir with nothing to report is a clear NotFound", async () => {
     const dir = mkdtempSync(join(tmpdir(), "medfcl-report-empty-"));
     await assert.rejects(writeAuditReport(dir), (e: unknown) => e instanceof ReportError && e.code === "NOT_FOUND" && /R\.json/.test(e.message));
