@@ -1,0 +1,4 @@
+export { Graph, TRAIN_OPSET, broadcastShapes, numel, type DType, type GNode, type ValueInfo } from "./graph.js";
+export { buildGradients, differentiableOps, registerGradient, unbroadcast, type GradContext, type GradRule } from "./grad.js";
+export { GraphError, OrtTrainError, UnsupportedOpError } from "./errors.js";
+export { createSession, defaultThreads, type ExecutionProvider, type SessionOptions } from "./runtime.js";
