@@ -4,7 +4,7 @@ import { asTfDetector, type Detector, type TfDetector } from "./detector.js";
 import { ModelOptionError } from "./errors.js";
 import { defaultLossWeights, detectionLoss, type LossWeights } from "./loss.js";
 import { forward, locations, type Locations } from "./model.js";
-import type { ParamGroup } from "./params.js";
+import type { ParamGroup, ParamSpec } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
 import type { ModelConfig, TrainOptions, TrainResult } from "./types.js";
@@ -40,6 +40,21 @@ export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
 }
 
 const FREEZE_ORDER: ParamGroup[] = ["stem", "stage1", "stage2", "stage3", "stage4"];
+
+/** Linear warm-up then cosine decay to 10 % (shared by both training engines). */
+export function lrFactor(opts: Pick<TrainOptions, "warmupSteps">, step: number, totalSteps: number): number {
+  const warm = opts.warmupSteps ?? 0;
+  if (step < warm) return (step + 1) / warm;
+  const p = totalSteps > warm ? (step - warm) / (totalSteps - warm) : 1;
+  return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p)));
+}
+
+/** The parameters training updates: all but the `freezeStages` lowest image stages. */
+export function trainableSpecs(specs: ParamSpec[], freezeStages: number): ParamSpec[] {
+  const frozen = new Set(FREEZE_ORDER.slice(0, freezeStages));
+  return specs.filter((s) => !frozen.has(s.group));
+}
+
 
 export interface TrainBatch {
   images: Float32Array;
@@ -109,10 +124,7 @@ export class Trainer {
   }
 
   lrFactor(step: number, totalSteps: number): number {
-    const warm = this.opts.warmupSteps ?? 0;
-    if (step < warm) return (step + 1) / warm;
-    const p = totalSteps > warm ? (step - warm) / (totalSteps - warm) : 1;
-    return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p)));
+    return lrFactor(this.opts, step, totalSteps);
   }
 
   /** One optimisation step; returns the loss. Leaves no tensors behind. */

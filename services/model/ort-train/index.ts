@@ -2,3 +2,5 @@ export { Graph, TRAIN_OPSET, broadcastShapes, numel, type DType, type GNode, typ
 export { buildGradients, differentiableOps, registerGradient, unbroadcast, type GradContext, type GradRule } from "./grad.js";
 export { GraphError, OrtTrainError, UnsupportedOpError } from "./errors.js";
 export { createSession, defaultThreads, type ExecutionProvider, type SessionOptions } from "./runtime.js";
+export { ADAM, TRAIN_IO, buildTrainGraph, type TrainGraph, type TrainGraphOptions } from "./train-graph.js";
+export { OrtStepper, fromOnnxLayout, toOnnxLayout, type StepResult } from "./stepper.js";
