@@ -4,3 +4,5 @@ export { GraphError, OrtTrainError, UnsupportedOpError } from "./errors.js";
 export { createSession, defaultThreads, type ExecutionProvider, type SessionOptions } from "./runtime.js";
 export { ADAM, TRAIN_IO, buildTrainGraph, type TrainGraph, type TrainGraphOptions } from "./train-graph.js";
 export { OrtStepper, fromOnnxLayout, toOnnxLayout, type StepResult } from "./stepper.js";
+export { OrtWorkerTrainer } from "./engine.js";
+export type { WorkerTrainOptions } from "./protocol.js";
