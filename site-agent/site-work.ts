@@ -261,6 +261,9 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
         replay: replayDs && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
         onProgress: (p) => onProgress({ fraction: p.totalSteps ? p.step / p.totalSteps : 0, loss: p.loss, imagesPerSec: p.imagesPerSec }),
         signal,
+        engine: config.trainEngine,
+        threads: config.trainThreads,
+        executionProvider: config.executionProvider,
       });
       let delta = subtractTensors(det.getWeights(), base);
       const metrics = [

@@ -1,5 +1,5 @@
 export type { ModelConfig, ModelSize, PredictOptions, ReplayOptions, TensorMap, TrainEngine, TrainOptions, TrainProgress, TrainResult } from "./types.js";
-export { TRAIN_ENGINES } from "./types.js";
+export { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES } from "./types.js";
 export { ArchitectureMismatchError, BackendUnavailableError, CheckpointError, ModelOptionError } from "./errors.js";
 export { initBackend, wasmDir, type BackendName, type InitBackendOptions } from "./backend.js";
 export { MODEL_SIZES, configHash, modelConfig, parseModelConfig, stridesOf } from "./config.js";

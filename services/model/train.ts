@@ -7,7 +7,7 @@ import { forward, locations, type Locations } from "./model.js";
 import type { ParamGroup, ParamSpec } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
-import { TRAIN_ENGINES, type ModelConfig, type TrainOptions, type TrainResult } from "./types.js";
+import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TrainOptions, type TrainResult } from "./types.js";
 
 /** The paper's fine-tuning settings (GLIP-T on medical data). */
 export function defaultTrainOptions(): TrainOptions {
@@ -215,7 +215,7 @@ interface StepEngine {
 }
 
 async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: number): Promise<StepEngine> {
-  if ((opts.engine ?? "tfjs") === "tfjs") {
+  if ((opts.engine ?? DEFAULT_TRAIN_ENGINE) === "tfjs") {
     const trainer = new Trainer(det, opts);
     return {
       step: async (batch) => trainer.step(batch, totalSteps),

@@ -60,6 +60,8 @@ export interface ReplayOptions {
 /** Which engine runs training: tfjs autodiff (the reference) or the onnxruntime training graph. */
 export type TrainEngine = "tfjs" | "ort";
 export const TRAIN_ENGINES: readonly TrainEngine[] = ["tfjs", "ort"];
+/** What `trainDetector`, `medfcl train` and the site agent use when no engine is named. */
+export const DEFAULT_TRAIN_ENGINE: TrainEngine = "tfjs";
 
 export interface TrainOptions {
   epochs?: number;
@@ -82,7 +84,7 @@ export interface TrainOptions {
   warmupSteps?: number;
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
-  /** Default "tfjs" (see docs/model.md, "Training on onnxruntime"). */
+  /** Default DEFAULT_TRAIN_ENGINE (see docs/model.md, "Training on onnxruntime"). */
   engine?: TrainEngine;
   /** onnxruntime intra-op threads (engine "ort"); default the core count. */
   threads?: number;

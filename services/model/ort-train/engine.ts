@@ -13,7 +13,8 @@ function spawnWorker(): Worker {
   // Under tsx (tests, `npx tsx cli/main.ts`) this module and its sibling are .ts: the worker first
   // registers tsx's loader itself (a worker's entry is resolved before any --import hook applies).
   const entry = new URL("./worker.ts", import.meta.url).href;
-  return new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
+  const tsx = import.meta.resolve("tsx/esm/api");
+  return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
 }
 
 function revive(e: WorkerErrorData): Error {
