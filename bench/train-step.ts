@@ -1,26 +1,32 @@
 /**
- * Median ms per nano training step (batch 8, 128 px) on tfjs-wasm, against the same architecture in
- * PyTorch (Debian python3-torch via /usr/bin/python3) on 1 and 2 threads, in the same run.
- * Run: npx tsx bench/train-step.ts [steps]
+ * Median ms per nano training step (batch 8, 128 px): tfjs-wasm, the onnxruntime training graph
+ * (services/model/ort-train) on 1 and 2 threads, and the same architecture in PyTorch (Debian
+ * python3-torch via /usr/bin/python3) on 1 and 2 threads, in the same run.
+ * Run: npx tsx bench/train-step.ts [steps] [--profile]
+ * --profile: also runs one onnxruntime profile (1 thread) and prints the op types by share of time.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Trainer, createDetector, encodeCaption, fromScratchTrainOptions, initBackend, modelConfig, packBatch, vocabSize } from "../services/model/index.js";
+import { Trainer, createDetector, encodeCaption, fromScratchTrainOptions, initBackend, modelConfig, packBatch, vocabSize, type TrainBatch } from "../services/model/index.js";
+import { OrtStepper } from "../services/model/ort-train/index.js";
 import type { Sample } from "../services/data/index.js";
 
-const steps = Number(process.argv[2] ?? 10);
+const args = process.argv.slice(2);
+const profile = args.includes("--profile");
+const steps = Number(args.find((a) => !a.startsWith("--")) ?? 10);
 const batchSize = 8;
 const cfg = modelConfig("nano");
+const opts = { ...fromScratchTrainOptions(), warmupSteps: 1 };
 
 function median(a: number[]): number {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function tfjsStep(): Promise<number> {
-  await initBackend("wasm");
-  const det = createDetector(cfg, 1);
-  const trainer = new Trainer(det, { ...fromScratchTrainOptions(), warmupSteps: 1 });
+function makeBatch(): TrainBatch {
   const caption = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } }], cfg);
   const S = cfg.inputSize;
   let seed = 1;
@@ -32,7 +38,13 @@ async function tfjsStep(): Promise<number> {
     labels: Int32Array.from([1, 1]),
     transform: { scale: 1, padX: 0, padY: 0, flipped: false, origWidth: S, origHeight: S, size: S },
   }));
-  const batch = packBatch(cfg, samples, samples.map(() => caption));
+  return packBatch(cfg, samples, samples.map(() => caption));
+}
+
+async function tfjsStep(batch: TrainBatch): Promise<number> {
+  await initBackend("wasm");
+  const det = createDetector(cfg, 1);
+  const trainer = new Trainer(det, opts);
   const times: number[] = [];
   for (let i = 0; i < steps + 3; i++) {
     const t0 = performance.now();
@@ -42,6 +54,47 @@ async function tfjsStep(): Promise<number> {
   trainer.dispose();
   det.dispose();
   return median(times);
+}
+
+async function ortStep(batch: TrainBatch, threads: number, profilePrefix?: string): Promise<number> {
+  const det = createDetector(cfg, 1);
+  const st = new OrtStepper(cfg, det.getWeights(), opts, { threads, profilePrefix });
+  det.dispose();
+  const times: number[] = [];
+  for (let i = 0; i < (profilePrefix ? 4 : steps + 3); i++) {
+    const t0 = performance.now();
+    await st.step(batch, 1000);
+    if (i >= 3) times.push(performance.now() - t0);
+  }
+  await st.release();
+  return median(times);
+}
+
+/** Op types by total kernel time in an onnxruntime profile (the last profiled run only). */
+async function printProfile(batch: TrainBatch): Promise<void> {
+  const prefix = join(tmpdir(), `medfcl-ort-profile-${process.pid}`);
+  const before = new Set(spawnSync("ls", [tmpdir()], { encoding: "utf8" }).stdout.split("\n"));
+  await ortStep(batch, 1, prefix);
+  const file = spawnSync("ls", [tmpdir()], { encoding: "utf8" }).stdout.split("\n").find((f) => f.startsWith(`medfcl-ort-profile-${process.pid}`) && !before.has(f));
+  if (!file) return console.log("(no profile written)");
+  const events = JSON.parse(readFileSync(join(tmpdir(), file), "utf8")) as { cat: string; name: string; dur: number; args?: { op_name?: string } }[];
+  rmSync(join(tmpdir(), file));
+  const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
+  const last = runs.at(-1) as unknown as { ts: number; dur: number } | undefined;
+  const inLast = events.filter((e) => e.cat === "Node" && e.name.endsWith("_kernel_time") && (!last || ((e as unknown as { ts: number }).ts >= last.ts && (e as unknown as { ts: number }).ts <= last.ts + last.dur)));
+  const byOp = new Map<string, { us: number; n: number }>();
+  for (const e of inLast) {
+    const op = e.args?.op_name ?? "?";
+    const r = byOp.get(op) ?? { us: 0, n: 0 };
+    r.us += e.dur;
+    r.n++;
+    byOp.set(op, r);
+  }
+  const total = [...byOp.values()].reduce((a, r) => a + r.us, 0);
+  console.log(`\nonnxruntime profile, 1 thread, one step: ${(total / 1000).toFixed(1)} ms in kernels`);
+  console.log("| op | nodes | ms | share |");
+  console.log("|---|---:|---:|---:|");
+  for (const [op, r] of [...byOp].sort((a, b) => b[1].us - a[1].us).slice(0, 12)) console.log(`| ${op} | ${r.n} | ${(r.us / 1000).toFixed(1)} | ${((100 * r.us) / total).toFixed(1)} % |`);
 }
 
 function ensureTorch(): boolean {
@@ -62,16 +115,23 @@ function torchStep(threads: number): number | null {
   return (JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { median_ms: number }).median_ms;
 }
 
-const tfjs = await tfjsStep();
+const batch = makeBatch();
+const tfjs = await tfjsStep(batch);
+const o1 = await ortStep(batch, 1);
+const o2 = await ortStep(batch, 2);
 const hasTorch = ensureTorch();
 const t1 = hasTorch ? torchStep(1) : null;
 const t2 = hasTorch ? torchStep(2) : null;
-const rows: [string, number | null][] = [
-  ["tfjs-wasm (1 thread, SIMD)", tfjs],
-  ["pytorch 1 thread", t1],
-  ["pytorch 2 threads", t2],
+const rows: [string, number | null, number | null][] = [
+  ["tfjs-wasm (1 thread, SIMD)", tfjs, t1],
+  ["onnxruntime 1 thread", o1, t1],
+  ["onnxruntime 2 threads", o2, t2],
+  ["pytorch 1 thread", t1, t1],
+  ["pytorch 2 threads", t2, t2],
 ];
 console.log(`nano train step, batch ${batchSize}, ${cfg.inputSize}px, median of ${steps} steps`);
-console.log("| engine | ms/step | tfjs-wasm / this |");
-console.log("|---|---:|---:|");
-for (const [name, ms] of rows) console.log(`| ${name} | ${ms === null ? "n/a" : ms.toFixed(1)} | ${ms === null ? "n/a" : (tfjs / ms).toFixed(2)}× |`);
+console.log("| engine | ms/step | tfjs-wasm / this | this / pytorch (same threads) |");
+console.log("|---|---:|---:|---:|");
+const f = (v: number | null, d = 1) => (v === null ? "n/a" : v.toFixed(d));
+for (const [name, ms, torch] of rows) console.log(`| ${name} | ${f(ms)} | ${ms === null ? "n/a" : `${(tfjs / ms).toFixed(2)}×`} | ${ms === null || torch === null ? "n/a" : `${(ms / torch).toFixed(2)}×`} |`);
+if (profile) await printProfile(batch);

@@ -361,9 +361,9 @@ function inferShapes(g: Graph, n: GNode): ValueInfo[] {
       const steps = n.inputs[4] ? needConst(g, n, 4, "steps") : starts.map(() => 1);
       axes.forEach((a0, i) => {
         const a = normAxis(a0, s.length);
-        if (steps[i] !== 1) throw new UnsupportedOpError(n.op, n.name, "is supported with step 1 only");
+        if (steps[i] < 1) throw new UnsupportedOpError(n.op, n.name, "is supported with positive steps only");
         const [b, e] = sliceRange(starts[i], ends[i], s[a]);
-        s[a] = Math.max(0, e - b);
+        s[a] = Math.max(0, Math.ceil((e - b) / steps[i]));
       });
       return [{ ...I(0), shape: s }];
     }
