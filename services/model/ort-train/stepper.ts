@@ -7,7 +7,7 @@ import { paramSpecs, type ParamSpec } from "../params.js";
 import { assignTargets } from "../targets.js";
 import { lrFactor, trainableSpecs, type TrainBatch } from "../train.js";
 import type { ModelConfig, TrainOptions } from "../types.js";
-import { ADAM, TRAIN_IO, buildTrainGraph } from "./train-graph.js";
+import { ADAM, TRAIN_IO, buildTrainGraph, flatLayout } from "./train-graph.js";
 import { createSession, ort, type SessionOptions } from "./runtime.js";
 
 export interface StepResult {
@@ -36,9 +36,7 @@ export function fromOnnxLayout(spec: ParamSpec, data: Float32Array): Float32Arra
   return out;
 }
 
-const onnxShape = (spec: ParamSpec) => (spec.shape.length === 4 ? [spec.shape[3], spec.shape[2], spec.shape[0], spec.shape[1]] : spec.shape);
-
-/** A tensor of the optimizer state, double-buffered: each step reads `cur` and onnxruntime writes `next` in place. */
+/** The flat parameters or an Adam moment, double-buffered: each step reads `cur` and onnxruntime writes `next` in place. */
 interface Slot {
   cur: ortTypes.Tensor;
   next: ortTypes.Tensor;
@@ -57,6 +55,7 @@ export class OrtStepper {
   readonly trainable: ParamSpec[];
   #frozen: TensorMap;
   #slots = new Map<string, Slot>();
+  #offsets: number[];
   #sessions = new Map<number, Promise<ortTypes.InferenceSession>>();
   #gradSessions = new Map<number, Promise<ortTypes.InferenceSession>>();
   #session: SessionOptions;
@@ -74,14 +73,14 @@ export class OrtStepper {
     this.#session = session;
     this.#lossWeights = lossWeights;
     this.#loc = locations(cfg);
-    for (const spec of this.trainable) {
-      const shape = onnxShape(spec);
-      const n = spec.shape.reduce((a, b) => a * b, 1);
-      const mk = (d?: Float32Array) => new ort.Tensor("float32", d ?? new Float32Array(n), shape);
-      this.#slots.set(spec.name, { cur: mk(toOnnxLayout(spec, weights.get(spec.name)!.data)), next: mk() });
-      this.#slots.set(TRAIN_IO.m(spec.name), { cur: mk(), next: mk() });
-      this.#slots.set(TRAIN_IO.v(spec.name), { cur: mk(), next: mk() });
-    }
+    const { offsets, total } = flatLayout(this.trainable);
+    this.#offsets = offsets;
+    const params = new Float32Array(total);
+    this.trainable.forEach((spec, k) => params.set(toOnnxLayout(spec, weights.get(spec.name)!.data), offsets[k]));
+    const mk = (d?: Float32Array) => new ort.Tensor("float32", d ?? new Float32Array(total), [total]);
+    this.#slots.set(TRAIN_IO.params, { cur: mk(params), next: mk() });
+    this.#slots.set(TRAIN_IO.m, { cur: mk(), next: mk() });
+    this.#slots.set(TRAIN_IO.v, { cur: mk(), next: mk() });
   }
 
   get stepCount(): number {
@@ -152,7 +151,7 @@ export class OrtStepper {
   async gradients(batch: TrainBatch): Promise<{ loss: number; grads: TensorMap }> {
     const session = await this.#sessionFor(batch.targets.length, "grads");
     const feeds: Record<string, ortTypes.Tensor> = this.#batchFeeds(batch);
-    for (const spec of this.trainable) feeds[spec.name] = this.#slots.get(spec.name)!.cur;
+    feeds[TRAIN_IO.params] = this.#slots.get(TRAIN_IO.params)!.cur;
     const out = await session.run(feeds);
     const grads: TensorMap = new Map();
     for (const spec of this.trainable) grads.set(spec.name, { dtype: "float32", shape: [...spec.shape], data: fromOnnxLayout(spec, out[TRAIN_IO.grad(spec.name)].data as Float32Array) });
@@ -161,10 +160,13 @@ export class OrtStepper {
 
   /** Current weights in the checkpoint (tfjs) layout. */
   getWeights(): TensorMap {
+    const flat = this.#slots.get(TRAIN_IO.params)!.cur.data as Float32Array;
+    const index = new Map(this.trainable.map((s, k) => [s.name, k]));
     const out: TensorMap = new Map();
     for (const spec of this.specs) {
-      const slot = this.#slots.get(spec.name);
-      const data = slot ? fromOnnxLayout(spec, slot.cur.data as Float32Array) : Float32Array.from(this.#frozen.get(spec.name)!.data);
+      const k = index.get(spec.name);
+      const n = spec.shape.reduce((a, b) => a * b, 1);
+      const data = k === undefined ? Float32Array.from(this.#frozen.get(spec.name)!.data) : fromOnnxLayout(spec, flat.subarray(this.#offsets[k], this.#offsets[k] + n));
       out.set(spec.name, { dtype: "float32", shape: [...spec.shape], data });
     }
     return out;

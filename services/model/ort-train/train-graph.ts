@@ -25,11 +25,24 @@ export const TRAIN_IO = {
   box: "loss_box",
   ctr: "loss_ctr",
   gradNorm: "grad_norm",
+  /** All trainable parameters, flattened (ONNX layout) and concatenated in `trainable` order. */
+  params: "params",
+  m: "adam_m",
+  v: "adam_v",
   next: (name: string) => `${name}.next`,
-  m: (name: string) => `adam_m.${name}`,
-  v: (name: string) => `adam_v.${name}`,
   grad: (name: string) => `grad.${name}`,
 } as const;
+
+/** Where each trainable parameter sits in the flat parameter vector. */
+export function flatLayout(trainable: ParamSpec[]): { offsets: number[]; total: number } {
+  const offsets: number[] = [];
+  let total = 0;
+  for (const s of trainable) {
+    offsets.push(total);
+    total += s.shape.reduce((a, b) => a * b, 1);
+  }
+  return { offsets, total };
+}
 
 export const ADAM = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
 
@@ -119,10 +132,19 @@ function addLoss(g: Graph, cfg: ModelConfig, batch: number, w: LossWeights): { t
 export function buildTrainGraph(cfg: ModelConfig, weights: TensorMap, o: TrainGraphOptions): TrainGraph {
   const g = Graph.fromOnnx(exportOnnx(cfg, weights), { batch: o.batch });
   g.outputs.length = 0;
-  for (const spec of o.trainable) {
+  // Trainable parameters are slices of one flat input, so that the optimizer below is a handful of
+  // whole-vector ops instead of a dozen small ones per tensor.
+  const { offsets, total } = flatLayout(o.trainable);
+  const flat = g.input(TRAIN_IO.params, "float32", [total]);
+  const first = g.nodes.length;
+  o.trainable.forEach((spec, k) => {
+    const shape = g.shape(spec.name);
     if (!g.consts.delete(spec.name)) throw new GraphError(`the exported graph has no initializer "${spec.name}"`);
-    g.inputs.push(spec.name);
-  }
+    g.values.delete(spec.name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    g.op("Reshape", [g.op("Slice", [flat, g.i64([offsets[k]]), g.i64([offsets[k] + n]), g.i64([0])]), g.i64(shape)], {}, spec.name);
+  });
+  g.nodes.unshift(...g.nodes.splice(first));
   const parts = addLoss(g, cfg, o.batch, o.lossWeights ?? defaultLossWeights());
   for (const x of [parts.total, parts.cls, parts.box, parts.ctr]) g.output(x);
   const names = o.trainable.map((s) => s.name);
@@ -131,29 +153,36 @@ export function buildTrainGraph(cfg: ModelConfig, weights: TensorMap, o: TrainGr
     for (const nm of names) g.output(g.op("Identity", [grads.get(nm)!], {}, TRAIN_IO.grad(nm)));
     return { bytes: g.toOnnx("medfcl-grads"), graph: g, n: parts.n };
   }
-  const sq = g.op("Sum", names.map((nm) => g.op("ReduceSumSquare", [grads.get(nm)!], { keepdims: { i: 0 } })));
-  const norm = g.op("Sqrt", [sq], {}, TRAIN_IO.gradNorm);
+  const flatGrad = g.op("Concat", names.map((nm) => g.op("Reshape", [grads.get(nm)!, g.i64([-1])])), { axis: { i: 0 } });
+  const norm = g.op("Sqrt", [g.op("ReduceSumSquare", [flatGrad], { keepdims: { i: 0 } })], {}, TRAIN_IO.gradNorm);
   g.output(norm);
-  const scale = o.gradClip > 0 ? g.op("Min", [g.scalar(1), g.op("Div", [g.scalar(o.gradClip), g.op("Add", [norm, g.scalar(1e-6)])])]) : null;
+  const gr = o.gradClip > 0 ? g.op("Mul", [flatGrad, g.op("Min", [g.scalar(1), g.op("Div", [g.scalar(o.gradClip), g.op("Add", [norm, g.scalar(1e-6)])])])]) : flatGrad;
   const bc1 = g.input(TRAIN_IO.bc1, "float32", []);
   const bc2 = g.input(TRAIN_IO.bc2, "float32", []);
   const lr = { base: g.input(TRAIN_IO.lr("base"), "float32", []), text: g.input(TRAIN_IO.lr("text"), "float32", []) };
   const lrWd = { base: g.input(TRAIN_IO.lrWd("base"), "float32", []), text: g.input(TRAIN_IO.lrWd("text"), "float32", []) };
-  for (const spec of o.trainable) {
-    const p = spec.name;
-    const shape = g.shape(p);
-    const m0 = g.input(TRAIN_IO.m(p), "float32", shape);
-    const v0 = g.input(TRAIN_IO.v(p), "float32", shape);
-    const gr = scale ? g.op("Mul", [grads.get(p)!, scale]) : grads.get(p)!;
-    const m1 = g.op("Add", [g.op("Mul", [m0, g.scalar(ADAM.beta1)]), g.op("Mul", [gr, g.scalar(1 - ADAM.beta1)])], {}, TRAIN_IO.next(TRAIN_IO.m(p)));
-    const v1 = g.op("Add", [g.op("Mul", [v0, g.scalar(ADAM.beta2)]), g.op("Mul", [g.op("Mul", [gr, gr]), g.scalar(1 - ADAM.beta2)])], {}, TRAIN_IO.next(TRAIN_IO.v(p)));
-    const group = spec.group === "text" ? "text" : "base";
-    let upd = g.op("Mul", [g.op("Div", [g.op("Div", [m1, bc1]), g.op("Add", [g.op("Sqrt", [g.op("Div", [v1, bc2])]), g.scalar(ADAM.eps)])]), lr[group]]);
-    if (spec.decay) upd = g.op("Add", [upd, g.op("Mul", [p, lrWd[group]])]);
-    g.op("Sub", [p, upd], {}, TRAIN_IO.next(p));
-    g.output(TRAIN_IO.next(p));
-    g.output(m1);
-    g.output(v1);
-  }
+  // Per-element lr and lr·wd: exactly the group's value (x·1 + y·0), 0 for lr·wd where decay is off.
+  const textMask = new Float32Array(total);
+  const baseMask = new Float32Array(total);
+  const decayText = new Float32Array(total);
+  const decayBase = new Float32Array(total);
+  o.trainable.forEach((spec, k) => {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    const text = spec.group === "text";
+    (text ? textMask : baseMask).fill(1, offsets[k], offsets[k] + n);
+    if (spec.decay) (text ? decayText : decayBase).fill(1, offsets[k], offsets[k] + n);
+  });
+  const perElem = (x: { base: string; text: string }, mb: Float32Array, mt: Float32Array) =>
+    g.op("Add", [g.op("Mul", [x.base, g.constant(mb, [total])]), g.op("Mul", [x.text, g.constant(mt, [total])])]);
+  const lrVec = perElem(lr, baseMask, textMask);
+  const lrWdVec = perElem(lrWd, decayBase, decayText);
+  const m0 = g.input(TRAIN_IO.m, "float32", [total]);
+  const v0 = g.input(TRAIN_IO.v, "float32", [total]);
+  const m1 = g.op("Add", [g.op("Mul", [m0, g.scalar(ADAM.beta1)]), g.op("Mul", [gr, g.scalar(1 - ADAM.beta1)])], {}, TRAIN_IO.next(TRAIN_IO.m));
+  const v1 = g.op("Add", [g.op("Mul", [v0, g.scalar(ADAM.beta2)]), g.op("Mul", [g.op("Mul", [gr, gr]), g.scalar(1 - ADAM.beta2)])], {}, TRAIN_IO.next(TRAIN_IO.v));
+  const adam = g.op("Mul", [g.op("Div", [g.op("Div", [m1, bc1]), g.op("Add", [g.op("Sqrt", [g.op("Div", [v1, bc2])]), g.scalar(ADAM.eps)])]), lrVec]);
+  const upd = g.op("Add", [adam, g.op("Mul", [flat, lrWdVec])]);
+  g.op("Sub", [flat, upd], {}, TRAIN_IO.next(TRAIN_IO.params));
+  for (const x of [TRAIN_IO.next(TRAIN_IO.params), m1, v1]) g.output(x);
   return { bytes: g.toOnnx("medfcl-train-step"), graph: g, n: parts.n };
 }
