@@ -260,12 +260,21 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
   const losses: number[] = [];
   let images = 0;
   let ok = false;
+  let submitted = 0;
+  // One step in flight: the onnxruntime engine steps on a worker thread while this thread loads and
+  // augments the next batch (tfjs steps synchronously, so for it this is the plain loop).
+  let pending: Promise<void> | null = null;
+  const settle = async () => {
+    const p = pending;
+    pending = null;
+    if (p) await p;
+  };
   const t0 = performance.now();
   try {
     let epoch = 0;
-    while (losses.length < totalSteps) {
+    while (submitted < totalSteps) {
       for await (const main of iterateBatches(ds, { batchSize: perStepMain, size: cfg.inputSize, shuffle: true, seed: mixSeed(opts.seed, epoch), augment: opts.augment, keepLast: true })) {
-        if (losses.length >= totalSteps) break;
+        if (submitted >= totalSteps) break;
         if (opts.signal?.aborted) throw opts.signal.reason ?? new ModelOptionError("signal", "training was aborted");
         const samples: Sample[] = [...main];
         const captions: EncodedCaption[] = main.map((sample) => caption(sample.imageId));
@@ -276,16 +285,23 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
           samples.push(...extra);
           captions.push(...extra.map((sample) => replayCaption(sample.imageId)));
         }
-        const loss = await engine.step(packBatch(cfg, samples, captions), totalSteps);
-        losses.push(loss);
-        images += samples.length;
-        const secs = (performance.now() - t0) / 1000;
-        opts.onProgress?.({ step: losses.length, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
+        const batch = packBatch(cfg, samples, captions);
+        await settle();
+        submitted++;
+        pending = engine.step(batch, totalSteps).then((loss) => {
+          losses.push(loss);
+          images += samples.length;
+          const secs = (performance.now() - t0) / 1000;
+          opts.onProgress?.({ step: losses.length, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
+        });
+        pending.catch(() => {}); // rethrown by the next settle()
       }
       epoch++;
     }
+    await settle();
     ok = true;
   } finally {
+    await pending?.catch(() => {});
     await engine.finish(ok);
   }
   const secs = (performance.now() - t0) / 1000;
