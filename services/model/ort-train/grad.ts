@@ -290,8 +290,9 @@ registerGradient("Conv", (c, [dy]) => {
     const kk = kh * kw;
     const eye = new Float32Array(cig * kk * kk);
     for (let c2 = 0; c2 < cig; c2++) for (let q = 0; q < kk; q++) eye[(c2 * kk + q) * kk + q] = 1;
-    const onehot = g.constant(eye, [cig * kk, 1, kh, kw]);
-    const P = g.op("Conv", [x, onehot], { kernel_shape: { ints: [kh, kw] }, strides: { ints: s }, pads: { ints: p }, dilations: { ints: d }, group: { i: cig } });
+    const pointwise = kk === 1 && s.every((v) => v === 1) && p.every((v) => v === 0);
+    // A 1×1 stride-1 conv needs no im2col: the patches are x itself.
+    const P = pointwise ? x : g.op("Conv", [x, g.constant(eye, [cig * kk, 1, kh, kw])], { kernel_shape: { ints: [kh, kw] }, strides: { ints: s }, pads: { ints: p }, dilations: { ints: d }, group: { i: cig } });
     const Pr = g.op("Reshape", [P, g.i64([bn, cig * kk, ho * wo])]);
     const dyr = g.op("Reshape", [dy, g.i64([bn, co, ho * wo])]);
     const prod = g.op("ReduceSum", [g.op("MatMul", [dyr, g.op("Transpose", [Pr], { perm: { ints: [0, 2, 1] } })]), g.i64([0])], { keepdims: { i: 0 } });
