@@ -309,8 +309,19 @@ registerGradient("Conv", (c, [dy]) => {
   return [dx, dw, db];
 });
 
-registerGradient("MaxPool", (c) => {
-  throw new UnsupportedOpError("MaxPool", c.node.name, "has no gradient rule yet (the detectors here do not use it)");
+/**
+ * MaxPool: the forward node's Indices output (added when absent; flat NCHW positions of each
+ * window's first maximum) routes dy back with one ScatterElements(reduction "add").
+ */
+registerGradient("MaxPool", (c, [dy]) => {
+  if (!dy) return [];
+  const { g, node } = c;
+  if (attrInt(node, "storage_order", 0) !== 0) throw new UnsupportedOpError("MaxPool", node.name, "is differentiable with storage_order 0 only");
+  const [, idx] = g.extendOutputs(node, 2);
+  const xs = g.shape(inp(c, 0));
+  const zeros = g.op("Expand", [zero(g), g.i64([numel(xs)])]);
+  const flat = g.op("ScatterElements", [zeros, g.op("Reshape", [idx, g.i64([-1])]), g.op("Reshape", [dy, g.i64([-1])])], { axis: { i: 0 }, reduction: { s: "add" } });
+  return [g.op("Reshape", [flat, g.i64(xs)])];
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -352,6 +363,26 @@ registerGradient("LayerNormalization", (c, [dy]) => {
   return [dx, dgamma, dbeta];
 });
 
+/**
+ * BatchNormalization in inference form (as exported detectors carry it unfused): the running mean
+ * and variance are constants, so it is a per-channel affine map of x.
+ */
+registerGradient("BatchNormalization", (c, [dy]) => {
+  if (!dy) return [];
+  const { g, node } = c;
+  if (c.needs(3) || c.needs(4)) throw new UnsupportedOpError("BatchNormalization", node.name, "has no gradient for its running statistics");
+  const [x, scale, , mean, variance] = node.inputs;
+  const xs = g.shape(x);
+  const chan = xs.map((v, i) => (i === 1 ? v : 1));
+  const others = xs.map((_, i) => i).filter((i) => i !== 1);
+  const inv = g.op("Reshape", [g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [variance, g.scalar(attrFloat(node, "epsilon", 1e-5))])])]), g.i64(chan)]);
+  const dx = c.needs(0) ? g.op("Mul", [dy, g.op("Mul", [g.op("Reshape", [scale, g.i64(chan)]), inv])]) : null;
+  const xhat = () => g.op("Mul", [g.op("Sub", [x, g.op("Reshape", [mean, g.i64(chan)])]), inv]);
+  const dscale = c.needs(1) ? g.op("ReduceSum", [g.op("Mul", [dy, xhat()]), g.i64(others)], { keepdims: { i: 0 } }) : null;
+  const dbias = c.needs(2) ? g.op("ReduceSum", [dy, g.i64(others)], { keepdims: { i: 0 } }) : null;
+  return [dx, dscale, dbias, null, null];
+});
+
 // ---------------------------------------------------------------------------------------------
 // Shape and data movement.
 
@@ -388,6 +419,8 @@ registerGradient("Slice", (c, [dy]) => {
   const starts = g.constNumbers(inp(c, 1))!;
   const ends = g.constNumbers(inp(c, 2))!;
   const axes = c.node.inputs[3] ? g.constNumbers(inp(c, 3))! : starts.map((_, i) => i);
+  const steps = c.node.inputs[4] ? g.constNumbers(inp(c, 4)) : null;
+  if (steps?.some((v) => v !== 1)) throw new UnsupportedOpError("Slice", c.node.name, "is differentiable with step 1 only");
   const pads = new Array<number>(2 * s.length).fill(0);
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + s.length : a0;

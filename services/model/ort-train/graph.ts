@@ -411,6 +411,11 @@ function inferShapes(g: Graph, n: GNode): ValueInfo[] {
       const pads = needConst(g, n, 1, "pads");
       return [{ ...I(0), shape: s.map((v, i) => v + pads[i] + pads[i + s.length]) }];
     }
+    case "BatchNormalization":
+      if (attrInt(n, "training_mode", 0) !== 0 || n.outputs.length > 1) throw new UnsupportedOpError(n.op, n.name, "is supported in inference form (running statistics as inputs) only");
+      return [{ ...I(0), shape: [...S(0)] }];
+    case "ScatterElements":
+      return [{ ...I(0), shape: [...S(0)] }];
     case "Expand":
       return [{ ...I(0), shape: broadcastShapes(S(0), needConst(g, n, 1, "shape"), n.name) }];
     case "MaxPool": {
@@ -419,7 +424,8 @@ function inferShapes(g: Graph, n: GNode): ValueInfo[] {
       const s = attrInts(n, "strides", null) ?? [1, 1];
       const p = attrInts(n, "pads", null) ?? [0, 0, 0, 0];
       if (attrInt(n, "ceil_mode", 0) !== 0 || (attrInts(n, "dilations", null) ?? [1, 1]).some((d) => d !== 1)) throw new UnsupportedOpError(n.op, n.name, "is supported without ceil_mode and dilations only");
-      return [f32([b, c, Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1])];
+      const o = [b, c, Math.floor((h + p[0] + p[2] - k[0]) / s[0]) + 1, Math.floor((w + p[1] + p[3] - k[1]) / s[1]) + 1];
+      return [f32(o), { dtype: "int64" as const, shape: [...o] }].slice(0, Math.max(1, n.outputs.length));
     }
     default:
       throw new UnsupportedOpError(n.op, n.name, "is not supported by the training graph builder");

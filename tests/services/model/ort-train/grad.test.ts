@@ -15,6 +15,8 @@ interface In {
   /** Not differentiated (constant data). */
   data?: boolean;
   int32?: number[];
+  /** Distinct values 0.07 apart (shuffled), so that no max/min is within ε of a tie. */
+  spaced?: boolean;
 }
 
 /**
@@ -26,6 +28,14 @@ async function checkRule(ins: In[], ops: (g: Graph, x: string[]) => string, seed
   const rng = mulberry32(seed);
   const values = ins.map((s) => {
     if (s.int32) return Int32Array.from(s.int32);
+    if (s.spaced) {
+      const v = Float32Array.from({ length: numel(s.shape) }, (_, i) => (i - numel(s.shape) / 2) * 0.07);
+      for (let i = v.length - 1; i > 0; i--) {
+        const j = Math.floor(rng() * (i + 1));
+        [v[i], v[j]] = [v[j], v[i]];
+      }
+      return v;
+    }
     const lo = s.lo ?? 0.2;
     const hi = s.hi ?? 1.2;
     return Float32Array.from({ length: numel(s.shape) }, () => (lo + rng() * (hi - lo)) * (s.positive || rng() < 0.5 ? 1 : -1));
@@ -126,6 +136,11 @@ describe("ort-train gradient rules", () => {
     ["Conv grouped (2 groups)", [{ shape: [2, 4, 6, 6] }, { shape: [6, 2, 3, 3] }, { shape: [6] }], op("Conv", convAttrs(3, 1, [1, 1, 1, 1], 2))],
     ["Conv depthwise stride 2", [{ shape: [2, 4, 7, 7] }, { shape: [4, 1, 3, 3] }, { shape: [4] }], op("Conv", convAttrs(3, 2, [1, 1, 1, 1], 4))],
     ["Conv dilated", [{ shape: [1, 2, 9, 9] }, { shape: [2, 2, 3, 3] }], op("Conv", convAttrs(3, 1, [2, 2, 2, 2], 1, 2))],
+    [
+      "BatchNormalization (inference form)",
+      [{ shape: [2, 3, 4, 5] }, { shape: [3] }, { shape: [3] }, { shape: [3], data: true }, { shape: [3], data: true, positive: true, lo: 0.5, hi: 2 }],
+      op("BatchNormalization", { epsilon: { f: 1e-5 } }),
+    ],
     ["Softmax last axis", [{ shape: [2, 3, 5] }], op("Softmax", { axis: int(-1) })],
     ["Softmax middle axis", [{ shape: [2, 4, 3] }], op("Softmax", { axis: int(1) })],
     ["LayerNormalization", [{ shape: [2, 3, 6] }, { shape: [6] }, { shape: [6] }], op("LayerNormalization", { axis: int(-1), epsilon: { f: 1e-5 } })],
@@ -140,24 +155,34 @@ describe("ort-train gradient rules", () => {
     ["ReduceSum keepdims 0", [{ shape: [2, 3, 4] }], (g, [a]) => g.op("ReduceSum", [a, g.i64([0, 2])], { keepdims: int(0) })],
     ["ReduceMean", [{ shape: [2, 3, 4] }], op("ReduceMean", { axes: ints([-1]), keepdims: int(1) })],
     ["ReduceSumSquare", [{ shape: [2, 3, 4] }], op("ReduceSumSquare", { axes: ints([1]), keepdims: int(0) })],
+    ["MaxPool 3×3 stride 2 with pads", [{ shape: [2, 2, 7, 6], spaced: true }], op("MaxPool", { kernel_shape: ints([3, 3]), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) })],
+    ["MaxPool 5×5 stride 1 (overlapping windows, as SPP)", [{ shape: [1, 2, 6, 6], spaced: true }], op("MaxPool", { kernel_shape: ints([5, 5]), strides: ints([1, 1]), pads: ints([2, 2, 2, 2]) })],
     ["fan-out (a value used three times)", [{ shape: [3, 4] }], (g, [a]) => g.op("Add", [g.op("Mul", [a, a]), g.op("Exp", [a])])],
   ];
   for (const [label, ins, f] of cases) {
     it(`ort-train grad - ${label} matches finite differences`, async () => checkRule(ins, f));
   }
 
-  it("ort-train grad - every registered rule except MaxPool has a finite-difference case above", () => {
+  it("ort-train grad - every registered rule has a finite-difference case above", () => {
     const covered = new Set(cases.flatMap(([l]) => l.split(/[\s,()]+/)));
-    const missing = differentiableOps().filter((o) => o !== "MaxPool" && o !== "Cast" && !covered.has(o));
+    const missing = differentiableOps().filter((o) => o !== "Cast" && !covered.has(o));
     assert.deepEqual(missing, []);
   });
 
   it("ort-train grad - an op without a rule is refused by name", () => {
     const g = new Graph();
     const x = g.input("x", "float32", [1, 1, 4, 4]);
-    const y = g.op("MaxPool", [x], { kernel_shape: ints([2, 2]), strides: ints([2, 2]) });
+    const y = g.op("ReduceMax", [x], { axes: ints([2, 3]), keepdims: int(0) });
+    const l = g.op("ReduceSum", [y, g.i64([0, 1])], { keepdims: int(0) });
+    assert.throws(() => buildGradients(g, l, [x]), (e: unknown) => e instanceof UnsupportedOpError && /ReduceMax/.test((e as Error).message));
+  });
+
+  it("ort-train grad - a strided Slice is refused by name rather than differentiated wrongly", () => {
+    const g = new Graph();
+    const x = g.input("x", "float32", [1, 1, 4, 4]);
+    const y = g.op("Slice", [x, g.i64([0, 0]), g.i64([4, 4]), g.i64([2, 3]), g.i64([2, 2])]);
     const l = g.op("ReduceSum", [y, g.i64([0, 1, 2, 3])], { keepdims: int(0) });
-    assert.throws(() => buildGradients(g, l, [x]), (e: unknown) => e instanceof UnsupportedOpError && /MaxPool/.test((e as Error).message));
+    assert.throws(() => buildGradients(g, l, [x]), (e: unknown) => e instanceof UnsupportedOpError && /Slice.*step 1/.test((e as Error).message));
   });
 
   it("ort-train grad - frozen parameters get no gradient subgraph", () => {
