@@ -1,26 +1,38 @@
 /**
- * Median ms per nano training step (batch 8, 128 px) on tfjs-wasm, against the same architecture in
- * PyTorch (Debian python3-torch via /usr/bin/python3) on 1 and 2 threads, in the same run.
- * Run: npx tsx bench/train-step.ts [steps]
+ * Median ms per nano training step (batch 8, 128 px): tfjs-wasm, the onnxruntime training graph
+ * (services/model/ort-train) on 1 and 2 threads, and the same architecture in PyTorch (Debian
+ * python3-torch via /usr/bin/python3) on 1 and 2 threads, in the same run.
+ * Run: npx tsx bench/train-step.ts [steps] [--profile]
+ * --profile: also runs one onnxruntime profile (1 thread) and prints the op types by share of time.
  */
 import { spawnSync } from "node:child_process";
+import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Trainer, createDetector, encodeCaption, fromScratchTrainOptions, initBackend, modelConfig, packBatch, vocabSize } from "../services/model/index.js";
+import { Trainer, createDetector, encodeCaption, fromScratchTrainOptions, initBackend, modelConfig, packBatch, vocabSize, type TrainBatch } from "../services/model/index.js";
+import { OrtStepper } from "../services/model/ort-train/index.js";
 import type { Sample } from "../services/data/index.js";
 
-const steps = Number(process.argv[2] ?? 10);
+const args = process.argv.slice(2);
+const profile = args.includes("--profile");
+const steps = Number(args.find((a) => !a.startsWith("--")) ?? 10);
 const batchSize = 8;
 const cfg = modelConfig("nano");
+const opts = { ...fromScratchTrainOptions(), warmupSteps: 1 };
 
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+/** Median and minimum ms: on a shared, oversubscribed box the minimum is the less load-dependent of the two. */
+interface Timing {
+  median: number;
+  min: number;
 }
 
-async function tfjsStep(): Promise<number> {
-  await initBackend("wasm");
-  const det = createDetector(cfg, 1);
-  const trainer = new Trainer(det, { ...fromScratchTrainOptions(), warmupSteps: 1 });
+function timing(a: number[]): Timing {
+  const s = [...a].sort((x, y) => x - y);
+  return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, min: s[0] };
+}
+
+function makeBatch(): TrainBatch {
   const caption = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } }], cfg);
   const S = cfg.inputSize;
   let seed = 1;
@@ -32,7 +44,13 @@ async function tfjsStep(): Promise<number> {
     labels: Int32Array.from([1, 1]),
     transform: { scale: 1, padX: 0, padY: 0, flipped: false, origWidth: S, origHeight: S, size: S },
   }));
-  const batch = packBatch(cfg, samples, samples.map(() => caption));
+  return packBatch(cfg, samples, samples.map(() => caption));
+}
+
+async function tfjsStep(batch: TrainBatch): Promise<Timing> {
+  await initBackend("wasm");
+  const det = createDetector(cfg, 1);
+  const trainer = new Trainer(det, opts);
   const times: number[] = [];
   for (let i = 0; i < steps + 3; i++) {
     const t0 = performance.now();
@@ -41,7 +59,56 @@ async function tfjsStep(): Promise<number> {
   }
   trainer.dispose();
   det.dispose();
-  return median(times);
+  return timing(times);
+}
+
+async function ortStep(batch: TrainBatch, threads: number, profilePrefix?: string): Promise<Timing> {
+  const det = createDetector(cfg, 1);
+  const st = new OrtStepper(cfg, det.getWeights(), opts, { threads, profilePrefix });
+  det.dispose();
+  const times: number[] = [];
+  for (let i = 0; i < (profilePrefix ? 10 : steps + 3); i++) {
+    const t0 = performance.now();
+    await st.step(batch, 1000);
+    if (i >= 3) times.push(performance.now() - t0);
+  }
+  await st.release();
+  return timing(times);
+}
+
+/**
+ * Op types by kernel time in an onnxruntime profile: each node's minimum over the profiled steps
+ * after the first three (on a shared box the minimum is what the kernel costs without preemption).
+ */
+async function printProfile(batch: TrainBatch): Promise<void> {
+  const prefix = join(tmpdir(), `medfcl-ort-profile-${process.pid}`);
+  await ortStep(batch, 1, prefix);
+  const file = readdirSync(tmpdir()).find((f) => f.startsWith(`medfcl-ort-profile-${process.pid}`));
+  if (!file) return console.log("(no profile written)");
+  type Ev = { cat: string; name: string; ts: number; dur: number; args?: { op_name?: string } };
+  const events = JSON.parse(readFileSync(join(tmpdir(), file), "utf8")) as Ev[];
+  rmSync(join(tmpdir(), file));
+  const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run");
+  const from = runs[3]?.ts ?? 0;
+  const minByNode = new Map<string, { op: string; us: number }>();
+  for (const e of events) {
+    if (e.cat !== "Node" || !e.name.endsWith("_kernel_time") || e.ts < from) continue;
+    const cur = minByNode.get(e.name);
+    if (!cur || e.dur < cur.us) minByNode.set(e.name, { op: e.args?.op_name ?? "?", us: e.dur });
+  }
+  const byOp = new Map<string, { us: number; n: number }>();
+  for (const { op, us } of minByNode.values()) {
+    const r = byOp.get(op) ?? { us: 0, n: 0 };
+    r.us += us;
+    r.n++;
+    byOp.set(op, r);
+  }
+  const total = [...byOp.values()].reduce((a, r) => a + r.us, 0);
+  const fastest = Math.min(...runs.slice(3).map((r) => r.dur));
+  console.log(`\nonnxruntime profile, 1 thread: kernels ${(total / 1000).toFixed(1)} ms (sum of per-node minima), fastest step ${(fastest / 1000).toFixed(1)} ms`);
+  console.log("| op | nodes | ms | share |");
+  console.log("|---|---:|---:|---:|");
+  for (const [op, r] of [...byOp].sort((a, b) => b[1].us - a[1].us).slice(0, 12)) console.log(`| ${op} | ${r.n} | ${(r.us / 1000).toFixed(1)} | ${((100 * r.us) / total).toFixed(1)} % |`);
 }
 
 function ensureTorch(): boolean {
@@ -52,26 +119,41 @@ function ensureTorch(): boolean {
   return inst.status === 0 && spawnSync("/usr/bin/python3", ["-c", "import torch"]).status === 0;
 }
 
-function torchStep(threads: number): number | null {
+function torchStep(threads: number): Timing | null {
   const script = fileURLToPath(new URL("./train_step.py", import.meta.url));
   const r = spawnSync("/usr/bin/python3", [script, JSON.stringify({ ...cfg, vocab: vocabSize(cfg) }), String(threads), String(steps), String(batchSize)], { encoding: "utf8" });
   if (r.status !== 0) {
     console.error(r.stderr);
     return null;
   }
-  return (JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { median_ms: number }).median_ms;
+  const j = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "{}") as { median_ms: number; min_ms: number };
+  return { median: j.median_ms, min: j.min_ms };
 }
 
-const tfjs = await tfjsStep();
+const batch = makeBatch();
+const tfjs = await tfjsStep(batch);
+const o1 = await ortStep(batch, 1);
+const o2 = await ortStep(batch, 2);
 const hasTorch = ensureTorch();
 const t1 = hasTorch ? torchStep(1) : null;
 const t2 = hasTorch ? torchStep(2) : null;
-const rows: [string, number | null][] = [
-  ["tfjs-wasm (1 thread, SIMD)", tfjs],
-  ["pytorch 1 thread", t1],
-  ["pytorch 2 threads", t2],
+const rows: [string, Timing | null, Timing | null][] = [
+  ["tfjs-wasm (1 thread, SIMD)", tfjs, t1],
+  ["onnxruntime 1 thread", o1, t1],
+  ["onnxruntime 2 threads", o2, t2],
+  ["pytorch 1 thread", t1, t1],
+  ["pytorch 2 threads", t2, t2],
 ];
-console.log(`nano train step, batch ${batchSize}, ${cfg.inputSize}px, median of ${steps} steps`);
-console.log("| engine | ms/step | tfjs-wasm / this |");
-console.log("|---|---:|---:|");
-for (const [name, ms] of rows) console.log(`| ${name} | ${ms === null ? "n/a" : ms.toFixed(1)} | ${ms === null ? "n/a" : (tfjs / ms).toFixed(2)}× |`);
+console.log(`nano train step, batch ${batchSize}, ${cfg.inputSize}px, ${steps} steps (median; min)`);
+console.log("| engine | ms/step median | ms/step min | tfjs-wasm / this (median) | this / pytorch, same threads (median; min) |");
+console.log("|---|---:|---:|---:|---:|");
+const f = (v: number) => v.toFixed(1);
+for (const [name, t, torch] of rows) {
+  if (!t) {
+    console.log(`| ${name} | n/a | n/a | n/a | n/a |`);
+    continue;
+  }
+  const vs = torch ? `${(t.median / torch.median).toFixed(2)}×; ${(t.min / torch.min).toFixed(2)}×` : "n/a";
+  console.log(`| ${name} | ${f(t.median)} | ${f(t.min)} | ${(tfjs.median / t.median).toFixed(2)}× | ${vs} |`);
+}
+if (profile) await printProfile(batch);

@@ -1,6 +1,6 @@
 """The nano detector's training step in PyTorch (same layers, shapes, losses and AdamW update as
 services/model), for bench/train-step.ts. Usage: train_step.py CONFIG_JSON THREADS STEPS BATCH.
-Prints one JSON line: {"threads", "median_ms", "steps"}."""
+Prints one JSON line: {"threads", "median_ms", "min_ms", "steps"}."""
 import json, math, statistics, sys, time
 import torch
 import torch.nn as nn
@@ -88,4 +88,4 @@ for i in range(steps + 3):
     opt.zero_grad(); S, B, C = model(img, ids, mask); loss = loss_fn(S, B, C, T, pos, tb, ctr_t, mask); loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0); opt.step()
     if i >= 3: times.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"threads": threads, "median_ms": statistics.median(times), "steps": steps}))
+print(json.dumps({"threads": threads, "median_ms": statistics.median(times), "min_ms": min(times), "steps": steps}))

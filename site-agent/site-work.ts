@@ -261,6 +261,9 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
         replay: replayDs && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
         onProgress: (p) => onProgress({ fraction: p.totalSteps ? p.step / p.totalSteps : 0, loss: p.loss, imagesPerSec: p.imagesPerSec }),
         signal,
+        engine: config.trainEngine,
+        threads: config.trainThreads,
+        executionProvider: config.executionProvider,
       });
       let delta = subtractTensors(det.getWeights(), base);
       const metrics = [
@@ -279,7 +282,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
       }
       const encoding = (task.delta_encoding || "fp32") as DeltaEncoding;
       const bytes = encodeDelta(delta, encoding, { "medfcl.base": task.base_version, "medfcl.site": siteId, "medfcl.task": task.task_id });
-      logger.info({ taskId: task.task_id, steps: result.steps, loss: result.losses.at(-1), imagesPerSec: result.imagesPerSec.toFixed(1), bytes: bytes.length }, "local training done");
+      logger.info({ taskId: task.task_id, engine: config.trainEngine, steps: result.steps, loss: result.losses.at(-1), imagesPerSec: result.imagesPerSec.toFixed(1), bytes: bytes.length }, "local training done");
       return {
         delta: bytes,
         manifest: [...delta].map(([name, t]) => ({ name, dtype: DTYPE_OF[encoding], shape: t.shape })),

@@ -3,7 +3,9 @@ import cliProgress from "cli-progress";
 import { loadCocoDataset } from "../../services/data/index.js";
 import { evaluateCoco } from "../../services/eval/index.js";
 import {
+  DEFAULT_TRAIN_ENGINE,
   ModelOptionError,
+  TRAIN_ENGINES,
   configHash,
   createDetector,
   createOnnxDetector,
@@ -26,6 +28,7 @@ import {
   isBaseModel,
   isScratchSize,
   loadBaseWeights,
+  type TrainEngine,
   type TrainProgress,
 } from "../../services/model/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
@@ -58,6 +61,19 @@ interface TrainFlags {
   size?: string;
   freeze?: string;
   baseWeights?: string;
+  engine: string;
+  threads?: string;
+  executionProvider: string;
+}
+
+function engineOf(v: string): TrainEngine {
+  if (!(TRAIN_ENGINES as readonly string[]).includes(v)) throw new ModelOptionError("--engine", `use ${TRAIN_ENGINES.join(" or ")}, got "${v}"`);
+  return v as TrainEngine;
+}
+
+function executionProviderOf(v: string): "cpu" | "cuda" {
+  if (v !== "cpu" && v !== "cuda") throw new ModelOptionError("--execution-provider", `use cpu or cuda, got "${v}"`);
+  return v;
 }
 
 /** A progress bar on a TTY, one log line per ~5 % otherwise. */
@@ -104,7 +120,10 @@ export function registerModel(program: Command): void {
       .option("--init <ckpt>", "start from this checkpoint (fine-tuning: paper defaults lr 1e-4, text 1e-5, freeze 2)")
       .option("--epochs <n>", "epochs over the data", "1")
       .option("--steps <n>", "optimizer steps (overrides --epochs)")
-      .option("--backend <name>", "wasm | tensorflow | cpu", "wasm")
+      .option("--engine <name>", "training engine: tfjs (autodiff, the reference) | ort (onnxruntime training graph on a worker thread)", DEFAULT_TRAIN_ENGINE)
+      .option("--threads <n>", "onnxruntime threads for --engine ort (default: the core count)")
+      .option("--execution-provider <name>", "onnxruntime execution provider for --engine ort: cpu | cuda (needs onnxruntime-node's CUDA build)", "cpu")
+      .option("--backend <name>", "tfjs backend for --engine tfjs: wasm | tensorflow | cpu", "wasm")
       .option("--seed <n>", "seed for init, shuffling and augmentation", "0")
       .option("--lr <x>", "base learning rate (default 2e-3 from scratch, 1e-4 with --init)")
       .option("--text-lr <x>", "text-encoder learning rate (default lr/10)")
@@ -114,6 +133,9 @@ export function registerModel(program: Command): void {
       .action(
         action(async (f: TrainFlags, cmd: Command) => {
           const log = commandLogger(cmd, "train");
+          const engine = engineOf(f.engine);
+          const executionProvider = executionProviderOf(f.executionProvider);
+          const threads = num("--threads", f.threads, true);
           const backend = await initBackend(backendOf(f.backend));
           const seed = num("--seed", f.seed, true) ?? 0;
           let det;
@@ -145,12 +167,15 @@ export function registerModel(program: Command): void {
             epochs: num("--epochs", f.epochs, true),
             steps: num("--steps", f.steps, true),
             augment: { flip: true, scaleJitter: 0.2, colorJitter: 0.2 },
+            engine,
+            threads,
+            executionProvider,
           };
-          log.info({ backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize }, "training");
+          log.info({ engine, backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize }, "training");
           const progress = progressReporter();
           const res = await trainDetector(det, ds, { ...opts, onProgress: (p) => progress.update(p) });
           progress.stop();
-          const sha = await saveCheckpoint(f.out, det, { parent, createdBy: `medfcl train (${backend})` });
+          const sha = await saveCheckpoint(f.out, det, { parent, createdBy: `medfcl train (${engine === "ort" ? `onnxruntime ${executionProvider}` : backend})` });
           det.dispose();
           process.stdout.write(`${JSON.stringify({ out: f.out, sha256: sha, steps: res.steps, finalLoss: res.losses.at(-1), imagesPerSec: Number(res.imagesPerSec.toFixed(2)) })}\n`);
         }),
@@ -159,6 +184,7 @@ export function registerModel(program: Command): void {
       "medfcl train --data suite/kvasir/train --model nano --epochs 30 --out nano.safetensors",
       "medfcl train --data site-b/train --init global.safetensors --epochs 5 --out local.safetensors",
       "medfcl model fetch yolox-nano && medfcl train --data kvasir/train --model yolox-nano --epochs 3 --out kvasir.safetensors",
+      "medfcl train --data suite/kvasir/train --model nano --steps 500 --engine ort --threads 2 --out nano.safetensors",
     ],
   );
 

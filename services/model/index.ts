@@ -1,4 +1,5 @@
-export type { ModelConfig, ModelSize, PredictOptions, ReplayOptions, TensorMap, TrainOptions, TrainProgress, TrainResult } from "./types.js";
+export type { ModelConfig, ModelSize, PredictOptions, ReplayOptions, TensorMap, TrainEngine, TrainOptions, TrainProgress, TrainResult } from "./types.js";
+export { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES } from "./types.js";
 export { ArchitectureMismatchError, BackendUnavailableError, CheckpointError, ModelOptionError } from "./errors.js";
 export { initBackend, wasmDir, type BackendName, type InitBackendOptions } from "./backend.js";
 export { MODEL_NAMES, MODEL_SIZES, configHash, groundedConfig, isScratchSize, modelConfig, parseModelConfig, stridesOf } from "./config.js";
@@ -7,7 +8,7 @@ export { TfDetector, asTfDetector, checkWeights, createDetector, detectorFromWei
 export { paramSpecs, initWeights, type ParamSpec, type ParamGroup } from "./params.js";
 export { encodeCaption, splitWords, tokenId, vocabSize, type EncodedCaption } from "./tokenizer.js";
 export { assignTargets, type BatchTargets } from "./targets.js";
-export { Trainer, defaultTrainOptions, fromScratchTrainOptions, packBatch, parseTrainOptions, trainDetector } from "./train.js";
+export { Trainer, defaultTrainOptions, fromScratchTrainOptions, lrFactor, packBatch, parseTrainOptions, trainDetector, trainableSpecs, type TrainBatch } from "./train.js";
 export { decodeDetections, defaultPredictOptions, embedSamples, predictDataset, predictWith, runTfjs, type RawImageOutputs } from "./predict.js";
 export { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
 export { CKPT_META, checkpointBytes, loadCheckpoint, parseCheckpoint, saveCheckpoint } from "./checkpoint.js";

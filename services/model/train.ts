@@ -4,10 +4,10 @@ import { asTfDetector, type Detector, type TfDetector } from "./detector.js";
 import { ModelOptionError } from "./errors.js";
 import { defaultLossWeights, detectionLoss, type LossWeights } from "./loss.js";
 import { forward, locations, type Locations } from "./model.js";
-import type { ParamGroup } from "./params.js";
+import type { ParamGroup, ParamSpec } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
-import type { ModelConfig, TrainOptions, TrainResult } from "./types.js";
+import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TrainOptions, type TrainResult } from "./types.js";
 
 /** The paper's fine-tuning settings (GLIP-T on medical data). */
 export function defaultTrainOptions(): TrainOptions {
@@ -31,6 +31,9 @@ export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
   posInt(r.batchSize, "batchSize");
   posInt(r.epochs, "epochs");
   posInt(r.steps, "steps");
+  posInt(r.threads, "threads");
+  if (r.engine !== undefined && !TRAIN_ENGINES.includes(r.engine)) throw new ModelOptionError("engine", `use ${TRAIN_ENGINES.join(" or ")}, got "${String(r.engine)}"`);
+  if (r.executionProvider !== undefined && r.executionProvider !== "cpu" && r.executionProvider !== "cuda") throw new ModelOptionError("executionProvider", `use cpu or cuda, got "${String(r.executionProvider)}"`);
   for (const f of ["lr", "textLr", "weightDecay", "gradClip"] as const) {
     if (!Number.isFinite(r[f]) || r[f] < 0) throw new ModelOptionError(f, `must be a finite number >= 0, got ${r[f]}`);
   }
@@ -40,6 +43,21 @@ export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
 }
 
 const FREEZE_ORDER: ParamGroup[] = ["stem", "stage1", "stage2", "stage3", "stage4"];
+
+/** Linear warm-up then cosine decay to 10 % (shared by both training engines). */
+export function lrFactor(opts: Pick<TrainOptions, "warmupSteps">, step: number, totalSteps: number): number {
+  const warm = opts.warmupSteps ?? 0;
+  if (step < warm) return (step + 1) / warm;
+  const p = totalSteps > warm ? (step - warm) / (totalSteps - warm) : 1;
+  return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p)));
+}
+
+/** The parameters training updates: all but the `freezeStages` lowest image stages. */
+export function trainableSpecs(specs: ParamSpec[], freezeStages: number): ParamSpec[] {
+  const frozen = new Set(FREEZE_ORDER.slice(0, freezeStages));
+  return specs.filter((s) => !frozen.has(s.group));
+}
+
 
 export interface TrainBatch {
   images: Float32Array;
@@ -109,10 +127,7 @@ export class Trainer {
   }
 
   lrFactor(step: number, totalSteps: number): number {
-    const warm = this.opts.warmupSteps ?? 0;
-    if (step < warm) return (step + 1) / warm;
-    const p = totalSteps > warm ? (step - warm) / (totalSteps - warm) : 1;
-    return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p)));
+    return lrFactor(this.opts, step, totalSteps);
   }
 
   /** One optimisation step; returns the loss. Leaves no tensors behind. */
@@ -193,10 +208,40 @@ function captionsOf(ds: CocoDataset, cfg: ModelConfig): (imageId: number) => Enc
   };
 }
 
+interface StepEngine {
+  step(batch: TrainBatch, totalSteps: number): Promise<number>;
+  /** Releases the engine; after a successful run, leaves the trained weights in the detector. */
+  finish(ok: boolean): Promise<void>;
+}
+
+async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: number): Promise<StepEngine> {
+  if ((opts.engine ?? DEFAULT_TRAIN_ENGINE) === "tfjs") {
+    const trainer = new Trainer(det, opts);
+    return {
+      step: async (batch) => trainer.step(batch, totalSteps),
+      finish: async () => trainer.dispose(),
+    };
+  }
+  // Loaded on demand: onnxruntime training imports this module, and tfjs-only hosts never need it.
+  const { OrtWorkerTrainer } = await import("./ort-train/engine.js");
+  const ort = await OrtWorkerTrainer.start(det.config, det.getWeights(), opts, { threads: opts.threads, executionProvider: opts.executionProvider });
+  return {
+    step: async (batch) => (await ort.step(batch, totalSteps, opts.signal)).loss,
+    finish: async (ok) => {
+      try {
+        if (ok) det.setWeights(await ort.getWeights());
+      } finally {
+        await ort.close();
+      }
+    },
+  };
+}
+
 /**
  * Fine-tunes `det` in place on `ds` (plus, with `replay`, a share of each batch drawn from a second
  * dataset, each sample with its own dataset's caption). Shuffling, augmentation and replay picks are
- * seeded by `opts.seed`.
+ * seeded by `opts.seed`. With `opts.engine` "ort" the steps run in the onnxruntime training graph on
+ * a worker thread (services/model/ort-train), and the trained weights are copied back at the end.
  */
 export async function trainDetector(detector: Detector, ds: CocoDataset, options: TrainOptions): Promise<TrainResult> {
   const det = asTfDetector(detector);
@@ -209,16 +254,27 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
   const perStepMain = replay ? Math.max(1, Math.round(opts.batchSize * (1 - replay.ratio))) : opts.batchSize;
   const stepsPerEpoch = Math.ceil(ds.images.length / perStepMain);
   const totalSteps = opts.steps ?? (opts.epochs ?? 1) * stepsPerEpoch;
-  const trainer = new Trainer(det, { ...opts, warmupSteps: opts.warmupSteps ?? Math.min(50, Math.floor(totalSteps / 10)) });
+  const runOpts = { ...opts, warmupSteps: opts.warmupSteps ?? Math.min(50, Math.floor(totalSteps / 10)) };
+  const engine = await startEngine(det, runOpts, totalSteps);
   const rng = mulberry32(mixSeed(opts.seed, 0x7e91a));
   const losses: number[] = [];
   let images = 0;
+  let ok = false;
+  let submitted = 0;
+  // One step in flight: the onnxruntime engine steps on a worker thread while this thread loads and
+  // augments the next batch (tfjs steps synchronously, so for it this is the plain loop).
+  let pending: Promise<void> | null = null;
+  const settle = async () => {
+    const p = pending;
+    pending = null;
+    if (p) await p;
+  };
   const t0 = performance.now();
   try {
     let epoch = 0;
-    while (trainer.stepCount < totalSteps) {
+    while (submitted < totalSteps) {
       for await (const main of iterateBatches(ds, { batchSize: perStepMain, size: cfg.inputSize, shuffle: true, seed: mixSeed(opts.seed, epoch), augment: opts.augment, keepLast: true })) {
-        if (trainer.stepCount >= totalSteps) break;
+        if (submitted >= totalSteps) break;
         if (opts.signal?.aborted) throw opts.signal.reason ?? new ModelOptionError("signal", "training was aborted");
         const samples: Sample[] = [...main];
         const captions: EncodedCaption[] = main.map((sample) => caption(sample.imageId));
@@ -229,16 +285,24 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
           samples.push(...extra);
           captions.push(...extra.map((sample) => replayCaption(sample.imageId)));
         }
-        const loss = trainer.step(packBatch(cfg, samples, captions), totalSteps);
-        losses.push(loss);
-        images += samples.length;
-        const secs = (performance.now() - t0) / 1000;
-        opts.onProgress?.({ step: trainer.stepCount, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
+        const batch = packBatch(cfg, samples, captions);
+        await settle();
+        submitted++;
+        pending = engine.step(batch, totalSteps).then((loss) => {
+          losses.push(loss);
+          images += samples.length;
+          const secs = (performance.now() - t0) / 1000;
+          opts.onProgress?.({ step: losses.length, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
+        });
+        pending.catch(() => {}); // rethrown by the next settle()
       }
       epoch++;
     }
+    await settle();
+    ok = true;
   } finally {
-    trainer.dispose();
+    await pending?.catch(() => {});
+    await engine.finish(ok);
   }
   const secs = (performance.now() - t0) / 1000;
   return { losses, steps: losses.length, imagesPerSec: images / Math.max(secs, 1e-9) };

@@ -69,6 +69,12 @@ export interface ReplayOptions {
   ratio: number;
 }
 
+/** Which engine runs training: tfjs autodiff (the reference) or the onnxruntime training graph. */
+export type TrainEngine = "tfjs" | "ort";
+export const TRAIN_ENGINES: readonly TrainEngine[] = ["tfjs", "ort"];
+/** What `trainDetector`, `medfcl train` and the site agent use when no engine is named. */
+export const DEFAULT_TRAIN_ENGINE: TrainEngine = "tfjs";
+
 export interface TrainOptions {
   epochs?: number;
   steps?: number;
@@ -90,6 +96,12 @@ export interface TrainOptions {
   warmupSteps?: number;
   onProgress?: (p: TrainProgress) => void;
   signal?: AbortSignal;
+  /** Default DEFAULT_TRAIN_ENGINE (see docs/model.md, "Training on onnxruntime"). */
+  engine?: TrainEngine;
+  /** onnxruntime intra-op threads (engine "ort"); default the core count. */
+  threads?: number;
+  /** onnxruntime execution provider (engine "ort"): "cpu" (default) or "cuda" where installed. */
+  executionProvider?: "cpu" | "cuda";
 }
 
 export interface TrainResult {

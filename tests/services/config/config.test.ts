@@ -36,6 +36,19 @@ describe("config", () => {
     assert.ok(names.includes("MEDFCL_AGENT_PRIVACY_DP_NOISE_MULTIPLIER"));
   });
 
+  it("config - the agent's training engine keys default to tfjs on cpu and take env values", () => {
+    const d = loadConfig({ env: {} }).agent;
+    assert.equal(d.trainEngine, "tfjs");
+    assert.equal(d.executionProvider, "cpu");
+    assert.equal(d.trainThreads, undefined);
+    const cfg = loadConfig({ env: { MEDFCL_AGENT_TRAIN_ENGINE: "ort", MEDFCL_AGENT_TRAIN_THREADS: "2", MEDFCL_AGENT_EXECUTION_PROVIDER: "cuda" } }).agent;
+    assert.deepEqual([cfg.trainEngine, cfg.trainThreads, cfg.executionProvider], ["ort", 2, "cuda"]);
+    assert.throws(
+      () => loadConfig({ env: { MEDFCL_AGENT_TRAIN_ENGINE: "torch" } }),
+      (err: unknown) => err instanceof ConfigError && err.key === "agent.trainEngine",
+    );
+  });
+
   it("config - an invalid value names its key", () => {
     assert.throws(
       () => loadConfig({ env: { MEDFCL_AGENT_BACKEND: "gpu" } }),
