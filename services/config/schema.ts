@@ -119,7 +119,7 @@ export const agentSchema = z
     insecure: z.boolean().default(false),
     backend: z.enum(["wasm", "tensorflow", "cpu"]).default("wasm"),
     /** Training engine: "tfjs" (autodiff, the reference; uses `backend`) or "ort" (the onnxruntime training graph on a worker thread). */
-    trainEngine: z.enum(["tfjs", "ort"]).default("tfjs"),
+    trainEngine: z.enum(["tfjs", "ort"]).default("ort"),
     /** onnxruntime threads for trainEngine "ort" (default: the core count). */
     trainThreads: z.number().int().positive().optional(),
     /** onnxruntime execution provider for trainEngine "ort": "cuda" needs onnxruntime-node's CUDA build. */

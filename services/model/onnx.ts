@@ -171,13 +171,10 @@ function groundedGraph(b: Builder, cfg: ModelConfig): void {
   for (const n of gr.nodes) {
     const inputs = [...n.inputs];
     if (n.op === "Conv") {
-      const wName = gr.params[n.inputs[1]];
-      inputs[1] = convParam(wName.replace(/\.weight$/, ""), n.inputs[1], isDepthwise(n));
-      inputs[2] = n.inputs[2];
-      if (!g.has(inputs[2])) {
-        const bias = b.W(gr.params[n.inputs[2]]);
-        g.const(inputs[2], bias.data, bias.shape);
-      }
+      // Initializers carry medfcl's parameter names, so the export (and the training graph built
+      // from it) addresses tensors as checkpoints do.
+      inputs[1] = convParam(gr.params[n.inputs[1]].replace(/\.weight$/, ""), undefined, isDepthwise(n));
+      inputs[2] = param(gr.params[n.inputs[2]]);
     }
     g.nodes.push({ opType: n.op, input: inputs, output: n.outputs, name: n.name, attribute: Object.entries(n.attrs).map(([k, v]) => graphAttr(k, v)) });
   }

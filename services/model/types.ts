@@ -73,7 +73,7 @@ export interface ReplayOptions {
 export type TrainEngine = "tfjs" | "ort";
 export const TRAIN_ENGINES: readonly TrainEngine[] = ["tfjs", "ort"];
 /** What `trainDetector`, `medfcl train` and the site agent use when no engine is named. */
-export const DEFAULT_TRAIN_ENGINE: TrainEngine = "tfjs";
+export const DEFAULT_TRAIN_ENGINE: TrainEngine = "ort";
 
 export interface TrainOptions {
   epochs?: number;

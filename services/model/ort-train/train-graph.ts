@@ -102,8 +102,9 @@ function addLoss(g: Graph, cfg: ModelConfig, batch: number, w: LossWeights): { t
   const [tl, tt, tr, tbb] = [0, 1, 2, 3].map((k) => part(tb, k));
   const predArea = op("Mul", [op("Add", [pl, pr]), op("Add", [ptp, pb])]);
   const tgtArea = op("Mul", [op("Add", [tl, tr]), op("Add", [tt, tbb])]);
-  const iw = op("Add", [op("Min", [pl, tl]), op("Min", [pr, tr])]);
-  const ih = op("Add", [op("Min", [ptp, tt]), op("Min", [pb, tbb])]);
+  // Clamped at 0 as in loss.ts (YOLOX boxes need not contain their location).
+  const iw = op("Relu", [op("Add", [op("Min", [pl, tl]), op("Min", [pr, tr])])]);
+  const ih = op("Relu", [op("Add", [op("Min", [ptp, tt]), op("Min", [pb, tbb])])]);
   const inter = op("Mul", [iw, ih]);
   const union = op("Sub", [op("Add", [predArea, tgtArea]), inter]);
   const iou = op("Div", [inter, op("Add", [union, g.scalar(1e-6)])]);
@@ -117,7 +118,8 @@ function addLoss(g: Graph, cfg: ModelConfig, batch: number, w: LossWeights): { t
   const box = op("Add", [op("Mul", [giouLoss, g.scalar(w.giou)]), op("Mul", [l1, g.scalar(w.l1)])]);
 
   const ctrLogit = g.op("Reshape", [ONNX_IO.centerness, g.i64([b, n])]);
-  const ctr = op("Div", [sumAll(op("Mul", [bce(ctrLogit, ctrT), pos])), normPos]);
+  // Objectness (YOLOX) at every location against the positive mask; centerness at positives only.
+  const ctr = cfg.quality === "objectness" ? op("Div", [sumAll(bce(ctrLogit, pos)), normPos]) : op("Div", [sumAll(op("Mul", [bce(ctrLogit, ctrT), pos])), normPos]);
   const total = g.op("Add", [op("Add", [cls, box]), op("Mul", [ctr, g.scalar(w.centerness)])], {}, TRAIN_IO.loss);
   return { total, cls: g.op("Identity", [cls], {}, TRAIN_IO.cls), box: g.op("Identity", [box], {}, TRAIN_IO.box), ctr: g.op("Identity", [ctr], {}, TRAIN_IO.ctr), n };
 }

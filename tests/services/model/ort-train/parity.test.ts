@@ -9,6 +9,9 @@ import { assignTargets } from "../../../../services/model/targets.js";
 import type { TfDetector } from "../../../../services/model/detector.js";
 import type { TrainBatch } from "../../../../services/model/train.js";
 import { syntheticBatch } from "./fixtures.js";
+import { readFileSync } from "node:fs";
+import { detectorFromWeights, importBaseModel } from "../../../../services/model/index.js";
+import { haveShared, YOLOX_NANO_ONNX } from "../../../helpers/shared.js";
 
 /** tfjs autodiff of the same loss (the reference), for the given parameter names. */
 function tfjsGradients(det: TfDetector, batch: TrainBatch, names: string[]): { loss: number; grads: TensorMap } {
@@ -23,7 +26,7 @@ function tfjsGradients(det: TfDetector, batch: TrainBatch, names: string[]): { l
     const mask = tf.tensor2d(batch.mask, [b, cfg.maxTokens]);
     const { value, grads } = tf.variableGrads(() => {
       const out = forward(cfg, det.lookup, tf.tensor4d(batch.images, [b, batch.size, batch.size, 3]), tf.tensor2d(batch.ids, [b, cfg.maxTokens], "int32"), mask);
-      return detectionLoss(out, t, mask, tf.tensor1d(loc.stride)).total;
+      return detectionLoss(out, t, mask, tf.tensor1d(loc.stride), undefined, cfg.quality).total;
     }, vars);
     names.forEach((n, i) => out.set(n, { dtype: "float32", shape: [...vars[i].shape], data: grads[vars[i].name].dataSync() as Float32Array }));
     loss = value.dataSync()[0];
@@ -66,6 +69,31 @@ describe("ort-train parity with tfjs", () => {
       }
     });
   }
+
+  describe("on the pretrained base", () => {
+    if (!haveShared("ort-train yolox parity", [YOLOX_NANO_ONNX()])) return;
+    it("ort-train parity - yolox-nano (freeze 2): every trainable parameter's gradient matches tfjs within 1e-4 of max(1,|g|)", async () => {
+      const { config, weights } = importBaseModel("yolox-nano", readFileSync(YOLOX_NANO_ONNX()), 3, { inputSize: 64 });
+      const det = detectorFromWeights(config, weights);
+      const st = new OrtStepper(config, det.getWeights(), { ...fromScratchTrainOptions(), freezeStages: 2 }, { threads: 2 });
+      try {
+        const batch = syntheticBatch(config, 2, 11);
+        const ort = await st.gradients(batch);
+        const names = st.trainable.map((s) => s.name);
+        const frozen = Object.entries(config.backbone!.params).filter(([, p]) => p.group === "stem" || p.group === "stage1").map(([n]) => n);
+        assert.ok(frozen.length > 0 && frozen.every((n) => !names.includes(n)), "stem and dark2 get no gradient");
+        const ref = tfjsGradients(det, batch, names);
+        assert.ok(Math.abs(ort.loss - ref.loss) / Math.max(1, ref.loss) <= 1e-4, `loss ${ort.loss} vs ${ref.loss}`);
+        for (const n of names) {
+          const e = maxRel(ort.grads.get(n)!.data, ref.grads.get(n)!.data);
+          assert.ok(e <= 1e-4, `${n}: max relative difference ${e.toExponential(2)}`);
+        }
+      } finally {
+        await st.release();
+        det.dispose();
+      }
+    });
+  });
 
   it("ort-train step - one step applies AdamW (two lr groups, decay on weights only, global-norm clip) to the graph's own gradients", async () => {
     const cfg = modelConfig("nano");
