@@ -10,6 +10,8 @@ import type { CoordinatorContext } from "./context.js";
 import * as db from "./db.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
 import { checkDelta, checkManifest, type TensorSpecLite } from "./validation.js";
+import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
+import { sha256Hex } from "../services/store/index.js";
 import type { TaskSpecJson } from "./round-runner.js";
 
 export const COORDINATOR_VERSION = "0.1.0";
@@ -265,47 +267,71 @@ export function exemplarInfo(row: db.ExemplarRow): ExemplarInfo__Output {
   };
 }
 
+/** The stage the coordinator adds to an exemplar's provenance when it re-encodes it. */
+export const SANITIZE_STAGE = { name: "coordinator-sanitize", version: "1" };
+
 /**
  * Stores one pushed exemplar. Its id must be the sha256 of its bytes, and its provenance must
- * name this site and the filter stages, or it is refused (and nothing is stored).
+ * name this site and the filter stages, or it is refused (and nothing is stored). The bytes are
+ * then decoded and re-encoded without metadata (services/privacy sanitizeImage); what is stored
+ * is the clean image, under its own sha256, with a provenance stage listing what was removed.
+ * Every refusal is kept as a site note ("exemplar refused: ...") for the audit.
  */
 export async function receiveExemplar(
   ctx: CoordinatorContext,
   siteId: string,
   taskId: string,
   info: ExemplarInfo__Output,
-  bytes: Buffer,
-): Promise<{ accepted: boolean; reason?: string }> {
+  bytes: Buffer | { tooLarge: number },
+): Promise<{ accepted: boolean; reason?: string; storedId?: string; removed?: string[] }> {
   const task = requireTaskOfSite(ctx, siteId, taskId);
+  const refuse = (reason: string): { accepted: false; reason: string } => {
+    db.insertNote(ctx.db, siteId, taskId, `exemplar refused: ${info.exemplar_id}: ${reason}`.slice(0, 2000));
+    ctx.logger.warn({ siteId, taskId, exemplarId: info.exemplar_id, reason }, "exemplar refused");
+    return { accepted: false, reason };
+  };
+  const limits = ctx.config.exemplarLimits;
+  if (!Buffer.isBuffer(bytes)) return refuse(`exemplar is over the limit of ${bytes.tooLarge} bytes (coordinator.exemplarLimits.maxBytes)`);
   const site = db.getSite(ctx.db, siteId);
   const p = info.provenance;
   if (!p || p.site_id !== siteId || p.content_sha256 !== info.exemplar_id || (p.stages ?? []).length === 0) {
-    return { accepted: false, reason: "provenance missing, from another site, or without filter stages" };
+    return refuse("provenance missing, from another site, or without filter stages");
   }
-  if (!["image/png", "image/jpeg"].includes(info.mime)) return { accepted: false, reason: `mime ${info.mime} is not image/png or image/jpeg` };
-  let sha: string;
+  if (!["image/png", "image/jpeg"].includes(info.mime)) return refuse(`mime ${info.mime} is not image/png or image/jpeg`);
+  const received = sha256Hex(bytes);
+  if (received !== info.exemplar_id) return refuse(`content hashes to ${received}, not ${info.exemplar_id}`);
+  let clean: SanitizedImage;
   try {
-    sha = ctx.blobs.put(bytes);
+    clean = await sanitizeImage(bytes, limits, info.mime);
   } catch (err) {
-    return { accepted: false, reason: (err as Error).message };
+    if (err instanceof ImageRefusedError) return refuse(err.message);
+    throw err;
   }
-  if (sha !== info.exemplar_id) return { accepted: false, reason: `content hashes to ${sha}, not ${info.exemplar_id}` };
+  if (clean.width !== info.width || clean.height !== info.height) {
+    return refuse(`image is ${clean.width}×${clean.height} but the info says ${info.width}×${info.height}; its boxes cannot be trusted`);
+  }
+  const sha = ctx.blobs.put(clean.bytes);
+  const provenance = { ...p, stages: [...(p.stages ?? []), { ...SANITIZE_STAGE, removed: clean.removed }] };
   db.insertExemplar(ctx.db, {
     exemplar_id: sha,
     site_id: siteId,
     run_id: task.run_id,
     task_id: task.task_id,
     domain: info.domain || site?.domain || "",
-    mime: info.mime,
-    width: info.width,
-    height: info.height,
+    mime: clean.mime,
+    width: clean.width,
+    height: clean.height,
     boxes_json: JSON.stringify(info.boxes ?? []),
     categories_json: JSON.stringify(info.categories ?? []),
-    provenance_json: JSON.stringify(p),
-    size: bytes.length,
+    provenance_json: JSON.stringify(provenance),
+    size: clean.bytes.length,
     score: info.score ?? 0,
   });
-  return { accepted: true };
+  if (clean.removed.length) {
+    db.insertNote(ctx.db, siteId, taskId, `exemplar cleaned: ${info.exemplar_id} stored as ${sha}; removed ${clean.removed.join(", ")}`.slice(0, 2000));
+    ctx.logger.info({ siteId, exemplarId: info.exemplar_id, storedId: sha, removed: clean.removed }, "exemplar metadata removed");
+  }
+  return { accepted: true, storedId: sha, removed: clean.removed };
 }
 
 export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: { task_id: string; metrics: Metric__Output[]; notes: string[] }): void {

@@ -26,6 +26,7 @@ export {
 } from "./audit.js";
 export { exemplarStatePath, type ExemplarState } from "./state.js";
 export { phash64, hammingDistance } from "./phash.js";
+export { sanitizeImage, sniffImageFormat, imageMetadataCarriers, ImageRefusedError, DEFAULT_IMAGE_LIMITS, MIME_OF, type ImageLimits, type ImageFormat, type SanitizedImage } from "./image-sanitize.js";
 export { siteHmac } from "./hmac.js";
 export { deidentifyDicom, deidentifyDataset, readDicom, remapUid, isDicomPart10, DEIDENTIFICATION_METHOD, DEIDENTIFY_VERSION, type DeidentifyOptions, type DeidentifyResult } from "./dicom/deidentify.js";
 export { renderDicomFrame } from "./dicom/render.js";
