@@ -188,6 +188,7 @@ export async function receiveUpdate(
   chunks: AsyncIterable<Buffer>,
 ): Promise<{ update_id: string; accepted: boolean; duplicate: boolean }> {
   const task = requireTaskOfSite(ctx, siteId, header.task_id);
+  checkMetrics(header.metrics ?? [], "header.metrics");
   if (header.base_version !== task.base_version) {
     throw new MedfclError(ErrorCode.FailedPrecondition, `update is based on ${header.base_version} but task ${task.task_id} starts from ${task.base_version}`, {
       details: { field: "base_version" },
@@ -199,7 +200,21 @@ export async function receiveUpdate(
     return { update_id: existing.update_id, accepted: true, duplicate: true };
   }
   if (!["assigned", "delivered"].includes(task.state)) throw new StaleTaskError(task.task_id, task.state);
-  const { sha256, size } = await ctx.blobs.putStream(chunks, header.sha256);
+  // An encoded delta is at most an index and a value per base weight (topk at fraction 1) plus a
+  // header: twice the base checkpoint and 1 MiB bounds every encoding; a larger stream is cut off.
+  const maxBytes = 2 * ctx.blobs.size(task.base_version) + 1024 * 1024;
+  if (header.size > maxBytes) {
+    throw new MedfclError(ErrorCode.ResourceExhausted, `update declares ${header.size} bytes; updates for base ${task.base_version.slice(0, 12)} are at most ${maxBytes}`, { details: { field: "size", limit: maxBytes } });
+  }
+  async function* bounded(): AsyncGenerator<Buffer> {
+    let seen = 0;
+    for await (const chunk of chunks) {
+      seen += chunk.length;
+      if (seen > maxBytes) throw new MedfclError(ErrorCode.ResourceExhausted, `update stream passed ${maxBytes} bytes, the most an update for this base can be`, { details: { field: "chunk", limit: maxBytes } });
+      yield chunk;
+    }
+  }
+  const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256);
   if (header.size && size !== header.size) {
     throw new MedfclError(ErrorCode.DataLoss, `received ${size} bytes but the header announced ${header.size}`, { details: { field: "size" } });
   }
@@ -220,7 +235,7 @@ export async function receiveUpdate(
     let delta;
     try {
       // putStream has just verified these bytes against their digest; no second hash pass.
-      delta = ctx.models.decodeDelta(readFileSync(ctx.blobs.pathOf(sha256)));
+      delta = ctx.models.decodeDelta(readFileSync(ctx.blobs.pathOf(sha256)), base.manifest);
     } catch (err) {
       throw new UpdateRejectedError(`delta cannot be decoded: ${(err as Error).message}`, { cause: err });
     }
@@ -334,7 +349,23 @@ export async function receiveExemplar(
   return { accepted: true, storedId: sha, removed: clean.removed };
 }
 
+/** Site-declared limits on what one message may carry (item by item, so nothing unbounded reaches SQLite). */
+export const SITE_LIMITS = { metrics: 256, metricName: 128, notes: 64, noteChars: 4000 } as const;
+
+/** Metrics are stored as REAL NOT NULL: a NaN or an infinity (or a flood of them) is refused, not stored. */
+export function checkMetrics(metrics: Metric__Output[], field: string): void {
+  if (metrics.length > SITE_LIMITS.metrics) throw new MedfclError(ErrorCode.ResourceExhausted, `${field}: ${metrics.length} metrics, more than ${SITE_LIMITS.metrics}`, { details: { field } });
+  metrics.forEach((m, i) => {
+    if (!m.name || m.name.length > SITE_LIMITS.metricName) throw new MedfclError(ErrorCode.InvalidArgument, `${field}[${i}].name must be 1..${SITE_LIMITS.metricName} characters`, { details: { field: `${field}[${i}].name` } });
+    if (!Number.isFinite(m.value)) throw new MedfclError(ErrorCode.InvalidArgument, `${field}[${i}] "${m.name}" has value ${m.value}; metrics must be finite`, { details: { field: `${field}[${i}].value` } });
+  });
+}
+
 export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: { task_id: string; metrics: Metric__Output[]; notes: string[] }): void {
+  checkMetrics(req.metrics, "metrics");
+  if (req.notes.length > SITE_LIMITS.notes) throw new MedfclError(ErrorCode.ResourceExhausted, `${req.notes.length} notes, more than ${SITE_LIMITS.notes}`, { details: { field: "notes" } });
+  const long = req.notes.findIndex((n) => n.length > SITE_LIMITS.noteChars);
+  if (long >= 0) throw new MedfclError(ErrorCode.InvalidArgument, `notes[${long}] is ${req.notes[long].length} characters, more than ${SITE_LIMITS.noteChars}`, { details: { field: `notes[${long}]` } });
   let runId: string | null = null;
   if (req.task_id) runId = requireTaskOfSite(ctx, siteId, req.task_id).run_id;
   for (const m of req.metrics) db.insertMetric(ctx.db, { run_id: runId, task_id: req.task_id || null, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });
