@@ -4,6 +4,9 @@ import { dirname } from "node:path";
 
 export type Db = Database.Database;
 
+/** The schema this code reads and writes; a database of another version is refused at start (state-dir.ts). */
+export const SCHEMA_VERSION = 1;
+
 /**
  * Schema version 1. Every table the coordinator needs to resume after a restart: the blob store
  * holds bytes, SQLite holds what they mean.
@@ -71,7 +74,7 @@ export function openDb(path: string): Db {
   // Databases from before run_exemplars: every exemplar belonged to the run that first received it.
   db.exec(`INSERT OR IGNORE INTO run_exemplars (run_id, exemplar_id, site_id, task_id, created_at)
            SELECT run_id, exemplar_id, site_id, task_id, created_at FROM exemplars`);
-  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')").run();
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
   return db;
 }
 

@@ -3,11 +3,11 @@ import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
-import { startCoordinator } from "../../coordinator/index.js";
+import { startCoordinator, StateDirLockedError, StateMismatchError } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
-import { action, commandLogger, ExitCode, globalOptions, withExamples } from "../context.js";
+import { action, commandLogger, ExitCode, globalOptions, reportError, withExamples } from "../context.js";
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
@@ -137,12 +137,21 @@ export function registerFederation(program: Command): void {
       .option("--nats <url>", "publish events to this NATS server with JetStream")
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
       .option("--deadline-ms <ms>", "task deadline")
-      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this"),
+      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this")
+      .option("--fresh-state", "start a new database when the existing one is empty, corrupt or of another schema (the old file is kept as .bak)"),
   ).action(
-    action(async (flags: CoordinatorFlags, cmd: Command) => {
+    action(async (flags: CoordinatorFlags & { freshState?: boolean }, cmd: Command) => {
       const cfg = coordinatorConfigFrom(cmd, flags);
       const log = commandLogger(cmd, "coordinator");
-      const running = await startCoordinator(cfg.coordinator, log, detectorModelOps());
+      let running;
+      try {
+        running = await startCoordinator(cfg.coordinator, log, detectorModelOps(), { freshState: flags.freshState === true });
+      } catch (err) {
+        // Another owner, or a database that does not match its blobs: the operator must act (exit 2).
+        if (!(err instanceof StateDirLockedError || err instanceof StateMismatchError)) throw err;
+        reportError(err);
+        return ExitCode.Usage;
+      }
       const abort = new AbortController();
       onSignals(abort, log);
       await new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve(), { once: true }));
@@ -152,6 +161,7 @@ export function registerFederation(program: Command): void {
   withExamples(coordinator, [
     "medfcl coordinator --state-dir /state --tls-ca certs/ca.crt --tls-cert certs/coordinator.crt --tls-key certs/coordinator.key --eval-set kvasir=data/kvasir/test",
     "medfcl coordinator --insecure --listen 127.0.0.1:7443 --nats nats://127.0.0.1:4222",
+    "medfcl coordinator --state-dir /state --fresh-state   # the old database is empty or corrupt: keep it as .bak, start anew",
   ]);
 
   const agent = addTlsFlags(
