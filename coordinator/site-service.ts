@@ -28,6 +28,42 @@ function requireTaskOfSite(ctx: CoordinatorContext, siteId: string, taskId: stri
   return task;
 }
 
+/**
+ * What a site may declare at Register. A manifest is stored and shown on dashboards and audits;
+ * prompts become model input. The limits are far above any real dataset (the largest public
+ * detection sets have a few hundred classes) and far below what would burden the coordinator.
+ */
+export const MANIFEST_LIMITS = { bytes: 256 * 1024, categories: 1000, promptChars: 256, nameChars: 256, domainChars: 128, versionChars: 64 } as const;
+
+function checkManifestLimits(m: DatasetManifest__Output, req: { agent_version: string; backend: string }): void {
+  const L = MANIFEST_LIMITS;
+  if (m.categories.length > L.categories) {
+    throw new MedfclError(ErrorCode.ResourceExhausted, `manifest declares ${m.categories.length} categories; at most ${L.categories} are accepted`, { details: { field: "manifest.categories", limit: L.categories } });
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(m));
+  if (bytes > L.bytes) throw new MedfclError(ErrorCode.ResourceExhausted, `manifest is ${bytes} bytes; at most ${L.bytes} are accepted`, { details: { field: "manifest", limit: L.bytes } });
+  const tooLong = (field: string, value: string, limit: number): void => {
+    if (value.length > limit) throw new MedfclError(ErrorCode.InvalidArgument, `${field} is ${value.length} characters; at most ${limit}`, { details: { field, limit } });
+  };
+  tooLong("manifest.domain", m.domain, L.domainChars);
+  tooLong("manifest.task", m.task, L.domainChars);
+  tooLong("agent_version", req.agent_version, L.versionChars);
+  tooLong("backend", req.backend, L.versionChars);
+  m.categories.forEach((c, i) => {
+    tooLong(`manifest.categories[${i}].name`, c.name, L.nameChars);
+    for (const part of ["prefix", "name", "suffix"] as const) tooLong(`manifest.categories[${i}].prompt.${part}`, c.prompt?.[part] ?? "", L.promptChars);
+  });
+}
+
+/** A session-bearing call from a site whose session the coordinator does not know: the agent registers again. */
+export class UnknownSessionError extends MedfclError {
+  constructor(siteId: string) {
+    super(ErrorCode.FailedPrecondition, `site ${siteId} has no session by that id (the coordinator restarted its records, or another agent registered the site since); call Register again`, {
+      details: { siteId, field: "session_id", reregister: true },
+    });
+  }
+}
+
 export function registerSite(
   ctx: CoordinatorContext,
   siteId: string,
@@ -36,6 +72,7 @@ export function registerSite(
   const m = req.manifest;
   if (!m || !m.domain) throw new MedfclError(ErrorCode.InvalidArgument, "Register needs a manifest with a domain", { details: { field: "manifest.domain" } });
   if (m.num_images <= 0) throw new MedfclError(ErrorCode.InvalidArgument, "manifest.num_images must be positive", { details: { field: "manifest.num_images" } });
+  checkManifestLimits(m, req);
   const sessionId = randomUUID();
   db.upsertSite(ctx.db, {
     site_id: siteId,
@@ -111,6 +148,7 @@ export function taskToWire(task: db.TaskRow, baseSize: number): TrainTask {
 export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { session_id: string; wait_ms: number }, signal: AbortSignal): Promise<TrainTask | null> {
   const site = db.getSite(ctx.db, siteId);
   if (!site) throw new MedfclError(ErrorCode.FailedPrecondition, `site ${siteId} is not registered; call Register first`, { details: { siteId } });
+  if (site.session_id !== req.session_id) throw new UnknownSessionError(siteId);
   db.touchSite(ctx.db, siteId);
   const deadline = Date.now() + Math.min(Math.max(req.wait_ms, 0), MAX_WAIT_MS);
   for (;;) {

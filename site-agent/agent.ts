@@ -126,6 +126,12 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000, o.signal);
         } catch (err) {
           if (o.signal.aborted) break;
+          // The coordinator does not know this session (or this site): register again, as on Heartbeat.
+          if ((err as grpc.ServiceError).code === grpc.status.FAILED_PRECONDITION) {
+            o.logger.warn({ err: (err as Error).message }, "the coordinator does not know this session; registering again");
+            st.sessionId = (await register(client, o, siteId)).session_id;
+            continue;
+          }
           o.logger.warn({ err: (err as Error).message }, "NextTask failed; retrying");
           await sleep(1000, o.signal);
           continue;

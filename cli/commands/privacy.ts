@@ -14,7 +14,7 @@ import {
   PrivacyArgumentError,
   verifyAuditLog,
 } from "../../services/privacy/index.js";
-import { action, ExitCode, globalOptions, withExamples } from "../context.js";
+import { action, ExitCode, globalOptions, numberOption, withExamples } from "../context.js";
 
 function readJson(path: string, what: string): unknown {
   try {
@@ -117,10 +117,10 @@ export function registerPrivacy(program: Command): void {
   withExamples(
     privacy
       .command("epsilon")
-      .requiredOption("--sigma <n>", "noise multiplier σ", Number)
-      .option("--q <n>", "sampling rate", Number, 1)
-      .requiredOption("--steps <n>", "number of steps (rounds)", (v: string) => parseInt(v, 10))
-      .option("--delta <n>", "δ", Number, 1e-5)
+      .requiredOption("--sigma <n>", "noise multiplier σ", numberOption("--sigma"))
+      .option("--q <n>", "sampling rate", numberOption("--q"), 1)
+      .requiredOption("--steps <n>", "number of steps (rounds)", numberOption("--steps", true))
+      .option("--delta <n>", "δ", numberOption("--delta"), 1e-5)
       .description("ε of the sampled Gaussian mechanism by the RDP accountant")
       .action(
         action((opts: { sigma: number; q: number; steps: number; delta: number }) => {
