@@ -252,10 +252,8 @@ export async function receiveUpdate(
       yield chunk;
     }
   }
-  const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256);
-  if (header.size && size !== header.size) {
-    throw new MedfclError(ErrorCode.DataLoss, `received ${size} bytes but the header announced ${header.size}`, { details: { field: "size" } });
-  }
+  // A stream that does not match the announced size or digest leaves nothing in the store.
+  const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256, header.size ? Number(header.size) : undefined);
   const record = {
     update_id: sha256,
     task_id: task.task_id,
@@ -288,6 +286,8 @@ export async function receiveUpdate(
   } catch (err) {
     if (!(err instanceof MedfclError)) throw err;
     db.insertUpdate(ctx.db, { ...record, norm: null, accepted: 0, reason: err.message });
+    // The refused bytes go unless something trusted holds the same content (the record keeps their sha256).
+    if (!blobInUse(ctx, sha256)) ctx.blobs.remove(sha256);
     db.setTaskState(ctx.db, task.task_id, "rejected", err.message);
     void ctx.events.publish({ type: "update.rejected", runId: task.run_id, step: task.step, siteId, taskId: task.task_id, reason: err.message, code: err.code });
     ctx.logger.warn({ siteId, taskId: task.task_id, reason: err.message }, "update rejected");
@@ -295,6 +295,12 @@ export async function receiveUpdate(
   } finally {
     ctx.hub.notifyTaskFinished(task.task_id);
   }
+}
+
+function blobInUse(ctx: CoordinatorContext, sha256: string): boolean {
+  return Boolean(
+    ctx.db.prepare("SELECT 1 FROM updates WHERE update_id = ? AND accepted = 1 UNION SELECT 1 FROM versions WHERE version = ? UNION SELECT 1 FROM exemplars WHERE exemplar_id = ? LIMIT 1").get(sha256, sha256, sha256),
+  );
 }
 
 export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, taskId: string, ids: string[]): void {
