@@ -30,6 +30,8 @@ export { sanitizeImage, sniffImageFormat, imageMetadataCarriers, ImageRefusedErr
 export { siteHmac } from "./hmac.js";
 export { deidentifyDicom, deidentifyDataset, readDicom, remapUid, isDicomPart10, DEIDENTIFICATION_METHOD, DEIDENTIFY_VERSION, type DeidentifyOptions, type DeidentifyResult } from "./dicom/deidentify.js";
 export { renderDicomFrame } from "./dicom/render.js";
+export { runDicomJob, DicomBudgetError, DEFAULT_DICOM_BUDGET, type DicomBudget, type DicomJob, type DicomJobResult } from "./dicom/bounded.js";
+export { normalizeDicom, type NormalizedDicom } from "./dicom/normalize.js";
 export { basicProfileTable, resolveAction, profileEntryFor, type ProfileAction, type ResolvedAction } from "./dicom/profile.js";
 export { privatizeDelta, gaussianSampler, type PrivatizeOptions } from "./dp.js";
 export { computeEpsilon, sampledGaussianRdp, rdpToEpsilon, defaultRdpOrders, type ComputeEpsilonOptions } from "./rdp.js";

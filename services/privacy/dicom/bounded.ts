@@ -1,0 +1,83 @@
+/**
+ * Time and memory budgets for DICOM decoding. dcmjs and the pixel decoders run on whatever a file
+ * declares; some valid vendor files make them spin for minutes or grow without bound. Every decode
+ * in the privacy pipeline runs in a worker thread with V8 heap limits and a wall-clock timeout:
+ * over either, the worker is terminated and the file is refused with a message, never a hang.
+ */
+import { Worker } from "node:worker_threads";
+import { ErrorCode, MedfclError } from "../../errors/index.js";
+import { DicomError } from "../errors.js";
+import type { RgbImage } from "../pixels.js";
+import type { DeidentifyOptions } from "./deidentify.js";
+
+export interface DicomBudget {
+  /** Wall-clock limit per file. */
+  timeoutMs: number;
+  /** V8 old-generation heap limit of the worker, MiB (ArrayBuffers count separately, bounded by the file). */
+  heapMb: number;
+}
+
+/** A generous budget for one file: real CT/MR/RT objects de-identify in well under a second. */
+export const DEFAULT_DICOM_BUDGET: DicomBudget = { timeoutMs: 20_000, heapMb: 512 };
+
+export type DicomJob = { op: "deidentify" | "render"; bytes: Uint8Array; options: DeidentifyOptions; path: string };
+export type DicomJobResult =
+  | { op: "deidentify"; bytes: Uint8Array; removed: string[]; uids: number }
+  | { op: "render"; image: RgbImage; removed: string[]; uids: number };
+
+/** A DICOM file that exceeded its budget; refused like any other unreadable file. */
+export class DicomBudgetError extends DicomError {}
+
+const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+
+/**
+ * From source the worker is TypeScript: it is started through tsx's API (a devDependency), since
+ * `--import tsx` does not reach worker threads on Node 20. The built package runs the compiled
+ * worker directly.
+ */
+function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
+  if (!workerUrl.pathname.endsWith(".ts")) return new Worker(workerUrl, options);
+  const boot = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
+  return new Worker(boot, { ...options, eval: true, execArgv: [] });
+}
+
+export function runDicomJob(job: DicomJob, budget: DicomBudget = DEFAULT_DICOM_BUDGET): Promise<DicomJobResult> {
+  return new Promise((resolve, reject) => {
+    const worker = startWorker({
+      workerData: job,
+      resourceLimits: { maxOldGenerationSizeMb: budget.heapMb, maxYoungGenerationSizeMb: Math.min(64, budget.heapMb / 4), stackSizeMb: 8 },
+      stdout: true,
+      stderr: true,
+    });
+    let settled = false;
+    const finish = (f: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      f();
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new DicomBudgetError(job.path, `refused: decoding took longer than ${budget.timeoutMs} ms (the per-file time budget); the file was not processed`, { details: { budget: "time", limitMs: budget.timeoutMs } }))),
+      budget.timeoutMs,
+    );
+    worker.once("message", (msg: { ok: true; result: DicomJobResult } | { ok: false; error: { name?: string; message: string; code?: string; details?: Record<string, unknown> } }) => {
+      if (msg.ok) return finish(() => resolve(msg.result));
+      const e = msg.error;
+      const code = Object.values(ErrorCode).includes(e.code as ErrorCode) ? (e.code as ErrorCode) : ErrorCode.InvalidArgument;
+      // The worker's MedfclError comes back as data; it is rebuilt with its code and details.
+      finish(() => reject(e.name === "DicomError" || e.name === "PrivacyArgumentError" ? new MedfclError(code, e.message, { details: e.details }) : new DicomError(job.path, e.message)));
+    });
+    worker.once("error", (err: Error & { code?: string }) => {
+      const memory = err.code === "ERR_WORKER_OUT_OF_MEMORY";
+      finish(() =>
+        reject(
+          memory
+            ? new DicomBudgetError(job.path, `refused: decoding needed more than ${budget.heapMb} MiB of heap (the per-file memory budget); the file was not processed`, { details: { budget: "memory", limitMb: budget.heapMb } })
+            : new DicomError(job.path, `decoder failed: ${err.message}`, { cause: err }),
+        ),
+      );
+    });
+    worker.once("exit", (code) => finish(() => reject(new DicomError(job.path, `decoder exited with code ${code} before answering`))));
+  });
+}
