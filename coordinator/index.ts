@@ -144,6 +144,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await Promise.allSettled([...running.values()]);
       await events.close();
+      db.flushTouches(database);
       database.close();
       lock.release();
     },
