@@ -41,43 +41,90 @@ function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
   return new Worker(boot, { ...options, eval: true, execArgv: [] });
 }
 
+/** Healthy idle workers by heap limit: starting one costs far more than most files take to decode. */
+const idle = new Map<number, Worker[]>();
+const MAX_IDLE = 2;
+
+function acquire(budget: DicomBudget): Worker {
+  const reuse = idle.get(budget.heapMb)?.pop();
+  if (reuse) {
+    reuse.ref();
+    return reuse;
+  }
+  const worker = startWorker({
+    resourceLimits: { maxOldGenerationSizeMb: budget.heapMb, maxYoungGenerationSizeMb: Math.min(64, budget.heapMb / 4), stackSizeMb: 8 },
+    stdout: true,
+    stderr: true,
+  });
+  // A worker that dies while idle must not be handed the next file.
+  worker.once("exit", () => {
+    for (const [k, list] of idle) idle.set(k, list.filter((w) => w !== worker));
+  });
+  return worker;
+}
+
+function release(worker: Worker, budget: DicomBudget): void {
+  const list = idle.get(budget.heapMb) ?? [];
+  if (list.length >= MAX_IDLE) {
+    void worker.terminate();
+    return;
+  }
+  // An idle worker must not keep the process alive.
+  worker.unref();
+  list.push(worker);
+  idle.set(budget.heapMb, list);
+}
+
+function discard(worker: Worker, budget: DicomBudget): void {
+  const list = idle.get(budget.heapMb);
+  if (list) idle.set(budget.heapMb, list.filter((w) => w !== worker));
+  void worker.terminate();
+}
+
 export function runDicomJob(job: DicomJob, budget: DicomBudget = DEFAULT_DICOM_BUDGET): Promise<DicomJobResult> {
   return new Promise((resolve, reject) => {
-    const worker = startWorker({
-      workerData: job,
-      resourceLimits: { maxOldGenerationSizeMb: budget.heapMb, maxYoungGenerationSizeMb: Math.min(64, budget.heapMb / 4), stackSizeMb: 8 },
-      stdout: true,
-      stderr: true,
-    });
+    const worker = acquire(budget);
     let settled = false;
-    const finish = (f: () => void): void => {
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    /** `healthy`: the worker answered and may serve the next file; otherwise it is terminated. */
+    const finish = (healthy: boolean, f: () => void): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      cleanup();
+      if (healthy) release(worker, budget);
+      else discard(worker, budget);
       f();
-      void worker.terminate();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new DicomBudgetError(job.path, `refused: decoding took longer than ${budget.timeoutMs} ms (the per-file time budget); the file was not processed`, { details: { budget: "time", limitMs: budget.timeoutMs } }))),
+      () => finish(false, () => reject(new DicomBudgetError(job.path, `refused: decoding took longer than ${budget.timeoutMs} ms (the per-file time budget); the file was not processed`, { details: { budget: "time", limitMs: budget.timeoutMs } }))),
       budget.timeoutMs,
     );
-    worker.once("message", (msg: { ok: true; result: DicomJobResult } | { ok: false; error: { name?: string; message: string; code?: string; details?: Record<string, unknown> } }) => {
-      if (msg.ok) return finish(() => resolve(msg.result));
+    const onMessage = (msg: { ok: true; result: DicomJobResult } | { ok: false; error: { name?: string; message: string; code?: string; details?: Record<string, unknown> } }): void => {
+      if (msg.ok) return finish(true, () => resolve(msg.result));
       const e = msg.error;
       const code = Object.values(ErrorCode).includes(e.code as ErrorCode) ? (e.code as ErrorCode) : ErrorCode.InvalidArgument;
       // The worker's MedfclError comes back as data; it is rebuilt with its code and details.
-      finish(() => reject(e.name === "DicomError" || e.name === "PrivacyArgumentError" ? new MedfclError(code, e.message, { details: e.details }) : new DicomError(job.path, e.message)));
-    });
-    worker.once("error", (err: Error & { code?: string }) => {
+      finish(true, () => reject(e.name === "DicomError" || e.name === "PrivacyArgumentError" ? new MedfclError(code, e.message, { details: e.details }) : new DicomError(job.path, e.message)));
+    };
+    const onError = (err: Error & { code?: string }): void => {
       const memory = err.code === "ERR_WORKER_OUT_OF_MEMORY";
-      finish(() =>
+      finish(false, () =>
         reject(
           memory
             ? new DicomBudgetError(job.path, `refused: decoding needed more than ${budget.heapMb} MiB of heap (the per-file memory budget); the file was not processed`, { details: { budget: "memory", limitMb: budget.heapMb } })
             : new DicomError(job.path, `decoder failed: ${err.message}`, { cause: err }),
         ),
       );
-    });
-    worker.once("exit", (code) => finish(() => reject(new DicomError(job.path, `decoder exited with code ${code} before answering`))));
+    };
+    const onExit = (code: number): void => finish(false, () => reject(new DicomError(job.path, `decoder exited with code ${code} before answering`)));
+    worker.on("message", onMessage);
+    worker.once("error", onError);
+    worker.once("exit", onExit);
+    worker.postMessage(job);
   });
 }
