@@ -112,10 +112,14 @@ function blobCount(blobsDir: string): number {
 /** What is wrong with the database, or null when it is usable (or absent beside an empty store). */
 function diagnose(dbPath: string, blobs: number): string | null {
   if (!existsSync(dbPath)) return blobs > 0 ? `is missing, but the blob store holds ${blobs} blobs` : null;
-  if (statSync(dbPath).size === 0) return blobs > 0 ? `is empty (0 bytes), but the blob store holds ${blobs} blobs` : null;
+  // A database whose pages are all still in its WAL (never checkpointed) is not empty.
+  const wal = `${dbPath}-wal`;
+  const walBytes = existsSync(wal) ? statSync(wal).size : 0;
+  if (statSync(dbPath).size === 0 && walBytes === 0) return blobs > 0 ? `is empty (0 bytes), but the blob store holds ${blobs} blobs` : null;
   let d: Database.Database | null = null;
   try {
-    d = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: 5000 });
+    // Read-write: a read-only connection cannot recover a WAL left by a killed coordinator. We hold the lock.
+    d = new Database(dbPath, { fileMustExist: true, timeout: 5000 });
     const check = d.pragma("quick_check", { simple: true }) as string;
     if (check !== "ok") return `fails SQLite's integrity check (${check}); it is truncated or corrupt`;
     const hasMeta = d.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get();
