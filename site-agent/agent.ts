@@ -150,7 +150,11 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           await runTask(client, o, siteId, res.task, st, taskAbort.signal);
           done++;
         } catch (err) {
-          if (cancelled.has(res.task.task_id)) o.logger.warn({ taskId: res.task.task_id }, "task cancelled by the coordinator");
+          if (cancelled.has(res.task.task_id)) {
+            // The coordinator ended the task: finished work for it will never be taken.
+            removeSpool(o.config.stateDir, res.task.task_id);
+            o.logger.warn({ taskId: res.task.task_id }, "task cancelled by the coordinator");
+          }
           else if (o.signal.aborted) o.logger.info({ taskId: res.task.task_id }, "task interrupted by shutdown");
           else {
             o.logger.error({ taskId: res.task.task_id, err: (err as Error).message }, "task failed");
