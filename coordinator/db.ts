@@ -4,6 +4,9 @@ import { dirname } from "node:path";
 
 export type Db = Database.Database;
 
+/** The schema this code reads and writes; a database of another version is refused at start (state-dir.ts). */
+export const SCHEMA_VERSION = 1;
+
 /**
  * Schema version 1. Every table the coordinator needs to resume after a restart: the blob store
  * holds bytes, SQLite holds what they mean.
@@ -71,7 +74,7 @@ export function openDb(path: string): Db {
   // Databases from before run_exemplars: every exemplar belonged to the run that first received it.
   db.exec(`INSERT OR IGNORE INTO run_exemplars (run_id, exemplar_id, site_id, task_id, created_at)
            SELECT run_id, exemplar_id, site_id, task_id, created_at FROM exemplars`);
-  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1')").run();
+  db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
   return db;
 }
 
@@ -219,8 +222,40 @@ export function listSites(db: Db): SiteRow[] {
   return db.prepare("SELECT * FROM sites ORDER BY site_id").all() as SiteRow[];
 }
 
+const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null }>();
+
+/**
+ * Liveness of a site. Every heartbeat and poll touches it, so the writes are gathered and flushed
+ * once a second in one transaction: with synchronous = FULL each write is an fsync, and one fsync
+ * per heartbeat capped the coordinator at ~120 heartbeats/s (bench/load.ts). A crash loses at most
+ * a second of liveness, against a dropout threshold of heartbeatMisses × interval (30 s by default).
+ */
 export function touchSite(db: Db, siteId: string): void {
-  db.prepare("UPDATE sites SET last_seen_at = ? WHERE site_id = ?").run(nowIso(), siteId);
+  let p = pendingTouches.get(db);
+  if (!p) {
+    p = { at: new Map(), timer: null };
+    pendingTouches.set(db, p);
+  }
+  p.at.set(siteId, nowIso());
+  if (!p.timer) {
+    p.timer = setTimeout(() => flushTouches(db), 1000);
+    p.timer.unref();
+  }
+}
+
+/** Writes the gathered liveness now (before close, and on the timer). */
+export function flushTouches(db: Db): void {
+  const p = pendingTouches.get(db);
+  if (!p) return;
+  if (p.timer) clearTimeout(p.timer);
+  p.timer = null;
+  if (p.at.size === 0 || !db.open) return;
+  const stmt = db.prepare("UPDATE sites SET last_seen_at = ? WHERE site_id = ?");
+  const entries = [...p.at];
+  p.at.clear();
+  db.transaction(() => {
+    for (const [siteId, at] of entries) stmt.run(at, siteId);
+  })();
 }
 
 // ---- runs and steps ---------------------------------------------------------------------------

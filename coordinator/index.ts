@@ -18,12 +18,14 @@ import { createHub } from "./hub.js";
 import { startHttp } from "./http.js";
 import type { ModelOps } from "./model-ops.js";
 import { executeRun } from "./round-runner.js";
+import { acquireStateLock, checkStateDir } from "./state-dir.js";
 import { COORDINATOR_VERSION } from "./site-service.js";
 
 export type { ModelOps, DomainEvaluation, EvalSet } from "./model-ops.js";
 export { createStrategy, STRATEGY_NAMES } from "./strategies/index.js";
 export { checkManifest, checkDelta } from "./validation.js";
 export { defaultHyper } from "./admin-service.js";
+export { StateDirLockedError, StateMismatchError } from "./state-dir.js";
 
 export interface RunningCoordinator {
   /** host:port of the gRPC server (the real port when 0 was asked). */
@@ -59,9 +61,24 @@ function authorizeAdmin(insecure: boolean) {
   };
 }
 
-export async function startCoordinator(config: CoordinatorConfig, logger: Logger, models: ModelOps, options: { events?: EventBus } = {}): Promise<RunningCoordinator> {
+export interface StartOptions {
+  events?: EventBus;
+  /** Start a new database when the existing one is empty, corrupt or of another schema (--fresh-state). */
+  freshState?: boolean;
+}
+
+export async function startCoordinator(config: CoordinatorConfig, logger: Logger, models: ModelOps, options: StartOptions = {}): Promise<RunningCoordinator> {
   const abort = new AbortController();
-  const database = db.openDb(join(config.stateDir, "coordinator.sqlite"));
+  // The lock comes first: nothing in the state dir (staging uploads included) is touched before it.
+  const lock = acquireStateLock(config.stateDir, logger);
+  let database: db.Db;
+  try {
+    checkStateDir(config.stateDir, options.freshState === true, logger);
+    database = db.openDb(join(config.stateDir, "coordinator.sqlite"));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const blobs = openBlobStore(join(config.stateDir, "blobs"));
   // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
   // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
@@ -166,7 +183,9 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       });
       await Promise.allSettled([...running.values()]);
       await events.close();
+      db.flushTouches(database);
       database.close();
+      lock.release();
     },
   };
 }

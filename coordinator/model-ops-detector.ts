@@ -63,8 +63,8 @@ export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOp
         manifest: [...tensors].map(([name, t]) => ({ name, dtype: DTYPE_NAME[t.dtype], shape: [...t.shape] })),
       };
     },
-    decodeDelta(bytes) {
-      return decodeDelta(bytes).delta;
+    decodeDelta(bytes, expect) {
+      return decodeDelta(bytes, { expect }).delta;
     },
     applyDelta(base, delta, meta) {
       const { config, tensors } = parseCheckpoint(base, "base model");

@@ -29,8 +29,11 @@ export interface ModelOps {
   createBase(model: string, seed: number, opts?: { inputSize?: number }): Promise<Buffer>;
   /** Tensor layout and architecture hash of a checkpoint. */
   inspect(checkpoint: Buffer): { manifest: TensorSpecLite[]; configHash: string };
-  /** Decodes an uploaded delta to float32, whatever its encoding. */
-  decodeDelta(bytes: Buffer): TensorMap;
+  /**
+   * Decodes an uploaded delta to float32, whatever its encoding. With `expect` (the base model's
+   * layout), declared names and shapes are checked against it before anything is allocated.
+   */
+  decodeDelta(bytes: Buffer, expect?: TensorSpecLite[]): TensorMap;
   /** base + delta, as a new checkpoint whose metadata names its parent. */
   applyDelta(base: Buffer, delta: TensorMap, meta: { parent: string; createdBy: string; step: number }): Buffer;
   /** COCO evaluation of a checkpoint on each set (ONNX path). */

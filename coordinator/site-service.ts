@@ -10,6 +10,8 @@ import type { CoordinatorContext } from "./context.js";
 import * as db from "./db.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
 import { checkDelta, checkManifest, type TensorSpecLite } from "./validation.js";
+import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
+import { sha256Hex } from "../services/store/index.js";
 import type { TaskSpecJson } from "./round-runner.js";
 
 export const COORDINATOR_VERSION = "0.1.0";
@@ -26,6 +28,42 @@ function requireTaskOfSite(ctx: CoordinatorContext, siteId: string, taskId: stri
   return task;
 }
 
+/**
+ * What a site may declare at Register. A manifest is stored and shown on dashboards and audits;
+ * prompts become model input. The limits are far above any real dataset (the largest public
+ * detection sets have a few hundred classes) and far below what would burden the coordinator.
+ */
+export const MANIFEST_LIMITS = { bytes: 256 * 1024, categories: 1000, promptChars: 256, nameChars: 256, domainChars: 128, versionChars: 64 } as const;
+
+function checkManifestLimits(m: DatasetManifest__Output, req: { agent_version: string; backend: string }): void {
+  const L = MANIFEST_LIMITS;
+  if (m.categories.length > L.categories) {
+    throw new MedfclError(ErrorCode.ResourceExhausted, `manifest declares ${m.categories.length} categories; at most ${L.categories} are accepted`, { details: { field: "manifest.categories", limit: L.categories } });
+  }
+  const bytes = Buffer.byteLength(JSON.stringify(m));
+  if (bytes > L.bytes) throw new MedfclError(ErrorCode.ResourceExhausted, `manifest is ${bytes} bytes; at most ${L.bytes} are accepted`, { details: { field: "manifest", limit: L.bytes } });
+  const tooLong = (field: string, value: string, limit: number): void => {
+    if (value.length > limit) throw new MedfclError(ErrorCode.InvalidArgument, `${field} is ${value.length} characters; at most ${limit}`, { details: { field, limit } });
+  };
+  tooLong("manifest.domain", m.domain, L.domainChars);
+  tooLong("manifest.task", m.task, L.domainChars);
+  tooLong("agent_version", req.agent_version, L.versionChars);
+  tooLong("backend", req.backend, L.versionChars);
+  m.categories.forEach((c, i) => {
+    tooLong(`manifest.categories[${i}].name`, c.name, L.nameChars);
+    for (const part of ["prefix", "name", "suffix"] as const) tooLong(`manifest.categories[${i}].prompt.${part}`, c.prompt?.[part] ?? "", L.promptChars);
+  });
+}
+
+/** A session-bearing call from a site whose session the coordinator does not know: the agent registers again. */
+export class UnknownSessionError extends MedfclError {
+  constructor(siteId: string) {
+    super(ErrorCode.FailedPrecondition, `site ${siteId} has no session by that id (the coordinator restarted its records, or another agent registered the site since); call Register again`, {
+      details: { siteId, field: "session_id", reregister: true },
+    });
+  }
+}
+
 export function registerSite(
   ctx: CoordinatorContext,
   siteId: string,
@@ -34,6 +72,7 @@ export function registerSite(
   const m = req.manifest;
   if (!m || !m.domain) throw new MedfclError(ErrorCode.InvalidArgument, "Register needs a manifest with a domain", { details: { field: "manifest.domain" } });
   if (m.num_images <= 0) throw new MedfclError(ErrorCode.InvalidArgument, "manifest.num_images must be positive", { details: { field: "manifest.num_images" } });
+  checkManifestLimits(m, req);
   const sessionId = randomUUID();
   db.upsertSite(ctx.db, {
     site_id: siteId,
@@ -109,6 +148,7 @@ export function taskToWire(task: db.TaskRow, baseSize: number): TrainTask {
 export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { session_id: string; wait_ms: number }, signal: AbortSignal): Promise<TrainTask | null> {
   const site = db.getSite(ctx.db, siteId);
   if (!site) throw new MedfclError(ErrorCode.FailedPrecondition, `site ${siteId} is not registered; call Register first`, { details: { siteId } });
+  if (site.session_id !== req.session_id) throw new UnknownSessionError(siteId);
   db.touchSite(ctx.db, siteId);
   const deadline = Date.now() + Math.min(Math.max(req.wait_ms, 0), MAX_WAIT_MS);
   for (;;) {
@@ -186,6 +226,7 @@ export async function receiveUpdate(
   chunks: AsyncIterable<Buffer>,
 ): Promise<{ update_id: string; accepted: boolean; duplicate: boolean }> {
   const task = requireTaskOfSite(ctx, siteId, header.task_id);
+  checkMetrics(header.metrics ?? [], "header.metrics");
   if (header.base_version !== task.base_version) {
     throw new MedfclError(ErrorCode.FailedPrecondition, `update is based on ${header.base_version} but task ${task.task_id} starts from ${task.base_version}`, {
       details: { field: "base_version" },
@@ -197,10 +238,22 @@ export async function receiveUpdate(
     return { update_id: existing.update_id, accepted: true, duplicate: true };
   }
   if (!["assigned", "delivered"].includes(task.state)) throw new StaleTaskError(task.task_id, task.state);
-  const { sha256, size } = await ctx.blobs.putStream(chunks, header.sha256);
-  if (header.size && size !== header.size) {
-    throw new MedfclError(ErrorCode.DataLoss, `received ${size} bytes but the header announced ${header.size}`, { details: { field: "size" } });
+  // An encoded delta is at most an index and a value per base weight (topk at fraction 1) plus a
+  // header: twice the base checkpoint and 1 MiB bounds every encoding; a larger stream is cut off.
+  const maxBytes = 2 * ctx.blobs.size(task.base_version) + 1024 * 1024;
+  if (header.size > maxBytes) {
+    throw new MedfclError(ErrorCode.ResourceExhausted, `update declares ${header.size} bytes; updates for base ${task.base_version.slice(0, 12)} are at most ${maxBytes}`, { details: { field: "size", limit: maxBytes } });
   }
+  async function* bounded(): AsyncGenerator<Buffer> {
+    let seen = 0;
+    for await (const chunk of chunks) {
+      seen += chunk.length;
+      if (seen > maxBytes) throw new MedfclError(ErrorCode.ResourceExhausted, `update stream passed ${maxBytes} bytes, the most an update for this base can be`, { details: { field: "chunk", limit: maxBytes } });
+      yield chunk;
+    }
+  }
+  // A stream that does not match the announced size or digest leaves nothing in the store.
+  const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256, header.size ? Number(header.size) : undefined);
   const record = {
     update_id: sha256,
     task_id: task.task_id,
@@ -218,7 +271,7 @@ export async function receiveUpdate(
     let delta;
     try {
       // putStream has just verified these bytes against their digest; no second hash pass.
-      delta = ctx.models.decodeDelta(readFileSync(ctx.blobs.pathOf(sha256)));
+      delta = ctx.models.decodeDelta(readFileSync(ctx.blobs.pathOf(sha256)), base.manifest);
     } catch (err) {
       throw new UpdateRejectedError(`delta cannot be decoded: ${(err as Error).message}`, { cause: err });
     }
@@ -233,6 +286,8 @@ export async function receiveUpdate(
   } catch (err) {
     if (!(err instanceof MedfclError)) throw err;
     db.insertUpdate(ctx.db, { ...record, norm: null, accepted: 0, reason: err.message });
+    // The refused bytes go unless something trusted holds the same content (the record keeps their sha256).
+    if (!blobInUse(ctx, sha256)) ctx.blobs.remove(sha256);
     db.setTaskState(ctx.db, task.task_id, "rejected", err.message);
     void ctx.events.publish({ type: "update.rejected", runId: task.run_id, step: task.step, siteId, taskId: task.task_id, reason: err.message, code: err.code });
     ctx.logger.warn({ siteId, taskId: task.task_id, reason: err.message }, "update rejected");
@@ -240,6 +295,12 @@ export async function receiveUpdate(
   } finally {
     ctx.hub.notifyTaskFinished(task.task_id);
   }
+}
+
+function blobInUse(ctx: CoordinatorContext, sha256: string): boolean {
+  return Boolean(
+    ctx.db.prepare("SELECT 1 FROM updates WHERE update_id = ? AND accepted = 1 UNION SELECT 1 FROM versions WHERE version = ? UNION SELECT 1 FROM exemplars WHERE exemplar_id = ? LIMIT 1").get(sha256, sha256, sha256),
+  );
 }
 
 export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, taskId: string, ids: string[]): void {
@@ -265,50 +326,90 @@ export function exemplarInfo(row: db.ExemplarRow): ExemplarInfo__Output {
   };
 }
 
+/** The stage the coordinator adds to an exemplar's provenance when it re-encodes it. */
+export const SANITIZE_STAGE = { name: "coordinator-sanitize", version: "1" };
+
 /**
  * Stores one pushed exemplar. Its id must be the sha256 of its bytes, and its provenance must
- * name this site and the filter stages, or it is refused (and nothing is stored).
+ * name this site and the filter stages, or it is refused (and nothing is stored). The bytes are
+ * then decoded and re-encoded without metadata (services/privacy sanitizeImage); what is stored
+ * is the clean image, under its own sha256, with a provenance stage listing what was removed.
+ * Every refusal is kept as a site note ("exemplar refused: ...") for the audit.
  */
 export async function receiveExemplar(
   ctx: CoordinatorContext,
   siteId: string,
   taskId: string,
   info: ExemplarInfo__Output,
-  bytes: Buffer,
-): Promise<{ accepted: boolean; reason?: string }> {
+  bytes: Buffer | { tooLarge: number },
+): Promise<{ accepted: boolean; reason?: string; storedId?: string; removed?: string[] }> {
   const task = requireTaskOfSite(ctx, siteId, taskId);
+  const refuse = (reason: string): { accepted: false; reason: string } => {
+    db.insertNote(ctx.db, siteId, taskId, `exemplar refused: ${info.exemplar_id}: ${reason}`.slice(0, 2000));
+    ctx.logger.warn({ siteId, taskId, exemplarId: info.exemplar_id, reason }, "exemplar refused");
+    return { accepted: false, reason };
+  };
+  const limits = ctx.config.exemplarLimits;
+  if (!Buffer.isBuffer(bytes)) return refuse(`exemplar is over the limit of ${bytes.tooLarge} bytes (coordinator.exemplarLimits.maxBytes)`);
   const site = db.getSite(ctx.db, siteId);
   const p = info.provenance;
   if (!p || p.site_id !== siteId || p.content_sha256 !== info.exemplar_id || (p.stages ?? []).length === 0) {
-    return { accepted: false, reason: "provenance missing, from another site, or without filter stages" };
+    return refuse("provenance missing, from another site, or without filter stages");
   }
-  if (!["image/png", "image/jpeg"].includes(info.mime)) return { accepted: false, reason: `mime ${info.mime} is not image/png or image/jpeg` };
-  let sha: string;
+  if (!["image/png", "image/jpeg"].includes(info.mime)) return refuse(`mime ${info.mime} is not image/png or image/jpeg`);
+  const received = sha256Hex(bytes);
+  if (received !== info.exemplar_id) return refuse(`content hashes to ${received}, not ${info.exemplar_id}`);
+  let clean: SanitizedImage;
   try {
-    sha = ctx.blobs.put(bytes);
+    clean = await sanitizeImage(bytes, limits, info.mime);
   } catch (err) {
-    return { accepted: false, reason: (err as Error).message };
+    if (err instanceof ImageRefusedError) return refuse(err.message);
+    throw err;
   }
-  if (sha !== info.exemplar_id) return { accepted: false, reason: `content hashes to ${sha}, not ${info.exemplar_id}` };
+  if (clean.width !== info.width || clean.height !== info.height) {
+    return refuse(`image is ${clean.width}×${clean.height} but the info says ${info.width}×${info.height}; its boxes cannot be trusted`);
+  }
+  const sha = ctx.blobs.put(clean.bytes);
+  const provenance = { ...p, stages: [...(p.stages ?? []), { ...SANITIZE_STAGE, removed: clean.removed }] };
   db.insertExemplar(ctx.db, {
     exemplar_id: sha,
     site_id: siteId,
     run_id: task.run_id,
     task_id: task.task_id,
     domain: info.domain || site?.domain || "",
-    mime: info.mime,
-    width: info.width,
-    height: info.height,
+    mime: clean.mime,
+    width: clean.width,
+    height: clean.height,
     boxes_json: JSON.stringify(info.boxes ?? []),
     categories_json: JSON.stringify(info.categories ?? []),
-    provenance_json: JSON.stringify(p),
-    size: bytes.length,
+    provenance_json: JSON.stringify(provenance),
+    size: clean.bytes.length,
     score: info.score ?? 0,
   });
-  return { accepted: true };
+  if (clean.removed.length) {
+    db.insertNote(ctx.db, siteId, taskId, `exemplar cleaned: ${info.exemplar_id} stored as ${sha}; removed ${clean.removed.join(", ")}`.slice(0, 2000));
+    ctx.logger.info({ siteId, exemplarId: info.exemplar_id, storedId: sha, removed: clean.removed }, "exemplar metadata removed");
+  }
+  return { accepted: true, storedId: sha, removed: clean.removed };
+}
+
+/** Site-declared limits on what one message may carry (item by item, so nothing unbounded reaches SQLite). */
+export const SITE_LIMITS = { metrics: 256, metricName: 128, notes: 64, noteChars: 4000 } as const;
+
+/** Metrics are stored as REAL NOT NULL: a NaN or an infinity (or a flood of them) is refused, not stored. */
+export function checkMetrics(metrics: Metric__Output[], field: string): void {
+  if (metrics.length > SITE_LIMITS.metrics) throw new MedfclError(ErrorCode.ResourceExhausted, `${field}: ${metrics.length} metrics, more than ${SITE_LIMITS.metrics}`, { details: { field } });
+  metrics.forEach((m, i) => {
+    if (!m.name || m.name.length > SITE_LIMITS.metricName) throw new MedfclError(ErrorCode.InvalidArgument, `${field}[${i}].name must be 1..${SITE_LIMITS.metricName} characters`, { details: { field: `${field}[${i}].name` } });
+    if (!Number.isFinite(m.value)) throw new MedfclError(ErrorCode.InvalidArgument, `${field}[${i}] "${m.name}" has value ${m.value}; metrics must be finite`, { details: { field: `${field}[${i}].value` } });
+  });
 }
 
 export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: { task_id: string; metrics: Metric__Output[]; notes: string[] }): void {
+  checkMetrics(req.metrics, "metrics");
+  if (req.notes.length > SITE_LIMITS.notes) throw new MedfclError(ErrorCode.ResourceExhausted, `${req.notes.length} notes, more than ${SITE_LIMITS.notes}`, { details: { field: "notes" } });
+  const long = req.notes.findIndex((n) => n.length > SITE_LIMITS.noteChars);
+  if (long >= 0) throw new MedfclError(ErrorCode.InvalidArgument, `notes[${long}] is ${req.notes[long].length} characters, more than ${SITE_LIMITS.noteChars}`, { details: { field: `notes[${long}]` } });
   let runId: string | null = null;
   if (req.task_id) runId = requireTaskOfSite(ctx, siteId, req.task_id).run_id;
   for (const m of req.metrics) db.insertMetric(ctx.db, { run_id: runId, task_id: req.task_id || null, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });

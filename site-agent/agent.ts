@@ -1,4 +1,4 @@
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +11,8 @@ import type { NextTaskResponse__Output } from "../generated/medfcl/v1/NextTaskRe
 import type { RegisterResponse__Output } from "../generated/medfcl/v1/RegisterResponse.js";
 import type { HeartbeatResponse__Output } from "../generated/medfcl/v1/HeartbeatResponse.js";
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
-import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate } from "./client.js";
+import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate, withRetry } from "./client.js";
+import { markExemplarsPushed, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
 import { TaskRefusedError } from "./errors.js";
 import type { SiteWork, TaskProgress } from "./types.js";
 
@@ -125,6 +126,12 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000, o.signal);
         } catch (err) {
           if (o.signal.aborted) break;
+          // The coordinator does not know this session (or this site): register again, as on Heartbeat.
+          if ((err as grpc.ServiceError).code === grpc.status.FAILED_PRECONDITION) {
+            o.logger.warn({ err: (err as Error).message }, "the coordinator does not know this session; registering again");
+            st.sessionId = (await register(client, o, siteId)).session_id;
+            continue;
+          }
           o.logger.warn({ err: (err as Error).message }, "NextTask failed; retrying");
           await sleep(1000, o.signal);
           continue;
@@ -143,7 +150,11 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           await runTask(client, o, siteId, res.task, st, taskAbort.signal);
           done++;
         } catch (err) {
-          if (cancelled.has(res.task.task_id)) o.logger.warn({ taskId: res.task.task_id }, "task cancelled by the coordinator");
+          if (cancelled.has(res.task.task_id)) {
+            // The coordinator ended the task: finished work for it will never be taken.
+            removeSpool(o.config.stateDir, res.task.task_id);
+            o.logger.warn({ taskId: res.task.task_id }, "task cancelled by the coordinator");
+          }
           else if (o.signal.aborted) o.logger.info({ taskId: res.task.task_id }, "task interrupted by shutdown");
           else {
             o.logger.error({ taskId: res.task.task_id, err: (err as Error).message }, "task failed");
@@ -191,44 +202,75 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     throw err;
   }
 
-  st.state = "downloading";
-  const modelPath = join(o.config.stateDir, "models", `${task.base_version}.safetensors`);
-  await pullModel(client, siteId, task.base_version, modelPath, {
-    logger: log,
-    onProgress: (got, total) => (st.progress = total > 0 ? 0.05 * (got / total) : 0),
-  });
-  const replay = await pullExemplars(client, siteId, task.task_id, task.exemplar_ids);
+  // Finished work from an earlier attempt (a failed upload, an agent restart) is uploaded as it is.
+  let spooled = readSpool(o.config.stateDir, task.task_id, log);
+  if (spooled && spooled.entry.header.base_version !== task.base_version) {
+    removeSpool(o.config.stateDir, task.task_id);
+    spooled = null;
+  }
+  let entry: SpooledUpdate;
+  let delta: Buffer;
+  if (spooled) {
+    ({ entry, delta } = spooled);
+    log.info({ update: entry.header.sha256.slice(0, 12), spooledAt: entry.spooledAt }, "finished update found in the spool; uploading it without training again");
+  } else {
+    st.state = "downloading";
+    const modelPath = join(o.config.stateDir, "models", `${task.base_version}.safetensors`);
+    await pullModel(client, siteId, task.base_version, modelPath, {
+      logger: log,
+      onProgress: (got, total) => (st.progress = total > 0 ? 0.05 * (got / total) : 0),
+    });
+    const replay = await pullExemplars(client, siteId, task.task_id, task.exemplar_ids);
 
-  st.state = "training";
-  const result = await o.work.train(task, readFileSync(modelPath), replay, (p) => {
-    st.progress = 0.05 + 0.85 * p.fraction;
-    if (p.loss !== undefined) st.loss = p.loss;
-    o.onProgress?.(task, p);
-  }, signal);
+    st.state = "training";
+    const result = await o.work.train(task, readFileSync(modelPath), replay, (p) => {
+      st.progress = 0.05 + 0.85 * p.fraction;
+      if (p.loss !== undefined) st.loss = p.loss;
+      o.onProgress?.(task, p);
+    }, signal);
+    delta = result.delta;
+    entry = writeSpool(o.config.stateDir, {
+      site_id: siteId,
+      task_id: task.task_id,
+      base_version: task.base_version,
+      sha256: createHash("sha256").update(result.delta).digest("hex"),
+      size: result.delta.length,
+      manifest: { tensors: result.manifest },
+      encoding: result.encoding,
+      num_samples: result.numSamples,
+      metrics: result.metrics,
+    }, result.delta);
+  }
 
   st.state = "uploading";
-  // Exemplars go before the update: the coordinator closes the step when the update lands, and
-  // the next step's replay buffer must already hold them.
-  if (task.exemplars_wanted > 0) {
-    const offers = await o.work.offerExemplars(task, task.exemplars_wanted);
-    if (offers.length) {
-      const res = await pushExemplars(client, siteId, task.task_id, offers);
-      log.info({ offered: offers.length, accepted: res.accepted_ids.length, rejected: res.rejected.length }, "exemplars pushed");
+  const retry = { signal, logger: log };
+  try {
+    // Exemplars go before the update: the coordinator closes the step when the update lands, and
+    // the next step's replay buffer must already hold them.
+    if (task.exemplars_wanted > 0 && !entry.exemplarsPushed) {
+      const offers = await o.work.offerExemplars(task, task.exemplars_wanted);
+      if (offers.length) {
+        const res = await withRetry("PushExemplars", () => pushExemplars(client, siteId, task.task_id, offers), retry);
+        log.info({ offered: offers.length, accepted: res.accepted_ids.length, rejected: res.rejected.length, reasons: res.rejected.map((r) => r.reason).slice(0, 5) }, "exemplars pushed");
+      }
+      markExemplarsPushed(o.config.stateDir, entry);
     }
+    const res = await withRetry("PushUpdate", () => pushUpdate(client, entry.header, delta), retry);
+    removeSpool(o.config.stateDir, task.task_id);
+    st.progress = 1;
+    log.info({ update: res.update_id.slice(0, 12), accepted: res.accepted, duplicate: res.duplicate, bytes: delta.length }, "update pushed");
+  } catch (err) {
+    // The coordinator's answer is final (rejected, stale, gone): the spooled work is of no further use.
+    // On shutdown or a transport failure it stays for the next attempt.
+    const code = (err as grpc.ServiceError).code;
+    if (!signal.aborted && [grpc.status.INVALID_ARGUMENT, grpc.status.FAILED_PRECONDITION, grpc.status.NOT_FOUND, grpc.status.PERMISSION_DENIED, grpc.status.DATA_LOSS].includes(code)) {
+      removeSpool(o.config.stateDir, task.task_id);
+    }
+    throw err;
   }
-  const sha256 = createHash("sha256").update(result.delta).digest("hex");
-  const res = await pushUpdate(client, {
-    site_id: siteId,
-    task_id: task.task_id,
-    base_version: task.base_version,
-    sha256,
-    size: result.delta.length,
-    manifest: { tensors: result.manifest },
-    encoding: result.encoding,
-    num_samples: result.numSamples,
-    metrics: result.metrics,
-  }, result.delta);
-  st.progress = 1;
-  log.info({ update: res.update_id.slice(0, 12), accepted: res.accepted, bytes: result.delta.length }, "update pushed");
-  await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: result.metrics, notes: [] });
+  try {
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: entry.header.metrics ?? [], notes: [] });
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "metrics not reported; the update itself reached the coordinator");
+  }
 }

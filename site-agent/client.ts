@@ -155,6 +155,47 @@ export function pushUpdate(client: SiteServiceClient, header: UpdateHeader, byte
   });
 }
 
+export interface RetryOptions {
+  /** Aborted when the agent stops or the coordinator cancels the task: the only ways retrying ends. */
+  signal: AbortSignal;
+  logger?: Logger;
+  /** First backoff delay; doubles per attempt up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Called before every attempt (1-based); tests use it to see the retries. */
+  onAttempt?: (attempt: number) => void;
+}
+
+/**
+ * Runs `op` until it succeeds, the coordinator answers with a status that retrying cannot change
+ * (the update was rejected, the task is stale or gone: thrown), or `signal` aborts. Transport
+ * failures (a restarting coordinator, ECONNRESET) are retried with capped exponential backoff.
+ * Callers only retry idempotent operations: an update is named by its sha256, and the coordinator
+ * answers a repeated one as a duplicate.
+ */
+export async function withRetry<T>(what: string, op: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  const base = opts.baseDelayMs ?? 250;
+  const max = opts.maxDelayMs ?? 10_000;
+  let dataLosses = 0;
+  for (let attempt = 1; ; attempt++) {
+    opts.onAttempt?.(attempt);
+    try {
+      return await op();
+    } catch (err) {
+      // DATA_LOSS: the coordinator received other bytes than were sent (a cut stream); worth a few more tries.
+      const dataLoss = (err as grpc.ServiceError)?.code === grpc.status.DATA_LOSS && ++dataLosses <= 3;
+      if (!(isRetryable(err) || dataLoss) || opts.signal.aborted) throw err;
+      const delay = Math.min(base * 2 ** (attempt - 1), max);
+      opts.logger?.warn({ what, attempt, retryInMs: delay, err: (err as Error).message }, "upload failed; retrying");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        opts.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (opts.signal.aborted) throw err;
+    }
+  }
+}
+
 export interface PulledExemplar {
   info: ExemplarInfo__Output;
   bytes: Buffer;

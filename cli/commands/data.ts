@@ -37,7 +37,7 @@ import {
   VOC_DIFFICULT,
   type VocDifficult,
 } from "../../services/data/index.js";
-import { action, ExitCode, withExamples } from "../context.js";
+import { action, ExitCode, numberOption, withExamples } from "../context.js";
 
 function parseSeed(v: string): number {
   const n = Number(v);
@@ -116,6 +116,7 @@ function minArea(f: ConvertFlags): number {
 
 async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport> {
   const threshold = Number(f.threshold);
+  if (!Number.isFinite(threshold)) throw new DataArgumentError(`--threshold must be a number, got "${f.threshold}"`);
   switch (f.from) {
     case "kvasir":
       return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), minArea: minArea(f), out: f.out, prompts: promptMap(f, ["polyp"]) });
@@ -371,13 +372,13 @@ export function registerData(program: Command): void {
       .command("preview")
       .argument("<dir>", "a dataset folder or a suite folder (suite.json: one row per domain)")
       .requiredOption("--out <file>", "PNG to write")
-      .option("--thumb <px>", "thumbnail side", "192")
-      .option("--per-row <n>", "images per row", "6")
-      .option("--max <n>", "images for a single dataset", "24")
+      .option("--thumb <px>", "thumbnail side", numberOption("--thumb", true), 192)
+      .option("--per-row <n>", "images per row", numberOption("--per-row", true), 6)
+      .option("--max <n>", "images for a single dataset", numberOption("--max", true), 24)
       .description("write a contact sheet PNG with boxes and category names drawn")
       .action(
-        action(async (dir: string, o: { out: string; thumb: string; perRow: string; max: string }) => {
-          await renderContactSheet(dir, o.out, { thumb: Number(o.thumb), perRow: Number(o.perRow), maxImages: Number(o.max) });
+        action(async (dir: string, o: { out: string; thumb: number; perRow: number; max: number }) => {
+          await renderContactSheet(dir, o.out, { thumb: o.thumb, perRow: o.perRow, maxImages: o.max });
           process.stdout.write(`wrote ${o.out}\n`);
         }),
       ),

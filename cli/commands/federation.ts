@@ -4,11 +4,11 @@ import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
-import { startCoordinator } from "../../coordinator/index.js";
+import { startCoordinator, StateDirLockedError, StateMismatchError } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
-import { action, commandLogger, ExitCode, globalOptions, withExamples } from "../context.js";
+import { action, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
 import { watchRun } from "../watch.js";
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -61,8 +61,8 @@ interface CoordinatorFlags {
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
-  deadlineMs?: string;
-  normBound?: string;
+  deadlineMs?: number;
+  normBound?: number;
   baseWeights?: string;
 }
 
@@ -81,8 +81,8 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
         evalSets: parseEvalSets(f.evalSet),
         baseWeights: f.baseWeights,
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
-        taskDeadlineMs: f.deadlineMs === undefined ? undefined : Number(f.deadlineMs),
-        updateNormBound: f.normBound === undefined ? undefined : Number(f.normBound),
+        taskDeadlineMs: f.deadlineMs,
+        updateNormBound: f.normBound,
       },
     }),
   });
@@ -100,7 +100,7 @@ interface AgentFlags {
   tlsCert?: string;
   tlsKey?: string;
   backend?: string;
-  maxTasks?: string;
+  maxTasks?: number;
   serverName?: string;
 }
 
@@ -143,14 +143,23 @@ export function registerFederation(program: Command): void {
       .option("--state-dir <dir>", "SQLite and blob store (coordinator.stateDir)")
       .option("--nats <url>", "publish events to this NATS server with JetStream")
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
-      .option("--deadline-ms <ms>", "task deadline")
-      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this")
+      .option("--deadline-ms <ms>", "task deadline", numberOption("--deadline-ms", true))
+      .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this", numberOption("--norm-bound"))
+      .option("--fresh-state", "start a new database when the existing one is empty, corrupt or of another schema (the old file is kept as .bak)")
       .option("--base-weights <file>", "pretrained base weights for runs whose model is one, e.g. yolox_nano.onnx (coordinator.baseWeights; default: the cache of `medfcl model fetch`)"),
   ).action(
-    action(async (flags: CoordinatorFlags, cmd: Command) => {
+    action(async (flags: CoordinatorFlags & { freshState?: boolean }, cmd: Command) => {
       const cfg = coordinatorConfigFrom(cmd, flags);
       const log = commandLogger(cmd, "coordinator");
-      const running = await startCoordinator(cfg.coordinator, log, detectorModelOps({ baseWeights: cfg.coordinator.baseWeights }));
+      let running;
+      try {
+        running = await startCoordinator(cfg.coordinator, log, detectorModelOps({ baseWeights: cfg.coordinator.baseWeights }), { freshState: flags.freshState === true });
+      } catch (err) {
+        // Another owner, or a database that does not match its blobs: the operator must act (exit 2).
+        if (!(err instanceof StateDirLockedError || err instanceof StateMismatchError)) throw err;
+        reportError(err);
+        return ExitCode.Usage;
+      }
       const abort = new AbortController();
       onSignals(abort, log);
       await new Promise<void>((resolve) => abort.signal.addEventListener("abort", () => resolve(), { once: true }));
@@ -160,6 +169,7 @@ export function registerFederation(program: Command): void {
   withExamples(coordinator, [
     "medfcl coordinator --state-dir /state --tls-ca certs/ca.crt --tls-cert certs/coordinator.crt --tls-key certs/coordinator.key --eval-set kvasir=data/kvasir/test",
     "medfcl coordinator --insecure --listen 127.0.0.1:7443 --nats nats://127.0.0.1:4222",
+    "medfcl coordinator --state-dir /state --fresh-state   # the old database is empty or corrupt: keep it as .bak, start anew",
   ]);
 
   const agent = addTlsFlags(
@@ -174,7 +184,7 @@ export function registerFederation(program: Command): void {
       .option("--state-dir <dir>", "audit log, models, privacy state")
       .option("--backend <name>", "wasm | tensorflow | cpu")
       .option("--server-name <host>", "expected name in the coordinator certificate")
-      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)"),
+      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true)),
   ).action(
     action(async (flags: AgentFlags, cmd: Command) => {
       const cfg = agentConfigFrom(cmd, flags);
@@ -190,7 +200,7 @@ export function registerFederation(program: Command): void {
         logger: log,
         work,
         signal: abort.signal,
-        maxTasks: flags.maxTasks ? Number(flags.maxTasks) : 0,
+        maxTasks: flags.maxTasks ?? 0,
         serverName: flags.serverName,
         onProgress: (task, p) => {
           const payload = { task: `step ${task.step}`, loss: p.loss?.toFixed(3) ?? "-", ips: p.imagesPerSec?.toFixed(1) ?? "-" };
@@ -247,13 +257,13 @@ export function registerFederation(program: Command): void {
         .requiredOption("--strategy <name>", "specialized | joint | sequential | rehearsal")
         .requiredOption("--site <id>", "a site, in step order; repeatable", collect)
         .option("--option <k=v>", "strategy option (buffer=100, sampler=random, mix=0.3, shots=100, rounds=N, local_epochs=N); repeatable", collect)
-        .option("--epochs <n>", "local epochs per step", "1")
-        .option("--lr <lr>", "learning rate", "1e-4")
-        .option("--batch-size <n>", "batch size", "4")
-        .option("--seed <n>", "run seed", "1")
+        .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true), 1)
+        .option("--lr <lr>", "learning rate", numberOption("--lr"), 1e-4)
+        .option("--batch-size <n>", "batch size", numberOption("--batch-size", true), 4)
+        .option("--seed <n>", "run seed", numberOption("--seed", true), 1)
         .option("--wait", "wait for the run to finish and print its audit"),
     ).action(
-      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: string; lr: string; batchSize: string; seed: string; wait?: boolean; coordinator: string }) => {
+      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; wait?: boolean; coordinator: string }) => {
         const client = adminClient(f);
         try {
           const options = Object.fromEntries((f.option ?? []).map((kv) => kv.split("=", 2) as [string, string]));
@@ -262,8 +272,8 @@ export function registerFederation(program: Command): void {
             strategy: f.strategy,
             sites: f.site,
             options,
-            seed: Number(f.seed),
-            hyperparameters: { epochs: Number(f.epochs), lr: Number(f.lr), batch_size: Number(f.batchSize), seed: Number(f.seed) },
+            seed: f.seed,
+            hyperparameters: { epochs: f.epochs, lr: f.lr, batch_size: f.batchSize, seed: f.seed },
           });
           process.stdout.write(`${run.run_id} ${run.state}\n`);
           if (f.wait) {

@@ -9,12 +9,13 @@ import { writeFileAtomic } from "../../services/store/index.js";
 import {
   checkExemplarFiles,
   computeEpsilon,
-  deidentifyDicom,
+  DEFAULT_DICOM_BUDGET,
   parseExemplarPipelineOptions,
+  runDicomJob,
   PrivacyArgumentError,
   verifyAuditLog,
 } from "../../services/privacy/index.js";
-import { action, ExitCode, globalOptions, withExamples } from "../context.js";
+import { action, ExitCode, globalOptions, numberOption, withExamples } from "../context.js";
 
 function readJson(path: string, what: string): unknown {
   try {
@@ -99,28 +100,31 @@ export function registerPrivacy(program: Command): void {
       .argument("<in>", "DICOM Part 10 file")
       .requiredOption("--out <file>", "de-identified DICOM output")
       .option("--secret-file <file>", "file holding the site secret (default: agent.privacy.siteSecret)")
-      .description("de-identify one DICOM file with the PS3.15 E.1 Basic Profile and list what changed")
+      .option("--timeout-ms <ms>", "time budget for the file; over it the file is refused", numberOption("--timeout-ms", true), DEFAULT_DICOM_BUDGET.timeoutMs)
+      .option("--max-heap-mb <mb>", "memory budget (decoder heap) for the file; over it the file is refused", numberOption("--max-heap-mb", true), DEFAULT_DICOM_BUDGET.heapMb)
+      .description("de-identify one DICOM file (Part 10 or a bare dataset) with the PS3.15 E.1 Basic Profile and list what changed")
       .action(
-        action(async (input: string, opts: { out: string; secretFile?: string }, cmd: Command) => {
+        action(async (input: string, opts: { out: string; secretFile?: string; timeoutMs: number; maxHeapMb: number }, cmd: Command) => {
           const cfg = loadConfig({ file: globalOptions(cmd).config, env: process.env });
           const { secret, ephemeral } = secretFrom(opts.secretFile, cfg.agent.privacy.siteSecret);
           if (ephemeral) throw new PrivacyArgumentError("deid-dicom needs the site secret so UIDs remap consistently; pass --secret-file or set agent.privacy.siteSecret");
-          const r = deidentifyDicom(readFileSync(input), { siteSecret: secret }, input);
+          const r = await runDicomJob({ op: "deidentify", bytes: readFileSync(input), options: { siteSecret: secret }, path: input }, { timeoutMs: opts.timeoutMs, heapMb: opts.maxHeapMb });
+          if (r.op !== "deidentify") throw new PrivacyArgumentError("the DICOM worker answered with the wrong result");
           await writeFileAtomic(opts.out, r.bytes);
           for (const line of r.removed) process.stdout.write(`${line}\n`);
           process.stdout.write(`${r.removed.length} change(s); wrote ${opts.out}\n`);
         }),
       ),
-    ["medfcl privacy deid-dicom CT_small.dcm --out /tmp/ct-deid.dcm --secret-file site.secret"],
+    ["medfcl privacy deid-dicom CT_small.dcm --out /tmp/ct-deid.dcm --secret-file site.secret", "medfcl privacy deid-dicom big-study.dcm --out /tmp/big.dcm --secret-file site.secret --timeout-ms 60000 --max-heap-mb 1024"],
   );
 
   withExamples(
     privacy
       .command("epsilon")
-      .requiredOption("--sigma <n>", "noise multiplier σ", Number)
-      .option("--q <n>", "sampling rate", Number, 1)
-      .requiredOption("--steps <n>", "number of steps (rounds)", (v: string) => parseInt(v, 10))
-      .option("--delta <n>", "δ", Number, 1e-5)
+      .requiredOption("--sigma <n>", "noise multiplier σ", numberOption("--sigma"))
+      .option("--q <n>", "sampling rate", numberOption("--q"), 1)
+      .requiredOption("--steps <n>", "number of steps (rounds)", numberOption("--steps", true))
+      .option("--delta <n>", "δ", numberOption("--delta"), 1e-5)
       .description("ε of the sampled Gaussian mechanism by the RDP accountant")
       .action(
         action((opts: { sigma: number; q: number; steps: number; delta: number }) => {

@@ -123,15 +123,19 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
         let taskId = "";
         let info: ExemplarInfo__Output | null = null;
         let parts: Buffer[] = [];
+        // Bytes of the current exemplar; past the limit they are counted and dropped, never held.
+        let held = 0;
+        const maxBytes = ctx.config.exemplarLimits.maxBytes;
         const accepted: string[] = [];
         const rejected: { exemplar_id: string; reason: string }[] = [];
         const flush = async (): Promise<void> => {
           if (!info) return;
-          const r = await site.receiveExemplar(ctx, siteId, taskId, info, Buffer.concat(parts));
+          const r = await site.receiveExemplar(ctx, siteId, taskId, info, held > maxBytes ? { tooLarge: maxBytes } : Buffer.concat(parts));
           if (r.accepted) accepted.push(info.exemplar_id);
           else rejected.push({ exemplar_id: info.exemplar_id, reason: r.reason ?? "rejected" });
           info = null;
           parts = [];
+          held = 0;
         };
         for await (const msg of call as AsyncIterable<ExemplarMessage__Output>) {
           if (msg.header) {
@@ -143,7 +147,9 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
             await flush();
             info = msg.info;
           } else if (msg.chunk && info) {
-            parts.push(msg.chunk.data);
+            held += msg.chunk.data.length;
+            if (held <= maxBytes) parts.push(msg.chunk.data);
+            else parts = [];
           }
         }
         await flush();

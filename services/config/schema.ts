@@ -64,6 +64,19 @@ export const coordinatorSchema = z
     updateNormBound: z.number().positive().default(1e4),
     /** gRPC message and chunk sizes (DESIGN.md: 256 KiB–1 MiB chunks). */
     chunkBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(1024 * 1024),
+    /**
+     * What the coordinator accepts as an exemplar: every one is decoded and re-encoded without
+     * metadata; over these limits, or not an image of an allowed format, it is refused.
+     */
+    exemplarLimits: z
+      .object({
+        maxBytes: z.number().int().positive().default(8 * 1024 * 1024),
+        maxPixels: z.number().int().positive().default(4096 * 4096),
+        maxSide: z.number().int().positive().default(4096),
+        formats: z.array(z.enum(["png", "jpeg"])).min(1).default(["png", "jpeg"]),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -249,9 +249,22 @@ export async function checkImageFiles(
   return found.flat();
 }
 
+/**
+ * Largest COCO JSON read (annotations.json, captions.json). The biggest public sets' annotation
+ * files are a few hundred MB; a replay buffer written from exemplar infos is far smaller.
+ */
+export const MAX_COCO_JSON_BYTES = 1024 * 1024 * 1024;
+
+function tooLarge(file: string, problems: ValidationProblem[]): boolean {
+  const size = statSync(file).size;
+  if (size <= MAX_COCO_JSON_BYTES) return false;
+  problems.push({ file, record: "", field: "", message: `is ${size} bytes, over the ${MAX_COCO_JSON_BYTES}-byte limit for a COCO JSON file` });
+  return true;
+}
+
 function readCaptions(dir: string, images: ImageInfo[], problems: ValidationProblem[]): Map<number, ImageCaption> | undefined {
   const file = join(dir, CAPTIONS_FILE);
-  if (!existsSync(file)) return undefined;
+  if (!existsSync(file) || tooLarge(file, problems)) return undefined;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
@@ -292,6 +305,7 @@ function readJsonFile(file: string, problems: ValidationProblem[]): unknown {
     problems.push({ file, record: "", field: "", message: "does not exist; a dataset folder holds annotations.json and images/" });
     return undefined;
   }
+  if (tooLarge(file, problems)) return undefined;
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (err) {

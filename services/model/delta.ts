@@ -123,14 +123,62 @@ function parseMetaJson<T>(metadata: Record<string, string>, key: string): T {
   }
 }
 
-/** Decodes any encodeDelta output back to float32 tensors (order as written). */
-export function decodeDelta(buf: Uint8Array): { delta: TensorMap; metadata: Record<string, string> } {
+/** The largest delta decoded when no base layout bounds it: 64 Mi float32 elements (256 MiB). */
+export const MAX_DELTA_ELEMENTS = 64 * 1024 * 1024;
+
+export interface DecodeDeltaOptions {
+  /**
+   * The base model's layout. When given, every tensor (and every topk shape) must be one of these
+   * with the same shape, checked before any tensor is allocated.
+   */
+  expect?: { name: string; shape: number[] }[];
+  /** Hard cap on the decoded elements in all, checked before allocating (default MAX_DELTA_ELEMENTS). */
+  maxElements?: number;
+}
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/** Elements of `shape`, or Infinity past `cap` (no overflow on lying shapes). */
+function elementsOf(shape: number[], cap: number): number {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (n > cap) return Infinity;
+  }
+  return n;
+}
+
+/**
+ * Decodes any encodeDelta output back to float32 tensors (order as written). Declared sizes are
+ * checked against `opts.expect` and `opts.maxElements` before the float32 tensors are allocated:
+ * a small file cannot make the decoder allocate what it merely declares.
+ */
+export function decodeDelta(buf: Uint8Array, opts: DecodeDeltaOptions = {}): { delta: TensorMap; metadata: Record<string, string> } {
   const { tensors, metadata } = decodeRawSafetensors(buf);
   const enc = (metadata[DELTA_META.encoding] ?? "fp32") as DeltaEncoding;
+  const cap = opts.maxElements ?? MAX_DELTA_ELEMENTS;
+  const expected = opts.expect ? new Map(opts.expect.map((t) => [t.name, t.shape])) : null;
+  let total = 0;
+  /** Checks one output tensor's declared shape before it is allocated; returns its element count. */
+  const admit = (name: string, shape: unknown): number => {
+    if (!Array.isArray(shape) || !shape.every(isCount)) throw new CheckpointError(`delta tensor "${name}" declares a malformed shape`, { details: { tensor: name } });
+    if (expected) {
+      const want = expected.get(name);
+      if (!want) throw new CheckpointError(`delta has tensor "${name}", which the base model does not`, { details: { tensor: name } });
+      if (want.length !== shape.length || want.some((d, k) => d !== shape[k])) {
+        throw new CheckpointError(`delta tensor "${name}" has shape [${shape.join(",").slice(0, 200)}] but the base model has [${want}]`, { details: { tensor: name } });
+      }
+    }
+    const n = elementsOf(shape, cap);
+    total += n;
+    if (total > cap) throw new CheckpointError(`delta declares more than ${cap} elements (tensor "${name}"); refused before decoding`, { details: { tensor: name, limit: cap } });
+    return n;
+  };
   const delta: TensorMap = new Map();
   switch (enc) {
     case "fp32":
     case "fp16":
+      for (const [name, r] of tensors) admit(name, r.shape);
       for (const [name, r] of tensors) {
         let data: Float32Array;
         if (r.dtype === "F32") data = bytesToF32(r.bytes);
@@ -143,26 +191,42 @@ export function decodeDelta(buf: Uint8Array): { delta: TensorMap; metadata: Reco
       }
       break;
     case "int8": {
-      const params = parseMetaJson<Record<string, [number, number]>>(metadata, DELTA_META.int8);
+      const params = parseMetaJson<Record<string, unknown>>(metadata, DELTA_META.int8);
+      if (typeof params !== "object" || params === null) throw new CheckpointError(`delta metadata "${DELTA_META.int8}" is not an object`, { details: { key: DELTA_META.int8 } });
+      for (const [name, r] of tensors) admit(name, r.shape);
       for (const [name, r] of tensors) {
-        const p = params[name];
-        if (!p || r.dtype !== "I8") throw new CheckpointError(`int8 delta tensor "${name}" lacks its scale/min or is not I8`, { details: { tensor: name } });
+        const p = Object.hasOwn(params, name) ? params[name] : undefined;
+        if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => typeof x === "number" && Number.isFinite(x)) || r.dtype !== "I8") {
+          throw new CheckpointError(`int8 delta tensor "${name}" lacks its scale/min or is not I8`, { details: { tensor: name } });
+        }
+        const [scale, min] = p as [number, number];
         const q = new Int8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
-        delta.set(name, { dtype: "float32", shape: r.shape, data: Float32Array.from(q, (v) => (v + 128) * p[0] + p[1]) });
+        delta.set(name, { dtype: "float32", shape: r.shape, data: Float32Array.from(q, (v) => (v + 128) * scale + min) });
       }
       break;
     }
     case "topk": {
-      const shapes = parseMetaJson<Record<string, number[]>>(metadata, DELTA_META.shapes);
+      const shapes = parseMetaJson<Record<string, unknown>>(metadata, DELTA_META.shapes);
+      if (typeof shapes !== "object" || shapes === null || Array.isArray(shapes)) throw new CheckpointError(`delta metadata "${DELTA_META.shapes}" is not an object`, { details: { key: DELTA_META.shapes } });
+      const plan: { name: string; shape: number[]; n: number; idx: Int32Array; val: Float32Array }[] = [];
       for (const [name, shape] of Object.entries(shapes)) {
+        const n = admit(name, shape);
         const ri = tensors.get(`${name}.__idx`);
         const rv = tensors.get(`${name}.__val`);
         if (!ri || !rv) throw new CheckpointError(`topk delta lacks "${name}.__idx" or "${name}.__val"`, { details: { tensor: name } });
-        const idx = new Int32Array(ri.bytes.buffer, ri.bytes.byteOffset, ri.bytes.byteLength / 4);
-        const val = bytesToF32(rv.bytes);
-        const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-        for (let i = 0; i < idx.length; i++) data[idx[i]] = val[i];
-        delta.set(name, { dtype: "float32", shape, data });
+        if (ri.dtype !== "I32" || rv.dtype !== "F32" || ri.bytes.byteLength !== rv.bytes.byteLength) {
+          throw new CheckpointError(`topk delta "${name}": indices must be I32 and values F32, one value per index`, { details: { tensor: name } });
+        }
+        const idx = new Int32Array(ri.bytes.slice().buffer);
+        for (const i of idx) if (i < 0 || i >= n) throw new CheckpointError(`topk delta "${name}" has index ${i} outside its ${n} elements`, { details: { tensor: name } });
+        plan.push({ name, shape: shape as number[], n, idx, val: bytesToF32(rv.bytes) });
+      }
+      if (tensors.size !== 2 * plan.length) throw new CheckpointError(`topk delta holds ${tensors.size} tensors, not an index and a value tensor per shape`, { details: { key: DELTA_META.shapes } });
+      // Allocated only now: every shape is admitted and every index is in range.
+      for (const t of plan) {
+        const data = new Float32Array(t.n);
+        for (let i = 0; i < t.idx.length; i++) data[t.idx[i]] = t.val[i];
+        delta.set(t.name, { dtype: "float32", shape: t.shape, data });
       }
       break;
     }

@@ -12,7 +12,7 @@ export { Trainer, defaultTrainOptions, fromScratchTrainOptions, lrFactor, packBa
 export { decodeDetections, defaultPredictOptions, embedSamples, predictDataset, predictWith, runTfjs, type RawImageOutputs } from "./predict.js";
 export { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
 export { CKPT_META, checkpointBytes, loadCheckpoint, parseCheckpoint, saveCheckpoint } from "./checkpoint.js";
-export { DELTA_ENCODINGS, DELTA_META, decodeDelta, encodeDelta, type DeltaEncoding } from "./delta.js";
+export { DELTA_ENCODINGS, DELTA_META, MAX_DELTA_ELEMENTS, decodeDelta, encodeDelta, type DecodeDeltaOptions, type DeltaEncoding } from "./delta.js";
 export { ONNX_IO, ONNX_OPSET, createOnnxDetector, exportOnnx, type OnnxDetector } from "./onnx.js";
 export { IMPORTABLE_OPS, importOnnx, pruneGraph, type GraphNode, type ImportedGraph, type ImportResult } from "./onnx-import.js";
 export { runGraph } from "./graph-run.js";

@@ -46,36 +46,68 @@ export function encodeRawSafetensors(tensors: Map<string, RawTensor>, metadata: 
   return out;
 }
 
+/** Largest safetensors JSON header read (the nano and small models' headers are a few KiB). */
+export const MAX_SAFETENSORS_HEADER_BYTES = 16 * 1024 * 1024;
+
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * Decodes a safetensors buffer. Every declared size is checked against the buffer before anything
+ * is allocated: the header length, each shape (non-negative safe integers), each tensor's offsets
+ * (inside the data section, matching its shape), so a lying file costs at most its own size.
+ */
 export function decodeRawSafetensors(buf: Uint8Array): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b.length < 8) throw new CheckpointError(`not a safetensors file: ${b.length} bytes is shorter than the 8-byte header length`);
-  const hlen = Number(b.readBigUInt64LE(0));
-  if (hlen > b.length - 8 || hlen > 100 * 1024 * 1024) throw new CheckpointError(`not a safetensors file (or truncated): header length ${hlen} exceeds the file size ${b.length}`);
-  let header: Record<string, unknown>;
+  const declared = b.readBigUInt64LE(0);
+  if (declared > BigInt(b.length - 8) || declared > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
+    throw new CheckpointError(`not a safetensors file (or truncated): header length ${declared} exceeds the file size ${b.length} or the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit`);
+  }
+  const hlen = Number(declared);
+  let header: unknown;
   try {
-    header = JSON.parse(b.subarray(8, 8 + hlen).toString("utf8")) as Record<string, unknown>;
+    header = JSON.parse(b.subarray(8, 8 + hlen).toString("utf8"));
   } catch (err) {
     throw new CheckpointError("safetensors header is not valid JSON; the file is corrupt", { cause: err });
   }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) throw new CheckpointError("safetensors header is not a JSON object; the file is corrupt");
   const dataStart = 8 + hlen;
+  const dataBytes = b.length - dataStart;
   const metadata: Record<string, string> = {};
-  const meta = header.__metadata__;
-  if (meta && typeof meta === "object") for (const [k, v] of Object.entries(meta as Record<string, unknown>)) metadata[k] = String(v);
+  const meta = (header as Record<string, unknown>).__metadata__;
+  if (meta && typeof meta === "object") for (const [k, v] of Object.entries(meta as Record<string, unknown>)) metadata[k] = typeof v === "string" ? v : JSON.stringify(v) ?? "";
   const tensors = new Map<string, RawTensor>();
-  for (const [name, info] of Object.entries(header)) {
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") continue;
-    const i = info as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    if (!i || typeof i.dtype !== "string" || !(i.dtype in ELEM) || !Array.isArray(i.shape) || !Array.isArray(i.data_offsets)) {
-      throw new CheckpointError(`safetensors tensor "${name}" has an unsupported dtype or a malformed entry (${JSON.stringify(info)})`, { details: { tensor: name } });
+    const i = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (
+      !i ||
+      typeof i !== "object" ||
+      typeof i.dtype !== "string" ||
+      !Object.hasOwn(ELEM, i.dtype) ||
+      !Array.isArray(i.shape) ||
+      !i.shape.every(isCount) ||
+      !Array.isArray(i.data_offsets) ||
+      i.data_offsets.length !== 2 ||
+      !i.data_offsets.every(isCount)
+    ) {
+      throw new CheckpointError(`safetensors tensor "${name}" has an unsupported dtype or a malformed entry (${JSON.stringify(info)?.slice(0, 200)})`, { details: { tensor: name } });
     }
     const dtype = i.dtype as StDtype;
-    const [s, e] = i.data_offsets;
-    const need = i.shape.reduce((a, c) => a * c, 1) * ELEM[dtype];
-    if (e - s !== need || dataStart + e > b.length || s < 0) {
-      throw new CheckpointError(`safetensors tensor "${name}" offsets [${s}, ${e}] do not fit its shape [${i.shape}] or the file size; the file is truncated or corrupt`, { details: { tensor: name } });
+    const shape = i.shape as number[];
+    const [s, e] = i.data_offsets as [number, number];
+    // The element count is bounded by the data section before it is multiplied out, so no product overflows.
+    let elements = 1;
+    for (const d of shape) {
+      elements *= d;
+      if (elements * ELEM[dtype] > dataBytes) break;
+    }
+    const need = elements * ELEM[dtype];
+    if (s > e || e - s !== need || e > dataBytes) {
+      throw new CheckpointError(`safetensors tensor "${name}" offsets [${s}, ${e}] do not fit its shape [${shape.join(",").slice(0, 200)}] or the file size; the file is truncated or corrupt`, { details: { tensor: name } });
     }
     // Copy, so the result owns aligned memory independent of `buf`.
-    tensors.set(name, { dtype, shape: i.shape, bytes: new Uint8Array(b.subarray(dataStart + s, dataStart + e)) });
+    tensors.set(name, { dtype, shape, bytes: new Uint8Array(b.subarray(dataStart + s, dataStart + e)) });
   }
   return { tensors, metadata };
 }

@@ -26,9 +26,12 @@ export {
 } from "./audit.js";
 export { exemplarStatePath, type ExemplarState } from "./state.js";
 export { phash64, hammingDistance } from "./phash.js";
+export { sanitizeImage, sniffImageFormat, imageMetadataCarriers, ImageRefusedError, DEFAULT_IMAGE_LIMITS, MIME_OF, type ImageLimits, type ImageFormat, type SanitizedImage } from "./image-sanitize.js";
 export { siteHmac } from "./hmac.js";
 export { deidentifyDicom, deidentifyDataset, readDicom, remapUid, isDicomPart10, DEIDENTIFICATION_METHOD, DEIDENTIFY_VERSION, type DeidentifyOptions, type DeidentifyResult } from "./dicom/deidentify.js";
 export { renderDicomFrame } from "./dicom/render.js";
+export { runDicomJob, DicomBudgetError, DEFAULT_DICOM_BUDGET, type DicomBudget, type DicomJob, type DicomJobResult } from "./dicom/bounded.js";
+export { normalizeDicom, type NormalizedDicom } from "./dicom/normalize.js";
 export { basicProfileTable, resolveAction, profileEntryFor, type ProfileAction, type ResolvedAction } from "./dicom/profile.js";
 export { privatizeDelta, gaussianSampler, type PrivatizeOptions } from "./dp.js";
 export { computeEpsilon, sampledGaussianRdp, rdpToEpsilon, defaultRdpOrders, type ComputeEpsilonOptions } from "./rdp.js";

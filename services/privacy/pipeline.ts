@@ -8,8 +8,9 @@ import sharp from "sharp";
 import { type PrivacyConfig } from "../config/index.js";
 import { sha256Hex } from "../store/index.js";
 import { appendAuditEntry, auditLogPath, readAuditLog, type AuditEntryBody } from "./audit.js";
-import { deidentifyDataset, DEIDENTIFY_VERSION, isDicomPart10 } from "./dicom/deidentify.js";
-import { renderDicomFrame } from "./dicom/render.js";
+import { DEIDENTIFY_VERSION, isDicomPart10 } from "./dicom/deidentify.js";
+import { runDicomJob } from "./dicom/bounded.js";
+import { DicomError } from "./errors.js";
 import { assertSiteSecret, siteHmac } from "./hmac.js";
 import { defaultExemplarPipelineOptions, type ExemplarPipelineOptions } from "./options.js";
 import { hammingDistance, phash64 } from "./phash.js";
@@ -86,9 +87,10 @@ async function decodeImage(bytes: Buffer): Promise<Decoded> {
 }
 
 async function decodeDicom(bytes: Buffer, cand: ExemplarCandidate, secret: string): Promise<Decoded> {
-  const r = deidentifyDataset(bytes, { siteSecret: secret }, cand.imagePath);
-  const image = await renderDicomFrame(r.dict, cand.imagePath);
-  return { image, stage: { name: "dicom-deid", version: STAGE_VERSIONS.dicom, removed: [...r.removed, "container: DICOM rendered to pixels; no DICOM attribute leaves"] } };
+  // In a worker with a time and memory budget: one pathological file must not stall the site's exemplar export.
+  const r = await runDicomJob({ op: "render", bytes, options: { siteSecret: secret }, path: cand.imagePath });
+  if (r.op !== "render") throw new DicomError(cand.imagePath, "the decoder answered with the wrong result");
+  return { image: r.image, stage: { name: "dicom-deid", version: STAGE_VERSIONS.dicom, removed: [...r.removed, "container: DICOM rendered to pixels; no DICOM attribute leaves"] } };
 }
 
 interface PixelResult {

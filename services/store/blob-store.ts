@@ -3,7 +3,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmS
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicSync } from "./atomic.js";
-import { BlobCorruptError, BlobNotFoundError, InvalidDigestError } from "./errors.js";
+import { BlobCorruptError, BlobNotFoundError, BlobSizeMismatchError, InvalidDigestError } from "./errors.js";
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
@@ -17,10 +17,18 @@ export function assertDigest(sha256: string): void {
 
 export interface BlobStore {
   readonly root: string;
-  /** Stores bytes under their sha256 and returns it. Idempotent: the same bytes give the same name. */
+  /**
+   * Stores bytes under their sha256 and returns it. Idempotent: the same bytes give the same name;
+   * a blob already there whose bytes no longer match its name is replaced by these correct ones.
+   */
   put(data: Uint8Array): string;
-  /** Streams a payload in and checks it against `expectedSha256` before it becomes visible. */
-  putStream(chunks: AsyncIterable<Uint8Array>, expectedSha256?: string): Promise<{ sha256: string; size: number }>;
+  /**
+   * Streams a payload in and checks it against `expectedSha256` (and `expectedSize`) before it
+   * becomes visible; a payload that fails either check, or whose stream fails, leaves nothing.
+   */
+  putStream(chunks: AsyncIterable<Uint8Array>, expectedSha256?: string, expectedSize?: number): Promise<{ sha256: string; size: number }>;
+  /** Deletes a blob (refused uploads); absent blobs are fine. */
+  remove(sha256: string): void;
   has(sha256: string): boolean;
   /** Reads and verifies; a blob whose bytes no longer match its name raises BlobCorruptError. */
   get(sha256: string): Buffer;
@@ -39,13 +47,17 @@ function blobPath(root: string, sha256: string): string {
  * A content-addressed store on disk: `root/ab/abcdef…`. Writes go through a temp file and a rename,
  * so a crash leaves either no blob or a complete one; stale temp files are removed on open.
  */
-export function openBlobStore(root: string): BlobStore {
+export function openBlobStore(root: string, options: { inspectOnly?: boolean } = {}): BlobStore {
   mkdirSync(root, { recursive: true });
   // A crash mid-upload leaves a file in staging/ that is named by no digest; it is never served.
-  rmSync(join(root, "staging"), { recursive: true, force: true });
-  for (const shard of readdirSync(root)) {
-    const dir = join(root, shard);
-    if (statSync(dir).isDirectory()) removeStaleTempFiles(dir);
+  // Only the store's owner sweeps: an inspecting process (`medfcl store verify` beside a running
+  // coordinator) must not delete uploads in flight.
+  if (!options.inspectOnly) {
+    rmSync(join(root, "staging"), { recursive: true, force: true });
+    for (const shard of readdirSync(root)) {
+      const dir = join(root, shard);
+      if (statSync(dir).isDirectory()) removeStaleTempFiles(dir);
+    }
   }
 
   const store: BlobStore = {
@@ -53,10 +65,10 @@ export function openBlobStore(root: string): BlobStore {
     put(data) {
       const sha256 = sha256Hex(data);
       const path = blobPath(root, sha256);
-      if (!existsSync(path)) writeFileAtomicSync(path, data);
+      if (!existsSync(path) || sha256Hex(readFileSync(path)) !== sha256) writeFileAtomicSync(path, data);
       return sha256;
     },
-    async putStream(chunks, expectedSha256) {
+    async putStream(chunks, expectedSha256, expectedSize) {
       if (expectedSha256 !== undefined) assertDigest(expectedSha256);
       const hash = createHash("sha256");
       let size = 0;
@@ -70,6 +82,10 @@ export function openBlobStore(root: string): BlobStore {
       }
       await writeFileAtomic(staging, hashing());
       const sha256 = hash.digest("hex");
+      if (expectedSize !== undefined && size !== expectedSize) {
+        await rm(staging, { force: true });
+        throw new BlobSizeMismatchError(expectedSha256 ?? sha256, expectedSize, size);
+      }
       if (expectedSha256 !== undefined && sha256 !== expectedSha256) {
         await rm(staging, { force: true });
         throw new BlobCorruptError(`upload for ${expectedSha256}`, expectedSha256, sha256);
@@ -78,6 +94,10 @@ export function openBlobStore(root: string): BlobStore {
       await mkdir(join(root, sha256.slice(0, 2)), { recursive: true });
       await rename(staging, path);
       return { sha256, size };
+    },
+    remove(sha256) {
+      assertDigest(sha256);
+      rmSync(blobPath(root, sha256), { force: true });
     },
     has(sha256) {
       assertDigest(sha256);

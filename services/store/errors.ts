@@ -21,3 +21,9 @@ export class InvalidDigestError extends MedfclError {
     super(ErrorCode.InvalidArgument, `"${value}" is not a sha256 hex digest (64 lowercase hex characters)`, { details: { value } });
   }
 }
+
+export class BlobSizeMismatchError extends MedfclError {
+  constructor(sha256: string, expected: number, actual: number) {
+    super(ErrorCode.DataLoss, `upload for ${sha256} is ${actual} bytes, but ${expected} were announced; nothing was stored`, { details: { sha256, expected, actual, field: "size" } });
+  }
+}

@@ -18,6 +18,10 @@ export function channelOptions(): grpc.ChannelOptions {
     "grpc.keepalive_timeout_ms": 10_000,
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.max_pings_without_data": 0,
+    // A restarting coordinator is back within seconds; grpc's default backoff (up to 120 s) would
+    // keep an agent's finished upload waiting long after it is.
+    "grpc.initial_reconnect_backoff_ms": 500,
+    "grpc.max_reconnect_backoff_ms": 5000,
   };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { coordinatorSchema, type CoordinatorConfig } from "../../services/config/index.js";
 import { silentLogger } from "../../services/log/index.js";
-import { startCoordinator, type ModelOps, type RunningCoordinator } from "../../coordinator/index.js";
+import { startCoordinator, type ModelOps, type RunningCoordinator, type StartOptions } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { encodeDelta, parseCheckpoint } from "../../services/model/index.js";
 import { mapTensors, type TensorMap } from "../../services/tensors/index.js";
@@ -20,7 +20,7 @@ export function protocolModelOps(): ModelOps {
   };
 }
 
-export async function startTestCoordinator(overrides: Partial<CoordinatorConfig> = {}, models: ModelOps = protocolModelOps()): Promise<RunningCoordinator> {
+export async function startTestCoordinator(overrides: Partial<CoordinatorConfig> = {}, models: ModelOps = protocolModelOps(), options: StartOptions = {}): Promise<RunningCoordinator> {
   const config = coordinatorSchema.parse({
     listen: "127.0.0.1:0",
     httpListen: "127.0.0.1:0",
@@ -30,7 +30,7 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
     taskDeadlineMs: 60_000,
     ...overrides,
   });
-  return startCoordinator(config, silentLogger(), models);
+  return startCoordinator(config, silentLogger(), models, options);
 }
 
 /** A small valid delta for the base checkpoint: every tensor shifted by `value`. */

@@ -8,6 +8,7 @@
 import { createHmac } from "node:crypto";
 import dcmjs, { type DicomDataset, type DicomDict, type DicomElement } from "dcmjs";
 import { DicomError, PrivacyArgumentError } from "../errors.js";
+import { normalizeDicom } from "./normalize.js";
 import { formatTag, profileEntryFor, resolveAction, type ProfileAction, type ResolvedAction } from "./profile.js";
 
 dcmjs.log.setLevel("error");
@@ -161,12 +162,17 @@ function toArrayBuffer(input: Uint8Array): ArrayBuffer {
   return input.buffer.slice(input.byteOffset, input.byteOffset + input.byteLength) as ArrayBuffer;
 }
 
-export function readDicom(input: Uint8Array, path = "<buffer>"): DicomDict {
+function readPart10(input: Uint8Array, path: string): DicomDict {
   try {
     return dcmjs.data.DicomMessage.readFile(toArrayBuffer(input), { ignoreErrors: false });
   } catch (err) {
-    throw new DicomError(path, `cannot be read as DICOM Part 10 (${err instanceof Error ? err.message : String(err)}); it must start with a 128-byte preamble, "DICM" and a file meta group`, { cause: err });
+    throw new DicomError(path, `cannot be read as DICOM (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
+}
+
+/** Reads a DICOM object, with or without a Part 10 header (normalize.ts prepares what dcmjs cannot read). */
+export function readDicom(input: Uint8Array, path = "<buffer>"): DicomDict {
+  return readPart10(normalizeDicom(input, path).bytes, path);
 }
 
 /** True when the bytes look like a Part 10 file (preamble + "DICM"). */
@@ -183,12 +189,13 @@ export function deidentifyDataset(input: Uint8Array, opts: DeidentifyOptions, pa
   if (!opts.siteSecret || opts.siteSecret.length < 16) {
     throw new PrivacyArgumentError("DICOM de-identification needs the site secret (agent.privacy.siteSecret, at least 16 characters) to remap UIDs");
   }
-  const src = readDicom(input, path);
+  const norm = normalizeDicom(input, path);
+  const src = readPart10(norm.bytes, path);
   const w: Walk = {
     secret: opts.siteSecret,
     overrides: opts.overrides ?? {},
     preferConformance: opts.preferConformance ?? false,
-    removed: [],
+    removed: [...norm.changes],
     privateGroups: new Map(),
     uidMap: new Map(),
   };

@@ -1,0 +1,27 @@
+// Runs DICOM decodes in a worker thread, so that their time and memory can be bounded by the
+// caller (bounded.ts): a file that makes a decoder spin or balloon is killed with the worker.
+// A worker serves one job at a time and may be reused for the next while it stays healthy.
+import { parentPort } from "node:worker_threads";
+import { deidentifyDataset, deidentifyDicom } from "./deidentify.js";
+import { renderDicomFrame } from "./render.js";
+import type { DicomJob, DicomJobResult } from "./bounded.js";
+
+async function run(job: DicomJob): Promise<DicomJobResult> {
+  if (job.op === "deidentify") {
+    const r = deidentifyDicom(job.bytes, job.options, job.path);
+    return { op: "deidentify", bytes: r.bytes, removed: r.removed, uids: r.uidMap.size };
+  }
+  const r = deidentifyDataset(job.bytes, job.options, job.path);
+  const image = await renderDicomFrame(r.dict, job.path);
+  return { op: "render", image, removed: r.removed, uids: r.uidMap.size };
+}
+
+parentPort!.on("message", (job: DicomJob) => {
+  run(job).then(
+    (result) => parentPort!.postMessage({ ok: true, result }),
+    (err: unknown) => {
+      const e = err as { name?: string; message?: string; code?: string; details?: Record<string, unknown> };
+      parentPort!.postMessage({ ok: false, error: { name: e.name, message: e.message ?? String(err), code: e.code, details: e.details } });
+    },
+  );
+});
