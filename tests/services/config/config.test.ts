@@ -36,13 +36,13 @@ describe("config", () => {
     assert.ok(names.includes("MEDFCL_AGENT_PRIVACY_DP_NOISE_MULTIPLIER"));
   });
 
-  it("config - the agent's training engine keys default to tfjs on cpu and take env values", () => {
+  it("config - the agent's training engine keys default to ort on cpu and take env values", () => {
     const d = loadConfig({ env: {} }).agent;
-    assert.equal(d.trainEngine, "tfjs");
+    assert.equal(d.trainEngine, "ort");
     assert.equal(d.executionProvider, "cpu");
     assert.equal(d.trainThreads, undefined);
-    const cfg = loadConfig({ env: { MEDFCL_AGENT_TRAIN_ENGINE: "ort", MEDFCL_AGENT_TRAIN_THREADS: "2", MEDFCL_AGENT_EXECUTION_PROVIDER: "cuda" } }).agent;
-    assert.deepEqual([cfg.trainEngine, cfg.trainThreads, cfg.executionProvider], ["ort", 2, "cuda"]);
+    const cfg = loadConfig({ env: { MEDFCL_AGENT_TRAIN_ENGINE: "tfjs", MEDFCL_AGENT_TRAIN_THREADS: "2", MEDFCL_AGENT_EXECUTION_PROVIDER: "cuda" } }).agent;
+    assert.deepEqual([cfg.trainEngine, cfg.trainThreads, cfg.executionProvider], ["tfjs", 2, "cuda"]);
     assert.throws(
       () => loadConfig({ env: { MEDFCL_AGENT_TRAIN_ENGINE: "torch" } }),
       (err: unknown) => err instanceof ConfigError && err.key === "agent.trainEngine",
