@@ -334,7 +334,8 @@ export const SANITIZE_STAGE = { name: "coordinator-sanitize", version: "1" };
  * name this site and the filter stages, or it is refused (and nothing is stored). The bytes are
  * then decoded and re-encoded without metadata (services/privacy sanitizeImage); what is stored
  * is the clean image, under its own sha256, with a provenance stage listing what was removed.
- * Every refusal is kept as a site note ("exemplar refused: ...") for the audit.
+ * Every refusal is kept as a site note ("exemplar refused: ...") and published as an
+ * `exemplar.refused` event (the durable audit stream on NATS, the dashboard, the log).
  */
 export async function receiveExemplar(
   ctx: CoordinatorContext,
@@ -346,7 +347,7 @@ export async function receiveExemplar(
   const task = requireTaskOfSite(ctx, siteId, taskId);
   const refuse = (reason: string): { accepted: false; reason: string } => {
     db.insertNote(ctx.db, siteId, taskId, `exemplar refused: ${info.exemplar_id}: ${reason}`.slice(0, 2000));
-    ctx.logger.warn({ siteId, taskId, exemplarId: info.exemplar_id, reason }, "exemplar refused");
+    void ctx.events.publish({ type: "exemplar.refused", siteId, taskId, exemplarId: info.exemplar_id, reason });
     return { accepted: false, reason };
   };
   const limits = ctx.config.exemplarLimits;

@@ -62,6 +62,7 @@ function logLevelFor(event: MedfclEvent): "debug" | "info" | "warn" {
     case "run.failed":
     case "update.rejected":
     case "site.dropout":
+    case "exemplar.refused":
       return "warn";
     default:
       return "info";

@@ -84,6 +84,7 @@ export const SUBJECT_BUILDERS: SubjectBuilders = {
   "site.heartbeat": (e) => `${siteSubjectPrefix(e.siteId)}.heartbeat`,
   "site.progress": (e) => `${siteSubjectPrefix(e.siteId)}.progress`,
   "site.registered": (e) => `${siteSubjectPrefix(e.siteId)}.registered`,
+  "exemplar.refused": (e) => `${siteSubjectPrefix(e.siteId)}.exemplar.refused`,
 };
 
 export const EVENT_TYPES = Object.keys(SUBJECT_BUILDERS) as EventType[];

@@ -135,6 +135,16 @@ export interface SiteRegisteredEvent {
   at: string;
 }
 
+/** An exemplar the coordinator refused (not decodable, over its limits, or not what was declared). */
+export interface ExemplarRefusedEvent {
+  type: "exemplar.refused";
+  siteId: string;
+  taskId?: string;
+  exemplarId: string;
+  reason: string;
+  at: string;
+}
+
 export type MedfclEvent =
   | RunCreatedEvent
   | RunCompletedEvent
@@ -148,7 +158,8 @@ export type MedfclEvent =
   | SiteDropoutEvent
   | SiteHeartbeatEvent
   | SiteProgressEvent
-  | SiteRegisteredEvent;
+  | SiteRegisteredEvent
+  | ExemplarRefusedEvent;
 
 export type EventType = MedfclEvent["type"];
 

@@ -125,6 +125,8 @@ describe("coordinator - exemplar validation", () => {
     assert.equal(coord.ctx.blobs.has(sha(script)), false);
     const notes = (coord.ctx.db.prepare("SELECT note FROM notes WHERE site_id = ?").all(siteId) as { note: string }[]).map((n) => n.note);
     assert.equal(notes.filter((n) => n.startsWith("exemplar refused:")).length, 2, "refusals are in the audit notes");
+    const refusedEvents = coord.ctx.db.prepare("SELECT subject FROM events WHERE type = 'exemplar.refused'").all() as { subject: string }[];
+    assert.deepEqual(refusedEvents.map((e) => e.subject), [`medfcl.site.${siteId}.exemplar.refused`, `medfcl.site.${siteId}.exemplar.refused`], "and on the event stream");
     assert.ok(notes.some((n) => n.startsWith("exemplar cleaned:") && n.includes("png:tEXt(PatientName)")));
   });
 

@@ -38,6 +38,7 @@ function sampleEvents(runId: string, siteId: string): MedfclEvent[] {
     { type: "site.heartbeat", siteId, state: "training", taskId: "t1", at: AT },
     { type: "site.progress", siteId, runId, taskId: "t1", progress: 0.5, loss: 1.25, at: AT },
     { type: "site.registered", siteId, agentVersion: "0.1.0", backend: "wasm", at: AT },
+    { type: "exemplar.refused", siteId, taskId: "t1", exemplarId: "cd".repeat(32), reason: "not a decodable image", at: AT },
   ];
   assert.deepEqual(new Set(events.map((e) => e.type)), new Set(EVENT_TYPES), "the samples cover every event type");
   return events;
