@@ -135,6 +135,7 @@ export function applyEvent(view: { sites: SiteView[]; run: RunView }, e: MedfclE
       return false;
     case "site.registered":
     case "run.created":
+    case "exemplar.refused":
       return false;
     default: {
       const never: never = e;

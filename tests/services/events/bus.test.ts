@@ -58,6 +58,7 @@ const EXPECTED_SUBJECTS: Record<EventType, (run: string, site: string) => string
   "site.heartbeat": (_r, s) => `medfcl.site.${s}.heartbeat`,
   "site.progress": (_r, s) => `medfcl.site.${s}.progress`,
   "site.registered": (_r, s) => `medfcl.site.${s}.registered`,
+  "exemplar.refused": (_r, s) => `medfcl.site.${s}.exemplar.refused`,
 };
 
 function captureLogger(): { logger: Logger; lines: () => Array<Record<string, unknown>> } {
