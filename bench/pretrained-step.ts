@@ -58,6 +58,7 @@ for (const c of cases) {
   const caption = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } }], cfg);
   const samples: Sample[] = Array.from({ length: c.batch }, (_, i) => ({
     imageId: i,
+    size: S,
     pixels: Float32Array.from({ length: S * S * 3 }, (_, j) => ((j * 31 + i) % 255) / 255),
     boxes: Float32Array.from([S * 0.2, S * 0.2, S * 0.6, S * 0.65]),
     labels: Int32Array.from([1]),
