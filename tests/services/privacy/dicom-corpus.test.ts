@@ -13,7 +13,10 @@ import { runCli } from "../../helpers/processes.js";
 
 const dir = process.env.MEDFCL_PYDICOM_TESTFILES;
 const haveFiles = !!dir && existsSync(join(dir, "CT_small.dcm"));
-const havePydicom = spawnSync("python3", ["-c", "import pydicom"], { encoding: "utf8" }).status === 0;
+// Debian's python3-pydicom serves /usr/bin/python3, which is not the first python3 on PATH when a
+// version manager (pyenv) is installed: take the first interpreter that imports pydicom.
+const python = [process.env.MEDFCL_PYTHON, "python3", "/usr/bin/python3"].find((p): p is string => !!p && spawnSync(p, ["-c", "import pydicom"], { encoding: "utf8" }).status === 0);
+const havePydicom = python !== undefined;
 if (process.env.CI === "true" && (!haveFiles || !havePydicom)) {
   throw new Error(`the DICOM corpus test needs MEDFCL_PYDICOM_TESTFILES (${dir ?? "unset"}) and python3 with pydicom (${havePydicom}); .ci/run provides both`);
 }
@@ -81,7 +84,7 @@ describe("privacy - DICOM de-identification over the pydicom corpus", { skip }, 
       assert.match(message, j.reason, `${f}: refused for another reason than the justified one (${j.why})`);
     }
     assert.ok(written.length >= 60, `only ${written.length} of ${files.length} files were de-identified`);
-    const py = spawnSync("python3", ["-c", READBACK, ...written.sort().map((f) => join(out, f))], { encoding: "utf8", maxBuffer: 64 << 20 });
+    const py = spawnSync(python!, ["-c", READBACK, ...written.sort().map((f) => join(out, f))], { encoding: "utf8", maxBuffer: 64 << 20 });
     assert.equal(py.status, 0, py.stderr);
     const results = py.stdout.trim().split("\n").map((l) => JSON.parse(l) as { file: string; error?: string; private: string[]; phi: string[]; uid_remapped: boolean; deidentified: string });
     assert.equal(results.length, written.length);
@@ -106,7 +109,7 @@ describe("privacy - DICOM de-identification over the pydicom corpus", { skip }, 
     const dfl = await runCli(["privacy", "deid-dicom", join(dir!, "image_dfl.dcm"), "--out", join(out, "dfl.dcm"), "--secret-file", secret]);
     assert.equal(dfl.code, 0, dfl.stderr);
     assert.match(dfl.stdout, /deflated explicit VR little endian re-encoded as explicit VR little endian/);
-    const py = spawnSync("python3", ["-c", "import pydicom,sys; ds=pydicom.dcmread(sys.argv[1]); print(ds.file_meta.TransferSyntaxUID, len(list(ds.iterall())))", join(out, "dfl.dcm")], { encoding: "utf8" });
+    const py = spawnSync(python!, ["-c", "import pydicom,sys; ds=pydicom.dcmread(sys.argv[1]); print(ds.file_meta.TransferSyntaxUID, len(list(ds.iterall())))", join(out, "dfl.dcm")], { encoding: "utf8" });
     assert.equal(py.status, 0, py.stderr);
     assert.match(py.stdout, /^1\.2\.840\.10008\.1\.2\.1 \d+/);
   });
