@@ -126,7 +126,7 @@ export function registerModel(program: Command): void {
       .option("--backend <name>", "tfjs backend for --engine tfjs: wasm | tensorflow | cpu", "wasm")
       .option("--seed <n>", "seed for init, shuffling and augmentation", "0")
       .option("--lr <x>", "base learning rate (default 2e-3 from scratch, 1e-4 with --init)")
-      .option("--text-lr <x>", "text-encoder learning rate (default lr/10)")
+      .option("--text-lr <x>", "text-encoder learning rate (default lr/10; lr for a pretrained --model, whose text encoder is new)")
       .option("--batch-size <n>", "images per step (default 8 from scratch, 4 with --init)")
       .option("--size <px>", "input size (not with --init; multiple of 32)")
       .option("--freeze <n>", "frozen bottom image stages (default 0 from scratch, 2 with --init)")
@@ -161,7 +161,8 @@ export function registerModel(program: Command): void {
             ...base,
             seed,
             lr,
-            textLr: num("--text-lr", f.textLr) ?? (f.lr ? lr / 10 : base.textLr),
+            // A pretrained base's text encoder is new (not a pretrained BERT), so it learns at the base lr.
+            textLr: num("--text-lr", f.textLr) ?? (isBaseModel(f.model) && !f.init ? lr : f.lr ? lr / 10 : base.textLr),
             batchSize: num("--batch-size", f.batchSize, true) ?? base.batchSize,
             freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
             epochs: num("--epochs", f.epochs, true),
