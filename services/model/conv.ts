@@ -70,17 +70,8 @@ export function convFilterGrad(xp: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw:
  */
 export function convInputGrad(dy: tf.Tensor4D, w: tf.Tensor4D, inH: number, inW: number, stride: number, p: Pads): tf.Tensor4D {
   const [kh, kw] = w.shape;
-  const [b, ho, wo, co] = dy.shape;
-  let up = dy;
-  if (stride > 1) {
-    const s = stride;
-    // Interleave s−1 zero rows/cols after every element, then drop the trailing ones.
-    const zc = tf.zeros([b, ho, wo, s - 1, co]);
-    const cols = tf.reshape(tf.concat([tf.expandDims(dy, 3), zc], 3), [b, ho, wo * s, co]);
-    const zr = tf.zeros([b, ho, s - 1, wo * s, co]);
-    const rows = tf.reshape(tf.concat([tf.expandDims(cols, 2), zr], 2), [b, ho * s, wo * s, co]);
-    up = tf.slice(rows, [0, 0, 0, 0], [b, (ho - 1) * s + 1, (wo - 1) * s + 1, co]) as tf.Tensor4D;
-  }
+  const b = dy.shape[0];
+  const up = zeroUpsample(dy, stride);
   const wf = tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
   const top = kh - 1 - p[0];
   const left = kw - 1 - p[2];
@@ -152,6 +143,7 @@ export function depthwiseConv2d(x: tf.Tensor4D, w: tf.Tensor4D, stride: number, 
   return f(x, w) as tf.Tensor4D;
 }
 
+/** Interleaves s−1 zero rows/cols after every element of dy, then drops the trailing ones. */
 function zeroUpsample(dy: tf.Tensor4D, s: number): tf.Tensor4D {
   if (s === 1) return dy;
   const [b, ho, wo, c] = dy.shape;

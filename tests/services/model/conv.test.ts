@@ -2,16 +2,7 @@ import { strict as assert } from "node:assert";
 import { before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { conv2d, initBackend, setFilterGradMethod, type ConvPad, type FilterGradMethod } from "../../../services/model/index.js";
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / Math.max(m, 1e-12);
-}
+import { lcgValues, relToMax } from "./helpers.js";
 
 type Case = { n: number; h: number; w: number; k: number; ci: number; co: number; stride: number; pad: ConvPad };
 
@@ -27,14 +18,6 @@ function grads(c: Case, x: Float32Array, wt: Float32Array, custom: boolean): [Fl
     };
     const [gx, gw] = tf.grads(f)([xt, wtt]);
     return [gx.dataSync() as Float32Array, gw.dataSync() as Float32Array];
-  });
-}
-
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
   });
 }
 
@@ -62,15 +45,15 @@ describe("conv gradient", () => {
       setFilterGradMethod(method);
       try {
         for (const [ci, c] of cases.entries()) {
-          const x = rand(c.n * c.h * c.w * c.ci, 100 + ci);
-          const wt = rand(c.k * c.k * c.ci * c.co, 200 + ci);
+          const x = lcgValues(c.n * c.h * c.w * c.ci, 100 + ci);
+          const wt = lcgValues(c.k * c.k * c.ci * c.co, 200 + ci);
           await tf.setBackend("wasm");
           const [gx, gw] = grads(c, x, wt, true);
           await tf.setBackend("cpu");
           const [rx, rw] = grads(c, x, wt, false);
           const label = `${JSON.stringify(c)}`;
-          assert.ok(relErr(gx, rx) <= 1e-4, `dX ${label}: ${relErr(gx, rx)}`);
-          assert.ok(relErr(gw, rw) <= 1e-4, `dW ${label}: ${relErr(gw, rw)}`);
+          assert.ok(relToMax(gx, rx) <= 1e-4, `dX ${label}: ${relToMax(gx, rx)}`);
+          assert.ok(relToMax(gw, rw) <= 1e-4, `dW ${label}: ${relToMax(gw, rw)}`);
         }
       } finally {
         setFilterGradMethod("batch-conv");

@@ -118,3 +118,23 @@ export function ap50(ds: CocoDataset, dets: CocoDetection[]): number {
   }
   return aps.reduce((a, b) => a + b, 0) / Math.max(aps.length, 1);
 }
+
+/** max |a − b| / max |b|: how the gradient tests compare a custom gradient with a reference. */
+export function relToMax(a: Float32Array, b: Float32Array): number {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    m = Math.max(m, Math.abs(b[i]));
+  }
+  return d / Math.max(m, 1e-12);
+}
+
+/** Seeded uniform values in [−1, 1) (an LCG), for gradient test inputs. */
+export function lcgValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}

@@ -22,6 +22,7 @@ import {
 } from "../../../services/model/index.js";
 import { Trainer, defaultTrainOptions, packBatch } from "../../../services/model/train.js";
 import { haveShared, KVASIR_DIR, YOLOX_NANO_ONNX } from "../../helpers/shared.js";
+import { lcgValues, relToMax } from "./helpers.js";
 
 /** max |a − b| / max(1, |b|), the tolerance the issue states for parity. */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -29,25 +30,6 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let e = 0;
   for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
   return e;
-}
-
-/** max |a − b| / max |b|: the conv gradient tests' measure. */
-function relToMax(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / Math.max(m, 1e-12);
-}
-
-function rand(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
 }
 
 describe("depthwise conv gradient", () => {
@@ -62,8 +44,8 @@ describe("depthwise conv gradient", () => {
       cases.push({ h, w, k, c, stride, pad });
     }
     for (const [i, cs] of cases.entries()) {
-      const x = rand(2 * cs.h * cs.w * cs.c, 10 + i);
-      const wt = rand(cs.k * cs.k * cs.c, 50 + i);
+      const x = lcgValues(2 * cs.h * cs.w * cs.c, 10 + i);
+      const wt = lcgValues(cs.k * cs.k * cs.c, 50 + i);
       const grads = (custom: boolean) =>
         tf.tidy(() => {
           const tfPad = Array.isArray(cs.pad) ? ([[0, 0], [cs.pad[0], cs.pad[1]], [cs.pad[2], cs.pad[3]], [0, 0]] as [[number, number], [number, number], [number, number], [number, number]]) : cs.pad;
@@ -181,7 +163,7 @@ describe("yolox-nano, imported from the published weights", () => {
     const { config, weights } = importBaseModel("yolox-nano", bytes, 1, { inputSize: 64 });
     const det = detectorFromWeights(config, weights);
     const n = config.inputSize;
-    const samples = [0, 1].map((i) => ({ imageId: i, pixels: rand(n * n * 3, 20 + i).map((v) => (v + 1) / 2), boxes: new Float32Array(0), labels: new Int32Array(0) }));
+    const samples = [0, 1].map((i) => ({ imageId: i, pixels: lcgValues(n * n * 3, 20 + i).map((v) => (v + 1) / 2), boxes: new Float32Array(0), labels: new Int32Array(0) }));
     const emb = await embedSamples(det, samples as never);
     det.dispose();
     assert.equal(emb.length, 2);
@@ -195,7 +177,7 @@ describe("yolox-nano, imported from the published weights", () => {
     const det = detectorFromWeights(config, weights);
     const n = config.inputSize;
     const cap = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }], config);
-    const sample = { imageId: 1, pixels: rand(n * n * 3, 7).map((v) => (v + 1) / 2), boxes: Float32Array.from([20, 30, 90, 100]), labels: Int32Array.from([1]) };
+    const sample = { imageId: 1, pixels: lcgValues(n * n * 3, 7).map((v) => (v + 1) / 2), boxes: Float32Array.from([20, 30, 90, 100]), labels: Int32Array.from([1]) };
     const trainer = new Trainer(det, { ...defaultTrainOptions(), freezeStages: 2 });
     const loss = trainer.step(packBatch(config, [sample as never, sample as never], [cap, cap]), 10);
     trainer.dispose();
