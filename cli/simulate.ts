@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
-import { isBaseModel, loadBaseWeights } from "../services/model/index.js";
+import { MODEL_NAMES, isBaseModel, loadBaseWeights } from "../services/model/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { createAdminClient, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
@@ -167,11 +167,15 @@ function issueDevCertificates(pkiDir: string, siteIds: string[]): void {
  * PATH) NATS; runs the plan, writes R.json and the audit report into `out`.
  */
 export async function simulate(o: SimulateOptions): Promise<{ reportDir: string; runs: SimulateRunResult[] }> {
+  // The model (and a pretrained base's weights) is checked before any process starts, so a typo or
+  // a missing file is one clear error rather than a run the coordinator refuses over and over.
+  if (!(MODEL_NAMES as readonly string[]).includes(o.model)) {
+    throw new MedfclError(ErrorCode.InvalidArgument, `--model must be one of ${MODEL_NAMES.join(", ")}, got "${o.model}"`, { details: { option: "--model" } });
+  }
+  if (isBaseModel(o.model)) await loadBaseWeights(o.model, o.baseWeights);
   const log = o.logger;
   const out = resolve(o.out);
   mkdirSync(join(out, "logs"), { recursive: true });
-  // A pretrained base is checked before any process starts, so a missing file is one clear error.
-  if (isBaseModel(o.model)) await loadBaseWeights(o.model, o.baseWeights);
   const train = trainingDefaults(o.model);
   const { dir: dataDir, index } = await ensureSuite(o);
   const trainDomains = trainingDomains(index);

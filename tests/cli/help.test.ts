@@ -1,5 +1,8 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Command } from "commander";
 import { buildProgram } from "../../cli/program.js";
@@ -18,6 +21,14 @@ describe("cli", () => {
       if (!/Examples?:\n\s+\$ /.test(text)) missing.push(`medfcl ${path.join(" ")}`.trim());
     }
     assert.deepEqual(missing, []);
+  });
+
+  it("cli - simulate refuses an unknown --model before it writes or starts anything (exit 2, naming the flag)", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "medfcl-cli-")), "run");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--model", "yolo", "--out", out], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--model must be one of nano, small, yolox-nano, got "yolo"/);
+    assert.equal(existsSync(out), false, "nothing written");
   });
 
   it("cli - medfcl --help lists the command groups of the design", () => {
