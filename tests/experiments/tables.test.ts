@@ -70,6 +70,16 @@ describe("experiments tables", () => {
     assert.match(paradigmsMarkdown(t, t, ["a", "b", "c"], "polyp"), /\| joint-central \|.*\| 70\.0 \|\n/);
   });
 
+  it("plan - --only keeps the named paradigms in plan order and refuses an unknown one by name", () => {
+    const only = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false, only: ["rehearsal", "specialized", "joint-central", "sequential"] });
+    assert.deepEqual(only.map((p) => p.label), ["specialized", "joint-central", "sequential", "rehearsal"]);
+    assert.deepEqual(planSessions(only).map((s) => [s.dir, s.runs.map((p) => p.label)]), [
+      ["", ["specialized", "sequential", "rehearsal"]],
+      ["joint-central", ["joint-central"]],
+    ]);
+    assert.throws(() => experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false, only: ["specialized", "joint-centrl"] }), /--only: unknown paradigm "joint-centrl"; this plan has specialized, joint, joint-100, joint-central/);
+  });
+
   it("plan - each rehearsal run after the first, and each pooled run, gets fresh agents in a stable folder", () => {
     const full = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: true });
     const sessions = planSessions(full);
