@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { acceptanceChecks, aggregateParadigms, experimentPlan, planSessions, matrixMarkdown, meanStd, paradigmTableFor, paradigmsMarkdown, type RunResult } from "../../experiments/index.js";
-import { kCenterOrder } from "../../site-agent/site-work.js";
+import { kCenterOrder } from "../../services/replay/index.js";
 
 const domains = ["a", "b", "c", "x"]; // x is test-only
 const base = { a: 1, b: 2, c: 3, x: 4 };
