@@ -5,6 +5,16 @@ import { embedSamples, type TfDetector } from "../services/model/index.js";
 import { kCenterOrder } from "../services/replay/index.js";
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
 
+export const SHOTS_SELECTIONS = ["random", "kcenter"] as const;
+
+/** A `shots_selection` this site does not know is an error naming the task and the field. */
+export function checkShotsSelection(task: TrainTask__Output): void {
+  const selection = task.shots_selection || "random";
+  if (!(SHOTS_SELECTIONS as readonly string[]).includes(selection)) {
+    throw new MedfclError(ErrorCode.InvalidArgument, `task ${task.task_id}: unknown shots_selection "${selection}"; this site knows ${SHOTS_SELECTIONS.join(" and ")}`, { details: { field: "shots_selection", value: selection } });
+  }
+}
+
 /** The images a task trains on: the whole dataset, or the run's few-shot subset. */
 export type FewShotSelection = (task: TrainTask__Output, det: TfDetector) => Promise<CocoDataset>;
 
@@ -18,10 +28,8 @@ export function fewShotSelection(dataset: CocoDataset, siteId: string, logger: L
   const chosen = new Map<string, CocoDataset>();
   return async (task, det) => {
     if (task.shots <= 0 || task.shots >= dataset.images.length) return dataset;
+    checkShotsSelection(task);
     const selection = task.shots_selection || "random";
-    if (selection !== "random" && selection !== "kcenter") {
-      throw new MedfclError(ErrorCode.InvalidArgument, `task ${task.task_id}: unknown shots_selection "${selection}"; this site knows random and kcenter`, { details: { field: "shots_selection", value: selection } });
-    }
     const key = `${task.run_id}/${task.shots}/${selection}`;
     const cached = chosen.get(key);
     if (cached) return cached;

@@ -13,7 +13,7 @@ import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
 import { withDifferentialPrivacy } from "./dp.js";
 import { TaskRefusedError } from "./errors.js";
 import { exemplarOfferer, siteSecret } from "./exemplar-offerer.js";
-import { fewShotSelection } from "./few-shot.js";
+import { checkShotsSelection, fewShotSelection } from "./few-shot.js";
 import { loadSiteData } from "./site-data.js";
 import { localTrainer, type LocalTrainer } from "./trainer.js";
 import type { LocalTrainResult, SiteWork } from "./types.js";
@@ -21,13 +21,13 @@ import type { LocalTrainResult, SiteWork } from "./types.js";
 const DTYPE_OF: Record<DeltaEncoding, string> = { fp32: "F32", fp16: "F16", int8: "I8", topk: "F32" };
 
 /**
- * A task whose exemplar sampler this site does not know is refused before any training, with the
- * reason sent to the coordinator; it is never served by another sampler.
+ * A task whose exemplar sampler or few-shot selection this site does not know is refused before
+ * any training, with the reason sent to the coordinator; it is never served by another policy.
  */
 function checkTaskSettings(task: TrainTask__Output): void {
-  if (task.exemplars_wanted <= 0) return;
   try {
-    parseExemplarSampler(task.exemplar_sampler || "random", `task ${task.task_id} exemplar_sampler`);
+    if (task.exemplars_wanted > 0) parseExemplarSampler(task.exemplar_sampler || "random", `task ${task.task_id} exemplar_sampler`);
+    if (task.shots > 0) checkShotsSelection(task);
   } catch (err) {
     if (err instanceof MedfclError) throw new TaskRefusedError(err.message, { cause: err });
     throw err;

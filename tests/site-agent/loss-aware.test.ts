@@ -89,7 +89,7 @@ describe("site agent - loss-aware exemplar sampler", () => {
     const offer = exemplarOfferer({ data, privacy: config.privacy, stateDir: config.stateDir, siteId: "site-1", secret, modelFor, logger });
     const offers = await offer(task(sampler), 3);
     const byHmac = new Map(data.dataset.images.map((im) => [siteHmac(secret, "record", `kvasir/${im.file_name}`), im.id]));
-    return offers.map((o) => byHmac.get(o.info.provenance!.source_hmac)!).sort((a, b) => a - b);
+    return offers.map((o) => byHmac.get(o.info.provenance?.source_hmac ?? "")!).sort((a, b) => a - b);
   }
 
   it("loss-aware - the mislabelled images have clearly the highest detection loss under the model", async () => {
@@ -115,7 +115,7 @@ describe("site agent - loss-aware exemplar sampler", () => {
     assert.ok(lines.some((l) => /"sampler":"loss-aware".*no longer held.*choosing the exemplars at random/.test(l)), lines.join(""));
   });
 
-  it("loss-aware - a task naming a sampler the site does not know is refused before training, naming the field", async () => {
+  it("loss-aware - a task naming a sampler (or shots selection) the site does not know is refused before training, naming the field", async () => {
     const config = agentSchema.parse({ siteId: "site-1", data: dataDir, stateDir: mkdtempSync(join(dir, "state-")), privacy: { siteSecret: secret } });
     const work = await createSiteWork(config, silentLogger());
     assert.doesNotThrow(() => work.checkTask(task("loss-aware")));
@@ -123,5 +123,7 @@ describe("site agent - loss-aware exemplar sampler", () => {
       assert.throws(() => work.checkTask(task(name)), (err: unknown) => err instanceof TaskRefusedError && new RegExp(`unknown exemplar sampler "${name}" in task t-${name} exemplar_sampler`).test(err.message));
     }
     assert.doesNotThrow(() => work.checkTask(task("hardest", 0)), "a task that wants no exemplars does not use the sampler");
+    const fewShot = { ...task("random"), shots: 5, shots_selection: "hardest" } as TrainTask__Output;
+    assert.throws(() => work.checkTask(fewShot), (err: unknown) => err instanceof TaskRefusedError && /unknown shots_selection "hardest"/.test(err.message));
   });
 });
