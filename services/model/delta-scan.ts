@@ -180,8 +180,8 @@ type RawEntry = SafetensorsEntry;
 
 /**
  * An incremental delta validator for a file of `size` bytes. push() takes the bytes in order and
- * never throws (the first fault is kept, and later bytes are ignored); finish() returns the summary
- * or throws that fault as a CheckpointError.
+ * never throws (the first fault is kept, and later bytes are ignored; so are bytes past `size`, which
+ * finish() reports); finish() returns the summary or throws the fault as a CheckpointError.
  */
 export class DeltaScanner {
   private pos = 0;
@@ -219,7 +219,8 @@ export class DeltaScanner {
 
   finish(): DeltaSummary {
     if (this.fault) throw this.fault;
-    if (this.pos !== this.size || this.dataStart < 0) {
+    if (this.pos > this.size) throw new CheckpointError(`delta has ${this.pos} bytes, more than the ${this.size} it declared`);
+    if (this.pos < this.size || this.dataStart < 0) {
       throw new CheckpointError(`delta ended after ${this.pos} of its ${this.size} bytes; the file is truncated`);
     }
     // Empty tensors at the very end of the data section are reached by no byte.
