@@ -6,6 +6,7 @@
  * --profile: also runs one onnxruntime profile (1 thread) and prints the op types by share of time.
  *
  * Fine-tuning the pretrained base: npx tsx bench/train-step.ts [steps] --model yolox-nano [--rounds 3]
+ *   [--sizes 128,256] [--threads 1,2]
  * Images/s of the onnxruntime training graph (the `--engine ort` trainer) against the same model in
  * PyTorch (train_step.py grounded: the YOLOX graph from the same ONNX file, with its weights), at
  * 128 and 256 px, 1 and 2 threads, the fine-tuning defaults (batch, freezeStages 2: stem and stage 1
@@ -47,7 +48,9 @@ const flag = (name: string): string | undefined => {
 const profile = args.includes("--profile");
 const baseModel = flag("--model");
 const rounds = Number(flag("--rounds") ?? 3);
-const steps = Number(args.find((a, i) => !a.startsWith("--") && !["--model", "--rounds"].includes(args[i - 1] ?? "")) ?? 10);
+const listFlag = (name: string, fallback: number[]): number[] => (flag(name) ? flag(name)!.split(",").map(Number) : fallback);
+const valued = ["--model", "--rounds", "--sizes", "--threads"];
+const steps = Number(args.find((a, i) => !a.startsWith("--") && !valued.includes(args[i - 1] ?? "")) ?? 10);
 const batchSize = 8;
 const cfg = modelConfig("nano");
 const opts = { ...fromScratchTrainOptions(), warmupSteps: 1 };
@@ -168,7 +171,7 @@ async function fineTuneBench(model: string): Promise<void> {
   const onnxPath = process.env.MEDFCL_BASE_WEIGHTS ?? join(cacheDir(), model, baseModelInfo(model).file);
   const ft = defaultTrainOptions();
   const rows: string[] = [];
-  for (const inputSize of [128, 256]) {
+  for (const inputSize of listFlag("--sizes", [128, 256])) {
     const { config, weights } = importBaseModel(model, bytes, 1, { inputSize });
     const bb = config.backbone!;
     const specs = paramSpecs(config);
@@ -196,7 +199,7 @@ async function fineTuneBench(model: string): Promise<void> {
     const specPath = join(tmpdir(), `medfcl-train-step-${process.pid}-${inputSize}.json`);
     writeFileSync(specPath, JSON.stringify(spec));
     const batch = makeBatch(config, ft.batchSize);
-    for (const threads of [1, 2]) {
+    for (const threads of listFlag("--threads", [1, 2])) {
       const st = new OrtStepper(config, weights, ft, { threads });
       const ortTimes: number[] = [];
       const torchTimes: number[] = [];
