@@ -4,19 +4,53 @@
  * python3-torch via /usr/bin/python3) on 1 and 2 threads, in the same run.
  * Run: npx tsx bench/train-step.ts [steps] [--profile]
  * --profile: also runs one onnxruntime profile (1 thread) and prints the op types by share of time.
+ *
+ * Fine-tuning the pretrained base: npx tsx bench/train-step.ts [steps] --model yolox-nano [--rounds 3]
+ *   [--sizes 128,256] [--threads 1,2]
+ * Images/s of the onnxruntime training graph (the `--engine ort` trainer) against the same model in
+ * PyTorch (train_step.py grounded: the YOLOX graph from the same ONNX file, with its weights), at
+ * 128 and 256 px, 1 and 2 threads, the fine-tuning defaults (batch, freezeStages 2: stem and stage 1
+ * get no gradients, lr groups, clip). The two sides alternate in rounds (ort steps, then PyTorch
+ * steps, `--rounds` times per setting), so load from other jobs falls on both alike.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Trainer, createDetector, encodeCaption, fromScratchTrainOptions, initBackend, modelConfig, packBatch, vocabSize, type TrainBatch } from "../services/model/index.js";
+import {
+  Trainer,
+  baseModelInfo,
+  cacheDir,
+  createDetector,
+  defaultTrainOptions,
+  encodeCaption,
+  fromScratchTrainOptions,
+  importBaseModel,
+  initBackend,
+  loadBaseWeights,
+  modelConfig,
+  packBatch,
+  paramSpecs,
+  trainableSpecs,
+  vocabSize,
+  type ModelConfig,
+  type TrainBatch,
+} from "../services/model/index.js";
 import { OrtStepper } from "../services/model/ort-train/index.js";
 import type { Sample } from "../services/data/index.js";
 
 const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const profile = args.includes("--profile");
-const steps = Number(args.find((a) => !a.startsWith("--")) ?? 10);
+const baseModel = flag("--model");
+const rounds = Number(flag("--rounds") ?? 3);
+const listFlag = (name: string, fallback: number[]): number[] => (flag(name) ? flag(name)!.split(",").map(Number) : fallback);
+const valued = ["--model", "--rounds", "--sizes", "--threads"];
+const steps = Number(args.find((a, i) => !a.startsWith("--") && !valued.includes(args[i - 1] ?? "")) ?? 10);
 const batchSize = 8;
 const cfg = modelConfig("nano");
 const opts = { ...fromScratchTrainOptions(), warmupSteps: 1 };
@@ -32,7 +66,7 @@ function timing(a: number[]): Timing {
   return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, min: s[0] };
 }
 
-function makeBatch(): TrainBatch {
+function makeBatch(cfg: ModelConfig, batchSize: number): TrainBatch {
   const caption = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } }], cfg);
   const S = cfg.inputSize;
   let seed = 1;
@@ -130,7 +164,82 @@ function torchStep(threads: number): Timing | null {
   return { median: j.median_ms, min: j.min_ms };
 }
 
-const batch = makeBatch();
+/** Fine-tuning the pretrained base: onnxruntime against PyTorch, interleaved; prints a table and exits. */
+async function fineTuneBench(model: string): Promise<void> {
+  if (!ensureTorch()) throw new Error("PyTorch is not available (python3-torch)");
+  const bytes = await loadBaseWeights(model);
+  const onnxPath = process.env.MEDFCL_BASE_WEIGHTS ?? join(cacheDir(), model, baseModelInfo(model).file);
+  const ft = defaultTrainOptions();
+  const rows: string[] = [];
+  for (const inputSize of listFlag("--sizes", [128, 256])) {
+    const { config, weights } = importBaseModel(model, bytes, 1, { inputSize });
+    const bb = config.backbone!;
+    const specs = paramSpecs(config);
+    const trainable = new Set(trainableSpecs(specs, ft.freezeStages).map((s) => s.name));
+    const numel = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+    const trainableCount = specs.filter((s) => trainable.has(s.name)).reduce((a, s) => a + numel(s.shape), 0);
+    const frozenCount = specs.filter((s) => !trainable.has(s.name)).reduce((a, s) => a + numel(s.shape), 0);
+    const spec = {
+      onnx: onnxPath,
+      levels: bb.levels,
+      trainable: Object.entries(bb.graph.params).filter(([, p]) => trainable.has(p)).map(([src]) => src),
+      inputSize,
+      dModel: config.dModel,
+      textDim: config.textDim,
+      textLayers: config.textLayers,
+      textHeads: config.textHeads,
+      textFfn: config.textFfn,
+      maxTokens: config.maxTokens,
+      vocab: vocabSize(config),
+      lr: ft.lr,
+      textLr: ft.textLr,
+      weightDecay: ft.weightDecay,
+      gradClip: ft.gradClip,
+    };
+    const specPath = join(tmpdir(), `medfcl-train-step-${process.pid}-${inputSize}.json`);
+    writeFileSync(specPath, JSON.stringify(spec));
+    const batch = makeBatch(config, ft.batchSize);
+    for (const threads of listFlag("--threads", [1, 2])) {
+      const st = new OrtStepper(config, weights, ft, { threads });
+      const ortTimes: number[] = [];
+      const torchTimes: number[] = [];
+      let torchInfo = "";
+      for (let r = 0; r < rounds; r++) {
+        for (let i = 0; i < steps + (r === 0 ? 3 : 0); i++) {
+          const t0 = performance.now();
+          await st.step(batch, 1000);
+          if (r > 0 || i >= 3) ortTimes.push(performance.now() - t0);
+        }
+        const py = spawnSync("/usr/bin/python3", [fileURLToPath(new URL("./train_step.py", import.meta.url)), "grounded", specPath, String(threads), String(steps), String(ft.batchSize)], { encoding: "utf8" });
+        if (process.env.MEDFCL_TORCH_PROFILE) process.stderr.write(py.stderr);
+        if (py.status !== 0) throw new Error(`train_step.py grounded failed: ${py.stderr}`);
+        const j = JSON.parse(py.stdout.trim().split("\n").at(-1) ?? "{}") as { times_ms: number[]; trainable: number; frozen: number };
+        torchTimes.push(...j.times_ms);
+        torchInfo = `${trainableCount} / ${frozenCount}; ${j.trainable} / ${j.frozen}`;
+      }
+      await st.release();
+      const o = timing(ortTimes);
+      const t = timing(torchTimes);
+      const ips = (ms: number): string => ((ft.batchSize * 1000) / ms).toFixed(1);
+      rows.push(
+        `| ${inputSize} | ${threads} | ${ips(o.median)} (${ips(o.min)}) | ${ips(t.median)} (${ips(t.min)}) | ${(o.median / t.median).toFixed(2)}× (${(o.min / t.min).toFixed(2)}×) | ${o.median.toFixed(0)} / ${t.median.toFixed(0)} | ${torchInfo} |`,
+      );
+      console.error(rows.at(-1));
+    }
+    rmSync(specPath, { force: true });
+  }
+  console.log(`\n${model} fine-tuning, batch ${ft.batchSize}, freezeStages ${ft.freezeStages}, ${rounds} interleaved rounds × ${steps} steps per side; images/s median (best)`);
+  console.log("| px | threads | medfcl ort images/s | pytorch images/s | medfcl time / pytorch time, median (best) | ms/step ort / pytorch | trainable / frozen params: medfcl; pytorch |");
+  console.log("|---:|---:|---:|---:|---:|---:|---|");
+  for (const r of rows) console.log(r);
+}
+
+if (baseModel) {
+  await fineTuneBench(baseModel);
+  process.exit(0);
+}
+
+const batch = makeBatch(cfg, batchSize);
 const tfjs = await tfjsStep(batch);
 const o1 = await ortStep(batch, 1);
 const o2 = await ortStep(batch, 2);

@@ -8,8 +8,8 @@
  * size. The coordinator stores it as a model version, and a task row for the bench site starts from
  * it, which is what entitles the site to pull it. The pushed delta is a real fp32 delta of that
  * model (small seeded values), so PushUpdate runs the whole production path: stream into the blob
- * store (hash, fsync, rename), parse the base checkpoint, decode the delta, check shapes, finiteness
- * and the norm bound, record it, and answer "accepted". Push time is therefore transfer + storage +
+ * store (hash, fsync, rename) while each tensor is checked as its bytes arrive (shapes against the
+ * base layout, finiteness, the norm bound), record it, and answer "accepted". Push time is therefore transfer + storage +
  * validation; the "validate" line says how much of it the validation alone costs (the same checks
  * re-run inside the coordinator process on the stored blobs).
  *
@@ -23,6 +23,7 @@
  * Run: npx tsx bench/transfer.ts [sizesMiB=64,256] [reps=3]
  * Profile the coordinator end: MEDFCL_TRANSFER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (flags for the child).
  * Only some rows: MEDFCL_TRANSFER_ROWS=raw-push,push (of raw-pull, pull, pull-stream, raw-push, push).
+ * Push chunk sizes: MEDFCL_TRANSFER_PUSH_CHUNKS=256,1024,4096 (KiB, one push row each; default 1024).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
@@ -34,7 +35,8 @@ import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
-import { checkDelta, startCoordinator, type RunningCoordinator } from "../coordinator/index.js";
+import { startCoordinator, type RunningCoordinator } from "../coordinator/index.js";
+import { checkDeltaFacts } from "../coordinator/validation.js";
 import * as db from "../coordinator/db.js";
 import { detectorModelOps } from "../coordinator/model-ops-detector.js";
 import { coordinatorSchema } from "../services/config/index.js";
@@ -258,13 +260,15 @@ async function coordinatorMain(): Promise<void> {
       case "peak":
         return readPeak();
       case "validate": {
-        // The same work receiveUpdate does after the last byte, timed on its own.
+        // The same work receiveUpdate does on the bytes, timed on its own: the base layout from its
+        // header, and the delta scanned tensor by tensor from its blob file.
         const ctx = coords.get("plaintext")!.ctx;
         const t0 = performance.now();
         const cpu0 = process.cpuUsage();
-        const base = ctx.models.inspect(ctx.blobs.get(req.version));
-        const delta = ctx.models.decodeDelta(ctx.blobs.get(req.update));
-        checkDelta(base.manifest, delta, ctx.config.updateNormBound);
+        const layout = ctx.models.layoutOf(ctx.blobs.pathOf(req.version));
+        const scanner = ctx.models.deltaScanner(ctx.blobs.size(req.update), layout);
+        for await (const piece of ctx.blobs.readRange(req.update, 0, ctx.blobs.size(req.update))) scanner.push(piece);
+        checkDeltaFacts(layout, scanner.finish(), ctx.config.updateNormBound);
         const cpu = process.cpuUsage(cpu0);
         return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 };
       }
@@ -336,6 +340,8 @@ interface Sample {
 interface Row {
   transport: Transport;
   direction: "raw-pull" | "pull" | "pull-stream" | "raw-push" | "push";
+  /** Push: the chunk (gRPC message payload) size in KiB. */
+  chunkKiB?: number;
   bytes: number;
   samples: Sample[];
 }
@@ -381,6 +387,7 @@ async function benchMain(): Promise<void> {
   const reps = Number(process.argv[3] ?? 3);
   const only = (process.env.MEDFCL_TRANSFER_ROWS ?? "").split(",").filter(Boolean);
   const want = (d: Row["direction"]): boolean => only.length === 0 || only.includes(d);
+  const pushChunksKiB = (process.env.MEDFCL_TRANSFER_PUSH_CHUNKS ?? "1024").split(",").map(Number);
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "medfcl-bench-transfer-"));
   process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
@@ -431,9 +438,9 @@ async function benchMain(): Promise<void> {
     delta = null;
     const deltaSha = createHash("sha256").update(deltaBytes).digest("hex");
     const rows: Row[] = [];
-    const row = (transport: Transport, direction: Row["direction"], bytes: number): Row => {
-      let r = rows.find((x) => x.transport === transport && x.direction === direction);
-      if (!r) rows.push((r = { transport, direction, bytes, samples: [] }));
+    const row = (transport: Transport, direction: Row["direction"], bytes: number, chunkKiB?: number): Row => {
+      let r = rows.find((x) => x.transport === transport && x.direction === direction && x.chunkKiB === chunkKiB);
+      if (!r) rows.push((r = { transport, direction, bytes, chunkKiB, samples: [] }));
       return r;
     };
     for (const t of TRANSPORTS) {
@@ -451,23 +458,25 @@ async function benchMain(): Promise<void> {
         if (want("pull-stream")) row(t, "pull-stream", prep.size).samples.push(await measure(child, () => pullStream(client, prep.version, prep.size)));
         if (want("raw-push")) row(t, "raw-push", deltaBytes.length).samples.push(await measure(child, () => rawPush(raw[t], deltaBytes)));
         if (want("push")) {
-          const taskId = await child.request<string>({ op: "task", transport: t, version: prep.version });
-          const header = {
-            site_id: SITE,
-            task_id: taskId,
-            base_version: prep.version,
-            sha256: deltaSha,
-            size: deltaBytes.length,
-            manifest: { tensors: deltaManifest },
-            encoding: "fp32",
-            num_samples: 1,
-          };
-          row(t, "push", deltaBytes.length).samples.push(
-            await measure(child, async () => {
-              const res = await pushUpdate(client, header, deltaBytes);
-              if (!res.accepted) throw new Error("push was not accepted");
-            }),
-          );
+          for (const chunkKiB of pushChunksKiB) {
+            const taskId = await child.request<string>({ op: "task", transport: t, version: prep.version });
+            const header = {
+              site_id: SITE,
+              task_id: taskId,
+              base_version: prep.version,
+              sha256: deltaSha,
+              size: deltaBytes.length,
+              manifest: { tensors: deltaManifest },
+              encoding: "fp32",
+              num_samples: 1,
+            };
+            row(t, "push", deltaBytes.length, chunkKiB).samples.push(
+              await measure(child, async () => {
+                const res = await pushUpdate(client, header, deltaBytes, chunkKiB * 1024);
+                if (!res.accepted) throw new Error("push was not accepted");
+              }),
+            );
+          }
         }
       }
     }
@@ -482,6 +491,7 @@ async function benchMain(): Promise<void> {
   const mibps = (r: Row): number => r.bytes / MiB / (median(r.samples.map((s) => s.ms)) / 1000);
   const cpuMs = (r: Row): number => median(r.samples.map((s) => s.clientCpuMs + s.coordCpuMs));
   const mem = (peak: number[], growth: number[]): string => `${Math.max(...peak).toFixed(0)} (+${Math.max(...growth).toFixed(0)})`;
+  const growthRatio = (r: Row): string => (Math.max(...r.samples.map((s) => s.coordGrowth)) / (r.bytes / MiB)).toFixed(2);
   const label: Record<Row["direction"], string> = {
     "raw-pull": "raw socket, server → client",
     pull: "pull (pullModel → file, sha256 checked)",
@@ -489,9 +499,10 @@ async function benchMain(): Promise<void> {
     "raw-push": "raw socket, client → server",
     push: "push (pushUpdate → accepted)",
   };
+  const rowLabel = (r: Row): string => (r.chunkKiB === undefined ? label[r.direction] : `${label[r.direction]}, ${r.chunkKiB} KiB chunks`);
   console.log(`\nTransfer over loopback, median of ${reps}. CPU: both processes, all threads. Peak RSS in MiB (growth over the RSS at the start of the transfer), max over the runs.`);
-  console.log("| payload | transport | direction | MiB/s | × raw TCP | × raw same transport | CPU ms client + coord | × raw CPU | client peak RSS | coordinator peak RSS |");
-  console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log("| payload | transport | direction | MiB/s | × raw TCP | × raw same transport | CPU ms client + coord | × raw CPU | client peak RSS | coordinator peak RSS | coord growth × payload |");
+  console.log("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const res of results) {
     for (const t of TRANSPORTS) {
       for (const r of res.rows.filter((x) => x.transport === t)) {
@@ -503,7 +514,7 @@ async function benchMain(): Promise<void> {
         const cells = [
           `${(r.bytes / MiB).toFixed(1)} MiB`,
           t === "mtls" ? "mTLS" : "plaintext",
-          label[r.direction],
+          rowLabel(r),
           mibps(r).toFixed(0),
           ratio(rawTcp, mibps, 2),
           ratio(rawSame, mibps, 2),
@@ -511,6 +522,7 @@ async function benchMain(): Promise<void> {
           ratio(rawSame, cpuMs, 1),
           mem(r.samples.map((s) => s.clientPeak), r.samples.map((s) => s.clientGrowth)),
           mem(r.samples.map((s) => s.coordPeak), r.samples.map((s) => s.coordGrowth)),
+          growthRatio(r),
         ];
         console.log(`| ${cells.join(" | ")} |`);
       }
@@ -518,11 +530,11 @@ async function benchMain(): Promise<void> {
   }
   console.log("");
   for (const res of results) {
-    const push = res.rows.find((r) => r.transport === "plaintext" && r.direction === "push");
+    const push = res.rows.find((r) => r.transport === "plaintext" && r.direction === "push" && r.chunkKiB === pushChunksKiB[0]);
     if (!push || !res.validate) continue;
     console.log(
       `${res.size} MiB: checkpoint ${res.ckpt} B (small preset, oovBuckets ${res.oov}), delta ${res.delta} B. Coordinator validation alone ` +
-        `(parse base + decode delta + checks, once): ${res.validate.ms.toFixed(0)} ms wall, ${res.validate.cpuMs.toFixed(0)} ms CPU; the plaintext push's medians: ` +
+        `(base layout from its header + delta scanned tensor by tensor from its blob file + checks, once): ${res.validate.ms.toFixed(0)} ms wall, ${res.validate.cpuMs.toFixed(0)} ms CPU; the plaintext push's medians: ` +
         `${median(push.samples.map((s) => s.ms)).toFixed(0)} ms wall, ${median(push.samples.map((s) => s.coordCpuMs)).toFixed(0)} ms coordinator CPU`,
     );
   }

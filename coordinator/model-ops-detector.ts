@@ -2,6 +2,8 @@ import { loadCocoDataset, type CocoDataset } from "../services/data/index.js";
 import { evaluateCoco } from "../services/eval/index.js";
 import {
   MODEL_NAMES,
+  CheckpointError,
+  DeltaScanner,
   checkpointBytes,
   configHash,
   createOnnxDetector,
@@ -14,6 +16,7 @@ import {
   loadBaseWeights,
   modelConfig,
   parseCheckpoint,
+  readSafetensorsHeader,
 } from "../services/model/index.js";
 import { addScaledTensors } from "../services/tensors/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
@@ -62,6 +65,15 @@ export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOp
         configHash: configHash(config),
         manifest: [...tensors].map(([name, t]) => ({ name, dtype: DTYPE_NAME[t.dtype], shape: [...t.shape] })),
       };
+    },
+    layoutOf(path) {
+      return readSafetensorsHeader(path).entries.map(([name, e]) => {
+        if (e.dtype !== "F32") throw new CheckpointError(`tensor "${name}" is ${e.dtype}; checkpoints hold F32`, { details: { tensor: name, file: path } });
+        return { name, dtype: e.dtype, shape: [...e.shape] };
+      });
+    },
+    deltaScanner(size, expect) {
+      return new DeltaScanner(size, { expect });
     },
     decodeDelta(bytes, expect) {
       return decodeDelta(bytes, { expect }).delta;

@@ -1,5 +1,5 @@
 import type { TensorMap } from "../services/tensors/index.js";
-import type { TensorSpecLite } from "./validation.js";
+import type { DeltaFacts, TensorSpecLite } from "./validation.js";
 
 export interface DomainEvaluation {
   domain: string;
@@ -29,6 +29,14 @@ export interface ModelOps {
   createBase(model: string, seed: number, opts?: { inputSize?: number }): Promise<Buffer>;
   /** Tensor layout and architecture hash of a checkpoint. */
   inspect(checkpoint: Buffer): { manifest: TensorSpecLite[]; configHash: string };
+  /** Tensor layout of a checkpoint file, read from its header alone (the data is not loaded). */
+  layoutOf(path: string): TensorSpecLite[];
+  /**
+   * A validator for an uploaded delta of `size` bytes, fed its bytes in order as they arrive: the
+   * same checks as decodeDelta with `expect`, plus finiteness and the L2 norm, without holding the
+   * delta. push() never throws; finish() throws the first fault (or returns the facts).
+   */
+  deltaScanner(size: number, expect: TensorSpecLite[]): { push(chunk: Uint8Array): void; finish(): DeltaFacts };
   /**
    * Decodes an uploaded delta to float32, whatever its encoding. With `expect` (the base model's
    * layout), declared names and shapes are checked against it before anything is allocated.

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { DatasetManifest__Output } from "../generated/medfcl/v1/DatasetManifest.js";
 import type { ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
@@ -9,7 +8,7 @@ import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.j
 import type { CoordinatorContext } from "./context.js";
 import * as db from "./db.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
-import { checkDelta, checkManifest, type TensorSpecLite } from "./validation.js";
+import { checkDeltaFacts, checkManifest, type DeltaFacts, type TensorSpecLite } from "./validation.js";
 import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
 import { sha256Hex } from "../services/store/index.js";
 import type { TaskSpecJson } from "./round-runner.js";
@@ -198,16 +197,25 @@ export async function* modelChunks(
   }
 }
 
-// Versions are content addresses, so a layout computed once stays true.
-const layouts = new Map<string, { manifest: TensorSpecLite[]; configHash: string }>();
+// Versions are content addresses, so a layout read once stays true.
+const layouts = new Map<string, TensorSpecLite[]>();
 
-function baseLayout(ctx: CoordinatorContext, version: string): { manifest: TensorSpecLite[]; configHash: string } {
+/** The base model's tensor layout, from its checkpoint header (the tensors are not loaded). */
+function baseLayout(ctx: CoordinatorContext, version: string): TensorSpecLite[] {
   let layout = layouts.get(version);
   if (!layout) {
-    layout = ctx.models.inspect(ctx.blobs.get(version));
+    ctx.blobs.size(version); // BlobNotFoundError for a version the store lacks
+    layout = ctx.models.layoutOf(ctx.blobs.pathOf(version));
     layouts.set(version, layout);
   }
   return layout;
+}
+
+/** Validates a stored delta by streaming it from its blob file (uploads that declared no size). */
+async function scanStoredDelta(ctx: CoordinatorContext, sha256: string, size: number, layout: TensorSpecLite[]): Promise<DeltaFacts> {
+  const scanner = ctx.models.deltaScanner(size, layout);
+  for await (const piece of ctx.blobs.readRange(sha256, 0, size)) scanner.push(piece);
+  return scanner.finish();
 }
 
 function headerManifest(h: UpdateHeader__Output): TensorSpecLite[] {
@@ -244,16 +252,30 @@ export async function receiveUpdate(
   if (header.size > maxBytes) {
     throw new MedfclError(ErrorCode.ResourceExhausted, `update declares ${header.size} bytes; updates for base ${task.base_version.slice(0, 12)} are at most ${maxBytes}`, { details: { field: "size", limit: maxBytes } });
   }
+  // The base layout and the header's claims are checked before the first byte, and the delta is
+  // validated tensor by tensor as it streams to disk, so it is never held whole. Any fault is
+  // answered only once the stream is stored and verified: a cut or corrupt stream stays DATA_LOSS.
+  let layout: TensorSpecLite[] = [];
+  let early: unknown = null;
+  try {
+    layout = baseLayout(ctx, task.base_version);
+    checkManifest(layout, headerManifest(header));
+  } catch (err) {
+    early = err;
+  }
+  const declaredSize = header.size ? Number(header.size) : undefined;
+  const scanner = early === null && declaredSize !== undefined ? ctx.models.deltaScanner(declaredSize, layout) : null;
   async function* bounded(): AsyncGenerator<Buffer> {
     let seen = 0;
     for await (const chunk of chunks) {
       seen += chunk.length;
       if (seen > maxBytes) throw new MedfclError(ErrorCode.ResourceExhausted, `update stream passed ${maxBytes} bytes, the most an update for this base can be`, { details: { field: "chunk", limit: maxBytes } });
+      scanner?.push(chunk);
       yield chunk;
     }
   }
   // A stream that does not match the announced size or digest leaves nothing in the store.
-  const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256, header.size ? Number(header.size) : undefined);
+  const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256, declaredSize);
   const record = {
     update_id: sha256,
     task_id: task.task_id,
@@ -266,16 +288,14 @@ export async function receiveUpdate(
     metrics_json: JSON.stringify(header.metrics ?? []),
   };
   try {
-    const base = baseLayout(ctx, task.base_version);
-    checkManifest(base.manifest, headerManifest(header));
-    let delta;
+    if (early !== null) throw early;
+    let facts: DeltaFacts;
     try {
-      // putStream has just verified these bytes against their digest; no second hash pass.
-      delta = ctx.models.decodeDelta(readFileSync(ctx.blobs.pathOf(sha256)), base.manifest);
+      facts = scanner ? scanner.finish() : await scanStoredDelta(ctx, sha256, size, layout);
     } catch (err) {
       throw new UpdateRejectedError(`delta cannot be decoded: ${(err as Error).message}`, { cause: err });
     }
-    const norm = checkDelta(base.manifest, delta, ctx.config.updateNormBound);
+    const norm = checkDeltaFacts(layout, facts, ctx.config.updateNormBound);
     if (header.num_samples <= 0) throw new UpdateRejectedError("num_samples must be positive", { details: { field: "num_samples" } });
     db.insertUpdate(ctx.db, { ...record, norm, accepted: 1, reason: null });
     db.setTaskState(ctx.db, task.task_id, "done");

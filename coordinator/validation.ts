@@ -39,33 +39,51 @@ export function checkManifest(base: TensorSpecLite[], claimed: TensorSpecLite[])
   }
 }
 
+/** What the coordinator checks of a decoded delta (services/model DeltaSummary, or summarized from tensors). */
+export interface DeltaFacts {
+  tensors: { name: string; shape: number[] }[];
+  firstNonFinite: string | null;
+  norm: number;
+}
+
+/** The facts of a delta held as tensors (l2Norm and firstNonFinite over them). */
+export function deltaFacts(delta: TensorMap): DeltaFacts {
+  const firstBad = firstNonFinite(delta);
+  return { tensors: [...delta].map(([name, t]) => ({ name, shape: t.shape })), firstNonFinite: firstBad, norm: firstBad === null ? l2Norm(delta) : NaN };
+}
+
 /**
  * What was actually decoded must match the base layout (a lying header is caught here), hold only
  * finite values, and stay within the L2 bound (a blown-up or malicious update never reaches FedAvg).
  * Returns the update's norm.
  */
-export function checkDelta(base: TensorSpecLite[], delta: TensorMap, normBound: number): number {
-  const names = [...delta.keys()];
+export function checkDeltaFacts(base: TensorSpecLite[], delta: DeltaFacts, normBound: number): number {
+  const byName = new Map(delta.tensors.map((t) => [t.name, t.shape]));
   for (let i = 0; i < base.length; i++) {
-    const t = delta.get(base[i].name);
-    if (!t) throw new UpdateRejectedError(`delta lacks tensor "${base[i].name}"`, { details: { tensor: base[i].name } });
-    if (t.shape.length !== base[i].shape.length || t.shape.some((d, k) => d !== base[i].shape[k])) {
-      throw new UpdateRejectedError(`delta tensor "${base[i].name}" has shape [${t.shape}] but the base model has [${base[i].shape}]`, {
+    const shape = byName.get(base[i].name);
+    if (!shape) throw new UpdateRejectedError(`delta lacks tensor "${base[i].name}"`, { details: { tensor: base[i].name } });
+    if (shape.length !== base[i].shape.length || shape.some((d, k) => d !== base[i].shape[k])) {
+      throw new UpdateRejectedError(`delta tensor "${base[i].name}" has shape [${shape}] but the base model has [${base[i].shape}]`, {
         details: { tensor: base[i].name },
       });
     }
   }
-  if (names.length !== base.length) {
-    const extra = names.find((n) => !base.some((b) => b.name === n));
+  if (byName.size !== base.length) {
+    const extra = [...byName.keys()].find((n) => !base.some((b) => b.name === n));
     throw new UpdateRejectedError(`delta has unexpected tensor "${extra}"`, { details: { tensor: extra } });
   }
-  const bad = firstNonFinite(delta);
+  const bad = delta.firstNonFinite;
   if (bad !== null) throw new UpdateRejectedError(`delta tensor "${bad}" holds NaN or infinite values`, { details: { tensor: bad } });
-  const norm = l2Norm(delta);
+  const norm = delta.norm;
   if (norm > normBound) {
     throw new UpdateRejectedError(`delta L2 norm ${norm.toFixed(4)} exceeds the bound ${normBound} (coordinator.updateNormBound)`, {
       details: { norm, bound: normBound },
     });
   }
   return norm;
+}
+
+/** checkDeltaFacts over a delta held as tensors. */
+export function checkDelta(base: TensorSpecLite[], delta: TensorMap, normBound: number): number {
+  return checkDeltaFacts(base, deltaFacts(delta), normBound);
 }

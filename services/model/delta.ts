@@ -43,7 +43,7 @@ function f32ToF16(v: number): number {
   return sign | h;
 }
 
-function f16ToF32(h: number): number {
+export function f16ToF32(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;
@@ -115,7 +115,7 @@ export function encodeDelta(delta: TensorMap, enc: DeltaEncoding, meta: Record<s
   return encodeRawSafetensors(raw, metadata);
 }
 
-function parseMetaJson<T>(metadata: Record<string, string>, key: string): T {
+export function parseMetaJson<T>(metadata: Record<string, string>, key: string): T {
   try {
     return JSON.parse(metadata[key] ?? "") as T;
   } catch (err) {
@@ -149,18 +149,14 @@ function elementsOf(shape: number[], cap: number): number {
 }
 
 /**
- * Decodes any encodeDelta output back to float32 tensors (order as written). Declared sizes are
- * checked against `opts.expect` and `opts.maxElements` before the float32 tensors are allocated:
- * a small file cannot make the decoder allocate what it merely declares.
+ * Checks each output tensor's declared shape before it is allocated (against the base layout and
+ * the element cap, counted over all tensors admitted so far); returns its element count.
  */
-export function decodeDelta(buf: Uint8Array, opts: DecodeDeltaOptions = {}): { delta: TensorMap; metadata: Record<string, string> } {
-  const { tensors, metadata } = decodeRawSafetensors(buf);
-  const enc = (metadata[DELTA_META.encoding] ?? "fp32") as DeltaEncoding;
+export function deltaAdmitter(opts: DecodeDeltaOptions): (name: string, shape: unknown) => number {
   const cap = opts.maxElements ?? MAX_DELTA_ELEMENTS;
   const expected = opts.expect ? new Map(opts.expect.map((t) => [t.name, t.shape])) : null;
   let total = 0;
-  /** Checks one output tensor's declared shape before it is allocated; returns its element count. */
-  const admit = (name: string, shape: unknown): number => {
+  return (name, shape) => {
     if (!Array.isArray(shape) || !shape.every(isCount)) throw new CheckpointError(`delta tensor "${name}" declares a malformed shape`, { details: { tensor: name } });
     if (expected) {
       const want = expected.get(name);
@@ -174,6 +170,17 @@ export function decodeDelta(buf: Uint8Array, opts: DecodeDeltaOptions = {}): { d
     if (total > cap) throw new CheckpointError(`delta declares more than ${cap} elements (tensor "${name}"); refused before decoding`, { details: { tensor: name, limit: cap } });
     return n;
   };
+}
+
+/**
+ * Decodes any encodeDelta output back to float32 tensors (order as written). Declared sizes are
+ * checked against `opts.expect` and `opts.maxElements` before the float32 tensors are allocated:
+ * a small file cannot make the decoder allocate what it merely declares.
+ */
+export function decodeDelta(buf: Uint8Array, opts: DecodeDeltaOptions = {}): { delta: TensorMap; metadata: Record<string, string> } {
+  const { tensors, metadata } = decodeRawSafetensors(buf);
+  const enc = (metadata[DELTA_META.encoding] ?? "fp32") as DeltaEncoding;
+  const admit = deltaAdmitter(opts);
   const delta: TensorMap = new Map();
   switch (enc) {
     case "fp32":

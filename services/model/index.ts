@@ -10,8 +10,9 @@ export { encodeCaption, splitWords, tokenId, vocabSize, type EncodedCaption } fr
 export { assignTargets, type BatchTargets } from "./targets.js";
 export { Trainer, defaultTrainOptions, fromScratchTrainOptions, imageLosses, lrFactor, packBatch, parseTrainOptions, trainDetector, trainableSpecs, type TrainBatch } from "./train.js";
 export { decodeDetections, defaultPredictOptions, embedSamples, predictDataset, predictWith, runTfjs, type RawImageOutputs } from "./predict.js";
-export { decodeSafetensors, encodeSafetensors } from "./safetensors.js";
+export { decodeSafetensors, encodeSafetensors, readSafetensorsHeader } from "./safetensors.js";
 export { CKPT_META, checkpointBytes, loadCheckpoint, parseCheckpoint, saveCheckpoint } from "./checkpoint.js";
+export { DeltaScanner, scanDelta, type DeltaSummary } from "./delta-scan.js";
 export { DELTA_ENCODINGS, DELTA_META, MAX_DELTA_ELEMENTS, decodeDelta, encodeDelta, type DecodeDeltaOptions, type DeltaEncoding } from "./delta.js";
 export { ONNX_IO, ONNX_OPSET, createOnnxDetector, exportOnnx, type OnnxDetector } from "./onnx.js";
 export { IMPORTABLE_OPS, importOnnx, pruneGraph, type GraphNode, type ImportedGraph, type ImportResult } from "./onnx-import.js";

@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import type { NamedTensor, TensorMap } from "../tensors/index.js";
 import { CheckpointError } from "./errors.js";
 
@@ -51,32 +52,31 @@ export const MAX_SAFETENSORS_HEADER_BYTES = 16 * 1024 * 1024;
 
 const isCount = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
 
+/** One tensor as a safetensors header declares it; `begin`/`end` are offsets into the data section. */
+export interface SafetensorsEntry {
+  dtype: StDtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
 /**
- * Decodes a safetensors buffer. Every declared size is checked against the buffer before anything
- * is allocated: the header length, each shape (non-negative safe integers), each tensor's offsets
- * (inside the data section, matching its shape), so a lying file costs at most its own size.
+ * Parses a safetensors JSON header for a data section of `dataBytes` bytes. Every declared size is
+ * checked before anything is allocated: each shape (non-negative safe integers), each tensor's
+ * offsets (inside the data section, matching its shape). Entries come in header order.
  */
-export function decodeRawSafetensors(buf: Uint8Array): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < 8) throw new CheckpointError(`not a safetensors file: ${b.length} bytes is shorter than the 8-byte header length`);
-  const declared = b.readBigUInt64LE(0);
-  if (declared > BigInt(b.length - 8) || declared > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
-    throw new CheckpointError(`not a safetensors file (or truncated): header length ${declared} exceeds the file size ${b.length} or the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit`);
-  }
-  const hlen = Number(declared);
+export function parseSafetensorsHeader(json: string, dataBytes: number): { entries: [string, SafetensorsEntry][]; metadata: Record<string, string> } {
   let header: unknown;
   try {
-    header = JSON.parse(b.subarray(8, 8 + hlen).toString("utf8"));
+    header = JSON.parse(json);
   } catch (err) {
     throw new CheckpointError("safetensors header is not valid JSON; the file is corrupt", { cause: err });
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw new CheckpointError("safetensors header is not a JSON object; the file is corrupt");
-  const dataStart = 8 + hlen;
-  const dataBytes = b.length - dataStart;
   const metadata: Record<string, string> = {};
   const meta = (header as Record<string, unknown>).__metadata__;
   if (meta && typeof meta === "object") for (const [k, v] of Object.entries(meta as Record<string, unknown>)) metadata[k] = typeof v === "string" ? v : JSON.stringify(v) ?? "";
-  const tensors = new Map<string, RawTensor>();
+  const entries: [string, SafetensorsEntry][] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") continue;
     const i = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
@@ -106,9 +106,49 @@ export function decodeRawSafetensors(buf: Uint8Array): { tensors: Map<string, Ra
     if (s > e || e - s !== need || e > dataBytes) {
       throw new CheckpointError(`safetensors tensor "${name}" offsets [${s}, ${e}] do not fit its shape [${shape.join(",").slice(0, 200)}] or the file size; the file is truncated or corrupt`, { details: { tensor: name } });
     }
-    // Copy, so the result owns aligned memory independent of `buf`.
-    tensors.set(name, { dtype, shape, bytes: new Uint8Array(b.subarray(dataStart + s, dataStart + e)) });
+    entries.push([name, { dtype, shape, begin: s, end: e }]);
   }
+  return { entries, metadata };
+}
+
+/** The JSON header's length from a file's first 8 bytes, checked against the file size and the limit. */
+export function safetensorsHeaderLength(first8: Uint8Array, fileBytes: number): number {
+  if (fileBytes < 8 || first8.byteLength < 8) throw new CheckpointError(`not a safetensors file: ${fileBytes} bytes is shorter than the 8-byte header length`);
+  const declared = Buffer.from(first8.buffer, first8.byteOffset, 8).readBigUInt64LE(0);
+  if (declared > BigInt(fileBytes - 8) || declared > BigInt(MAX_SAFETENSORS_HEADER_BYTES)) {
+    throw new CheckpointError(`not a safetensors file (or truncated): header length ${declared} exceeds the file size ${fileBytes} or the ${MAX_SAFETENSORS_HEADER_BYTES}-byte limit`);
+  }
+  return Number(declared);
+}
+
+/** The header of a safetensors file on disk, read without its data section. */
+export function readSafetensorsHeader(path: string): { entries: [string, SafetensorsEntry][]; metadata: Record<string, string> } {
+  const fd = openSync(path, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const first8 = Buffer.alloc(8);
+    readSync(fd, first8, 0, 8, 0);
+    const hlen = safetensorsHeaderLength(first8, size);
+    const json = Buffer.alloc(hlen);
+    if (readSync(fd, json, 0, hlen, 8) !== hlen) throw new CheckpointError(`${path}: the safetensors header ends early; the file is truncated`, { details: { file: path } });
+    return parseSafetensorsHeader(json.toString("utf8"), size - 8 - hlen);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Decodes a safetensors buffer. Every declared size is checked against the buffer before anything
+ * is allocated (parseSafetensorsHeader), so a lying file costs at most its own size.
+ */
+export function decodeRawSafetensors(buf: Uint8Array): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const hlen = safetensorsHeaderLength(b, b.length);
+  const dataStart = 8 + hlen;
+  const { entries, metadata } = parseSafetensorsHeader(b.subarray(8, dataStart).toString("utf8"), b.length - dataStart);
+  const tensors = new Map<string, RawTensor>();
+  // Copy, so the result owns aligned memory independent of `buf`.
+  for (const [name, e] of entries) tensors.set(name, { dtype: e.dtype, shape: e.shape, bytes: new Uint8Array(b.subarray(dataStart + e.begin, dataStart + e.end)) });
   return { tensors, metadata };
 }
 

@@ -48,6 +48,9 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string, opt
   fsyncDir(dirname(path));
 }
 
+/** Writes of a streamed payload that may be in the thread pool at once (chunks are up to a few MiB). */
+const WRITES_IN_FLIGHT = 4;
+
 /** Async twin of {@link writeFileAtomicSync}; accepts an async iterable so large payloads stream. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -57,7 +60,28 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
     if (typeof data === "string" || data instanceof Uint8Array) {
       await handle.writeFile(data);
     } else {
-      for await (const chunk of data) await handle.write(chunk);
+      // Up to WRITES_IN_FLIGHT positional writes run in the thread pool while the next chunks
+      // arrive: awaiting each write before pulling the next chunk would stall the producer (an
+      // upload's HTTP/2 stream) for the length of every write.
+      const inFlight: Promise<unknown>[] = [];
+      let position = 0;
+      let producerError: unknown = null;
+      try {
+        for await (const chunk of data) {
+          const write = handle.write(chunk, 0, chunk.byteLength, position);
+          // Handled here so that a failure while the loop awaits the producer is not unhandled; it is rethrown below.
+          write.catch(() => undefined);
+          inFlight.push(write);
+          position += chunk.byteLength;
+          if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
+        }
+      } catch (err) {
+        producerError = err;
+      }
+      // Every write settles before the handle is closed (or the temp file removed).
+      const failed = (await Promise.allSettled(inFlight)).find((r) => r.status === "rejected");
+      if (producerError !== null) throw producerError;
+      if (failed) throw (failed as PromiseRejectedResult).reason;
     }
     await handle.sync();
   } catch (err) {

@@ -106,6 +106,31 @@ describe("coordinator - update validation", () => {
     assert.equal((await admin.waitForRun(run.run_id, { pollMs: 100, timeoutMs: 30_000 })).state, "completed");
   });
 
+  it("coordinator - an upload that declares no size is validated from its blob file: NaN refused, a good delta accepted with its norm", async () => {
+    const run = await admin.createRun({ name: "no-size", strategy: "sequential", sites: ["site-c"], seed: 4 });
+    const client = clients.get("site-c")!;
+    const task = await nextTask(client, "site-c", sessions.get("site-c")!);
+    const base = readFileSync(await pullModel(client, "site-c", task.base_version, join(dir, "nosize", "base.safetensors")));
+    const header = (bytes: Buffer, delta: ReturnType<typeof constantDelta>) => ({ site_id: "site-c", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: 0, manifest: { tensors: manifestOf(delta) }, encoding: "fp32", num_samples: 1 });
+    const bad = constantDelta(base, 1e-3);
+    [...bad.values()][1].data[0] = NaN;
+    const badBytes = encodedDelta(bad);
+    await assert.rejects(pushUpdate(client, header(badBytes, bad), badBytes), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /NaN/.test(err.details) && err.details.includes([...bad.keys()][1]));
+    void run;
+    const run2 = await admin.createRun({ name: "no-size-ok", strategy: "sequential", sites: ["site-c"], seed: 5 });
+    const task2 = await nextTask(client, "site-c", sessions.get("site-c")!);
+    const base2 = readFileSync(await pullModel(client, "site-c", task2.base_version, join(dir, "nosize", "base2.safetensors")));
+    const good = constantDelta(base2, 1e-3);
+    const goodBytes = encodedDelta(good);
+    const ok = await pushUpdate(client, { ...header(goodBytes, good), task_id: task2.task_id, base_version: task2.base_version }, goodBytes);
+    assert.equal(ok.accepted, true);
+    const row = coord.ctx.db.prepare("SELECT norm FROM updates WHERE update_id = ? AND accepted = 1").get(sha(goodBytes)) as { norm: number };
+    let s = 0;
+    for (const t of good.values()) for (const v of t.data) s += v * v;
+    assert.equal(row.norm, Math.sqrt(s));
+    assert.equal((await admin.waitForRun(run2.run_id, { pollMs: 100, timeoutMs: 30_000 })).state, "completed");
+  });
+
   it("coordinator - a site cannot push for another site's task", async () => {
     const run = await admin.createRun({ name: "foreign-task", strategy: "sequential", sites: ["site-b"], seed: 3 });
     const task = await nextTask(clients.get("site-b")!, "site-b", sessions.get("site-b")!);

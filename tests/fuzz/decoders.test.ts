@@ -8,7 +8,8 @@ import fc from "fast-check";
 import sharp from "sharp";
 import { isMedfclError } from "../../services/errors/index.js";
 import { decodeRawSafetensors, encodeRawSafetensors, type RawTensor } from "../../services/model/safetensors.js";
-import { DELTA_META, decodeDelta, encodeDelta } from "../../services/model/index.js";
+import { DELTA_META, DeltaScanner, decodeDelta, encodeDelta } from "../../services/model/index.js";
+import { deltaFacts } from "../../coordinator/validation.js";
 import { parseCocoJson } from "../../services/data/coco.js";
 import { sanitizeImage } from "../../services/privacy/index.js";
 
@@ -28,6 +29,41 @@ function expectMedfclOrValue<T>(f: () => T): T | undefined {
 
 const dim = fc.oneof(fc.integer({ min: 0, max: 8 }), fc.constantFrom(-1, 1.5, 2 ** 31, 2 ** 53, 250_000_000, Number.MAX_SAFE_INTEGER), fc.constant("3" as unknown as number));
 const shapeArb = fc.array(dim, { maxLength: 4 });
+
+const DELTA_EXPECT = [
+  { name: "w", shape: [4, 3] },
+  { name: "b", shape: [3] },
+];
+
+/** Delta files of every encoding whose metadata, names, dtypes and sizes may all lie. */
+const lyingDeltaArb: fc.Arbitrary<Buffer> = (() => {
+  const metaArb = fc.record({
+    enc: fc.constantFrom("fp32", "fp16", "int8", "topk", "bogus"),
+    shapes: fc.oneof(fc.dictionary(fc.constantFrom("w", "b", "x", "__proto__"), shapeArb, { maxKeys: 3 }), fc.anything()),
+    int8: fc.oneof(fc.dictionary(fc.constantFrom("w", "b"), fc.oneof(fc.tuple(fc.double(), fc.double()), fc.anything())), fc.anything()),
+  });
+  const tensorArb = fc.record({
+    name: fc.constantFrom("w", "b", "w.__idx", "w.__val", "b.__idx", "b.__val", "x"),
+    dtype: fc.constantFrom("F32", "F16", "I8", "I32", "U8") as fc.Arbitrary<RawTensor["dtype"]>,
+    n: fc.integer({ min: 0, max: 16 }),
+    fill: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  });
+  const ELEM = { F32: 4, F16: 2, I8: 1, U8: 1, I32: 4 } as const;
+  return fc.tuple(metaArb, fc.array(tensorArb, { maxLength: 5 })).map(([meta, parts]) => {
+    const raw = new Map<string, RawTensor>();
+    for (const p of parts) {
+      const bytes = new Uint8Array(p.n * ELEM[p.dtype]);
+      // One planted value (an index far out of range, a NaN pattern...) where there is room.
+      if (bytes.length >= 4) new DataView(bytes.buffer).setInt32(0, p.fill, true);
+      raw.set(p.name, { dtype: p.dtype, shape: [p.n], bytes });
+    }
+    return encodeRawSafetensors(raw, {
+      [DELTA_META.encoding]: meta.enc,
+      [DELTA_META.shapes]: JSON.stringify(meta.shapes) ?? "",
+      [DELTA_META.int8]: JSON.stringify(meta.int8) ?? "",
+    });
+  });
+})();
 const dtypeArb = fc.constantFrom("F32", "F16", "I8", "U8", "I32", "F64", "BOOL", "", "__proto__");
 
 /** A header that is JSON but lies in every way a site could make it lie. */
@@ -83,46 +119,39 @@ describe("fuzz - decoders of site-supplied bytes", () => {
   });
 
   it(`fuzz - delta decoding (${RUNS.delta} fp32/fp16/int8/topk files with lying metadata) respects the base layout and the element cap`, () => {
-    const expect = [
-      { name: "w", shape: [4, 3] },
-      { name: "b", shape: [3] },
-    ];
-    const metaArb = fc.record({
-      enc: fc.constantFrom("fp32", "fp16", "int8", "topk", "bogus"),
-      shapes: fc.oneof(fc.dictionary(fc.constantFrom("w", "b", "x", "__proto__"), shapeArb, { maxKeys: 3 }), fc.anything()),
-      int8: fc.oneof(fc.dictionary(fc.constantFrom("w", "b"), fc.oneof(fc.tuple(fc.double(), fc.double()), fc.anything())), fc.anything()),
-    });
-    const tensorArb = fc.record({
-      name: fc.constantFrom("w", "b", "w.__idx", "w.__val", "b.__idx", "b.__val", "x"),
-      dtype: fc.constantFrom("F32", "F16", "I8", "I32", "U8") as fc.Arbitrary<RawTensor["dtype"]>,
-      n: fc.integer({ min: 0, max: 16 }),
-      fill: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
-    });
-    const ELEM = { F32: 4, F16: 2, I8: 1, U8: 1, I32: 4 } as const;
     fc.assert(
-      fc.property(metaArb, fc.array(tensorArb, { maxLength: 5 }), fc.boolean(), (meta, parts, withExpect) => {
-        const raw = new Map<string, RawTensor>();
-        for (const p of parts) {
-          const bytes = new Uint8Array(p.n * ELEM[p.dtype]);
-          // One planted value (an index far out of range, a NaN pattern...) where there is room.
-          if (bytes.length >= 4) new DataView(bytes.buffer).setInt32(0, p.fill, true);
-          raw.set(p.name, { dtype: p.dtype, shape: [p.n], bytes });
-        }
-        const buf = encodeRawSafetensors(raw, {
-          [DELTA_META.encoding]: meta.enc,
-          [DELTA_META.shapes]: JSON.stringify(meta.shapes) ?? "",
-          [DELTA_META.int8]: JSON.stringify(meta.int8) ?? "",
-        });
-        const out = expectMedfclOrValue(() => decodeDelta(buf, withExpect ? { expect } : { maxElements: 4096 }));
+      fc.property(lyingDeltaArb, fc.boolean(), (buf, withExpect) => {
+        const out = expectMedfclOrValue(() => decodeDelta(buf, withExpect ? { expect: DELTA_EXPECT } : { maxElements: 4096 }));
         if (out) {
           let elements = 0;
           for (const [name, t] of out.delta) {
             elements += t.data.length;
-            if (withExpect) assert.deepEqual(t.shape, expect.find((e) => e.name === name)?.shape, `tensor ${name} decoded with a shape the base does not have`);
+            if (withExpect) assert.deepEqual(t.shape, DELTA_EXPECT.find((e) => e.name === name)?.shape, `tensor ${name} decoded with a shape the base does not have`);
           }
           assert.ok(elements <= (withExpect ? 15 : 4096), `decoded ${elements} elements`);
         }
         sampleRss();
+      }),
+      { numRuns: RUNS.delta, seed: SEED },
+    );
+  });
+
+  it(`fuzz - the streaming delta scanner (coordinator uploads) accepts exactly what decodeDelta does, with its facts, on ${RUNS.delta} lying files in any chunking`, () => {
+    fc.assert(
+      fc.property(lyingDeltaArb, fc.boolean(), fc.integer({ min: 1, max: 64 }), (buf, withExpect, chunk) => {
+        const opts = withExpect ? { expect: DELTA_EXPECT } : { maxElements: 4096 };
+        const decoded = expectMedfclOrValue(() => decodeDelta(buf, opts));
+        const scanned = expectMedfclOrValue(() => {
+          const scanner = new DeltaScanner(buf.length, opts);
+          for (let off = 0; off < buf.length; off += chunk) scanner.push(buf.subarray(off, off + chunk));
+          return scanner.finish();
+        });
+        assert.equal(scanned === undefined, decoded === undefined, `scanner ${scanned ? "accepted" : "refused"} what decodeDelta ${decoded ? "accepted" : "refused"}`);
+        if (!decoded || !scanned) return;
+        const want = deltaFacts(decoded.delta);
+        assert.deepEqual(scanned.tensors, want.tensors);
+        assert.equal(scanned.firstNonFinite, want.firstNonFinite);
+        if (want.firstNonFinite === null) assert.ok(Math.abs(scanned.norm - want.norm) <= 1e-12 * want.norm, `norm ${scanned.norm} vs ${want.norm}`);
       }),
       { numRuns: RUNS.delta, seed: SEED },
     );
