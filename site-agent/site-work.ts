@@ -1,3 +1,4 @@
+import { trainTaskHyper, trainTaskSettings } from "../services/transport/index.js";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
@@ -196,7 +197,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
    */
   async function fewShotSubset(task: TrainTask__Output, det: TfDetector): Promise<CocoDataset> {
     if (task.shots <= 0 || task.shots >= dataset.images.length) return dataset;
-    const selection = task.shots_selection || "random";
+    const selection = trainTaskSettings(task).shotsSelection;
     const key = `${task.run_id}/${task.shots}/${selection}`;
     const cached = shotSubsets.get(key);
     if (cached) return cached;
@@ -242,7 +243,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
       lastDetector?.dispose();
       const det = detectorFromWeights(modelCfg, base);
       lastDetector = det;
-      const h = task.hyperparameters!;
+      const h = trainTaskHyper(task.hyperparameters);
       const seed = Number(h.seed) + task.step * 1009 + task.round;
       const train = await fewShotSubset(task, det);
       const replayDs = await replayDataset(join(config.stateDir, "replay", task.task_id), replay);
@@ -280,7 +281,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
         const plan = await recordEpsilonSpend(budgetCtx, dpTask(task));
         metrics.push({ name: "dp_epsilon", value: plan.after, step: -1 }, { name: "dp_update_norm", value: p.norm, step: -1 });
       }
-      const encoding = (task.delta_encoding || "fp32") as DeltaEncoding;
+      const encoding: DeltaEncoding = trainTaskSettings(task).deltaEncoding;
       const bytes = encodeDelta(delta, encoding, { "medfcl.base": task.base_version, "medfcl.site": siteId, "medfcl.task": task.task_id });
       logger.info({ taskId: task.task_id, engine: config.trainEngine, steps: result.steps, loss: result.losses.at(-1), imagesPerSec: result.imagesPerSec.toFixed(1), bytes: bytes.length }, "local training done");
       return {
@@ -300,7 +301,7 @@ async function createSiteWorkFor(config: AgentConfig, logger: Logger): Promise<S
       }
       const seed = Number(task.hyperparameters?.seed ?? 1) + task.step;
       let picked: number[];
-      const sampler = task.exemplar_sampler || "random";
+      const sampler = trainTaskSettings(task).exemplarSampler;
       if (sampler === "herding" && lastDetector) {
         const samples = await Promise.all(shareable.map(({ index }) => loadSample(dataset, index, { size: lastDetector!.config.inputSize })));
         const feats = await embedSamples(lastDetector, samples);
