@@ -120,6 +120,10 @@ const MIGRATIONS: { version: number; what: string; up: (db: Db) => void }[] = [
     version: 2,
     what: "run-level delta encoding column; task specs with every field explicit",
     up(db) {
+      // Schema 1 gained run_exemplars without a version bump: a schema-1 database may predate it.
+      db.exec(SCHEMA_V1);
+      db.exec(`INSERT OR IGNORE INTO run_exemplars (run_id, exemplar_id, site_id, task_id, created_at)
+               SELECT run_id, exemplar_id, site_id, task_id, created_at FROM exemplars`);
       db.exec("ALTER TABLE runs ADD COLUMN delta_encoding TEXT NOT NULL DEFAULT 'fp32'");
       // delta_encoding was a strategy option the strategies refused, so no stored run has one; a
       // hand-made row that does keeps it, as the run-level setting.

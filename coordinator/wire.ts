@@ -106,7 +106,15 @@ const createRunShape = z.object({
   seed: z.number().int(),
 });
 
+/** Run-level settings that have their own CreateRunRequest fields; a strategy option of that name is a mistake. */
+const RUN_SETTINGS = { delta_encoding: "delta_encoding", dropout_policy: "dropout_policy", model: "model", base_version: "base_version", seed: "seed" } as const;
+
 export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput {
+  for (const key of Object.keys(req.options ?? {})) {
+    if (key in RUN_SETTINGS) {
+      throw new InvalidRunError(`"${key}" is a run setting, not a strategy option: set CreateRunRequest.${key} (e.g. medfcl runs create --${key.replace("_", "-")})`, `options.${key}`);
+    }
+  }
   const base = check(createRunShape, { name: req.name, strategy: req.strategy, sites: req.sites, options: req.options ?? {}, seed: Number(req.seed) || 1 }, "");
   // The enum wins; a client built before it sends the old string field.
   let dropoutPolicy = dropoutPolicyWire.fromWire(req.dropout_policy);

@@ -57,7 +57,10 @@ describe("coordinator exemplars", () => {
     const path = join(dir, "old.sqlite");
     const d = db.openDb(path);
     db.insertExemplar(d, row("sha-1", "run-1", "t1"));
-    d.exec("DELETE FROM run_exemplars");
+    // What such a database looks like: schema version 1 and no run_exemplars table.
+    d.exec("DROP TABLE run_exemplars");
+    d.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    d.exec("ALTER TABLE runs DROP COLUMN delta_encoding");
     d.close();
     const reopened = db.openDb(path);
     assert.deepEqual(db.exemplarsForRun(reopened, "run-1").map((e) => e.exemplarId), ["sha-1"]);
