@@ -41,7 +41,7 @@ const HYPER_FIELDS: [keyof Hyper, keyof Hyperparameters__Output][] = [
 
 /**
  * A run's hyper-parameters: each field the request sets, the default for each it leaves unset
- * (fields are `optional` on the wire, so an explicit 0 is kept). The seed falls back to the run's
+ * (fields are `optional` on the wire, so an explicit 0 is kept). The seed, unset or 0, falls back to the run's
  * seed. replay_ratio is the strategy's to set per task, never the run's.
  */
 export function hyperFromWire(h: Hyperparameters__Output | null | undefined, runSeed: number): Hyper {
@@ -50,6 +50,8 @@ export function hyperFromWire(h: Hyperparameters__Output | null | undefined, run
   for (const [name, field] of HYPER_FIELDS) {
     const v = h?.[field];
     if (v === undefined || v === null || name === "replayRatio") continue;
+    // Seed 0 means "the run's seed", as it did before the field was optional.
+    if (name === "seed" && Number(v) === 0) continue;
     out[name] = Number(v);
   }
   // The wire names the fields; report a bad one by its proto name.
@@ -112,7 +114,7 @@ const RUN_SETTINGS = { delta_encoding: "delta_encoding", dropout_policy: "dropou
 export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput {
   for (const key of Object.keys(req.options ?? {})) {
     if (key in RUN_SETTINGS) {
-      throw new InvalidRunError(`"${key}" is a run setting, not a strategy option: set CreateRunRequest.${key} (e.g. medfcl runs create --${key.replace("_", "-")})`, `options.${key}`);
+      throw new InvalidRunError(`options.${key}: ${key} is a run setting, not a strategy option; set CreateRunRequest.${key} (medfcl runs create --${key.replace("_", "-")})`, `options.${key}`);
     }
   }
   const base = check(createRunShape, { name: req.name, strategy: req.strategy, sites: req.sites, options: req.options ?? {}, seed: Number(req.seed) || 1 }, "");

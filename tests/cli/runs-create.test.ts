@@ -129,7 +129,7 @@ describe("runs create", () => {
   it("runs create - delta_encoding as a strategy option is refused, naming the run setting to use", async () => {
     const r = await runCli(["runs", "create", "--coordinator", coord.address, "--insecure", "--site", SITE, "--strategy", "sequential", "--name", "opt", "--option", "delta_encoding=fp16"]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^medfcl: error: "delta_encoding" is a run setting, not a strategy option.*--delta-encoding/m);
+    assert.match(r.stderr, /^medfcl: error: options\.delta_encoding: delta_encoding is a run setting, not a strategy option.*--delta-encoding/m);
   });
 
   // Each case is a CLI process (seconds each on a loaded machine): one per kind of check.
