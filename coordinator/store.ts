@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import {
   canTransition,
+  OPEN_TASK_STATES,
   DELTA_ENCODINGS,
   runSchema,
   stepSchema,
@@ -509,6 +510,9 @@ export function roundsOfStep(db: Db, runId: string, step: number): { round: numb
 
 // ---- tasks ------------------------------------------------------------------------------------
 
+/** The open states (domain.ts) as an SQL list: constants, never user input. */
+const OPEN_STATES_SQL = `(${OPEN_TASK_STATES.map((s) => `'${s}'`).join(", ")})`;
+
 interface TaskRow {
   task_id: string;
   run_id: string;
@@ -574,7 +578,7 @@ export function getTask(db: Db, taskId: string): Task | undefined {
 /** The oldest task waiting for this site, assigned or delivered but not finished (redelivery after a restart). */
 export function pendingTaskForSite(db: Db, siteId: string): Task | undefined {
   const row = db
-    .prepare("SELECT * FROM tasks WHERE site_id = ? AND state IN ('assigned', 'delivered') ORDER BY created_at, task_id LIMIT 1")
+    .prepare(`SELECT * FROM tasks WHERE site_id = ? AND state IN ${OPEN_STATES_SQL} ORDER BY created_at, task_id LIMIT 1`)
     .get(siteId) as TaskRow | undefined;
   return row && taskFromRow(row);
 }
@@ -588,7 +592,7 @@ export function tasksOfRun(db: Db, runId: string): Task[] {
 }
 
 export function openTasksOfSite(db: Db, siteId: string): Task[] {
-  return (db.prepare("SELECT * FROM tasks WHERE site_id = ? AND state IN ('assigned','delivered')").all(siteId) as TaskRow[]).map(taskFromRow);
+  return (db.prepare(`SELECT * FROM tasks WHERE site_id = ? AND state IN ${OPEN_STATES_SQL}`).all(siteId) as TaskRow[]).map(taskFromRow);
 }
 
 /** Whether one of the site's tasks starts from this model version (it may then pull it). */
