@@ -1,3 +1,5 @@
+import { ErrorCode } from "../services/errors/index.js";
+import { ExperimentError } from "./errors.js";
 import type { ExperimentKind, PlannedRun } from "./types.js";
 
 export interface PlanOptions {
@@ -5,6 +7,8 @@ export interface PlanOptions {
   buffer: number;
   mix: number;
   beyond: boolean;
+  /** Run only these paradigm labels (undefined = all); unknown labels are refused. */
+  only?: string[];
   /** Local epochs per step, and how many domains train: they size the long federated joint run. */
   epochs?: number;
   trainDomains?: number;
@@ -15,6 +19,17 @@ export interface PlanOptions {
  * of agents. Labels are the paradigm names of paradigms.json (and the R.json subfolders).
  */
 export function experimentPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun[] {
+  const all = fullPlan(kind, o);
+  if (o.only === undefined) return all;
+  const known = new Set(all.map((r) => r.label));
+  const unknown = o.only.filter((l) => !known.has(l));
+  if (unknown.length > 0) {
+    throw new ExperimentError(`--only: unknown paradigm ${unknown.map((l) => `"${l}"`).join(", ")}; this plan has ${[...known].join(", ")}`, { code: ErrorCode.InvalidArgument });
+  }
+  return all.filter((r) => o.only!.includes(r.label));
+}
+
+function fullPlan(kind: ExperimentKind, o: PlanOptions): PlannedRun[] {
   const specialized: PlannedRun = { label: "specialized", strategy: "specialized", options: {}, beyond: false };
   if (kind !== "paradigms") return [specialized];
   const shots = String(o.shots);

@@ -265,7 +265,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     seeds,
     data: o.dataRoot ? resolve(o.dataRoot) : "synthetic (one suite per seed under .data/)",
     hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: o.model, input_size: o.inputSize ?? 0 },
-    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond },
+    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null },
     plan,
     wall_seconds: wallSeconds,
     per_seed: perSeed.map((s) => ({ seed: s.seed, seconds: s.seconds, runs: s.runs })),

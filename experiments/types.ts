@@ -34,6 +34,8 @@ export interface ExperimentOptions {
   mix: number;
   /** Also run the comparisons the paper leaves open (replay samplers, k-center few-shot). */
   beyond: boolean;
+  /** Only these paradigm labels (the plan's row names); undefined = the whole plan. */
+  only?: string[];
   insecure: boolean;
   logger: Logger;
 }

@@ -22,6 +22,7 @@ interface ExperimentFlags {
   buffer: number;
   mix: number;
   beyond: boolean;
+  only?: string;
   insecure?: boolean;
 }
 
@@ -53,11 +54,13 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--buffer <n>", "rehearsal replay buffer size", numberOption("--buffer", true), d.buffer)
     .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
     .option("--no-beyond", "paradigms: skip the runs beyond the paper (replay samplers, k-center few-shot, joint and specialized given sequential's budget)")
+    .option("--only <labels>", "run only these paradigms, comma-separated (e.g. specialized,joint-central,sequential,rehearsal); zero-shot is always reported")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates");
   withExamples(cmd, [
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --out runs/${kind}`,
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --repeat 3 --out runs/${kind}-3seeds`,
     `medfcl experiment ${kind} --data-root /data/medical-suite --out runs/${kind}-real`,
+    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real-suite --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
   ]);
   cmd.action(
     action(async (f: ExperimentFlags, c: Command) => {
@@ -82,6 +85,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         buffer: f.buffer,
         mix: f.mix,
         beyond: f.beyond,
+        only: f.only === undefined ? undefined : f.only.split(",").map((l) => l.trim()).filter((l) => l !== ""),
         insecure: Boolean(f.insecure),
         logger,
       });

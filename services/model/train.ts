@@ -208,6 +208,39 @@ function captionsOf(ds: CocoDataset, cfg: ModelConfig): (imageId: number) => Enc
   };
 }
 
+/**
+ * Each listed image's detection loss (`detectionLoss(...).total`, what training minimises) under the
+ * detector as it is now: no augmentation, the image's own caption, one image per forward pass so
+ * each loss is normalised by that image's own positives. Loss-aware exemplar selection ranks by it.
+ */
+export async function imageLosses(detector: Detector, ds: CocoDataset, indices: readonly number[], lossWeights: LossWeights = defaultLossWeights()): Promise<number[]> {
+  const det = asTfDetector(detector);
+  const cfg = det.config;
+  const caption = captionsOf(ds, cfg);
+  const loc = locations(cfg);
+  const strides = tf.tensor1d(loc.stride);
+  try {
+    const losses: number[] = [];
+    for (const index of indices) {
+      const sample = await loadSample(ds, index, { size: cfg.inputSize });
+      const batch = packBatch(cfg, [sample], [caption(sample.imageId)]);
+      const targets = assignTargets(cfg, loc, batch.targets, cfg.maxTokens);
+      losses.push(
+        tf.tidy(() => {
+          const images = tf.tensor4d(batch.images, [1, batch.size, batch.size, 3]);
+          const ids = tf.tensor2d(batch.ids, [1, cfg.maxTokens], "int32");
+          const mask = tf.tensor2d(batch.mask, [1, cfg.maxTokens]);
+          const out = forward(cfg, det.lookup, images, ids, mask);
+          return detectionLoss(out, targets, mask, strides, lossWeights, cfg.quality).total.dataSync()[0];
+        }),
+      );
+    }
+    return losses;
+  } finally {
+    strides.dispose();
+  }
+}
+
 interface StepEngine {
   step(batch: TrainBatch, totalSteps: number): Promise<number>;
   /** Releases the engine; after a successful run, leaves the trained weights in the detector. */

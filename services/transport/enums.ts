@@ -10,12 +10,13 @@ import type { ReplaySampler__Output as WireReplaySampler } from "../../generated
 import type { ShotsSelection__Output as WireShotsSelection } from "../../generated/medfcl/v1/ShotsSelection.js";
 import type { TaskOutcomeKind__Output as WireTaskOutcomeKind } from "../../generated/medfcl/v1/TaskOutcomeKind.js";
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../model/index.js";
+import { EXEMPLAR_SAMPLERS, type ExemplarSampler } from "../replay/index.js";
 
 export { DELTA_ENCODINGS, type DeltaEncoding };
 
-/** Samplers a site may be asked to select its exported exemplars with. */
-export const SITE_SAMPLERS = ["random", "reservoir", "class-balanced", "herding", "loss-aware"] as const;
-export type SiteSampler = (typeof SITE_SAMPLERS)[number];
+/** Samplers a site may be asked to select its exported exemplars with (services/replay selectors). */
+export const SITE_SAMPLERS = EXEMPLAR_SAMPLERS;
+export type SiteSampler = ExemplarSampler;
 
 /** How a site picks its few-shot training images. */
 export const SHOTS_SELECTIONS = ["random", "kcenter"] as const;
@@ -57,7 +58,6 @@ export const deltaEncodingWire = enumTable<DeltaEncoding, WireDeltaEncoding>(DEL
 
 export const siteSamplerWire = enumTable<SiteSampler, WireReplaySampler>(SITE_SAMPLERS, {
   random: "REPLAY_SAMPLER_RANDOM",
-  reservoir: "REPLAY_SAMPLER_RESERVOIR",
   "class-balanced": "REPLAY_SAMPLER_CLASS_BALANCED",
   herding: "REPLAY_SAMPLER_HERDING",
   "loss-aware": "REPLAY_SAMPLER_LOSS_AWARE",
@@ -80,21 +80,22 @@ export const taskOutcomeWire = enumTable<TaskOutcomeKind, WireTaskOutcomeKind>(T
 });
 
 /**
- * The settings of a TrainTask by name: the enum, else the deprecated string field (a coordinator
- * built before the enums), else the default.
+ * The settings of a TrainTask as names: the enum, else the deprecated string field (a coordinator
+ * built before the enums), else the default. A string field may hold a name this build does not
+ * know; the site checks the names it uses and refuses the task naming the field.
  */
-export function trainTaskSettings(task: {
+export function trainTaskNames(task: {
   exemplar_sampler?: WireReplaySampler | null;
   legacy_exemplar_sampler?: string;
   delta_encoding?: WireDeltaEncoding | null;
   legacy_delta_encoding?: string;
   shots_selection?: WireShotsSelection | null;
   legacy_shots_selection?: string;
-}): { exemplarSampler: SiteSampler; deltaEncoding: DeltaEncoding; shotsSelection: ShotsSelection } {
+}): { exemplarSampler: string; deltaEncoding: string; shotsSelection: string } {
   return {
-    exemplarSampler: siteSamplerWire.fromWire(task.exemplar_sampler) ?? siteSamplerWire.parseName(task.legacy_exemplar_sampler) ?? "random",
-    deltaEncoding: deltaEncodingWire.fromWire(task.delta_encoding) ?? deltaEncodingWire.parseName(task.legacy_delta_encoding) ?? "fp32",
-    shotsSelection: shotsSelectionWire.fromWire(task.shots_selection) ?? shotsSelectionWire.parseName(task.legacy_shots_selection) ?? "random",
+    exemplarSampler: siteSamplerWire.fromWire(task.exemplar_sampler) ?? (task.legacy_exemplar_sampler || "random"),
+    deltaEncoding: deltaEncodingWire.fromWire(task.delta_encoding) ?? (task.legacy_delta_encoding || "fp32"),
+    shotsSelection: shotsSelectionWire.fromWire(task.shots_selection) ?? (task.legacy_shots_selection || "random"),
   };
 }
 

@@ -35,7 +35,7 @@ export {
   shotsSelectionWire,
   dropoutPolicyWire,
   taskOutcomeWire,
-  trainTaskSettings,
+  trainTaskNames,
   trainTaskHyper,
   type SiteSampler,
   type ShotsSelection,

@@ -10,7 +10,7 @@ import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
 import { agentSchema } from "../../services/config/index.js";
 import { silentLogger } from "../../services/log/index.js";
 import { encodeDelta, parseCheckpoint } from "../../services/model/index.js";
-import { createAdminClient, trainTaskSettings } from "../../services/transport/index.js";
+import { createAdminClient, deltaEncodingWire, trainTaskNames } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import * as store from "../../coordinator/store.js";
 import { runAgent } from "../../site-agent/agent.js";
@@ -41,7 +41,8 @@ describe("runs create", () => {
         async train(task, base) {
           received.push(task);
           // What site-work.ts does: the encoding is the task's, read through the same mapping.
-          const encoding = trainTaskSettings(task).deltaEncoding;
+          const encoding = deltaEncodingWire.parseName(trainTaskNames(task).deltaEncoding);
+          if (!encoding) throw new Error(`task ${task.task_id} names no known delta encoding`);
           const delta = constantDelta(base, 1e-3);
           return {
             delta: encodeDelta(delta, encoding, {}),

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { acceptanceChecks, aggregateParadigms, experimentPlan, planSessions, matrixMarkdown, meanStd, paradigmTableFor, paradigmsMarkdown, type RunResult } from "../../experiments/index.js";
-import { kCenterOrder } from "../../site-agent/site-work.js";
 
 const domains = ["a", "b", "c", "x"]; // x is test-only
 const base = { a: 1, b: 2, c: 3, x: 4 };
@@ -70,6 +69,16 @@ describe("experiments tables", () => {
     assert.match(paradigmsMarkdown(t, t, ["a", "b", "c"], "polyp"), /\| joint-central \|.*\| 70\.0 \|\n/);
   });
 
+  it("plan - --only keeps the named paradigms in plan order and refuses an unknown one by name", () => {
+    const only = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false, only: ["rehearsal", "specialized", "joint-central", "sequential"] });
+    assert.deepEqual(only.map((p) => p.label), ["specialized", "joint-central", "sequential", "rehearsal"]);
+    assert.deepEqual(planSessions(only).map((s) => [s.dir, s.runs.map((p) => p.label)]), [
+      ["", ["specialized", "sequential", "rehearsal"]],
+      ["joint-central", ["joint-central"]],
+    ]);
+    assert.throws(() => experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: false, only: ["specialized", "joint-centrl"] }), /--only: unknown paradigm "joint-centrl"; this plan has specialized, joint, joint-100, joint-central/);
+  });
+
   it("plan - each rehearsal run after the first, and each pooled run, gets fresh agents in a stable folder", () => {
     const full = experimentPlan("paradigms", { shots: 100, buffer: 100, mix: 0.3, beyond: true });
     const sessions = planSessions(full);
@@ -100,16 +109,5 @@ describe("experiments tables", () => {
     assert.deepEqual(full.find((p) => p.label === "rehearsal-herding")!.options, { buffer: "100", mix: "0.3", sampler: "random", site_sampler: "herding" });
     assert.deepEqual(full.find((p) => p.label === "joint-100-kcenter")!.options, { shots: "100", shots_selection: "kcenter" });
     assert.deepEqual(planSessions(experimentPlan("cross-domain", { shots: 100, buffer: 100, mix: 0.3, beyond: true })).map((s) => s.runs.length), [1]);
-  });
-
-  it("kcenter - picks a representative of every cluster before a second from any", () => {
-    const pt = (x: number, y: number) => Float32Array.from([x, y, 1]);
-    const feats = [pt(10, 0), pt(10.1, 0), pt(9.9, 0.1), pt(0, 10), pt(0.1, 10), pt(-10, -10), pt(10, 0.2)];
-    const picked = kCenterOrder(feats, 3);
-    assert.equal(picked.length, 3);
-    const cluster = (i: number) => (i === 5 ? "c" : i === 3 || i === 4 ? "b" : "a");
-    assert.deepEqual(new Set(picked.map(cluster)), new Set(["a", "b", "c"]));
-    assert.deepEqual(kCenterOrder(feats, 3), picked, "deterministic");
-    assert.equal(kCenterOrder(feats, 99).length, feats.length);
   });
 });

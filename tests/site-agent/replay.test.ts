@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import sharp from "sharp";
 import type { ExemplarInfo__Output } from "../../generated/medfcl/v1/ExemplarInfo.js";
 import type { PulledExemplar } from "../../site-agent/client.js";
-import { replayDataset } from "../../site-agent/site-work.js";
+import { replayDataset } from "../../site-agent/replay-dataset.js";
 
 const dir = mkdtempSync(join(tmpdir(), "medfcl-replay-"));
 
