@@ -37,7 +37,8 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { startCoordinator, type RunningCoordinator } from "../coordinator/index.js";
 import { checkDeltaFacts } from "../coordinator/validation.js";
-import * as db from "../coordinator/db.js";
+import { defaultHyper } from "../coordinator/domain.js";
+import * as store from "../coordinator/store.js";
 import { detectorModelOps } from "../coordinator/model-ops-detector.js";
 import { coordinatorSchema } from "../services/config/index.js";
 import { mulberry32 } from "../services/data/index.js";
@@ -242,15 +243,15 @@ async function coordinatorMain(): Promise<void> {
       case "task": {
         const ctx = coords.get(req.transport)!.ctx;
         const taskId = randomUUID();
-        db.insertTask(ctx.db, {
-          task_id: taskId,
-          run_id: "bench-transfer",
+        store.insertTask(ctx.db, {
+          taskId,
+          runId: "bench-transfer",
           step: 0,
           round: 0,
-          site_id: SITE,
+          siteId: SITE,
           state: "assigned",
-          spec_json: "{}",
-          base_version: req.version,
+          spec: { hyper: defaultHyper(), exemplarIds: [], exemplarsWanted: 0, exemplarSampler: "random", shots: 0, shotsSelection: "random", deltaEncoding: "fp32", strategy: "bench" },
+          baseVersion: req.version,
           deadline: new Date(Date.now() + 3_600_000).toISOString(),
         });
         return taskId;
@@ -467,7 +468,7 @@ async function benchMain(): Promise<void> {
               sha256: deltaSha,
               size: deltaBytes.length,
               manifest: { tensors: deltaManifest },
-              encoding: "fp32",
+              encoding: "DELTA_ENCODING_FP32" as const,
               num_samples: 1,
             };
             row(t, "push", deltaBytes.length, chunkKiB).samples.push(

@@ -56,13 +56,26 @@ export function withExamples(cmd: Command, examples: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
 }
 
-/** A commander argument parser for a numeric flag; a bad value is a usage error naming the flag. */
-export function numberOption(name: string, integer = false) {
+/**
+ * A commander argument parser for a numeric flag; a bad value is a usage error naming the flag.
+ * `min` is inclusive, `above` exclusive (a learning rate must be > 0, epochs ≥ 1).
+ */
+export function numberOption(name: string, integer = false, range: { min?: number; above?: number } = {}) {
   return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) {
-      throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a ${integer ? "whole " : ""}number, got "${value}"`, { details: { option: name } });
+    const n = value.trim() === "" ? NaN : Number(value);
+    const bound = range.min !== undefined ? ` ≥ ${range.min}` : range.above !== undefined ? ` > ${range.above}` : "";
+    const bad = !Number.isFinite(n) || (integer && !Number.isInteger(n)) || (range.min !== undefined && n < range.min) || (range.above !== undefined && n <= range.above);
+    if (bad) {
+      throw new MedfclError(ErrorCode.InvalidArgument, `${name} expects a ${integer ? "whole " : ""}number${bound}, got "${value}"`, { details: { option: name } });
     }
     return n;
+  };
+}
+
+/** A commander argument parser for a flag with a closed set of values; anything else is a usage error naming the flag. */
+export function choiceOption<T extends string>(name: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if ((choices as readonly string[]).includes(value)) return value as T;
+    throw new MedfclError(ErrorCode.InvalidArgument, `${name} must be one of ${choices.join(", ")}, got "${value}"`, { details: { option: name } });
   };
 }

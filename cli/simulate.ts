@@ -6,10 +6,10 @@ import { join, resolve } from "node:path";
 import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
-import { MODEL_NAMES, isBaseModel, loadBaseWeights } from "../services/model/index.js";
+import { MODEL_NAMES, isBaseModel, loadBaseWeights, type DeltaEncoding } from "../services/model/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
-import { createAdminClient, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
+import { createAdminClient, deltaEncodingWire, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
 
 /** One run of an explicit plan: a strategy with its own options, copied to `out/runs/<label>`. */
 export interface SimulateRunSpec {
@@ -51,6 +51,8 @@ export interface SimulateOptions {
   baseWeights?: string;
   /** Input side in pixels (0 = the model's default). */
   inputSize?: number;
+  /** Encoding of the sites' deltas (default fp32). */
+  deltaEncoding?: DeltaEncoding;
   /** Frozen bottom image stages and gradient clip (default: by model, see trainingDefaults). */
   freezeStages?: number;
   gradClip?: number;
@@ -270,6 +272,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
               options,
               seed: o.seed,
               model: o.model,
+              delta_encoding: deltaEncodingWire.toWire(o.deltaEncoding ?? "fp32"),
               hyperparameters: {
                 lr: o.lr,
                 text_lr: o.lr * train.textLrRatio,

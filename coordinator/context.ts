@@ -2,7 +2,7 @@ import type { CoordinatorConfig } from "../services/config/index.js";
 import type { EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import type { BlobStore } from "../services/store/index.js";
-import type { Db } from "./db.js";
+import type { Db } from "./store.js";
 import type { Hub } from "./hub.js";
 import type { ModelOps } from "./model-ops.js";
 

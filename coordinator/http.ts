@@ -4,24 +4,23 @@ import type { CoordinatorContext } from "./context.js";
 import type { DashboardFeed, FeedEntry } from "./dashboard/feed.js";
 import { DASHBOARD_CSP, dashboardPage } from "./dashboard/page.js";
 import { dashboardSnapshot } from "./dashboard/snapshot.js";
-import * as db from "./db.js";
+import * as store from "./store.js";
 
 /** Prometheus text format: counts operators alert on (sites, runs by state, rejected updates). */
 export function metricsText(ctx: CoordinatorContext): string {
   const lines: string[] = [];
-  const sites = db.listSites(ctx.db);
+  const sites = store.listSites(ctx.db);
   const silentMs = ctx.config.heartbeatIntervalMs * ctx.config.heartbeatMisses;
   lines.push("# HELP medfcl_sites Registered sites.", "# TYPE medfcl_sites gauge", `medfcl_sites ${sites.length}`);
   lines.push("# HELP medfcl_sites_alive Sites heard from within the heartbeat window.", "# TYPE medfcl_sites_alive gauge");
-  lines.push(`medfcl_sites_alive ${sites.filter((s) => Date.now() - Date.parse(s.last_seen_at) <= silentMs).length}`);
+  lines.push(`medfcl_sites_alive ${sites.filter((s) => Date.now() - Date.parse(s.lastSeenAt) <= silentMs).length}`);
   lines.push("# HELP medfcl_runs Runs by state.", "# TYPE medfcl_runs gauge");
-  const byState = ctx.db.prepare("SELECT state, COUNT(*) AS n FROM runs GROUP BY state").all() as { state: string; n: number }[];
+  const byState = store.runCountsByState(ctx.db);
   for (const r of byState) lines.push(`medfcl_runs{state="${r.state}"} ${r.n}`);
-  const upd = ctx.db.prepare("SELECT accepted, COUNT(*) AS n FROM updates GROUP BY accepted").all() as { accepted: number; n: number }[];
+  const upd = store.updateCountsByAccepted(ctx.db);
   lines.push("# HELP medfcl_updates_total Updates received.", "# TYPE medfcl_updates_total counter");
   for (const u of upd) lines.push(`medfcl_updates_total{accepted="${u.accepted ? "true" : "false"}"} ${u.n}`);
-  const ex = ctx.db.prepare("SELECT COUNT(*) AS n FROM exemplars").get() as { n: number };
-  lines.push("# HELP medfcl_exemplars Stored replay exemplars.", "# TYPE medfcl_exemplars gauge", `medfcl_exemplars ${ex.n}`);
+  lines.push("# HELP medfcl_exemplars Stored replay exemplars.", "# TYPE medfcl_exemplars gauge", `medfcl_exemplars ${store.exemplarCount(ctx.db)}`);
   return `${lines.join("\n")}\n`;
 }
 

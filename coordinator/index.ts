@@ -9,7 +9,7 @@ import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
 import { medfclProto, peerSiteId, serverCredentials, serverOptions, type ServerCallIdentity } from "../services/transport/index.js";
 import type { CoordinatorContext } from "./context.js";
-import * as db from "./db.js";
+import * as store from "./store.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
 import { siteHandlers } from "./grpc/site-handlers.js";
 import { createStandardServices } from "./grpc/standard-services.js";
@@ -71,10 +71,10 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const abort = new AbortController();
   // The lock comes first: nothing in the state dir (staging uploads included) is touched before it.
   const lock = acquireStateLock(config.stateDir, logger);
-  let database: db.Db;
+  let database: store.Db;
   try {
     checkStateDir(config.stateDir, options.freshState === true, logger);
-    database = db.openDb(join(config.stateDir, "coordinator.sqlite"));
+    database = store.openDb(join(config.stateDir, "coordinator.sqlite"));
   } catch (err) {
     lock.release();
     throw err;
@@ -92,7 +92,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       // Heartbeats are liveness, already kept as sites.last_seen_at; storing each would grow the
       // table by thousands of rows per site and day.
       sink: (e) => {
-        if (e.type !== "site.heartbeat") db.insertEventRow(database, e.type, eventSubject(e), e);
+        if (e.type !== "site.heartbeat") store.insertEventRow(database, e.type, eventSubject(e), e);
         feed.push(e);
       },
     }));
@@ -151,9 +151,9 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   if (config.insecure) logger.warn("plaintext gRPC (--insecure): site identities are taken on trust; use mTLS outside local tests");
 
   // Resume runs a previous process left running.
-  for (const run of db.listRuns(database, { limit: 10_000, offset: 0, state: "running" })) {
-    logger.info({ runId: run.run_id, name: run.name }, "resuming run");
-    startRun(run.run_id);
+  for (const run of store.listRuns(database, { limit: 10_000, offset: 0, state: "running" })) {
+    logger.info({ runId: run.runId, name: run.name }, "resuming run");
+    startRun(run.runId);
   }
 
   return {
@@ -183,7 +183,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       });
       await Promise.allSettled([...running.values()]);
       await events.close();
-      db.flushTouches(database);
+      store.flushTouches(database);
       database.close();
       lock.release();
     },

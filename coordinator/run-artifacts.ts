@@ -2,13 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import type { CoordinatorContext } from "./context.js";
-import * as db from "./db.js";
-
-export interface AccuracyMatrixJson {
-  steps: string[];
-  domains: string[];
-  ap: (number | null)[][];
-}
+import type { AccuracyMatrix } from "../services/eval/index.js";
+import * as store from "./store.js";
 
 /** Eval domains with the trained ones first, in step order, so R's first T columns are the diagonal's. */
 export function orderDomains(trainedInOrder: string[], evalDomains: string[]): string[] {
@@ -16,21 +11,21 @@ export function orderDomains(trainedInOrder: string[], evalDomains: string[]): s
   return [...trained, ...evalDomains.filter((d) => !trained.includes(d))];
 }
 
-export function accuracyMatrix(ctx: CoordinatorContext, runId: string): AccuracyMatrixJson {
-  const steps = db.listSteps(ctx.db, runId);
-  const evals = db.evaluationsForRun(ctx.db, runId);
+export function accuracyMatrix(ctx: CoordinatorContext, runId: string): AccuracyMatrix {
+  const steps = store.listSteps(ctx.db, runId);
+  const evals = store.evaluationsForRun(ctx.db, runId);
   const domains = orderDomains(
     steps.map((s) => s.domain),
     Object.keys(ctx.config.evalSets).length ? Object.keys(ctx.config.evalSets) : [...new Set(evals.map((e) => e.domain))],
   );
   const closed = steps.filter((s) => s.state === "closed");
-  const ap = closed.map((s) => domains.map((d) => evals.find((e) => e.step === s.idx && e.domain === d)?.ap ?? null));
+  const ap = closed.map((s) => domains.map((d) => evals.find((e) => e.step === s.index && e.domain === d)?.ap ?? null));
   return { steps: closed.map((s) => s.domain), domains, ap };
 }
 
 export function baseAp(ctx: CoordinatorContext, runId: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const e of db.evaluationsForRun(ctx.db, runId)) if (e.step === -1) out[e.domain] = e.ap;
+  for (const e of store.evaluationsForRun(ctx.db, runId)) if (e.step === -1) out[e.domain] = e.ap;
   return out;
 }
 
@@ -54,7 +49,7 @@ export function evalSetCategories(ctx: CoordinatorContext): Record<string, Recor
 
 /** Writes R.json, base.json, per_category.json, categories.json and run.json so `medfcl audit report --run DIR` works. */
 export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): string {
-  const run = db.getRun(ctx.db, runId);
+  const run = store.getRun(ctx.db, runId);
   if (!run) return "";
   const dir = join(ctx.runsDir, run.name);
   const R = accuracyMatrix(ctx, runId);
@@ -62,33 +57,35 @@ export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): strin
   const base = baseAp(ctx, runId);
   if (Object.keys(base).length) writeFileAtomicSync(join(dir, "base.json"), `${JSON.stringify(base, null, 2)}\n`);
   const perCategory: Record<string, Record<string, Record<string, number>>> = {};
-  for (const e of db.evaluationsForRun(ctx.db, runId)) {
+  for (const e of store.evaluationsForRun(ctx.db, runId)) {
     const key = e.step === -1 ? "base" : String(e.step);
     perCategory[key] ??= {};
     // The evaluator gives per-category AP as a fraction; R and the report are in %.
-    const byCat = JSON.parse(e.per_category_json) as Record<string, number>;
-    perCategory[key][e.domain] = Object.fromEntries(Object.entries(byCat).map(([c, v]) => [c, v * 100]));
+    // A category COCO left undefined (stored as null) is written as 0, as before.
+    perCategory[key][e.domain] = Object.fromEntries(Object.entries(e.perCategoryAp).map(([c, v]) => [c, (v ?? 0) * 100]));
   }
   writeFileAtomicSync(join(dir, "per_category.json"), `${JSON.stringify(perCategory, null, 2)}\n`);
   writeFileAtomicSync(join(dir, "categories.json"), `${JSON.stringify(evalSetCategories(ctx), null, 2)}\n`);
-  const steps = db.listSteps(ctx.db, runId);
+  const steps = store.listSteps(ctx.db, runId);
   const meta = {
-    run_id: run.run_id,
+    run_id: run.runId,
     name: run.name,
     strategy: run.strategy,
     state: run.state,
     seed: run.seed,
     model: run.model,
-    sites: JSON.parse(run.sites_json) as string[],
-    options: JSON.parse(run.options_json) as Record<string, string>,
-    hyperparameters: JSON.parse(run.hyper_json) as unknown,
-    created_at: run.created_at,
-    updated_at: run.updated_at,
-    base_version: run.base_version,
-    current_version: run.current_version,
-    steps: steps.map((s) => ({ index: s.idx, domain: s.domain, sites: JSON.parse(s.sites_json) as string[], version: s.version, state: s.state, dropouts: JSON.parse(s.dropouts_json) as string[] })),
-    lineage: db.versionsForRun(ctx.db, runId).map((v) => ({ version: v.version, parent: v.parent, step: v.step, strategy: v.strategy, sites: JSON.parse(v.sites_json) as string[] })),
-    rejected_updates: db.rejectedUpdatesForRun(ctx.db, runId).map((u) => ({ update_id: u.update_id, site_id: u.site_id, task_id: u.task_id, reason: u.reason })),
+    sites: run.sites,
+    options: run.options,
+    hyperparameters: run.hyper,
+    delta_encoding: run.deltaEncoding,
+    dropout_policy: run.dropoutPolicy,
+    created_at: run.createdAt,
+    updated_at: run.updatedAt,
+    base_version: run.baseVersion,
+    current_version: run.currentVersion,
+    steps: steps.map((s) => ({ index: s.index, domain: s.domain, sites: s.sites, version: s.version, state: s.state, dropouts: s.dropouts })),
+    lineage: store.versionsForRun(ctx.db, runId).map((v) => ({ version: v.version, parent: v.parent, step: v.step, strategy: v.strategy, sites: v.sites })),
+    rejected_updates: store.rejectedUpdatesForRun(ctx.db, runId).map((u) => ({ update_id: u.updateId, site_id: u.siteId, task_id: u.taskId, reason: u.reason })),
     error: run.error,
   };
   writeFileAtomicSync(join(dir, "run.json"), `${JSON.stringify(meta, null, 2)}\n`);

@@ -3,25 +3,27 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { DatasetManifest__Output } from "../generated/medfcl/v1/DatasetManifest.js";
 import type { ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
 import type { Metric__Output } from "../generated/medfcl/v1/Metric.js";
+import type { ReportMetricsRequest__Output } from "../generated/medfcl/v1/ReportMetricsRequest.js";
 import type { TrainTask } from "../generated/medfcl/v1/TrainTask.js";
 import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
 import type { CoordinatorContext } from "./context.js";
-import * as db from "./db.js";
+import { isTaskOpen, stateForOutcome, type Task } from "./domain.js";
+import * as store from "./store.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
 import { checkDeltaFacts, checkManifest, type DeltaFacts, type TensorSpecLite } from "./validation.js";
 import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
 import { sha256Hex } from "../services/store/index.js";
-import type { TaskSpecJson } from "./round-runner.js";
+import { taskOutcomeFromWire, taskToWire, updateEncodingFromWire } from "./wire.js";
 
 export const COORDINATOR_VERSION = "0.1.0";
 const MAX_WAIT_MS = 30_000;
 
-function requireTaskOfSite(ctx: CoordinatorContext, siteId: string, taskId: string): db.TaskRow {
-  const task = db.getTask(ctx.db, taskId);
+function requireTaskOfSite(ctx: CoordinatorContext, siteId: string, taskId: string): Task {
+  const task = store.getTask(ctx.db, taskId);
   if (!task) throw new TaskNotFoundError(taskId);
   // Another site's task is indistinguishable from a missing one to the caller, but logged.
-  if (task.site_id !== siteId) {
-    ctx.logger.warn({ siteId, taskId, owner: task.site_id }, "site asked for another site's task");
+  if (task.siteId !== siteId) {
+    ctx.logger.warn({ siteId, taskId, owner: task.siteId }, "site asked for another site's task");
     throw new MedfclError(ErrorCode.PermissionDenied, `task ${taskId} does not belong to site ${siteId}`, { details: { taskId, siteId } });
   }
   return task;
@@ -73,14 +75,14 @@ export function registerSite(
   if (m.num_images <= 0) throw new MedfclError(ErrorCode.InvalidArgument, "manifest.num_images must be positive", { details: { field: "manifest.num_images" } });
   checkManifestLimits(m, req);
   const sessionId = randomUUID();
-  db.upsertSite(ctx.db, {
-    site_id: siteId,
+  store.upsertSite(ctx.db, {
+    siteId,
     domain: m.domain,
     task: m.task || "detection",
-    manifest_json: JSON.stringify(m),
+    manifest: m,
     backend: req.backend || "wasm",
-    agent_version: req.agent_version || "unknown",
-    session_id: sessionId,
+    agentVersion: req.agent_version || "unknown",
+    sessionId,
   });
   void ctx.events.publish({ type: "site.registered", siteId, agentVersion: req.agent_version, backend: req.backend });
   ctx.logger.info({ siteId, domain: m.domain, images: m.num_images }, "site registered");
@@ -97,64 +99,33 @@ export function heartbeat(
   siteId: string,
   req: { session_id: string; state: string; task_id: string; progress: number; loss: number },
 ): { cancel_task_ids: string[]; reregister: boolean } {
-  const site = db.getSite(ctx.db, siteId);
-  if (!site || site.session_id !== req.session_id) return { cancel_task_ids: [], reregister: true };
-  db.touchSite(ctx.db, siteId);
+  const site = store.getSite(ctx.db, siteId);
+  if (!site || site.sessionId !== req.session_id) return { cancel_task_ids: [], reregister: true };
+  store.touchSite(ctx.db, siteId);
   void ctx.events.publish({ type: "site.heartbeat", siteId, state: req.state || "idle", taskId: req.task_id || undefined });
   const cancel: string[] = [];
   if (req.task_id) {
-    const task = db.getTask(ctx.db, req.task_id);
-    if (!task || task.site_id !== siteId || !["assigned", "delivered"].includes(task.state)) cancel.push(req.task_id);
-    else void ctx.events.publish({ type: "site.progress", siteId, runId: task.run_id, taskId: task.task_id, progress: req.progress, loss: req.loss || undefined });
+    const task = store.getTask(ctx.db, req.task_id);
+    if (!task || task.siteId !== siteId || !isTaskOpen(task.state)) cancel.push(req.task_id);
+    else void ctx.events.publish({ type: "site.progress", siteId, runId: task.runId, taskId: task.taskId, progress: req.progress, loss: req.loss || undefined });
   }
   return { cancel_task_ids: cancel, reregister: false };
 }
 
-export function taskToWire(task: db.TaskRow, baseSize: number): TrainTask {
-  const spec = JSON.parse(task.spec_json) as TaskSpecJson;
-  return {
-    task_id: task.task_id,
-    run_id: task.run_id,
-    step: task.step,
-    round: task.round,
-    base_version: task.base_version,
-    base_size: baseSize,
-    hyperparameters: {
-      lr: spec.hyper.lr,
-      text_lr: spec.hyper.textLr,
-      weight_decay: spec.hyper.weightDecay,
-      batch_size: spec.hyper.batchSize,
-      epochs: spec.hyper.epochs,
-      freeze_stages: spec.hyper.freezeStages,
-      grad_clip: spec.hyper.gradClip,
-      seed: spec.hyper.seed,
-      replay_ratio: spec.hyper.replayRatio,
-      max_steps: spec.hyper.maxSteps,
-      input_size: spec.hyper.inputSize,
-    },
-    exemplar_ids: spec.exemplarIds,
-    exemplars_wanted: spec.exemplarsWanted,
-    exemplar_sampler: spec.exemplarSampler,
-    deadline: task.deadline,
-    delta_encoding: spec.deltaEncoding,
-    shots: spec.shots,
-    shots_selection: spec.shotsSelection ?? "random",
-    strategy: spec.strategy,
-  };
-}
+export { taskToWire };
 
 /** Long poll: hands out the site's oldest open task, waiting up to wait_ms for one. */
 export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { session_id: string; wait_ms: number }, signal: AbortSignal): Promise<TrainTask | null> {
-  const site = db.getSite(ctx.db, siteId);
+  const site = store.getSite(ctx.db, siteId);
   if (!site) throw new MedfclError(ErrorCode.FailedPrecondition, `site ${siteId} is not registered; call Register first`, { details: { siteId } });
-  if (site.session_id !== req.session_id) throw new UnknownSessionError(siteId);
-  db.touchSite(ctx.db, siteId);
+  if (site.sessionId !== req.session_id) throw new UnknownSessionError(siteId);
+  store.touchSite(ctx.db, siteId);
   const deadline = Date.now() + Math.min(Math.max(req.wait_ms, 0), MAX_WAIT_MS);
   for (;;) {
-    const task = db.pendingTaskForSite(ctx.db, siteId);
+    const task = store.pendingTaskForSite(ctx.db, siteId);
     if (task) {
-      db.setTaskState(ctx.db, task.task_id, "delivered");
-      return taskToWire(task, ctx.blobs.size(task.base_version));
+      store.setTaskState(ctx.db, task.taskId, "delivered");
+      return taskToWire(task, ctx.blobs.size(task.baseVersion));
     }
     const left = deadline - Date.now();
     if (left <= 0 || signal.aborted || ctx.signal.aborted) return null;
@@ -164,8 +135,7 @@ export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { s
 
 /** A site may pull a version only when one of its tasks starts from it. */
 export function assertMayPullVersion(ctx: CoordinatorContext, siteId: string, version: string): void {
-  const row = ctx.db.prepare("SELECT 1 FROM tasks WHERE site_id = ? AND base_version = ? LIMIT 1").get(siteId, version);
-  if (!row) {
+  if (!store.siteHasTaskFrom(ctx.db, siteId, version)) {
     throw new MedfclError(ErrorCode.PermissionDenied, `site ${siteId} has no task based on model ${version}`, { details: { siteId, version } });
   }
   if (!ctx.blobs.has(version)) throw new MedfclError(ErrorCode.NotFound, `model version ${version} is not in the blob store`, { details: { version } });
@@ -235,22 +205,23 @@ export async function receiveUpdate(
 ): Promise<{ update_id: string; accepted: boolean; duplicate: boolean }> {
   const task = requireTaskOfSite(ctx, siteId, header.task_id);
   checkMetrics(header.metrics ?? [], "header.metrics");
-  if (header.base_version !== task.base_version) {
-    throw new MedfclError(ErrorCode.FailedPrecondition, `update is based on ${header.base_version} but task ${task.task_id} starts from ${task.base_version}`, {
+  if (header.base_version !== task.baseVersion) {
+    throw new MedfclError(ErrorCode.FailedPrecondition, `update is based on ${header.base_version} but task ${task.taskId} starts from ${task.baseVersion}`, {
       details: { field: "base_version" },
     });
   }
-  const existing = db.getUpdate(ctx.db, header.sha256, task.task_id);
+  const existing = store.getUpdate(ctx.db, header.sha256, task.taskId);
   if (existing && existing.accepted) {
     for await (const _ of chunks) void _; // drain; the bytes are already stored
-    return { update_id: existing.update_id, accepted: true, duplicate: true };
+    return { update_id: existing.updateId, accepted: true, duplicate: true };
   }
-  if (!["assigned", "delivered"].includes(task.state)) throw new StaleTaskError(task.task_id, task.state);
+  if (!isTaskOpen(task.state)) throw new StaleTaskError(task.taskId, task.state);
+  const encoding = updateEncodingFromWire(header);
   // An encoded delta is at most an index and a value per base weight (topk at fraction 1) plus a
   // header: twice the base checkpoint and 1 MiB bounds every encoding; a larger stream is cut off.
-  const maxBytes = 2 * ctx.blobs.size(task.base_version) + 1024 * 1024;
+  const maxBytes = 2 * ctx.blobs.size(task.baseVersion) + 1024 * 1024;
   if (header.size > maxBytes) {
-    throw new MedfclError(ErrorCode.ResourceExhausted, `update declares ${header.size} bytes; updates for base ${task.base_version.slice(0, 12)} are at most ${maxBytes}`, { details: { field: "size", limit: maxBytes } });
+    throw new MedfclError(ErrorCode.ResourceExhausted, `update declares ${header.size} bytes; updates for base ${task.baseVersion.slice(0, 12)} are at most ${maxBytes}`, { details: { field: "size", limit: maxBytes } });
   }
   // The base layout and the header's claims are checked before the first byte, and the delta is
   // validated tensor by tensor as it streams to disk, so it is never held whole. Any fault is
@@ -258,7 +229,7 @@ export async function receiveUpdate(
   let layout: TensorSpecLite[] = [];
   let early: unknown = null;
   try {
-    layout = baseLayout(ctx, task.base_version);
+    layout = baseLayout(ctx, task.baseVersion);
     checkManifest(layout, headerManifest(header));
   } catch (err) {
     early = err;
@@ -277,15 +248,15 @@ export async function receiveUpdate(
   // A stream that does not match the announced size or digest leaves nothing in the store.
   const { sha256, size } = await ctx.blobs.putStream(bounded(), header.sha256, declaredSize);
   const record = {
-    update_id: sha256,
-    task_id: task.task_id,
-    site_id: siteId,
-    run_id: task.run_id,
+    updateId: sha256,
+    taskId: task.taskId,
+    siteId,
+    runId: task.runId,
     step: task.step,
-    base_version: task.base_version,
-    encoding: header.encoding || "fp32",
-    num_samples: header.num_samples,
-    metrics_json: JSON.stringify(header.metrics ?? []),
+    baseVersion: task.baseVersion,
+    encoding,
+    numSamples: header.num_samples,
+    metrics: (header.metrics ?? []).map((m) => ({ name: m.name, value: m.value, step: Number(m.step) })),
   };
   try {
     if (early !== null) throw early;
@@ -297,52 +268,46 @@ export async function receiveUpdate(
     }
     const norm = checkDeltaFacts(layout, facts, ctx.config.updateNormBound);
     if (header.num_samples <= 0) throw new UpdateRejectedError("num_samples must be positive", { details: { field: "num_samples" } });
-    db.insertUpdate(ctx.db, { ...record, norm, accepted: 1, reason: null });
-    db.setTaskState(ctx.db, task.task_id, "done");
-    for (const m of header.metrics ?? []) db.insertMetric(ctx.db, { run_id: task.run_id, task_id: task.task_id, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });
-    void ctx.events.publish({ type: "update.received", runId: task.run_id, step: task.step, siteId, taskId: task.task_id, sha256, bytes: size, numSamples: header.num_samples });
-    ctx.logger.info({ siteId, taskId: task.task_id, sha256, bytes: size, norm }, "update accepted");
+    store.insertUpdate(ctx.db, { ...record, norm, accepted: true, reason: null });
+    store.setTaskState(ctx.db, task.taskId, "done");
+    for (const m of record.metrics) store.insertMetric(ctx.db, { runId: task.runId, taskId: task.taskId, siteId, name: m.name, value: m.value, step: m.step });
+    void ctx.events.publish({ type: "update.received", runId: task.runId, step: task.step, siteId, taskId: task.taskId, sha256, bytes: size, numSamples: header.num_samples });
+    ctx.logger.info({ siteId, taskId: task.taskId, sha256, bytes: size, norm, encoding }, "update accepted");
     return { update_id: sha256, accepted: true, duplicate: false };
   } catch (err) {
     if (!(err instanceof MedfclError)) throw err;
-    db.insertUpdate(ctx.db, { ...record, norm: null, accepted: 0, reason: err.message });
+    store.insertUpdate(ctx.db, { ...record, norm: null, accepted: false, reason: err.message });
     // The refused bytes go unless something trusted holds the same content (the record keeps their sha256).
-    if (!blobInUse(ctx, sha256)) ctx.blobs.remove(sha256);
-    db.setTaskState(ctx.db, task.task_id, "rejected", err.message);
-    void ctx.events.publish({ type: "update.rejected", runId: task.run_id, step: task.step, siteId, taskId: task.task_id, reason: err.message, code: err.code });
-    ctx.logger.warn({ siteId, taskId: task.task_id, reason: err.message }, "update rejected");
+    if (!store.blobReferenced(ctx.db, sha256)) ctx.blobs.remove(sha256);
+    store.setTaskState(ctx.db, task.taskId, "rejected", err.message);
+    void ctx.events.publish({ type: "update.rejected", runId: task.runId, step: task.step, siteId, taskId: task.taskId, reason: err.message, code: err.code });
+    ctx.logger.warn({ siteId, taskId: task.taskId, reason: err.message }, "update rejected");
     throw err;
   } finally {
-    ctx.hub.notifyTaskFinished(task.task_id);
+    ctx.hub.notifyTaskFinished(task.taskId);
   }
-}
-
-function blobInUse(ctx: CoordinatorContext, sha256: string): boolean {
-  return Boolean(
-    ctx.db.prepare("SELECT 1 FROM updates WHERE update_id = ? AND accepted = 1 UNION SELECT 1 FROM versions WHERE version = ? UNION SELECT 1 FROM exemplars WHERE exemplar_id = ? LIMIT 1").get(sha256, sha256, sha256),
-  );
 }
 
 export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, taskId: string, ids: string[]): void {
   const task = requireTaskOfSite(ctx, siteId, taskId);
-  const allowed = new Set((JSON.parse(task.spec_json) as TaskSpecJson).exemplarIds);
+  const allowed = new Set(task.spec.exemplarIds);
   for (const id of ids) {
     if (!allowed.has(id)) throw new MedfclError(ErrorCode.PermissionDenied, `exemplar ${id} is not part of task ${taskId}`, { details: { exemplarId: id } });
   }
 }
 
-export function exemplarInfo(row: db.ExemplarRow): ExemplarInfo__Output {
+export function exemplarInfo(e: store.ExemplarRecord): ExemplarInfo__Output {
   return {
-    exemplar_id: row.exemplar_id,
-    mime: row.mime,
-    width: row.width,
-    height: row.height,
-    boxes: JSON.parse(row.boxes_json),
-    domain: row.domain,
-    categories: JSON.parse(row.categories_json),
-    provenance: JSON.parse(row.provenance_json),
-    size: row.size,
-    score: row.score,
+    exemplar_id: e.exemplarId,
+    mime: e.mime,
+    width: e.width,
+    height: e.height,
+    boxes: e.boxes,
+    domain: e.domain,
+    categories: e.categories.map((c) => ({ id: c.id, name: c.name, prompt: c.prompt ?? null })),
+    provenance: e.provenance,
+    size: e.size,
+    score: e.score,
   };
 }
 
@@ -366,13 +331,13 @@ export async function receiveExemplar(
 ): Promise<{ accepted: boolean; reason?: string; storedId?: string; removed?: string[] }> {
   const task = requireTaskOfSite(ctx, siteId, taskId);
   const refuse = (reason: string): { accepted: false; reason: string } => {
-    db.insertNote(ctx.db, siteId, taskId, `exemplar refused: ${info.exemplar_id}: ${reason}`.slice(0, 2000));
+    store.insertNote(ctx.db, siteId, taskId, `exemplar refused: ${info.exemplar_id}: ${reason}`.slice(0, 2000));
     void ctx.events.publish({ type: "exemplar.refused", siteId, taskId, exemplarId: info.exemplar_id, reason });
     return { accepted: false, reason };
   };
   const limits = ctx.config.exemplarLimits;
   if (!Buffer.isBuffer(bytes)) return refuse(`exemplar is over the limit of ${bytes.tooLarge} bytes (coordinator.exemplarLimits.maxBytes)`);
-  const site = db.getSite(ctx.db, siteId);
+  const site = store.getSite(ctx.db, siteId);
   const p = info.provenance;
   if (!p || p.site_id !== siteId || p.content_sha256 !== info.exemplar_id || (p.stages ?? []).length === 0) {
     return refuse("provenance missing, from another site, or without filter stages");
@@ -392,23 +357,23 @@ export async function receiveExemplar(
   }
   const sha = ctx.blobs.put(clean.bytes);
   const provenance = { ...p, stages: [...(p.stages ?? []), { ...SANITIZE_STAGE, removed: clean.removed }] };
-  db.insertExemplar(ctx.db, {
-    exemplar_id: sha,
-    site_id: siteId,
-    run_id: task.run_id,
-    task_id: task.task_id,
+  store.insertExemplar(ctx.db, {
+    exemplarId: sha,
+    siteId,
+    runId: task.runId,
+    taskId: task.taskId,
     domain: info.domain || site?.domain || "",
     mime: clean.mime,
     width: clean.width,
     height: clean.height,
-    boxes_json: JSON.stringify(info.boxes ?? []),
-    categories_json: JSON.stringify(info.categories ?? []),
-    provenance_json: JSON.stringify(provenance),
+    boxes: info.boxes ?? [],
+    categories: info.categories ?? [],
+    provenance,
     size: clean.bytes.length,
     score: info.score ?? 0,
   });
   if (clean.removed.length) {
-    db.insertNote(ctx.db, siteId, taskId, `exemplar cleaned: ${info.exemplar_id} stored as ${sha}; removed ${clean.removed.join(", ")}`.slice(0, 2000));
+    store.insertNote(ctx.db, siteId, taskId, `exemplar cleaned: ${info.exemplar_id} stored as ${sha}; removed ${clean.removed.join(", ")}`.slice(0, 2000));
     ctx.logger.info({ siteId, exemplarId: info.exemplar_id, storedId: sha, removed: clean.removed }, "exemplar metadata removed");
   }
   return { accepted: true, storedId: sha, removed: clean.removed };
@@ -426,32 +391,24 @@ export function checkMetrics(metrics: Metric__Output[], field: string): void {
   });
 }
 
-export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: { task_id: string; metrics: Metric__Output[]; notes: string[] }): void {
+export function reportMetrics(ctx: CoordinatorContext, siteId: string, req: Pick<ReportMetricsRequest__Output, "task_id" | "metrics" | "notes" | "outcome">): void {
   checkMetrics(req.metrics, "metrics");
   if (req.notes.length > SITE_LIMITS.notes) throw new MedfclError(ErrorCode.ResourceExhausted, `${req.notes.length} notes, more than ${SITE_LIMITS.notes}`, { details: { field: "notes" } });
   const long = req.notes.findIndex((n) => n.length > SITE_LIMITS.noteChars);
   if (long >= 0) throw new MedfclError(ErrorCode.InvalidArgument, `notes[${long}] is ${req.notes[long].length} characters, more than ${SITE_LIMITS.noteChars}`, { details: { field: `notes[${long}]` } });
+  const reasonChars = req.outcome?.reason?.length ?? 0;
+  if (reasonChars > SITE_LIMITS.noteChars) throw new MedfclError(ErrorCode.InvalidArgument, `outcome.reason is ${reasonChars} characters, more than ${SITE_LIMITS.noteChars}`, { details: { field: "outcome.reason" } });
+  const outcome = taskOutcomeFromWire(req);
+  if (outcome && !req.task_id) throw new MedfclError(ErrorCode.InvalidArgument, "an outcome needs the task_id it is about", { details: { field: "task_id" } });
   let runId: string | null = null;
-  if (req.task_id) runId = requireTaskOfSite(ctx, siteId, req.task_id).run_id;
-  for (const m of req.metrics) db.insertMetric(ctx.db, { run_id: runId, task_id: req.task_id || null, site_id: siteId, name: m.name, value: m.value, step: Number(m.step) });
-  for (const note of req.notes) db.insertNote(ctx.db, siteId, req.task_id || null, note);
+  if (req.task_id) runId = requireTaskOfSite(ctx, siteId, req.task_id).runId;
+  for (const m of req.metrics) store.insertMetric(ctx.db, { runId, taskId: req.task_id || null, siteId, name: m.name, value: m.value, step: Number(m.step) });
+  for (const note of req.notes) store.insertNote(ctx.db, siteId, req.task_id || null, note);
   // A site that refuses a task (privacy budget) or fails it (an error in local training) says so
   // here; the runner treats it as a dropout, and the task is not delivered again.
-  const ending = taskEndingNote(req.notes);
-  if (ending && req.task_id) {
-    const task = db.getTask(ctx.db, req.task_id);
-    if (task && ["assigned", "delivered"].includes(task.state)) {
-      db.setTaskState(ctx.db, req.task_id, ending.state, ending.note);
-      ctx.hub.notifyTaskFinished(req.task_id);
-    }
+  const ending = outcome && stateForOutcome(outcome.kind);
+  if (outcome && ending) {
+    store.insertNote(ctx.db, siteId, req.task_id, `task ${outcome.kind}: ${outcome.reason}`.slice(0, SITE_LIMITS.noteChars));
+    if (store.setTaskState(ctx.db, req.task_id, ending, outcome.reason || outcome.kind)) ctx.hub.notifyTaskFinished(req.task_id);
   }
-}
-
-/** The note by which a site ends a task without an update: "refused: …" or "failed: …". */
-export function taskEndingNote(notes: string[]): { state: "refused" | "failed"; note: string } | null {
-  for (const note of notes) {
-    if (note.startsWith("refused:")) return { state: "refused", note };
-    if (note.startsWith("failed:")) return { state: "failed", note };
-  }
-  return null;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
-import { SCHEMA_VERSION } from "./db.js";
+import { SCHEMA_VERSION } from "./store.js";
 
 /** Another process owns the state dir. The CLI exits 2 with this message. */
 export class StateDirLockedError extends MedfclError {
@@ -126,7 +126,10 @@ function diagnose(dbPath: string, blobs: number): string | null {
     if (!hasMeta) return blobs > 0 ? `has no medfcl schema, but the blob store holds ${blobs} blobs` : null;
     const row = d.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (!row) return `has no schema_version; it is not a medfcl coordinator database`;
-    if (row.value !== String(SCHEMA_VERSION)) return `has schema version ${row.value}; this coordinator knows version ${SCHEMA_VERSION}`;
+    const version = Number(row.value);
+    if (!Number.isInteger(version) || version < 1) return `has schema version "${row.value}", which is not a version number`;
+    // An older schema is migrated when the database opens (store.ts); a newer one is never downgraded.
+    if (version > SCHEMA_VERSION) return `has schema version ${version}; this coordinator knows versions up to ${SCHEMA_VERSION} (run a newer coordinator)`;
     const runs = d.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get() as { n: number };
     if (runs.n === 0) return `lacks the runs table; it is truncated or corrupt`;
     return null;

@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition } from '@grpc/proto-loader';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AccuracyMatrix as _medfcl_v1_AccuracyMatrix, AccuracyMatrix__Output as _medfcl_v1_AccuracyMatrix__Output } from './medfcl/v1/AccuracyMatrix.js';
 import type { AdminServiceClient as _medfcl_v1_AdminServiceClient, AdminServiceDefinition as _medfcl_v1_AdminServiceDefinition } from './medfcl/v1/AdminService.js';
@@ -45,6 +45,8 @@ export interface ProtoGrpcType {
       Chunk: MessageTypeDefinition<_medfcl_v1_Chunk, _medfcl_v1_Chunk__Output>
       CreateRunRequest: MessageTypeDefinition<_medfcl_v1_CreateRunRequest, _medfcl_v1_CreateRunRequest__Output>
       DatasetManifest: MessageTypeDefinition<_medfcl_v1_DatasetManifest, _medfcl_v1_DatasetManifest__Output>
+      DeltaEncoding: EnumTypeDefinition
+      DropoutPolicy: EnumTypeDefinition
       ExemplarInfo: MessageTypeDefinition<_medfcl_v1_ExemplarInfo, _medfcl_v1_ExemplarInfo__Output>
       FilterStage: MessageTypeDefinition<_medfcl_v1_FilterStage, _medfcl_v1_FilterStage__Output>
       GetAuditRequest: MessageTypeDefinition<_medfcl_v1_GetAuditRequest, _medfcl_v1_GetAuditRequest__Output>
@@ -58,7 +60,9 @@ export interface ProtoGrpcType {
       Prompt: MessageTypeDefinition<_medfcl_v1_Prompt, _medfcl_v1_Prompt__Output>
       Provenance: MessageTypeDefinition<_medfcl_v1_Provenance, _medfcl_v1_Provenance__Output>
       RejectedUpdate: MessageTypeDefinition<_medfcl_v1_RejectedUpdate, _medfcl_v1_RejectedUpdate__Output>
+      ReplaySampler: EnumTypeDefinition
       Run: MessageTypeDefinition<_medfcl_v1_Run, _medfcl_v1_Run__Output>
+      ShotsSelection: EnumTypeDefinition
       SiteAudit: MessageTypeDefinition<_medfcl_v1_SiteAudit, _medfcl_v1_SiteAudit__Output>
       Step: MessageTypeDefinition<_medfcl_v1_Step, _medfcl_v1_Step__Output>
       TensorManifest: MessageTypeDefinition<_medfcl_v1_TensorManifest, _medfcl_v1_TensorManifest__Output>

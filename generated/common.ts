@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition } from '@grpc/proto-loader';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Box as _medfcl_v1_Box, Box__Output as _medfcl_v1_Box__Output } from './medfcl/v1/Box.js';
 import type { Category as _medfcl_v1_Category, Category__Output as _medfcl_v1_Category__Output } from './medfcl/v1/Category.js';
@@ -25,12 +25,16 @@ export interface ProtoGrpcType {
       Category: MessageTypeDefinition<_medfcl_v1_Category, _medfcl_v1_Category__Output>
       Chunk: MessageTypeDefinition<_medfcl_v1_Chunk, _medfcl_v1_Chunk__Output>
       DatasetManifest: MessageTypeDefinition<_medfcl_v1_DatasetManifest, _medfcl_v1_DatasetManifest__Output>
+      DeltaEncoding: EnumTypeDefinition
+      DropoutPolicy: EnumTypeDefinition
       ExemplarInfo: MessageTypeDefinition<_medfcl_v1_ExemplarInfo, _medfcl_v1_ExemplarInfo__Output>
       FilterStage: MessageTypeDefinition<_medfcl_v1_FilterStage, _medfcl_v1_FilterStage__Output>
       Hyperparameters: MessageTypeDefinition<_medfcl_v1_Hyperparameters, _medfcl_v1_Hyperparameters__Output>
       Metric: MessageTypeDefinition<_medfcl_v1_Metric, _medfcl_v1_Metric__Output>
       Prompt: MessageTypeDefinition<_medfcl_v1_Prompt, _medfcl_v1_Prompt__Output>
       Provenance: MessageTypeDefinition<_medfcl_v1_Provenance, _medfcl_v1_Provenance__Output>
+      ReplaySampler: EnumTypeDefinition
+      ShotsSelection: EnumTypeDefinition
       TensorManifest: MessageTypeDefinition<_medfcl_v1_TensorManifest, _medfcl_v1_TensorManifest__Output>
       TensorSpec: MessageTypeDefinition<_medfcl_v1_TensorSpec, _medfcl_v1_TensorSpec__Output>
     }

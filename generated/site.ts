@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition } from '@grpc/proto-loader';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { Box as _medfcl_v1_Box, Box__Output as _medfcl_v1_Box__Output } from './medfcl/v1/Box.js';
 import type { Category as _medfcl_v1_Category, Category__Output as _medfcl_v1_Category__Output } from './medfcl/v1/Category.js';
@@ -31,6 +31,7 @@ import type { ReportMetricsRequest as _medfcl_v1_ReportMetricsRequest, ReportMet
 import type { ReportMetricsResponse as _medfcl_v1_ReportMetricsResponse, ReportMetricsResponse__Output as _medfcl_v1_ReportMetricsResponse__Output } from './medfcl/v1/ReportMetricsResponse.js';
 import type { Shutdown as _medfcl_v1_Shutdown, Shutdown__Output as _medfcl_v1_Shutdown__Output } from './medfcl/v1/Shutdown.js';
 import type { SiteServiceClient as _medfcl_v1_SiteServiceClient, SiteServiceDefinition as _medfcl_v1_SiteServiceDefinition } from './medfcl/v1/SiteService.js';
+import type { TaskOutcome as _medfcl_v1_TaskOutcome, TaskOutcome__Output as _medfcl_v1_TaskOutcome__Output } from './medfcl/v1/TaskOutcome.js';
 import type { TensorManifest as _medfcl_v1_TensorManifest, TensorManifest__Output as _medfcl_v1_TensorManifest__Output } from './medfcl/v1/TensorManifest.js';
 import type { TensorSpec as _medfcl_v1_TensorSpec, TensorSpec__Output as _medfcl_v1_TensorSpec__Output } from './medfcl/v1/TensorSpec.js';
 import type { TrainTask as _medfcl_v1_TrainTask, TrainTask__Output as _medfcl_v1_TrainTask__Output } from './medfcl/v1/TrainTask.js';
@@ -47,6 +48,8 @@ export interface ProtoGrpcType {
       Category: MessageTypeDefinition<_medfcl_v1_Category, _medfcl_v1_Category__Output>
       Chunk: MessageTypeDefinition<_medfcl_v1_Chunk, _medfcl_v1_Chunk__Output>
       DatasetManifest: MessageTypeDefinition<_medfcl_v1_DatasetManifest, _medfcl_v1_DatasetManifest__Output>
+      DeltaEncoding: EnumTypeDefinition
+      DropoutPolicy: EnumTypeDefinition
       ExemplarInfo: MessageTypeDefinition<_medfcl_v1_ExemplarInfo, _medfcl_v1_ExemplarInfo__Output>
       ExemplarMessage: MessageTypeDefinition<_medfcl_v1_ExemplarMessage, _medfcl_v1_ExemplarMessage__Output>
       ExemplarPushHeader: MessageTypeDefinition<_medfcl_v1_ExemplarPushHeader, _medfcl_v1_ExemplarPushHeader__Output>
@@ -69,10 +72,14 @@ export interface ProtoGrpcType {
       RegisterRequest: MessageTypeDefinition<_medfcl_v1_RegisterRequest, _medfcl_v1_RegisterRequest__Output>
       RegisterResponse: MessageTypeDefinition<_medfcl_v1_RegisterResponse, _medfcl_v1_RegisterResponse__Output>
       RejectedExemplar: MessageTypeDefinition<_medfcl_v1_RejectedExemplar, _medfcl_v1_RejectedExemplar__Output>
+      ReplaySampler: EnumTypeDefinition
       ReportMetricsRequest: MessageTypeDefinition<_medfcl_v1_ReportMetricsRequest, _medfcl_v1_ReportMetricsRequest__Output>
       ReportMetricsResponse: MessageTypeDefinition<_medfcl_v1_ReportMetricsResponse, _medfcl_v1_ReportMetricsResponse__Output>
+      ShotsSelection: EnumTypeDefinition
       Shutdown: MessageTypeDefinition<_medfcl_v1_Shutdown, _medfcl_v1_Shutdown__Output>
       SiteService: SubtypeConstructor<typeof grpc.Client, _medfcl_v1_SiteServiceClient> & { service: _medfcl_v1_SiteServiceDefinition }
+      TaskOutcome: MessageTypeDefinition<_medfcl_v1_TaskOutcome, _medfcl_v1_TaskOutcome__Output>
+      TaskOutcomeKind: EnumTypeDefinition
       TensorManifest: MessageTypeDefinition<_medfcl_v1_TensorManifest, _medfcl_v1_TensorManifest__Output>
       TensorSpec: MessageTypeDefinition<_medfcl_v1_TensorSpec, _medfcl_v1_TensorSpec__Output>
       TrainTask: MessageTypeDefinition<_medfcl_v1_TrainTask, _medfcl_v1_TrainTask__Output>

@@ -1,3 +1,4 @@
+import { deltaEncodingWire, taskOutcomeWire } from "../services/transport/index.js";
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -179,9 +180,16 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
   }
 }
 
+/** The header's encoding: the enum, and the name in the deprecated field for coordinators built before it. */
+function updateEncoding(name: string): { encoding: ReturnType<typeof deltaEncodingWire.toWire>; legacy_encoding: string } {
+  const encoding = deltaEncodingWire.parseName(name);
+  if (!encoding) throw new MedfclError(ErrorCode.Internal, `site work produced a delta in encoding "${name}", not one of ${deltaEncodingWire.names.join(", ")}`, { details: { encoding: name } });
+  return { encoding: deltaEncodingWire.toWire(encoding), legacy_encoding: encoding };
+}
+
 async function reportTaskFailure(client: SiteServiceClient, siteId: string, taskId: string, err: Error, o: AgentOptions): Promise<void> {
   try {
-    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: taskId, metrics: [], notes: [`failed: ${err.message}`.slice(0, 2000)] });
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: taskId, metrics: [], notes: [], outcome: { kind: taskOutcomeWire.toWire("failed"), reason: err.message.slice(0, 2000) } });
   } catch (reportErr) {
     o.logger.warn({ taskId, err: (reportErr as Error).message }, "could not tell the coordinator that the task failed; it will time out there");
   }
@@ -196,7 +204,7 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
   } catch (err) {
     if (err instanceof TaskRefusedError) {
       log.warn({ reason: err.message }, "task refused");
-      await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: [], notes: [`refused: ${err.message}`] });
+      await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: [], notes: [], outcome: { kind: taskOutcomeWire.toWire("refused"), reason: err.message.slice(0, 2000) } });
       return;
     }
     throw err;
@@ -236,7 +244,7 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       sha256: createHash("sha256").update(result.delta).digest("hex"),
       size: result.delta.length,
       manifest: { tensors: result.manifest },
-      encoding: result.encoding,
+      ...updateEncoding(result.encoding),
       num_samples: result.numSamples,
       metrics: result.metrics,
     }, result.delta);
@@ -269,7 +277,7 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     throw err;
   }
   try {
-    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: entry.header.metrics ?? [], notes: [] });
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: entry.header.metrics ?? [], notes: [], outcome: { kind: taskOutcomeWire.toWire("ok"), reason: "" } });
   } catch (err) {
     log.warn({ err: (err as Error).message }, "metrics not reported; the update itself reached the coordinator");
   }

@@ -1,3 +1,4 @@
+import { trainTaskNames } from "../services/transport/index.js";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -63,7 +64,7 @@ export function exemplarOfferer(deps: ExemplarOffererDeps): ExemplarOfferer {
   const { data, logger } = deps;
   const { dataset, domain } = data;
   return async (task, count) => {
-    const requested = parseExemplarSampler(task.exemplar_sampler || "random", `task ${task.task_id} exemplar_sampler`);
+    const requested = parseExemplarSampler(trainTaskNames(task).exemplarSampler, `task ${task.task_id} exemplar_sampler`);
     const candidates: Candidate[] = dataset.images
       .map((im, index) => ({ im, index }))
       .filter(({ im }) => data.extrasOf(im.id).shareable === true)

@@ -1,5 +1,6 @@
 import { hashString, loadSample, mixSeed, randomShotIndices, subsetDataset, type CocoDataset } from "../services/data/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import { trainTaskNames } from "../services/transport/index.js";
 import type { Logger } from "../services/log/index.js";
 import { embedSamples, type TfDetector } from "../services/model/index.js";
 import { kCenterOrder } from "../services/replay/index.js";
@@ -9,7 +10,7 @@ export const SHOTS_SELECTIONS = ["random", "kcenter"] as const;
 
 /** A `shots_selection` this site does not know is an error naming the task and the field. */
 export function checkShotsSelection(task: TrainTask__Output): void {
-  const selection = task.shots_selection || "random";
+  const selection = trainTaskNames(task).shotsSelection;
   if (!(SHOTS_SELECTIONS as readonly string[]).includes(selection)) {
     throw new MedfclError(ErrorCode.InvalidArgument, `task ${task.task_id}: unknown shots_selection "${selection}"; this site knows ${SHOTS_SELECTIONS.join(" and ")}`, { details: { field: "shots_selection", value: selection } });
   }
@@ -29,7 +30,7 @@ export function fewShotSelection(dataset: CocoDataset, siteId: string, logger: L
   return async (task, det) => {
     if (task.shots <= 0 || task.shots >= dataset.images.length) return dataset;
     checkShotsSelection(task);
-    const selection = task.shots_selection || "random";
+    const selection = trainTaskNames(task).shotsSelection;
     const key = `${task.run_id}/${task.shots}/${selection}`;
     const cached = chosen.get(key);
     if (cached) return cached;

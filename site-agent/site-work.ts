@@ -5,7 +5,8 @@
  * selection policies live in services/replay. This file only wires them and encodes the update.
  */
 import type { AgentConfig } from "../services/config/index.js";
-import { MedfclError } from "../services/errors/index.js";
+import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import { deltaEncodingWire, trainTaskNames } from "../services/transport/index.js";
 import type { Logger } from "../services/log/index.js";
 import { encodeDelta, type DeltaEncoding } from "../services/model/index.js";
 import { parseExemplarSampler } from "../services/replay/index.js";
@@ -26,7 +27,7 @@ const DTYPE_OF: Record<DeltaEncoding, string> = { fp32: "F32", fp16: "F16", int8
  */
 function checkTaskSettings(task: TrainTask__Output): void {
   try {
-    if (task.exemplars_wanted > 0) parseExemplarSampler(task.exemplar_sampler || "random", `task ${task.task_id} exemplar_sampler`);
+    if (task.exemplars_wanted > 0) parseExemplarSampler(trainTaskNames(task).exemplarSampler, `task ${task.task_id} exemplar_sampler`);
     if (task.shots > 0) checkShotsSelection(task);
   } catch (err) {
     if (err instanceof MedfclError) throw new TaskRefusedError(err.message, { cause: err });
@@ -59,7 +60,9 @@ export async function createSiteWork(config: AgentConfig, logger: Logger): Promi
 
     async train(task, baseCheckpoint, replay, onProgress, signal): Promise<LocalTrainResult> {
       const update = await trainer.train(task, baseCheckpoint, replay, onProgress, signal);
-      const encoding = (task.delta_encoding || "fp32") as DeltaEncoding;
+      const named = trainTaskNames(task).deltaEncoding;
+      const encoding: DeltaEncoding | null = deltaEncodingWire.parseName(named);
+      if (!encoding) throw new MedfclError(ErrorCode.InvalidArgument, `task ${task.task_id}: unknown delta_encoding "${named}"; this site knows ${deltaEncodingWire.names.join(", ")}`, { details: { field: "delta_encoding", value: named } });
       const bytes = encodeDelta(update.delta, encoding, { "medfcl.base": task.base_version, "medfcl.site": siteId, "medfcl.task": task.task_id });
       return {
         delta: bytes,

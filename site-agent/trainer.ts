@@ -1,3 +1,4 @@
+import { trainTaskHyper } from "../services/transport/index.js";
 import { join } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
 import type { Logger } from "../services/log/index.js";
@@ -59,7 +60,7 @@ export function localTrainer({ config, data, fewShot, logger }: LocalTrainerDeps
       last?.det.dispose();
       const det = detectorFromWeights(modelCfg, base);
       last = { taskId: task.task_id, det };
-      const h = task.hyperparameters!;
+      const h = trainTaskHyper(task.hyperparameters);
       const seed = trainingSeed(task);
       const train = await fewShot(task, det);
       const replayDs = await replayDataset(join(config.stateDir, "replay", task.task_id), replay);

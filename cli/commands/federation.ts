@@ -8,7 +8,9 @@ import { startCoordinator, StateDirLockedError, StateMismatchError } from "../..
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
-import { action, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
+import { DELTA_ENCODINGS, MODEL_NAMES, type DeltaEncoding } from "../../services/model/index.js";
+import { DROPOUT_POLICIES, deltaEncodingWire, dropoutPolicyWire, type DropoutPolicy } from "../../services/transport/index.js";
+import { action, choiceOption, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
 import { watchRun } from "../watch.js";
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -39,6 +41,15 @@ function parseEvalSets(pairs: string[] | undefined): Record<string, string> | un
     out[p.slice(0, i)] = p.slice(i + 1);
   }
   return out;
+}
+
+/** The coordinator's INVALID_ARGUMENT is bad usage of the command (exit 2), like a bad flag. */
+function usageOnInvalidArgument(err: unknown): never {
+  const grpcInvalidArgument = 3;
+  if ((err as { code?: unknown }).code === grpcInvalidArgument) {
+    throw new MedfclError(ErrorCode.InvalidArgument, (err as Error).message.replace(/^3 INVALID_ARGUMENT: /, ""), { cause: err });
+  }
+  throw err;
 }
 
 function onSignals(abort: AbortController, log: { info: (o: object, m: string) => void }): void {
@@ -257,24 +268,42 @@ export function registerFederation(program: Command): void {
         .requiredOption("--strategy <name>", "specialized | joint | sequential | rehearsal")
         .requiredOption("--site <id>", "a site, in step order; repeatable", collect)
         .option("--option <k=v>", "strategy option (buffer=100, sampler=random, mix=0.3, shots=100, rounds=N, local_epochs=N); repeatable", collect)
-        .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true), 1)
-        .option("--lr <lr>", "learning rate", numberOption("--lr"), 1e-4)
-        .option("--batch-size <n>", "batch size", numberOption("--batch-size", true), 4)
-        .option("--seed <n>", "run seed", numberOption("--seed", true), 1)
+        .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true, { min: 1 }), 1)
+        .option("--lr <lr>", "learning rate", numberOption("--lr", false, { above: 0 }), 1e-4)
+        .option("--batch-size <n>", "batch size", numberOption("--batch-size", true, { min: 1 }), 4)
+        .option("--seed <n>", "run seed", numberOption("--seed", true, { min: 0 }), 1)
+        .option("--weight-decay <wd>", "weight decay (default: the coordinator's, 0.05)", numberOption("--weight-decay", false, { min: 0 }))
+        .option("--freeze-stages <n>", "bottom image-encoder stages to freeze (default: the coordinator's, 2)", numberOption("--freeze-stages", true, { min: 0 }))
+        .option("--grad-clip <norm>", "global-norm gradient clipping, 0 = off (default: the coordinator's, 1)", numberOption("--grad-clip", false, { min: 0 }))
+        .option("--delta-encoding <enc>", `encoding of the sites' deltas: ${DELTA_ENCODINGS.join(" | ")}`, choiceOption("--delta-encoding", DELTA_ENCODINGS), "fp32")
+        .option("--dropout-policy <p>", "a site that misses its deadline, refuses or fails: skip (close the step without it) | fail (fail the run)", choiceOption("--dropout-policy", DROPOUT_POLICIES), "skip")
+        .option("--model <name>", `base model size when no --base-version: ${MODEL_NAMES.join(" | ")} (default: the coordinator's, nano)`)
+        .option("--base-version <sha256>", "start from this stored model version")
         .option("--wait", "wait for the run to finish and print its audit"),
     ).action(
-      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; wait?: boolean; coordinator: string }) => {
+      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
+        const options = Object.fromEntries(
+          (f.option ?? []).map((kv) => {
+            const i = kv.indexOf("=");
+            if (i <= 0) throw new MedfclError(ErrorCode.InvalidArgument, `--option expects KEY=VALUE, got "${kv}"`, { details: { option: "--option" } });
+            return [kv.slice(0, i), kv.slice(i + 1)];
+          }),
+        );
         const client = adminClient(f);
         try {
-          const options = Object.fromEntries((f.option ?? []).map((kv) => kv.split("=", 2) as [string, string]));
+          // Only what was given: the coordinator fills every other hyper-parameter with its documented default.
           const run = await client.createRun({
             name: f.name,
             strategy: f.strategy,
             sites: f.site,
             options,
             seed: f.seed,
-            hyperparameters: { epochs: f.epochs, lr: f.lr, batch_size: f.batchSize, seed: f.seed },
-          });
+            model: f.model ?? "",
+            base_version: f.baseVersion ?? "",
+            delta_encoding: deltaEncodingWire.toWire(f.deltaEncoding),
+            dropout_policy: dropoutPolicyWire.toWire(f.dropoutPolicy),
+            hyperparameters: { epochs: f.epochs, lr: f.lr, batch_size: f.batchSize, seed: f.seed, weight_decay: f.weightDecay, freeze_stages: f.freezeStages, grad_clip: f.gradClip },
+          }).catch(usageOnInvalidArgument);
           process.stdout.write(`${run.run_id} ${run.state}\n`);
           if (f.wait) {
             const done = await client.waitForRun(run.run_id);
@@ -286,7 +315,7 @@ export function registerFederation(program: Command): void {
         }
       }),
     ),
-    ["medfcl runs create --name seq1 --strategy sequential --site a --site b --epochs 2 --insecure --wait"],
+    ["medfcl runs create --name seq1 --strategy sequential --site a --site b --epochs 2 --insecure --wait", "medfcl runs create --name r16 --strategy rehearsal --site a --site b --delta-encoding fp16 --insecure"],
   );
 
   withExamples(

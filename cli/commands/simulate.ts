@@ -2,7 +2,8 @@ import { type Command } from "commander";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.js";
-import { action, commandLogger, numberOption, withExamples } from "../context.js";
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
+import { action, choiceOption, commandLogger, numberOption, withExamples } from "../context.js";
 
 export function registerSimulate(program: Command): void {
   const d = defaultSimulateOptions("yolox-nano");
@@ -24,6 +25,7 @@ export function registerSimulate(program: Command): void {
     .option("--epochs <n>", "local epochs per step (default 3)", numberOption("--epochs", true))
     .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-4 for a pretrained base)", numberOption("--lr"))
     .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
+    .option("--delta-encoding <enc>", `encoding of the sites' deltas: ${DELTA_ENCODINGS.join(" | ")}`, choiceOption("--delta-encoding", DELTA_ENCODINGS), "fp32")
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--data-root <dir>", "suite folder (suite.json); synthesized there when missing")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates")
@@ -34,7 +36,7 @@ export function registerSimulate(program: Command): void {
     "medfcl simulate --model yolox-nano --base-weights ../shared/weights/yolox-nano/yolox_nano.onnx --input-size 128 --out runs/pretrained",
   ]);
   cmd.action(
-    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
+    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; deltaEncoding: DeltaEncoding; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
       if (!["polyp", "tasks"].includes(f.suite)) throw new MedfclError(ErrorCode.InvalidArgument, `--suite must be polyp or tasks, got "${f.suite}"`, { details: { option: "--suite" } });
       if (!["tiny", "small", "full"].includes(f.scale)) throw new MedfclError(ErrorCode.InvalidArgument, `--scale must be tiny, small or full, got "${f.scale}"`, { details: { option: "--scale" } });
       const logger = commandLogger(c, "simulate");

@@ -1,6 +1,7 @@
 import type { MedfclEvent } from "../../services/events/index.js";
 import type { CoordinatorContext } from "../context.js";
-import * as db from "../db.js";
+import type { Run } from "../domain.js";
+import * as store from "../store.js";
 import { orderDomains } from "../run-artifacts.js";
 import type { DashboardFeed, SiteLive } from "./feed.js";
 
@@ -63,44 +64,44 @@ export function plannedSteps(strategy: string, sites: number): number {
   return strategy === "joint" ? 1 : sites;
 }
 
-export function runView(ctx: CoordinatorContext, run: db.RunRow): RunView {
-  const steps = db.listSteps(ctx.db, run.run_id);
-  const evals = db.evaluationsForRun(ctx.db, run.run_id);
+export function runView(ctx: CoordinatorContext, run: Run): RunView {
+  const steps = store.listSteps(ctx.db, run.runId);
+  const evals = store.evaluationsForRun(ctx.db, run.runId);
   const byStep: Record<string, Record<string, number>> = {};
   for (const e of evals) (byStep[String(e.step)] ??= {})[e.domain] = e.ap;
   const evalDomains = Object.keys(ctx.config.evalSets).length ? Object.keys(ctx.config.evalSets) : [...new Set(evals.map((e) => e.domain))];
-  const updates = ctx.db.prepare("SELECT COUNT(*) AS n FROM updates WHERE run_id = ? AND accepted = 1").get(run.run_id) as { n: number };
-  const sites = JSON.parse(run.sites_json) as string[];
+  const received = store.acceptedUpdateCount(ctx.db, run.runId);
+  const sites = run.sites;
   return {
-    runId: run.run_id,
+    runId: run.runId,
     name: run.name,
     strategy: run.strategy,
     state: run.state,
     sites,
     plannedSteps: plannedSteps(run.strategy, sites.length),
-    createdAt: run.created_at,
-    updatedAt: run.updated_at,
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
     error: run.error,
-    baseVersion: run.base_version,
-    currentVersion: run.current_version,
+    baseVersion: run.baseVersion,
+    currentVersion: run.currentVersion,
     steps: steps.map((s) => ({
-      index: s.idx,
+      index: s.index,
       domain: s.domain,
       state: s.state,
-      sites: JSON.parse(s.sites_json) as string[],
+      sites: s.sites,
       version: s.version,
-      dropouts: JSON.parse(s.dropouts_json) as string[],
-      roundsDone: db.roundsOfStep(ctx.db, run.run_id, s.idx).length,
+      dropouts: s.dropouts,
+      roundsDone: store.roundsOfStep(ctx.db, run.runId, s.index).length,
     })),
     domains: orderDomains(
       steps.map((s) => s.domain),
       evalDomains,
     ),
     evals: byStep,
-    lineage: db.versionsForRun(ctx.db, run.run_id).map((v) => ({ version: v.version, parent: v.parent, step: v.step, strategy: v.strategy, sites: JSON.parse(v.sites_json) as string[] })),
+    lineage: store.versionsForRun(ctx.db, run.runId).map((v) => ({ version: v.version, parent: v.parent, step: v.step, strategy: v.strategy, sites: v.sites })),
     updates: {
-      received: updates.n,
-      rejected: db.rejectedUpdatesForRun(ctx.db, run.run_id).map((u) => ({ siteId: u.site_id, taskId: u.task_id, reason: u.reason ?? "" })),
+      received,
+      rejected: store.rejectedUpdatesForRun(ctx.db, run.runId).map((u) => ({ siteId: u.siteId, taskId: u.taskId, reason: u.reason ?? "" })),
     },
   };
 }
@@ -111,17 +112,17 @@ export function dashboardSnapshot(ctx: CoordinatorContext, feed: DashboardFeed, 
   const lastSeq = feed.lastSeq;
   const silentMs = ctx.config.heartbeatIntervalMs * ctx.config.heartbeatMisses;
   const live = feed.siteLive();
-  const sites = db.listSites(ctx.db).map((s): SiteView => {
-    const l = live.get(s.site_id);
+  const sites = store.listSites(ctx.db).map((s): SiteView => {
+    const l = live.get(s.siteId);
     return {
-      siteId: s.site_id,
+      siteId: s.siteId,
       domain: s.domain,
       task: s.task,
       backend: s.backend,
-      agentVersion: s.agent_version,
-      registeredAt: s.registered_at,
-      lastSeenAt: s.last_seen_at,
-      alive: Date.now() - Date.parse(s.last_seen_at) <= silentMs,
+      agentVersion: s.agentVersion,
+      registeredAt: s.registeredAt,
+      lastSeenAt: s.lastSeenAt,
+      alive: Date.now() - Date.parse(s.lastSeenAt) <= silentMs,
       state: l?.state ?? "unknown",
       taskId: l?.taskId ?? null,
       runId: l?.runId ?? null,
@@ -130,9 +131,7 @@ export function dashboardSnapshot(ctx: CoordinatorContext, feed: DashboardFeed, 
       lastHeartbeatAt: l?.lastHeartbeatAt ?? null,
     };
   });
-  // Newest first (db.listRuns pages oldest first, for the admin API).
-  const rows = ctx.db.prepare("SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?").all(opts.runs ?? 10) as db.RunRow[];
-  const runs = rows.map((r) => runView(ctx, r));
+  const runs = store.latestRuns(ctx.db, opts.runs ?? 10).map((r) => runView(ctx, r));
   return {
     version: ctx.version,
     serverTime: new Date().toISOString(),

@@ -35,7 +35,7 @@ export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string)
   return {
     CreateRun: guarded((req) => {
       const run = admin.createRun(ctx, req);
-      startRun(run.run_id);
+      startRun(run.runId);
       return admin.runToWire(ctx, run);
     }),
     GetRun: guarded((req) => admin.runToWire(ctx, admin.requireRun(ctx, req.run_id))),

@@ -7,7 +7,7 @@ import type { ExemplarInfo__Output } from "../../generated/medfcl/v1/ExemplarInf
 import type { PushUpdateMessage__Output } from "../../generated/medfcl/v1/PushUpdateMessage.js";
 import type { ExemplarMessage__Output } from "../../generated/medfcl/v1/ExemplarMessage.js";
 import type { CoordinatorContext } from "../context.js";
-import * as db from "../db.js";
+import * as store from "../store.js";
 import * as site from "../site-service.js";
 import { failStream, toGrpcStatus } from "./errors.js";
 
@@ -105,7 +105,7 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
         const siteId = assertSiteIdentity(call, call.request.site_id, ctx.config.insecure);
         site.assertMayPullExemplars(ctx, siteId, call.request.task_id, call.request.exemplar_ids);
         for (const id of call.request.exemplar_ids) {
-          const row = db.getExemplar(ctx.db, id);
+          const row = store.getExemplar(ctx.db, id);
           if (!row) throw new MedfclError(ErrorCode.NotFound, `exemplar ${id} is not stored`, { details: { exemplarId: id } });
           call.write({ info: site.exemplarInfo(row) });
           const bytes = ctx.blobs.get(id);

@@ -1,5 +1,6 @@
 import type { TensorMap } from "../../services/tensors/index.js";
 import type { ReplayItem } from "../../services/replay/index.js";
+import type { Hyper } from "../domain.js";
 
 /** What the coordinator knows about a registered site. */
 export interface SiteInfo {
@@ -8,20 +9,8 @@ export interface SiteInfo {
   numImages: number;
 }
 
-/** Local training settings sent with a task (mirror of proto Hyperparameters). */
-export interface Hyper {
-  lr: number;
-  textLr: number;
-  weightDecay: number;
-  batchSize: number;
-  epochs: number;
-  freezeStages: number;
-  gradClip: number;
-  seed: number;
-  replayRatio: number;
-  maxSteps: number;
-  inputSize: number;
-}
+/** Local training settings sent with a task: one definition, in the coordinator's domain. */
+export type { Hyper };
 
 /** One step of a run: which sites train, on what domain, from which parent model. */
 export interface StepSpec {

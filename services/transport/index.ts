@@ -25,3 +25,22 @@ export {
 } from "./pki.js";
 export { peerSiteId, assertSiteIdentity, type ServerCallIdentity } from "./auth.js";
 export { createAdminClient, type AdminClient } from "./admin-client.js";
+export {
+  SITE_SAMPLERS,
+  SHOTS_SELECTIONS,
+  DROPOUT_POLICIES,
+  TASK_OUTCOMES,
+  deltaEncodingWire,
+  siteSamplerWire,
+  shotsSelectionWire,
+  dropoutPolicyWire,
+  taskOutcomeWire,
+  trainTaskNames,
+  trainTaskHyper,
+  type SiteSampler,
+  type ShotsSelection,
+  type DropoutPolicy,
+  type TaskOutcomeKind,
+  type EnumTable,
+  type TrainTaskHyper,
+} from "./enums.js";

@@ -5,7 +5,8 @@ import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import * as db from "../../coordinator/db.js";
+import { defaultHyper } from "../../coordinator/domain.js";
+import * as db from "../../coordinator/store.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import { renderFrame } from "../../cli/watch.js";
 import { startTestCoordinator } from "../helpers/federation.js";
@@ -35,9 +36,9 @@ describe("runs watch", () => {
   before(async () => {
     coord = await startTestCoordinator({ dashboardToken: TOKEN });
     for (const [site, domain] of [["site-1", "kvasir"], ["site-2", "etis"]]) {
-      db.upsertSite(coord.ctx.db, { site_id: site, domain, task: "polyp", manifest_json: "{}", backend: "wasm", agent_version: "0.1.0", session_id: "s" });
+      db.upsertSite(coord.ctx.db, { siteId: site, domain, task: "polyp", manifest: { num_images: 1 }, backend: "wasm", agentVersion: "0.1.0", sessionId: "s" });
     }
-    db.insertRun(coord.ctx.db, { run_id: "run-w", name: "watched", strategy: "sequential", state: "running", sites_json: JSON.stringify(["site-1", "site-2"]), options_json: "{}", hyper_json: "{}", model: "nano", seed: 1, base_version: null, dropout_policy: "skip" });
+    db.insertRun(coord.ctx.db, { runId: "run-w", name: "watched", strategy: "sequential", state: "running", sites: ["site-1", "site-2"], options: {}, hyper: defaultHyper(), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32" });
   });
   after(async () => {
     await coord?.close();
@@ -47,15 +48,15 @@ describe("runs watch", () => {
     const w = medfcl(["runs", "watch", "watched", "--http", coord.httpAddress], { MEDFCL_COORDINATOR_DASHBOARD_TOKEN: TOKEN });
     await until(() => w.out().includes("watched (sequential) running"), w.out);
     const ev = coord.ctx.events;
-    db.upsertStep(coord.ctx.db, { run_id: "run-w", idx: 0, state: "training", domain: "kvasir", sites_json: JSON.stringify(["site-1"]), parent_version: null, version: null });
+    db.upsertStep(coord.ctx.db, { runId: "run-w", index: 0, state: "training", domain: "kvasir", sites: ["site-1"], parentVersion: null, version: null });
     await ev.publish({ type: "step.opened", runId: "run-w", step: 0, baseVersion: "b".repeat(64), sites: ["site-1"] });
     await ev.publish({ type: "task.assigned", runId: "run-w", step: 0, siteId: "site-1", taskId: "task-1", baseVersion: "b".repeat(64) });
     await ev.publish({ type: "site.heartbeat", siteId: "site-1", state: "training", taskId: "task-1" });
     await ev.publish({ type: "site.progress", siteId: "site-1", runId: "run-w", taskId: "task-1", progress: 0.5, loss: 1.25 });
     await until(() => /site-1\s+training\s+\[#{12}\.{12}\]\s+50%\s+loss 1\.2500/.test(w.out()), w.out);
     assert.match(w.out(), /steps 0\/2/);
-    db.upsertEvaluation(coord.ctx.db, { run_id: "run-w", step: 0, domain: "kvasir", version: "v".repeat(64), ap: 41.5, ap50: 60, stats_json: "[]", per_category_json: "{}" });
-    db.upsertEvaluation(coord.ctx.db, { run_id: "run-w", step: 0, domain: "etis", version: "v".repeat(64), ap: 12.25, ap50: 20, stats_json: "[]", per_category_json: "{}" });
+    db.upsertEvaluation(coord.ctx.db, { runId: "run-w", step: 0, domain: "kvasir", version: "v".repeat(64), ap: 41.5, ap50: 60, stats: [], perCategoryAp: {} });
+    db.upsertEvaluation(coord.ctx.db, { runId: "run-w", step: 0, domain: "etis", version: "v".repeat(64), ap: 12.25, ap50: 20, stats: [], perCategoryAp: {} });
     await ev.publish({ type: "evaluated", runId: "run-w", step: 0, version: "v".repeat(64), ap: { kvasir: 41.5, etis: 12.25 } });
     await until(() => /0 kvasir\s+41\.5\s+12\.3/.test(w.out()), w.out);
     db.updateStep(coord.ctx.db, "run-w", 0, { state: "closed", version: "v".repeat(64) });

@@ -7,7 +7,7 @@ import { call, createSiteClient, pushExemplars } from "../../site-agent/client.j
 import { createAdminClient, type AdminClient } from "../../services/transport/index.js";
 import { imageMetadataCarriers, sanitizeImage } from "../../services/privacy/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import type * as db from "../../coordinator/db.js";
+import * as store from "../../coordinator/store.js";
 import type { SiteServiceClient } from "../../generated/medfcl/v1/SiteService.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import type { ExemplarInfo } from "../../generated/medfcl/v1/ExemplarInfo.js";
@@ -105,13 +105,13 @@ describe("coordinator - exemplar validation", () => {
     assert.match(reasons.get(sha(noise)) ?? "", /over the limit of 8388608 bytes/);
     assert.deepEqual(new Set(res.accepted_ids), new Set([sha(phi), sha(jpegExif)]), "the images are kept, cleaned");
 
-    const rows = coord.ctx.db.prepare("SELECT * FROM exemplars").all() as db.ExemplarRow[];
+    const rows = (coord.ctx.db.prepare("SELECT exemplar_id FROM exemplars").all() as { exemplar_id: string }[]).map((r) => store.getExemplar(coord.ctx.db, r.exemplar_id)!);
     assert.equal(rows.length, 2);
     for (const row of rows) {
-      assert.notEqual(row.exemplar_id, sha(phi), "the PHI-carrying bytes are not what is stored");
-      const stored = coord.ctx.blobs.get(row.exemplar_id);
+      assert.notEqual(row.exemplarId, sha(phi), "the PHI-carrying bytes are not what is stored");
+      const stored = coord.ctx.blobs.get(row.exemplarId);
       assert.deepEqual(imageMetadataCarriers(stored), [], `stored ${row.mime} carries no metadata`);
-      const stage = (JSON.parse(row.provenance_json) as { stages: { name: string; removed: string[] }[] }).stages.at(-1)!;
+      const stage = row.provenance.stages.at(-1)!;
       assert.equal(stage.name, "coordinator-sanitize");
       if (row.mime === "image/png") assert.deepEqual(stage.removed, ["png:tEXt(PatientName)", "png:tEXt(MRN)", "png:tEXt(DOB)", "png:pHYs"], "keys only: no value is recorded");
       else assert.ok(stage.removed.includes("jpeg:APP1(Exif)"), stage.removed.join());

@@ -3,23 +3,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import * as db from "../../coordinator/db.js";
+import * as db from "../../coordinator/store.js";
 
 const dir = mkdtempSync(join(tmpdir(), "medfcl-exemplars-"));
 
-function row(id: string, runId: string, taskId: string): Omit<db.ExemplarRow, "created_at"> {
+function row(id: string, runId: string, taskId: string): Omit<db.ExemplarRecord, "createdAt"> {
   return {
-    exemplar_id: id,
-    site_id: "site-1",
-    run_id: runId,
-    task_id: taskId,
+    exemplarId: id,
+    siteId: "site-1",
+    runId,
+    taskId,
     domain: "kvasir",
     mime: "image/png",
     width: 8,
     height: 8,
-    boxes_json: "[]",
-    categories_json: "[]",
-    provenance_json: "{}",
+    boxes: [],
+    categories: [],
+    provenance: { content_sha256: id, source_hmac: "h", site_id: "site-1", stages: [], exported_at: "2026-01-01T00:00:00.000Z" },
     size: 10,
     score: 0,
   };
@@ -34,9 +34,9 @@ describe("coordinator exemplars", () => {
     assert.equal(db.insertExemplar(d, row("sha-2", "run-1", "t1")), true);
     assert.equal(db.insertExemplar(d, row("sha-1", "run-2", "t9")), true, "the later run gains it");
     assert.equal(db.insertExemplar(d, row("sha-1", "run-2", "t9")), false, "a second push to the same run adds nothing");
-    assert.deepEqual(db.exemplarsForRun(d, "run-1").map((e) => e.exemplar_id), ["sha-1", "sha-2"]);
+    assert.deepEqual(db.exemplarsForRun(d, "run-1").map((e) => e.exemplarId), ["sha-1", "sha-2"]);
     const second = db.exemplarsForRun(d, "run-2");
-    assert.deepEqual(second.map((e) => [e.exemplar_id, e.run_id, e.task_id]), [["sha-1", "run-2", "t9"]]);
+    assert.deepEqual(second.map((e) => [e.exemplarId, e.runId, e.taskId]), [["sha-1", "run-2", "t9"]]);
     assert.equal((d.prepare("SELECT COUNT(*) AS n FROM exemplars").get() as { n: number }).n, 2, "the bytes' metadata is stored once");
     d.close();
   });
@@ -49,7 +49,7 @@ describe("coordinator exemplars", () => {
     addTask.run("t-step1", 1);
     // Stored within one millisecond: the clock cannot order them, the push order does.
     d.exec("UPDATE run_exemplars SET created_at = '2026-01-01T00:00:00.000Z'");
-    assert.deepEqual(db.exemplarsForRun(d, "run-1").map((e) => e.exemplar_id), ["sha-c", "sha-a", "sha-z", "sha-b"]);
+    assert.deepEqual(db.exemplarsForRun(d, "run-1").map((e) => e.exemplarId), ["sha-c", "sha-a", "sha-z", "sha-b"]);
     d.close();
   });
 
@@ -57,10 +57,13 @@ describe("coordinator exemplars", () => {
     const path = join(dir, "old.sqlite");
     const d = db.openDb(path);
     db.insertExemplar(d, row("sha-1", "run-1", "t1"));
-    d.exec("DELETE FROM run_exemplars");
+    // What such a database looks like: schema version 1 and no run_exemplars table.
+    d.exec("DROP TABLE run_exemplars");
+    d.exec("UPDATE meta SET value = '1' WHERE key = 'schema_version'");
+    d.exec("ALTER TABLE runs DROP COLUMN delta_encoding");
     d.close();
     const reopened = db.openDb(path);
-    assert.deepEqual(db.exemplarsForRun(reopened, "run-1").map((e) => e.exemplar_id), ["sha-1"]);
+    assert.deepEqual(db.exemplarsForRun(reopened, "run-1").map((e) => e.exemplarId), ["sha-1"]);
     reopened.close();
   });
 });

@@ -19,7 +19,7 @@ async function trainStep(coord: RunningCoordinator, siteId: string, dir: string)
     const base = readFileSync(await pullModel(client, siteId, task.base_version, join(dir, siteId, "base.safetensors")));
     const delta = constantDelta(base, 1e-3);
     const bytes = encodedDelta(delta);
-    await pushUpdate(client, { site_id: siteId, task_id: task.task_id, base_version: task.base_version, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length, manifest: { tensors: manifestOf(delta) }, encoding: "fp32", num_samples: 5 }, bytes);
+    await pushUpdate(client, { site_id: siteId, task_id: task.task_id, base_version: task.base_version, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length, manifest: { tensors: manifestOf(delta) }, encoding: "DELTA_ENCODING_FP32", num_samples: 5 }, bytes);
     return task.base_version;
   } finally {
     client.close();

@@ -87,12 +87,12 @@ describe("coordinator - a database that does not match its blob store", () => {
     await assert.rejects(startTestCoordinator({ stateDir: dir }), (err) => err instanceof StateMismatchError && /truncated or corrupt/.test(err.message));
   });
 
-  it("coordinator - a database of an unknown schema version refuses to start", async () => {
+  it("coordinator - a database of a newer schema version refuses to start", async () => {
     const dir = await usedStateDir();
     const d = new Database(join(dir, "coordinator.sqlite"));
     d.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
     d.close();
-    await assert.rejects(startTestCoordinator({ stateDir: dir }), (err) => err instanceof StateMismatchError && /schema version 99; this coordinator knows version 1/.test(err.message));
+    await assert.rejects(startTestCoordinator({ stateDir: dir }), (err) => err instanceof StateMismatchError && /schema version 99; this coordinator knows versions up to 2 \(run a newer coordinator\)/.test(err.message));
   });
 
   it("coordinator - a new state dir and a reopened healthy one start", async () => {

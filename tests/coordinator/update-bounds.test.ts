@@ -48,7 +48,7 @@ describe("coordinator - bounded update decoding", () => {
       const before = coord.rssKb();
       const sha256 = createHash("sha256").update(bytes).digest("hex");
       await assert.rejects(
-        pushUpdate(client, { site_id: "site-h", task_id: task.task_id, base_version: task.base_version, sha256, size: bytes.length, manifest: { tensors: manifest }, encoding: "topk", num_samples: 1 }, bytes),
+        pushUpdate(client, { site_id: "site-h", task_id: task.task_id, base_version: task.base_version, sha256, size: bytes.length, manifest: { tensors: manifest }, encoding: "DELTA_ENCODING_TOPK", num_samples: 1 }, bytes),
         (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /shape \[250000000\]/.test(err.details),
       );
       const growthMb = (coord.peakRssKb() - before) / 1024;

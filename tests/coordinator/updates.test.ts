@@ -71,7 +71,7 @@ describe("coordinator - update validation", () => {
       }
       const bytes = encodedDelta(delta);
       try {
-        const res = await pushUpdate(client, { site_id: s, task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: bytes.length, manifest: { tensors: manifest }, encoding: "fp32", num_samples: 10 }, bytes);
+        const res = await pushUpdate(client, { site_id: s, task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: bytes.length, manifest: { tensors: manifest }, encoding: "DELTA_ENCODING_FP32", num_samples: 10 }, bytes);
         statuses[s] = res.accepted ? "accepted" : "not accepted";
       } catch (err) {
         statuses[s] = (err as grpc.ServiceError).code;
@@ -97,11 +97,11 @@ describe("coordinator - update validation", () => {
     const delta = constantDelta(base, 1e-3);
     const bytes = encodedDelta(delta);
     await assert.rejects(
-      pushUpdate(client, { site_id: "site-a", task_id: task.task_id, base_version: task.base_version, sha256: sha(Buffer.from("other")), size: bytes.length, manifest: { tensors: manifestOf(delta) }, encoding: "fp32", num_samples: 1 }, bytes),
+      pushUpdate(client, { site_id: "site-a", task_id: task.task_id, base_version: task.base_version, sha256: sha(Buffer.from("other")), size: bytes.length, manifest: { tensors: manifestOf(delta) }, encoding: "DELTA_ENCODING_FP32", num_samples: 1 }, bytes),
       (err: grpc.ServiceError) => err.code === grpc.status.DATA_LOSS,
     );
     // The task stays open: the same site can retry with the right digest.
-    const ok = await pushUpdate(client, { site_id: "site-a", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: bytes.length, manifest: { tensors: manifestOf(delta) }, encoding: "fp32", num_samples: 1 }, bytes);
+    const ok = await pushUpdate(client, { site_id: "site-a", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: bytes.length, manifest: { tensors: manifestOf(delta) }, encoding: "DELTA_ENCODING_FP32", num_samples: 1 }, bytes);
     assert.equal(ok.accepted, true);
     assert.equal((await admin.waitForRun(run.run_id, { pollMs: 100, timeoutMs: 30_000 })).state, "completed");
   });
@@ -111,7 +111,7 @@ describe("coordinator - update validation", () => {
     const client = clients.get("site-c")!;
     const task = await nextTask(client, "site-c", sessions.get("site-c")!);
     const base = readFileSync(await pullModel(client, "site-c", task.base_version, join(dir, "nosize", "base.safetensors")));
-    const header = (bytes: Buffer, delta: ReturnType<typeof constantDelta>) => ({ site_id: "site-c", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: 0, manifest: { tensors: manifestOf(delta) }, encoding: "fp32", num_samples: 1 });
+    const header = (bytes: Buffer, delta: ReturnType<typeof constantDelta>) => ({ site_id: "site-c", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: 0, manifest: { tensors: manifestOf(delta) }, encoding: "DELTA_ENCODING_FP32" as const, num_samples: 1 });
     const bad = constantDelta(base, 1e-3);
     [...bad.values()][1].data[0] = NaN;
     const badBytes = encodedDelta(bad);
@@ -136,7 +136,7 @@ describe("coordinator - update validation", () => {
     const task = await nextTask(clients.get("site-b")!, "site-b", sessions.get("site-b")!);
     const bytes = Buffer.from("x");
     await assert.rejects(
-      pushUpdate(clients.get("site-a")!, { site_id: "site-a", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: 1, manifest: { tensors: [] }, encoding: "fp32", num_samples: 1 }, bytes),
+      pushUpdate(clients.get("site-a")!, { site_id: "site-a", task_id: task.task_id, base_version: task.base_version, sha256: sha(bytes), size: 1, manifest: { tensors: [] }, encoding: "DELTA_ENCODING_FP32", num_samples: 1 }, bytes),
       (err: grpc.ServiceError) => err.code === grpc.status.PERMISSION_DENIED,
     );
     await assert.rejects(

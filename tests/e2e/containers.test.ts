@@ -422,7 +422,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
   async function createRun(admin: AdminClient, name: string, sites: SiteId[]): Promise<string> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const run = await admin.createRun({ name, strategy: "sequential", sites, seed: 3, model: "nano", hyperparameters, dropout_policy: "skip" });
+        const run = await admin.createRun({ name, strategy: "sequential", sites, seed: 3, model: "nano", hyperparameters, dropout_policy: "DROPOUT_POLICY_SKIP" });
         return run.run_id;
       } catch (err) {
         if (attempt >= 20) throw err;

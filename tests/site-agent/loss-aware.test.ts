@@ -53,12 +53,14 @@ function task(sampler: string, wanted = 3): TrainTask__Output {
     round: 0,
     base_version: "b".repeat(64),
     hyperparameters: { seed: 1 },
-    exemplar_sampler: sampler,
+    // As a coordinator built before the enums sends it (the string field), so any name can be tried.
+    exemplar_sampler: "REPLAY_SAMPLER_UNSPECIFIED",
+    legacy_exemplar_sampler: sampler,
     exemplars_wanted: wanted,
     exemplar_ids: [],
     shots: 0,
-    shots_selection: "",
-    delta_encoding: "",
+    shots_selection: "SHOTS_SELECTION_UNSPECIFIED",
+    delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
   } as unknown as TrainTask__Output;
 }
 
@@ -123,7 +125,7 @@ describe("site agent - loss-aware exemplar sampler", () => {
       assert.throws(() => work.checkTask(task(name)), (err: unknown) => err instanceof TaskRefusedError && new RegExp(`unknown exemplar sampler "${name}" in task t-${name} exemplar_sampler`).test(err.message));
     }
     assert.doesNotThrow(() => work.checkTask(task("hardest", 0)), "a task that wants no exemplars does not use the sampler");
-    const fewShot = { ...task("random"), shots: 5, shots_selection: "hardest" } as TrainTask__Output;
+    const fewShot: TrainTask__Output = { ...task("random"), shots: 5, legacy_shots_selection: "hardest" };
     assert.throws(() => work.checkTask(fewShot), (err: unknown) => err instanceof TaskRefusedError && /unknown shots_selection "hardest"/.test(err.message));
   });
 });

@@ -1,6 +1,8 @@
 // Original file: proto/medfcl/v1/admin.proto
 
 import type { Hyperparameters as _medfcl_v1_Hyperparameters, Hyperparameters__Output as _medfcl_v1_Hyperparameters__Output } from '../../medfcl/v1/Hyperparameters.js';
+import type { DeltaEncoding as _medfcl_v1_DeltaEncoding, DeltaEncoding__Output as _medfcl_v1_DeltaEncoding__Output } from '../../medfcl/v1/DeltaEncoding.js';
+import type { DropoutPolicy as _medfcl_v1_DropoutPolicy, DropoutPolicy__Output as _medfcl_v1_DropoutPolicy__Output } from '../../medfcl/v1/DropoutPolicy.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CreateRunRequest {
@@ -12,7 +14,9 @@ export interface CreateRunRequest {
   'model'?: (string);
   'base_version'?: (string);
   'seed'?: (number | string | Long);
-  'dropout_policy'?: (string);
+  'legacy_dropout_policy'?: (string);
+  'delta_encoding'?: (_medfcl_v1_DeltaEncoding);
+  'dropout_policy'?: (_medfcl_v1_DropoutPolicy);
 }
 
 export interface CreateRunRequest__Output {
@@ -24,5 +28,7 @@ export interface CreateRunRequest__Output {
   'model': (string);
   'base_version': (string);
   'seed': (number);
-  'dropout_policy': (string);
+  'legacy_dropout_policy': (string);
+  'delta_encoding': (_medfcl_v1_DeltaEncoding__Output);
+  'dropout_policy': (_medfcl_v1_DropoutPolicy__Output);
 }

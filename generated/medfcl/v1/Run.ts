@@ -1,6 +1,10 @@
 // Original file: proto/medfcl/v1/admin.proto
 
 import type { Step as _medfcl_v1_Step, Step__Output as _medfcl_v1_Step__Output } from '../../medfcl/v1/Step.js';
+import type { DeltaEncoding as _medfcl_v1_DeltaEncoding, DeltaEncoding__Output as _medfcl_v1_DeltaEncoding__Output } from '../../medfcl/v1/DeltaEncoding.js';
+import type { DropoutPolicy as _medfcl_v1_DropoutPolicy, DropoutPolicy__Output as _medfcl_v1_DropoutPolicy__Output } from '../../medfcl/v1/DropoutPolicy.js';
+import type { Hyperparameters as _medfcl_v1_Hyperparameters, Hyperparameters__Output as _medfcl_v1_Hyperparameters__Output } from '../../medfcl/v1/Hyperparameters.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface Run {
   'run_id'?: (string);
@@ -14,6 +18,11 @@ export interface Run {
   'updated_at'?: (string);
   'error'?: (string);
   'options'?: ({[key: string]: string});
+  'model'?: (string);
+  'delta_encoding'?: (_medfcl_v1_DeltaEncoding);
+  'dropout_policy'?: (_medfcl_v1_DropoutPolicy);
+  'hyperparameters'?: (_medfcl_v1_Hyperparameters | null);
+  'seed'?: (number | string | Long);
 }
 
 export interface Run__Output {
@@ -28,4 +37,9 @@ export interface Run__Output {
   'updated_at': (string);
   'error': (string);
   'options': ({[key: string]: string});
+  'model': (string);
+  'delta_encoding': (_medfcl_v1_DeltaEncoding__Output);
+  'dropout_policy': (_medfcl_v1_DropoutPolicy__Output);
+  'hyperparameters': (_medfcl_v1_Hyperparameters__Output | null);
+  'seed': (number);
 }

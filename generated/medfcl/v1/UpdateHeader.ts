@@ -2,6 +2,7 @@
 
 import type { TensorManifest as _medfcl_v1_TensorManifest, TensorManifest__Output as _medfcl_v1_TensorManifest__Output } from '../../medfcl/v1/TensorManifest.js';
 import type { Metric as _medfcl_v1_Metric, Metric__Output as _medfcl_v1_Metric__Output } from '../../medfcl/v1/Metric.js';
+import type { DeltaEncoding as _medfcl_v1_DeltaEncoding, DeltaEncoding__Output as _medfcl_v1_DeltaEncoding__Output } from '../../medfcl/v1/DeltaEncoding.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface UpdateHeader {
@@ -11,9 +12,10 @@ export interface UpdateHeader {
   'sha256'?: (string);
   'size'?: (number | string | Long);
   'manifest'?: (_medfcl_v1_TensorManifest | null);
-  'encoding'?: (string);
+  'legacy_encoding'?: (string);
   'num_samples'?: (number);
   'metrics'?: (_medfcl_v1_Metric)[];
+  'encoding'?: (_medfcl_v1_DeltaEncoding);
 }
 
 export interface UpdateHeader__Output {
@@ -23,7 +25,8 @@ export interface UpdateHeader__Output {
   'sha256': (string);
   'size': (number);
   'manifest': (_medfcl_v1_TensorManifest__Output | null);
-  'encoding': (string);
+  'legacy_encoding': (string);
   'num_samples': (number);
   'metrics': (_medfcl_v1_Metric__Output)[];
+  'encoding': (_medfcl_v1_DeltaEncoding__Output);
 }

@@ -66,7 +66,7 @@ describe("store - repair", () => {
       const delta = constantDelta(base, 1e-3);
       const bytes = encodedDelta(delta);
       const sha = createHash("sha256").update(bytes).digest("hex");
-      const header = { site_id: "site-r", task_id: task.task_id, base_version: task.base_version, sha256: sha, manifest: { tensors: manifestOf(delta) }, encoding: "fp32", num_samples: 3 };
+      const header = { site_id: "site-r", task_id: task.task_id, base_version: task.base_version, sha256: sha, manifest: { tensors: manifestOf(delta) }, encoding: "DELTA_ENCODING_FP32" as const, num_samples: 3 };
       await assert.rejects(pushUpdate(client, { ...header, size: bytes.length + 8 }, bytes), (err: grpc.ServiceError) => err.code === grpc.status.DATA_LOSS && /were announced; nothing was stored/.test(err.details));
       assert.equal(coord.ctx.blobs.has(sha), false, "the size-mismatched bytes are not in the store");
       // A delta that decodes but fails validation (NaN) is refused, and its bytes go too.

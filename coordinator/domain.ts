@@ -1,0 +1,179 @@
+/**
+ * The coordinator's model of runs, steps and tasks: one definition of each, used by the wire
+ * mapping (wire.ts), the store (store.ts), the round runner and the services. Closed sets are
+ * listed once here, as `as const` tuples, so zod schemas and TypeScript types come from the same
+ * list.
+ */
+import { z } from "zod";
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/index.js";
+import {
+  DROPOUT_POLICIES,
+  SHOTS_SELECTIONS,
+  SITE_SAMPLERS,
+  TASK_OUTCOMES,
+  type DropoutPolicy,
+  type ShotsSelection,
+  type SiteSampler,
+  type TaskOutcomeKind,
+} from "../services/transport/index.js";
+
+// The closed sets that cross the wire are listed beside their proto enum values (services/transport/enums.ts).
+export { DELTA_ENCODINGS, DROPOUT_POLICIES, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
+export type { DeltaEncoding, DropoutPolicy, ShotsSelection, SiteSampler, TaskOutcomeKind };
+
+export const RUN_STATES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const STEP_STATES = ["open", "training", "aggregating", "evaluating", "closed", "failed"] as const;
+export type StepState = (typeof STEP_STATES)[number];
+
+/** How a site says a task ended (ReportMetrics.outcome). */
+export interface TaskOutcome {
+  kind: TaskOutcomeKind;
+  reason: string;
+}
+
+// ---- tasks and their state machine -----------------------------------------------------------
+
+export const TASK_STATES = ["assigned", "delivered", "done", "rejected", "dropped", "cancelled", "refused", "failed"] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+/** Waiting for the site: assigned (not yet handed out) or delivered (handed out, no result yet). */
+export const OPEN_TASK_STATES = ["assigned", "delivered"] as const satisfies readonly TaskState[];
+export type OpenTaskState = (typeof OPEN_TASK_STATES)[number];
+
+export function isTaskOpen(state: TaskState): state is OpenTaskState {
+  return (OPEN_TASK_STATES as readonly TaskState[]).includes(state);
+}
+
+/** A finished task never changes again: a late update or report for it is stale. */
+export function isTaskTerminal(state: TaskState): boolean {
+  return !isTaskOpen(state);
+}
+
+/**
+ * The transitions a task may take. delivered → delivered is a redelivery (after an agent or
+ * coordinator restart); every other state is final.
+ */
+const TASK_TRANSITIONS: Record<OpenTaskState, readonly TaskState[]> = {
+  assigned: ["delivered", "done", "rejected", "dropped", "cancelled", "refused", "failed"],
+  delivered: ["delivered", "done", "rejected", "dropped", "cancelled", "refused", "failed"],
+};
+
+export function canTransition(from: TaskState, to: TaskState): boolean {
+  return isTaskOpen(from) && TASK_TRANSITIONS[from].includes(to);
+}
+
+/** The task state a site's outcome leads to; "ok" is reached by the accepted update, not the report. */
+export function stateForOutcome(kind: TaskOutcomeKind): TaskState | null {
+  return kind === "refused" ? "refused" : kind === "failed" ? "failed" : null;
+}
+
+// ---- hyper-parameters -------------------------------------------------------------------------
+
+/** Local training settings sent with a task (proto Hyperparameters with every default resolved). */
+export const hyperSchema = z.object({
+  lr: z.number().gt(0).max(1),
+  textLr: z.number().min(0),
+  weightDecay: z.number().min(0),
+  batchSize: z.number().int().min(1).max(256),
+  epochs: z.number().int().min(1).max(1000),
+  freezeStages: z.number().int().min(0),
+  gradClip: z.number().min(0),
+  seed: z.number().int(),
+  replayRatio: z.number().min(0).max(1),
+  maxSteps: z.number().int().min(0),
+  inputSize: z.number().int().min(0),
+});
+export type Hyper = z.infer<typeof hyperSchema>;
+
+/** Paper defaults (Adam 1e-4, text 1e-5, wd 0.05, batch 4, bottom two stages frozen, clip 1), overridable per run. */
+export function defaultHyper(): Hyper {
+  return { lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, batchSize: 4, epochs: 1, freezeStages: 2, gradClip: 1, seed: 1, replayRatio: 0, maxSteps: 0, inputSize: 0 };
+}
+
+const deltaEncodingSchema = z.enum(DELTA_ENCODINGS as unknown as [DeltaEncoding, ...DeltaEncoding[]]);
+
+// ---- runs, steps, tasks -----------------------------------------------------------------------
+
+// Model versions are content addresses (sha256) in practice; the store only needs them non-empty.
+const sha256 = z.string().min(1);
+
+export const runSchema = z.object({
+  runId: z.string().min(1),
+  name: z.string().min(1),
+  strategy: z.string().min(1),
+  state: z.enum(RUN_STATES),
+  sites: z.array(z.string()),
+  /** The strategy's own options; run-level settings are fields of their own. */
+  options: z.record(z.string()),
+  hyper: hyperSchema,
+  model: z.string().min(1),
+  seed: z.number().int(),
+  baseVersion: sha256.nullable(),
+  currentVersion: sha256.nullable(),
+  dropoutPolicy: z.enum(DROPOUT_POLICIES),
+  deltaEncoding: deltaEncodingSchema,
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Run = z.infer<typeof runSchema>;
+
+export const stepSchema = z.object({
+  runId: z.string(),
+  index: z.number().int().min(0),
+  state: z.enum(STEP_STATES),
+  domain: z.string(),
+  sites: z.array(z.string()),
+  parentVersion: sha256.nullable(),
+  version: sha256.nullable(),
+  dropouts: z.array(z.string()),
+  openedAt: z.string(),
+  closedAt: z.string().nullable(),
+});
+export type Step = z.infer<typeof stepSchema>;
+
+/** What a task asks of its site, fixed when the task is assigned. */
+export const taskSpecSchema = z.object({
+  hyper: hyperSchema,
+  exemplarIds: z.array(z.string()),
+  exemplarsWanted: z.number().int().min(0),
+  exemplarSampler: z.enum(SITE_SAMPLERS),
+  shots: z.number().int().min(0),
+  shotsSelection: z.enum(SHOTS_SELECTIONS),
+  deltaEncoding: deltaEncodingSchema,
+  strategy: z.string().min(1),
+});
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
+
+export const taskSchema = z.object({
+  taskId: z.string().min(1),
+  runId: z.string(),
+  step: z.number().int(),
+  round: z.number().int(),
+  siteId: z.string(),
+  state: z.enum(TASK_STATES),
+  spec: taskSpecSchema,
+  baseVersion: sha256,
+  deadline: z.string(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  reason: z.string().nullable(),
+});
+export type Task = z.infer<typeof taskSchema>;
+
+/** What the coordinator knows about a registered site. */
+export interface SiteRecord {
+  siteId: string;
+  domain: string;
+  task: string;
+  /** The registered manifest (DatasetManifest, stored whole); the coordinator reads its size. */
+  manifest: { num_images: number };
+  backend: string;
+  agentVersion: string;
+  sessionId: string;
+  registeredAt: string;
+  lastSeenAt: string;
+}

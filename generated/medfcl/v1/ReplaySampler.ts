@@ -1,0 +1,23 @@
+// Original file: proto/medfcl/v1/common.proto
+
+export const ReplaySampler = {
+  REPLAY_SAMPLER_UNSPECIFIED: 'REPLAY_SAMPLER_UNSPECIFIED',
+  REPLAY_SAMPLER_RANDOM: 'REPLAY_SAMPLER_RANDOM',
+  REPLAY_SAMPLER_CLASS_BALANCED: 'REPLAY_SAMPLER_CLASS_BALANCED',
+  REPLAY_SAMPLER_HERDING: 'REPLAY_SAMPLER_HERDING',
+  REPLAY_SAMPLER_LOSS_AWARE: 'REPLAY_SAMPLER_LOSS_AWARE',
+} as const;
+
+export type ReplaySampler =
+  | 'REPLAY_SAMPLER_UNSPECIFIED'
+  | 0
+  | 'REPLAY_SAMPLER_RANDOM'
+  | 1
+  | 'REPLAY_SAMPLER_CLASS_BALANCED'
+  | 3
+  | 'REPLAY_SAMPLER_HERDING'
+  | 4
+  | 'REPLAY_SAMPLER_LOSS_AWARE'
+  | 5
+
+export type ReplaySampler__Output = typeof ReplaySampler[keyof typeof ReplaySampler]
