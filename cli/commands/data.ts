@@ -261,9 +261,10 @@ export function registerData(program: Command): void {
       .option("--groups <file>", 'lines "id group": ids of one group stay in one split (e.g. frames of one patient)')
       .option("--include <file>", "keep only the ids listed (one per line), e.g. kvasir-seg/sessile-ids.txt for the sessile domain")
       .option("--exclude <file>", "leave out the ids listed, e.g. the sessile ids when they form their own domain")
+      .option("--shareable", "mark every train image shareable: it may leave the site as a privacy-filtered replay exemplar (default: keep each record's own flag)")
       .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key")
       .action(
-        action(async (src: string, o: { out: string; test: string; val: string; seed: string; groups?: string; include?: string; exclude?: string }) => {
+        action(async (src: string, o: { out: string; test: string; val: string; seed: string; groups?: string; include?: string; exclude?: string; shareable?: boolean }) => {
           const r = await splitDataset({
             src,
             out: o.out,
@@ -273,6 +274,7 @@ export function registerData(program: Command): void {
             ...(o.groups ? { groups: readGroupFile(o.groups) } : {}),
             ...(o.include ? { include: readIdList(o.include) } : {}),
             ...(o.exclude ? { exclude: readIdList(o.exclude) } : {}),
+            ...(o.shareable ? { shareable: true } : {}),
           });
           if (r.missingIncluded.length > 0) process.stderr.write(`warning: ${summarizeIds(r.missingIncluded)} of --include are not in ${src}\n`);
           const counts = Object.entries(r.counts).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -326,11 +328,12 @@ export function registerData(program: Command): void {
       .option("--test <fraction>", "test fraction of every domain", "0.2")
       .option("--seed <n>", "split seed", "0")
       .option("--min-area <px>", "Kvasir: mask components and JSON boxes under this many pixels are specks", "32")
+      .option("--no-shareable", "mark no train image shareable, so no replay exemplar leaves a site (default: all are, these being public research datasets)")
       .description("build the real suite: kvasir (Kvasir-SEG minus the sessile ids) -> kvasir-sessile -> cells (BCCD); prints the mask/JSON agreement")
       .action(
-        action(async (o: { datasets: string; out: string; test: string; seed: string; minArea: string }) => {
+        action(async (o: { datasets: string; out: string; test: string; seed: string; minArea: string; shareable: boolean }) => {
           const started = Date.now();
-          const r = await buildRealSuite({ datasets: o.datasets, out: o.out, test: Number(o.test), seed: parseSeed(o.seed), minArea: minArea({ minArea: o.minArea } as ConvertFlags) });
+          const r = await buildRealSuite({ datasets: o.datasets, out: o.out, test: Number(o.test), seed: parseSeed(o.seed), minArea: minArea({ minArea: o.minArea } as ConvertFlags), shareable: o.shareable });
           for (const [name, c] of Object.entries(r.converted)) {
             for (const s of c.skipped) process.stderr.write(`${name}: skipped: ${s}\n`);
             for (const n of c.notes) process.stdout.write(`${name}: note: ${n}\n`);
@@ -341,6 +344,7 @@ export function registerData(program: Command): void {
             const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
             process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(10)} ${d.role.padEnd(10)} ${counts}\n`);
           }
+          process.stdout.write(`train images ${o.shareable ? "are" : "are not"} shareable as replay exemplars${o.shareable ? " (--no-shareable to keep every image at its site)" : ""}\n`);
           process.stdout.write(`wrote ${join(o.out, SUITE_FILE)} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         }),
       ),

@@ -36,6 +36,12 @@ export interface RealSuiteOptions {
   test: number;
   /** Mask components / JSON boxes under this many pixels are specks (default 32). */
   minArea?: number;
+  /**
+   * Mark the train images shareable (default true): these public research datasets may serve as
+   * replay exemplars inside a research federation; false gives a suite from which no exemplar
+   * leaves a site (rehearsal then trains like sequential).
+   */
+  shareable?: boolean;
 }
 
 export interface RealSuiteResult {
@@ -67,10 +73,11 @@ export async function buildRealSuite(o: RealSuiteOptions): Promise<RealSuiteResu
   const agreement = compareBoxes(await loadCocoDataset(join(conv, "kvasir"), { checkImages: "none" }), await loadCocoDataset(join(conv, "kvasir-masks"), { checkImages: "none" }));
   const cells = await convertVoc({ annotations: join(bccd, "Annotations"), images: join(bccd, "JPEGImages"), classes: BCCD_CLASSES, difficult: "crowd", prompts: BCCD_PROMPTS, out: join(conv, "bccd") });
   const sessile = readIdList(join(kv, "sessile-ids.txt"));
+  const shareable = o.shareable ?? true;
   const splits: Record<string, SplitResult> = {
-    kvasir: await splitDataset({ src: join(conv, "kvasir"), out: join(out, "kvasir"), test: o.test, seed: o.seed, exclude: sessile }),
-    "kvasir-sessile": await splitDataset({ src: join(conv, "kvasir"), out: join(out, "kvasir-sessile"), test: o.test, seed: o.seed, include: sessile }),
-    cells: await splitDataset({ src: join(conv, "bccd"), out: join(out, "cells"), test: o.test, seed: o.seed }),
+    kvasir: await splitDataset({ src: join(conv, "kvasir"), out: join(out, "kvasir"), test: o.test, seed: o.seed, exclude: sessile, shareable }),
+    "kvasir-sessile": await splitDataset({ src: join(conv, "kvasir"), out: join(out, "kvasir-sessile"), test: o.test, seed: o.seed, include: sessile, shareable }),
+    cells: await splitDataset({ src: join(conv, "bccd"), out: join(out, "cells"), test: o.test, seed: o.seed, shareable }),
   };
   const index = await assembleSuite({
     out,

@@ -36,6 +36,12 @@ export interface SplitOptions {
   include?: Set<string>;
   /** Leave these ids out (e.g. the sessile ids, which form their own domain). */
   exclude?: Set<string>;
+  /**
+   * Consent for the train split: true marks every train record `shareable` (it may leave the site
+   * as a privacy-filtered replay exemplar), false marks none; undefined keeps each record's flag.
+   * Without it, a dataset converted from a public format has no consent and rehearsal exports nothing.
+   */
+  shareable?: boolean;
 }
 
 export interface SplitResult {
@@ -165,7 +171,8 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
       const file = `images/${basename(im.file_name)}`;
       linkOrCopy(join(o.src, im.file_name), join(dir, file));
       const newId = images.length + 1;
-      images.push({ ...rawById.get(im.id), id: newId, file_name: file });
+      const consent = split === "train" && o.shareable !== undefined ? { shareable: o.shareable } : {};
+      images.push({ ...rawById.get(im.id), id: newId, file_name: file, ...consent });
       idMap.set(im.id, newId);
     }
     for (const a of raw.annotations) {
@@ -179,7 +186,7 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
   const groups = new Set(ids.map((id) => o.groups?.get(id) ?? `id:${id}`)).size;
   writeFileAtomicSync(
     join(out, SPLIT_FILE),
-    `${JSON.stringify({ seed: o.seed, test: o.test, val: o.val ?? 0, groups, excluded, counts, ids: manifest }, null, 1)}\n`,
+    `${JSON.stringify({ seed: o.seed, test: o.test, val: o.val ?? 0, groups, excluded, ...(o.shareable === undefined ? {} : { train_shareable: o.shareable }), counts, ids: manifest }, null, 1)}\n`,
   );
   return { out, counts, missingIncluded, excluded, groups };
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { assembleSuite, assignSplits, convertYolo, readGroupFile, readSuiteIndex, splitDataset, DataArgumentError } from "../../../services/data/index.js";
@@ -56,5 +56,20 @@ describe("data split", () => {
       ["one", "train", { train: "one/train", test: "one/test" }, { train: 2, test: 1 }],
       ["two", "test-only", { test: "two/test" }, { test: 1 }],
     ]);
+  });
+
+  it("split - --shareable gives the train records consent to leave as exemplars, and only those", async () => {
+    const root = tempDir();
+    for (const n of ["a", "b", "c", "d", "e"]) await writeImage(join(root, `images/${n}.png`), 16, 16, rgbImage(16, 16, [n.charCodeAt(0), 50, 60]), "png");
+    const conv = join(root, "conv");
+    await convertYolo({ images: join(root, "images"), labels: join(root, "labels"), classes: ["polyp"], out: conv });
+    const flags = (dir: string): unknown[] => (JSON.parse(readFileSync(join(dir, "annotations.json"), "utf8")) as { images: { shareable?: unknown }[] }).images.map((im) => im.shareable);
+    await splitDataset({ src: conv, out: join(root, "kept"), test: 0.4, seed: 0 });
+    assert.ok(flags(join(root, "kept", "train")).every((f) => f === undefined), "without --shareable the records keep their own (absent) flag");
+    await splitDataset({ src: conv, out: join(root, "shared"), test: 0.4, seed: 0, shareable: true });
+    assert.deepEqual(flags(join(root, "shared", "train")), [true, true, true]);
+    assert.deepEqual(flags(join(root, "shared", "test")), [undefined, undefined]);
+    await splitDataset({ src: conv, out: join(root, "private"), test: 0.4, seed: 0, shareable: false });
+    assert.deepEqual(flags(join(root, "private", "train")), [false, false, false]);
   });
 });
