@@ -9,7 +9,7 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import { MODEL_NAMES, isBaseModel, loadBaseWeights } from "../services/model/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
-import { createAdminClient, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
+import { PKI_FILES, createAdminClient, initCaDir, writeAdminCredentials, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
 
 /** One run of an explicit plan: a strategy with its own options, copied to `out/runs/<label>`. */
 export interface SimulateRunSpec {
@@ -156,10 +156,14 @@ async function ensureSuite(o: SimulateOptions): Promise<{ dir: string; index: Su
 }
 
 function issueDevCertificates(pkiDir: string, siteIds: string[]): void {
-  if (existsSync(join(pkiDir, "ca", "ca.crt"))) return;
-  initCaDir(join(pkiDir, "ca"), { keyBits: 2048 });
-  writeCoordinatorCredentials(join(pkiDir, "ca"), ["localhost", "127.0.0.1"], join(pkiDir, "coordinator"), { keyBits: 2048 });
-  for (const id of [...siteIds, "admin"]) writeSiteCredentials(join(pkiDir, "ca"), id, join(pkiDir, id), { keyBits: 2048 });
+  const caDir = join(pkiDir, "ca");
+  if (!existsSync(join(caDir, PKI_FILES.caCert))) {
+    initCaDir(caDir, { keyBits: 2048 });
+    writeCoordinatorCredentials(caDir, ["localhost", "127.0.0.1"], join(pkiDir, "coordinator"), { keyBits: 2048 });
+    for (const id of siteIds) writeSiteCredentials(caDir, id, join(pkiDir, id), { keyBits: 2048 });
+  }
+  // A folder from a release before certificate roles holds admin/site.crt, which no longer makes an admin.
+  if (!existsSync(join(pkiDir, "admin", PKI_FILES.adminCert))) writeAdminCredentials(caDir, "admin", join(pkiDir, "admin"), { keyBits: 2048 });
 }
 
 /**
@@ -246,7 +250,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     });
     log.info({ sites: siteIds }, `started ${siteIds.length} agent processes`);
 
-    const admin = createAdminClient(address, o.insecure ? { insecure: true } : { insecure: false, serverName: "localhost", tls: { ca: join(pki, "ca", "ca.crt"), cert: join(pki, "admin", "site.crt"), key: join(pki, "admin", "site.key") } });
+    const admin = createAdminClient(address, o.insecure ? { insecure: true } : { insecure: false, serverName: "localhost", tls: { ca: join(pki, "ca", "ca.crt"), cert: join(pki, "admin", PKI_FILES.adminCert), key: join(pki, "admin", PKI_FILES.adminKey) } });
     const results: SimulateRunResult[] = [];
     // Without an explicit plan, label "" keeps the old layout (out/ or out/<strategy>).
     const plan: SimulateRunSpec[] =
