@@ -8,7 +8,7 @@ import type { CoordinatorContext } from "./context.js";
 import * as db from "./db.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
 import { accuracyMatrix, baseAp } from "./run-artifacts.js";
-import { createStrategy, type Hyper } from "./strategies/index.js";
+import { createStrategy, strategyInfo, type Hyper } from "./strategies/index.js";
 
 /** Paper defaults (Adam 1e-4, text 1e-5, wd 0.05, batch 4, bottom two stages frozen), overridable per run. */
 export function defaultHyper(): Hyper {
@@ -67,7 +67,7 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
     base_version: req.base_version || null,
     dropout_policy: policy,
   });
-  void ctx.events.publish({ type: "run.created", runId, strategy: req.strategy, sites: req.sites, steps: req.strategy === "joint" ? 1 : req.sites.length });
+  void ctx.events.publish({ type: "run.created", runId, strategy: req.strategy, sites: req.sites, steps: strategyInfo(req.strategy).traits.stepCount(req.sites.length) });
   return db.getRun(ctx.db, runId)!;
 }
 

@@ -22,7 +22,7 @@ import { acquireStateLock, checkStateDir } from "./state-dir.js";
 import { COORDINATOR_VERSION } from "./site-service.js";
 
 export type { ModelOps, DomainEvaluation, EvalSet } from "./model-ops.js";
-export { createStrategy, STRATEGY_NAMES } from "./strategies/index.js";
+export { createStrategy, findStrategy, registerStrategy, strategyInfo, strategyNames, type StrategyDefinition, type StrategyInfo, type StrategyTraits } from "./strategies/index.js";
 export { checkManifest, checkDelta } from "./validation.js";
 export { defaultHyper } from "./admin-service.js";
 export { StateDirLockedError, StateMismatchError } from "./state-dir.js";

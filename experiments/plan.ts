@@ -1,3 +1,4 @@
+import { strategyInfo } from "../coordinator/strategies/index.js";
 import type { ExperimentKind, PlannedRun } from "./types.js";
 
 export interface PlanOptions {
@@ -73,7 +74,7 @@ export function planSessions(plan: PlannedRun[]): PlannedSession[] {
   let exemplarRunInFirst = false;
   for (const p of plan) {
     if (p.pooled) continue;
-    if (p.strategy !== "rehearsal") sessions[0].runs.push(p);
+    if (!strategyInfo(p.strategy).traits.exportsExemplars) sessions[0].runs.push(p);
     else if (!exemplarRunInFirst) {
       sessions[0].runs.push(p);
       exemplarRunInFirst = true;
@@ -85,5 +86,10 @@ export function planSessions(plan: PlannedRun[]): PlannedSession[] {
 
 /** Which runs are continual (their R rows are steps over domains; BWT and Fig. 5 apply). */
 export function isContinual(strategy: string): boolean {
-  return strategy === "sequential" || strategy === "rehearsal";
+  return strategyInfo(strategy).traits.continual;
+}
+
+/** Which runs train one model per domain from the base (their R is a cross-domain matrix; Table 1). */
+export function hasPerDomainModels(strategy: string): boolean {
+  return strategyInfo(strategy).traits.perDomainModels;
 }
