@@ -1,4 +1,4 @@
-import { strategyInfo } from "../coordinator/strategies/index.js";
+import { findStrategy, strategyInfo } from "../coordinator/strategies/index.js";
 import type { ExperimentKind, PlannedRun } from "./types.js";
 
 export interface PlanOptions {
@@ -84,12 +84,12 @@ export function planSessions(plan: PlannedRun[]): PlannedSession[] {
   return sessions.filter((s) => s.runs.length > 0);
 }
 
-/** Which runs are continual (their R rows are steps over domains; BWT and Fig. 5 apply). */
+/** Which runs are continual (their R rows are steps over domains; BWT and Fig. 5 apply). No for a name no strategy has. */
 export function isContinual(strategy: string): boolean {
-  return strategyInfo(strategy).traits.continual;
+  return findStrategy(strategy)?.traits.continual ?? false;
 }
 
-/** Which runs train one model per domain from the base (their R is a cross-domain matrix; Table 1). */
+/** Which runs train one model per domain from the base (their R is a cross-domain matrix; Table 1). No for a name no strategy has. */
 export function hasPerDomainModels(strategy: string): boolean {
-  return strategyInfo(strategy).traits.perDomainModels;
+  return findStrategy(strategy)?.traits.perDomainModels ?? false;
 }
