@@ -9,7 +9,8 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import { MODEL_NAMES, isBaseModel, loadBaseWeights, type DeltaEncoding } from "../services/model/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
-import { createAdminClient, deltaEncodingWire, initCaDir, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
+import { createStrategy, findStrategy, strategyInfo, strategyNames, type StrategyInfo } from "../coordinator/strategies/index.js";
+import { PKI_FILES, createAdminClient, deltaEncodingWire, initCaDir, writeAdminCredentials, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
 
 /** One run of an explicit plan: a strategy with its own options, copied to `out/runs/<label>`. */
 export interface SimulateRunSpec {
@@ -157,11 +158,39 @@ async function ensureSuite(o: SimulateOptions): Promise<{ dir: string; index: Su
   return { dir, index: readSuiteIndex(dir) };
 }
 
+/**
+ * The runs to make, each checked against its strategy's option schema before any process starts.
+ * Without an explicit plan, `--strategy` and `--compare` run with label "" (the old layout: out/ or
+ * out/<strategy>), and the --buffer, --sampler and --mix flags go to the strategies that take
+ * options of those names.
+ */
+export function simulationPlan(o: Pick<SimulateOptions, "runs" | "strategy" | "compare" | "buffer" | "sampler" | "mix">): SimulateRunSpec[] {
+  const flags: Record<string, string> = { buffer: String(o.buffer), sampler: o.sampler, mix: String(o.mix) };
+  const plan =
+    o.runs ??
+    [o.strategy, ...o.compare].map((strategy, i): SimulateRunSpec => {
+      const schema = strategyOrUsageError(strategy, i === 0 ? "--strategy" : "--compare").options;
+      return { label: "", strategy, options: Object.fromEntries(Object.entries(flags).filter(([key]) => key in schema)) };
+    });
+  for (const run of plan) createStrategy(run.strategy, run.options);
+  return plan;
+}
+
+function strategyOrUsageError(name: string, option: string): StrategyInfo {
+  const info = findStrategy(name);
+  if (!info) throw new MedfclError(ErrorCode.InvalidArgument, `${option} must name one of ${strategyNames().join(", ")}, got "${name}"`, { details: { option } });
+  return info;
+}
+
 function issueDevCertificates(pkiDir: string, siteIds: string[]): void {
-  if (existsSync(join(pkiDir, "ca", "ca.crt"))) return;
-  initCaDir(join(pkiDir, "ca"), { keyBits: 2048 });
-  writeCoordinatorCredentials(join(pkiDir, "ca"), ["localhost", "127.0.0.1"], join(pkiDir, "coordinator"), { keyBits: 2048 });
-  for (const id of [...siteIds, "admin"]) writeSiteCredentials(join(pkiDir, "ca"), id, join(pkiDir, id), { keyBits: 2048 });
+  const caDir = join(pkiDir, "ca");
+  if (!existsSync(join(caDir, PKI_FILES.caCert))) {
+    initCaDir(caDir, { keyBits: 2048 });
+    writeCoordinatorCredentials(caDir, ["localhost", "127.0.0.1"], join(pkiDir, "coordinator"), { keyBits: 2048 });
+    for (const id of siteIds) writeSiteCredentials(caDir, id, join(pkiDir, id), { keyBits: 2048 });
+  }
+  // A folder from a release before certificate roles holds admin/site.crt, which no longer makes an admin.
+  if (!existsSync(join(pkiDir, "admin", PKI_FILES.adminCert))) writeAdminCredentials(caDir, "admin", join(pkiDir, "admin"), { keyBits: 2048 });
 }
 
 /**
@@ -175,6 +204,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     throw new MedfclError(ErrorCode.InvalidArgument, `--model must be one of ${MODEL_NAMES.join(", ")}, got "${o.model}"`, { details: { option: "--model" } });
   }
   if (isBaseModel(o.model)) await loadBaseWeights(o.model, o.baseWeights);
+  const plan = simulationPlan(o);
   const log = o.logger;
   const out = resolve(o.out);
   mkdirSync(join(out, "logs"), { recursive: true });
@@ -248,16 +278,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     });
     log.info({ sites: siteIds }, `started ${siteIds.length} agent processes`);
 
-    const admin = createAdminClient(address, o.insecure ? { insecure: true } : { insecure: false, serverName: "localhost", tls: { ca: join(pki, "ca", "ca.crt"), cert: join(pki, "admin", "site.crt"), key: join(pki, "admin", "site.key") } });
+    const admin = createAdminClient(address, o.insecure ? { insecure: true } : { insecure: false, serverName: "localhost", tls: { ca: join(pki, "ca", "ca.crt"), cert: join(pki, "admin", PKI_FILES.adminCert), key: join(pki, "admin", PKI_FILES.adminKey) } });
     const results: SimulateRunResult[] = [];
-    // Without an explicit plan, label "" keeps the old layout (out/ or out/<strategy>).
-    const plan: SimulateRunSpec[] =
-      o.runs ??
-      [o.strategy, ...o.compare].map((strategy): SimulateRunSpec => ({
-        label: "",
-        strategy,
-        options: strategy === "rehearsal" ? { buffer: String(o.buffer), sampler: o.sampler, mix: String(o.mix) } : ({} as Record<string, string>),
-      }));
     try {
       for (const { strategy, options, label } of plan) {
         const name = `${label || strategy}-seed${o.seed}-${Date.now().toString(36)}`;
@@ -297,7 +319,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
             await new Promise((r) => setTimeout(r, 500));
           }
         }
-        log.info({ runId, name, strategy, steps: strategy === "joint" ? 1 : siteIds.length }, "run started");
+        const plannedSteps = strategyInfo(strategy).traits.stepCount(siteIds.length);
+        log.info({ runId, name, strategy, steps: plannedSteps }, "run started");
         let lastSteps = -1;
         const final = await admin.waitForRun(runId, {
           pollMs: 1000,
@@ -305,7 +328,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
             const closed = run.steps.filter((s) => s.state === "closed").length;
             if (closed !== lastSteps) {
               lastSteps = closed;
-              log.info({ strategy, closed, of: strategy === "joint" ? 1 : siteIds.length, elapsedS: Math.round((Date.now() - started) / 1000) }, "progress");
+              log.info({ strategy, closed, of: plannedSteps, elapsedS: Math.round((Date.now() - started) / 1000) }, "progress");
             }
             for (const c of children) {
               if (c.proc.exitCode !== null && c.proc.exitCode !== 0) throw new MedfclError(ErrorCode.Unavailable, `${c.name} exited with code ${c.proc.exitCode}; see ${join(out, "logs", `${c.name}.log`)}`);

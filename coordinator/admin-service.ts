@@ -9,7 +9,7 @@ import type { Run } from "./domain.js";
 import * as store from "./store.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
 import { accuracyMatrix, baseAp } from "./run-artifacts.js";
-import { createStrategy } from "./strategies/index.js";
+import { createStrategy, strategyInfo } from "./strategies/index.js";
 import { createRunFromWire, runToWire as runMessage } from "./wire.js";
 
 export { defaultHyper } from "./domain.js";
@@ -37,7 +37,7 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
     dropoutPolicy: input.dropoutPolicy,
     deltaEncoding: input.deltaEncoding,
   });
-  void ctx.events.publish({ type: "run.created", runId, strategy: input.strategy, sites: input.sites, steps: input.strategy === "joint" ? 1 : input.sites.length });
+  void ctx.events.publish({ type: "run.created", runId, strategy: input.strategy, sites: input.sites, steps: strategyInfo(input.strategy).traits.stepCount(input.sites.length) });
   return store.getRun(ctx.db, runId)!;
 }
 

@@ -7,7 +7,7 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import { ALL_EVENTS_SUBJECT, createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
-import { medfclProto, peerSiteId, serverCredentials, serverOptions, type ServerCallIdentity } from "../services/transport/index.js";
+import { assertAdminRole, medfclProto, serverCredentials, serverOptions } from "../services/transport/index.js";
 import type { CoordinatorContext } from "./context.js";
 import * as store from "./store.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
@@ -22,7 +22,7 @@ import { acquireStateLock, checkStateDir } from "./state-dir.js";
 import { COORDINATOR_VERSION } from "./site-service.js";
 
 export type { ModelOps, DomainEvaluation, EvalSet } from "./model-ops.js";
-export { createStrategy, STRATEGY_NAMES } from "./strategies/index.js";
+export { createStrategy, findStrategy, registerStrategy, strategyInfo, strategyNames, type StrategyDefinition, type StrategyInfo, type StrategyTraits } from "./strategies/index.js";
 export { checkManifest, checkDelta } from "./validation.js";
 export { defaultHyper } from "./admin-service.js";
 export { StateDirLockedError, StateMismatchError } from "./state-dir.js";
@@ -49,16 +49,6 @@ function bind(server: grpc.Server, listen: string, key: string, creds: grpc.Serv
   return new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, creds, (err, p) => (err ? reject(new MedfclError(ErrorCode.Unavailable, `cannot listen on ${listen} (${key}): ${err.message}`, { cause: err })) : resolve(p))),
   );
-}
-
-/** Admin calls need a CA-issued certificate whose CN is "admin" or starts with "admin-". */
-function authorizeAdmin(insecure: boolean) {
-  return (call: ServerCallIdentity): void => {
-    if (insecure) return;
-    const cn = peerSiteId(call);
-    if (!cn) throw new MedfclError(ErrorCode.Unauthenticated, "admin calls need a client certificate (medfcl pki issue-site --site admin)");
-    if (cn !== "admin" && !cn.startsWith("admin-")) throw new MedfclError(ErrorCode.PermissionDenied, `certificate "${cn}" is not an admin certificate`);
-  };
 }
 
 export interface StartOptions {
@@ -118,7 +108,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const server = new grpc.Server(serverOptions());
   const proto = medfclProto();
   server.addService(proto.medfcl.v1.SiteService.service, siteHandlers(ctx));
-  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, authorizeAdmin(config.insecure)));
+  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, (call) => assertAdminRole(call, config.insecure)));
   const standard = createStandardServices();
   standard.addTo(server, { reflection: true });
   const creds = serverCredentials(config.tls, config.insecure, "coordinator");

@@ -1,5 +1,6 @@
 import { ErrorCode } from "../services/errors/index.js";
 import { ExperimentError } from "./errors.js";
+import { findStrategy, strategyInfo } from "../coordinator/strategies/index.js";
 import type { ExperimentKind, PlannedRun } from "./types.js";
 
 export interface PlanOptions {
@@ -88,7 +89,7 @@ export function planSessions(plan: PlannedRun[]): PlannedSession[] {
   let exemplarRunInFirst = false;
   for (const p of plan) {
     if (p.pooled) continue;
-    if (p.strategy !== "rehearsal") sessions[0].runs.push(p);
+    if (!strategyInfo(p.strategy).traits.exportsExemplars) sessions[0].runs.push(p);
     else if (!exemplarRunInFirst) {
       sessions[0].runs.push(p);
       exemplarRunInFirst = true;
@@ -98,7 +99,12 @@ export function planSessions(plan: PlannedRun[]): PlannedSession[] {
   return sessions.filter((s) => s.runs.length > 0);
 }
 
-/** Which runs are continual (their R rows are steps over domains; BWT and Fig. 5 apply). */
+/** Which runs are continual (their R rows are steps over domains; BWT and Fig. 5 apply). No for a name no strategy has. */
 export function isContinual(strategy: string): boolean {
-  return strategy === "sequential" || strategy === "rehearsal";
+  return findStrategy(strategy)?.traits.continual ?? false;
+}
+
+/** Which runs train one model per domain from the base (their R is a cross-domain matrix; Table 1). No for a name no strategy has. */
+export function hasPerDomainModels(strategy: string): boolean {
+  return findStrategy(strategy)?.traits.perDomainModels ?? false;
 }

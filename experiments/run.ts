@@ -20,7 +20,7 @@ import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix
 import { isBaseModel } from "../services/model/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { ExperimentError } from "./errors.js";
-import { experimentPlan, isContinual, planSessions } from "./plan.js";
+import { experimentPlan, hasPerDomainModels, isContinual, planSessions } from "./plan.js";
 import {
   acceptanceChecks,
   aggregateCells,
@@ -248,7 +248,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   }
   // Specialized runs beyond the paper (e.g. with sequential's training budget) get their own matrix.
   const extraMatrices: ExtraMatrix[] = plan
-    .filter((p) => p.strategy === "specialized" && p.label !== "specialized")
+    .filter((p) => hasPerDomainModels(p.strategy) && p.label !== "specialized")
     .map((p) => {
       const { mean, std } = writeMatrix(p.label, allResults.map((res) => crossMatrixFromR(res.find((r) => r.label === p.label)!.R)));
       return { label: p.label, matrix: mean, std, checks: acceptanceChecks(undefined, mean) };

@@ -4,7 +4,7 @@
  */
 import { continualMetrics, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
 import { ExperimentError } from "./errors.js";
-import { isContinual } from "./plan.js";
+import { hasPerDomainModels, isContinual } from "./plan.js";
 import type { MeanStd, PlannedRun, RunResult } from "./types.js";
 
 /**
@@ -66,7 +66,7 @@ export function paradigmTableFor(plan: PlannedRun[], results: RunResult[]): Para
     const T = r.R.steps.length;
     let ap: (number | null)[];
     let bwt: number | null = null;
-    if (p.strategy === "specialized") {
+    if (hasPerDomainModels(p.strategy)) {
       ap = domains.map((d) => {
         const i = r.R.steps.indexOf(d);
         return i < 0 ? null : rowAt(r.R, i, [d])[0];

@@ -4,7 +4,7 @@ import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
-import { startCoordinator, StateDirLockedError, StateMismatchError } from "../../coordinator/index.js";
+import { startCoordinator, StateDirLockedError, StateMismatchError, strategyInfo, strategyNames } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
@@ -265,9 +265,9 @@ export function registerFederation(program: Command): void {
         .command("create")
         .description("start a run over registered sites (in domain order)")
         .requiredOption("--name <name>", "unique run name")
-        .requiredOption("--strategy <name>", "specialized | joint | sequential | rehearsal")
+        .requiredOption("--strategy <name>", strategyNames().join(" | "))
         .requiredOption("--site <id>", "a site, in step order; repeatable", collect)
-        .option("--option <k=v>", "strategy option (buffer=100, sampler=random, mix=0.3, shots=100, rounds=N, local_epochs=N); repeatable", collect)
+        .option("--option <k=v>", `strategy option, repeatable (${strategyNames().map((n) => `${n}: ${Object.keys(strategyInfo(n).options).join(", ") || "none"}`).join("; ")})`, collect)
         .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true, { min: 1 }), 1)
         .option("--lr <lr>", "learning rate", numberOption("--lr", false, { above: 0 }), 1e-4)
         .option("--batch-size <n>", "batch size", numberOption("--batch-size", true, { min: 1 }), 4)

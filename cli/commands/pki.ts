@@ -7,6 +7,7 @@ import {
   describeCertificate,
   initCaDir,
   parseHosts,
+  writeAdminCredentials,
   writeCoordinatorCredentials,
   writeSiteCredentials,
   type CertificateSummary,
@@ -18,6 +19,7 @@ function summaryLines(s: CertificateSummary): string[] {
   const sans = [...s.dnsNames.map((d) => `DNS:${d}`), ...s.ipAddresses.map((ip) => `IP:${ip}`)];
   return [
     `subject CN   ${s.subjectCN}`,
+    ...(s.isCa || s.extKeyUsage.includes("serverAuth") ? [] : [`role         ${s.role ?? "none (issued before roles; reissue with medfcl pki issue-site or issue-admin)"}`]),
     `issuer CN    ${s.issuerCN}`,
     `valid        ${s.notBefore.toISOString()} .. ${s.notAfter.toISOString()}`,
     `CA           ${s.isCa ? "yes" : "no"}`,
@@ -50,10 +52,11 @@ interface LeafOpts {
 }
 
 export function registerPki(program: Command): void {
-  const pki = program.command("pki").description("create the mTLS certificate authority and the site and coordinator certificates");
+  const pki = program.command("pki").description("create the mTLS certificate authority and the site, admin and coordinator certificates");
   withExamples(pki, [
     "medfcl pki init --out certs/ca",
     "medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a",
+    "medfcl pki issue-admin --ca certs/ca --name ops --out certs/admin",
     "medfcl pki issue-coordinator --ca certs/ca --hosts coordinator,localhost,127.0.0.1 --out certs/coordinator",
   ]);
   const ca = defaultCaOptions();
@@ -79,7 +82,7 @@ export function registerPki(program: Command): void {
   withExamples(
     pki
       .command("issue-site")
-      .description("issue a site's client certificate (CN = site id, clientAuth): site.crt, site.key (0600) and a copy of ca.crt")
+      .description("issue a site's client certificate (CN = site id, role site, clientAuth): site.crt, site.key (0600) and a copy of ca.crt")
       .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
       .requiredOption("--site <id>", "site id, e.g. site-a; the coordinator lets this certificate act for this site only")
       .requiredOption("--out <dir>", "directory for site.crt, site.key and ca.crt (copy it to the site)")
@@ -92,6 +95,24 @@ export function registerPki(program: Command): void {
         }),
       ),
     ["medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a"],
+  );
+
+  withExamples(
+    pki
+      .command("issue-admin")
+      .description("issue an administrator's client certificate (role admin, clientAuth) for AdminService (medfcl runs …): admin.crt, admin.key (0600) and a copy of ca.crt")
+      .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
+      .requiredOption("--name <name>", "who holds it, e.g. ops; the certificate's role, not this name, makes it an admin")
+      .requiredOption("--out <dir>", "directory for admin.crt, admin.key and ca.crt")
+      .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
+      .option("--force", "replace an existing admin.crt/admin.key in --out")
+      .action(
+        action((opts: LeafOpts & { name: string }) => {
+          report(writeAdminCredentials(opts.ca, opts.name, opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
+        }),
+      ),
+    ["medfcl pki issue-admin --ca certs/ca --name ops --out certs/admin"],
   );
 
   withExamples(
@@ -116,7 +137,7 @@ export function registerPki(program: Command): void {
     pki
       .command("show")
       .argument("<cert>", "PEM certificate file")
-      .description("print a certificate's subject, issuer, validity, usages and alternative names")
+      .description("print a certificate's subject, role, issuer, validity, usages and alternative names")
       .action(
         action((file: string) => {
           let pem: Buffer;

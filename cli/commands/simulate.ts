@@ -1,6 +1,7 @@
 import { type Command } from "commander";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
+import { strategyNames } from "../../coordinator/strategies/index.js";
 import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.js";
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
 import { action, choiceOption, commandLogger, numberOption, withExamples } from "../context.js";
@@ -12,9 +13,9 @@ export function registerSimulate(program: Command): void {
     .description("a coordinator and one agent process per site on loopback (mTLS, NATS if installed), a continual run on the synthetic suite, and the audit report")
     .option("--suite <name>", "polyp | tasks", d.suite)
     .option("--sites <n>", "number of sites (one training domain each, in suite order)", numberOption("--sites", true), d.sites)
-    .option("--strategy <name>", "specialized | joint | sequential | rehearsal", d.strategy)
+    .option("--strategy <name>", strategyNames().join(" | "), d.strategy)
     .option("--compare <names>", "comma-separated strategies to run after it on the same sites, e.g. sequential", "")
-    .option("--buffer <n>", "replay buffer size (rehearsal)", numberOption("--buffer", true), d.buffer)
+    .option("--buffer <n>", "replay buffer size (strategies with a buffer option)", numberOption("--buffer", true), d.buffer)
     .option("--sampler <name>", "replay sampler: random | reservoir | class-balanced", d.sampler)
     .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", numberOption("--mix"), d.mix)
     .option("--seed <n>", "seed for data, initialisation and sampling", numberOption("--seed", true), d.seed)

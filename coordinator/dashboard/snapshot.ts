@@ -3,6 +3,7 @@ import type { CoordinatorContext } from "../context.js";
 import type { Run } from "../domain.js";
 import * as store from "../store.js";
 import { orderDomains } from "../run-artifacts.js";
+import { findStrategy } from "../strategies/index.js";
 import type { DashboardFeed, SiteLive } from "./feed.js";
 
 export interface SiteView extends SiteLive {
@@ -59,9 +60,10 @@ export interface DashboardSnapshot {
   events: { seq: number; event: MedfclEvent }[];
 }
 
-/** Same count the run.created event announces: one step for joint, one per site otherwise. */
+/** Same count the run.created event announces: the strategy's planned steps for that many sites. */
 export function plannedSteps(strategy: string, sites: number): number {
-  return strategy === "joint" ? 1 : sites;
+  // A stored run may name a strategy no longer registered; one step per site is the common plan.
+  return findStrategy(strategy)?.traits.stepCount(sites) ?? sites;
 }
 
 export function runView(ctx: CoordinatorContext, run: Run): RunView {

@@ -16,8 +16,9 @@ function unary<Req, Res>(fn: (req: Req) => Res) {
 }
 
 /**
- * Admin calls are for operators. Under mTLS the admin must present a certificate of the
- * consortium CA (any CN); site certificates are refused by `authorizeAdmin`.
+ * Admin calls are for operators. Under mTLS the caller must present a certificate of the
+ * consortium CA whose signed role is admin (`medfcl pki issue-admin`); `authorizeAdmin` refuses
+ * every other certificate, whatever its CN.
  */
 export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string) => void, authorizeAdmin: (call: ServerCallIdentity) => void): AdminServiceHandlers {
   const guarded = <Req, Res>(fn: (req: Req) => Res) => {

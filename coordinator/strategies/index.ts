@@ -1,24 +1,18 @@
-import { InvalidRunError } from "../errors.js";
 import { joint } from "./joint.js";
+import { registerStrategy } from "./registry.js";
 import { rehearsal } from "./rehearsal.js";
 import { sequential } from "./sequential.js";
 import { specialized } from "./specialized.js";
-import type { Strategy, StrategyOptions } from "./strategy.js";
 
 export type { Strategy, StrategyOptions, StepSpec, RoundContext, RoundPlan, TaskPlan, SiteInfo, SiteUpdate, SiteFailure, AggregateResult, Hyper } from "./strategy.js";
-export { weightedMeanDeltas, fedAvg } from "./utils.js";
+export type { OptionSchema, OptionSpec, ParsedOptions } from "./options.js";
+export type { StrategyDefinition, StrategyInfo, StrategyTraits } from "./registry.js";
+export { createStrategy, findStrategy, registerStrategy, strategyInfo, strategyNames } from "./registry.js";
+export { weightedMeanDeltas, fedAvg, plainTask } from "./utils.js";
 
-const factories: Record<string, (options: StrategyOptions) => Strategy> = {
-  specialized,
-  joint,
-  sequential,
-  rehearsal,
-};
-
-export const STRATEGY_NAMES = Object.keys(factories);
-
-export function createStrategy(name: string, options: StrategyOptions = {}): Strategy {
-  const factory = factories[name];
-  if (!factory) throw new InvalidRunError(`unknown strategy "${name}"; use one of ${STRATEGY_NAMES.join(", ")}`, "strategy");
-  return factory(options);
-}
+// The built-in paradigms. This folder is the only place that knows strategy names: everything
+// else asks the registry for a strategy's options, defaults and traits.
+registerStrategy(specialized);
+registerStrategy(joint);
+registerStrategy(sequential);
+registerStrategy(rehearsal);

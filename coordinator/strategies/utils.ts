@@ -1,4 +1,3 @@
-import { InvalidRunError } from "../errors.js";
 import { assertSameLayout, mapTensors, type TensorMap } from "../../services/tensors/index.js";
 import type { AggregateResult, Hyper, SiteUpdate, TaskPlan } from "./strategy.js";
 
@@ -29,33 +28,4 @@ export function fedAvg(updates: SiteUpdate[]): AggregateResult | null {
 
 export function plainTask(siteId: string, hyper: Hyper, extra: Partial<TaskPlan> = {}): TaskPlan {
   return { siteId, hyper, exemplarIds: [], exemplarsWanted: 0, exemplarSampler: "random", shots: 0, shotsSelection: "random", ...extra };
-}
-
-export function intOption(options: Record<string, string>, key: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = options[key];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InvalidRunError(`strategy option "${key}" must be an integer in [${min}, ${max}], got "${raw}"`, `options.${key}`);
-  }
-  return n;
-}
-
-export function floatOption(options: Record<string, string>, key: string, fallback: number, min: number, max: number): number {
-  const raw = options[key];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new InvalidRunError(`strategy option "${key}" must be a number in [${min}, ${max}], got "${raw}"`, `options.${key}`);
-  }
-  return n;
-}
-
-/** Rejects options a strategy does not know, so a typo (e.g. "bufer") is not silently ignored. */
-export function assertKnownOptions(strategy: string, options: Record<string, string>, known: string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new InvalidRunError(`strategy "${strategy}" has no option "${key}"; it takes ${known.length ? known.join(", ") : "no options"}`, `options.${key}`);
-    }
-  }
 }

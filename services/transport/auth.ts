@@ -1,6 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import type { PeerCertificate } from "node:tls";
 import { ErrorCode, MedfclError } from "../errors/index.js";
+import { roleFromUnit, type CertificateRole } from "./pki.js";
 
 /**
  * The part of a grpc-js server call (unary, streaming or bidi) that identity checks read. grpc-js
@@ -17,18 +18,34 @@ function commonName(cert: PeerCertificate): string | null {
   return null;
 }
 
+/** Who a verified client certificate names (its CN) and the role `medfcl pki` signed into it. */
+export interface PeerIdentity {
+  id: string;
+  /** Null for certificates of releases before roles: they are sites, never admins. */
+  role: CertificateRole | null;
+}
+
 /**
- * The site id of the caller: the CN of its client certificate. grpc-js (≥ 1.10) reports the peer
- * certificate only when the TLS handshake verified it against the server's CA, so a certificate
- * here is already a verified one. A certificate whose extended key usage excludes clientAuth (the
- * coordinator's own server certificate, say) identifies no site. Null without mTLS.
+ * The caller's identity from its client certificate. grpc-js (≥ 1.10) reports the peer certificate
+ * only when the TLS handshake verified it against the server's CA, so a certificate here is
+ * already a verified one and its OU was set by whoever holds the CA key (`medfcl pki`). A
+ * certificate whose extended key usage excludes clientAuth (the coordinator's own server
+ * certificate, say) identifies nobody. Null without mTLS.
  */
-export function peerSiteId(call: ServerCallIdentity): string | null {
+export function peerIdentity(call: ServerCallIdentity): PeerIdentity | null {
   const auth = typeof call.getAuthContext === "function" ? call.getAuthContext() : null;
   const cert = auth?.sslPeerCertificate;
   if (!cert) return null;
   if (cert.ext_key_usage && !cert.ext_key_usage.includes(OID_CLIENT_AUTH)) return null;
-  return commonName(cert);
+  const id = commonName(cert);
+  if (id === null) return null;
+  // A repeated OU comes as an array: ambiguous, so no role.
+  return { id, role: roleFromUnit(cert.subject?.OU) };
+}
+
+/** The CN of the caller's verified client certificate, whatever its role; null without one. */
+export function peerSiteId(call: ServerCallIdentity): string | null {
+  return peerIdentity(call)?.id ?? null;
 }
 
 /**
@@ -42,7 +59,8 @@ export function assertSiteIdentity(call: ServerCallIdentity, claimedSiteId: stri
     throw new MedfclError(ErrorCode.InvalidArgument, "site_id is empty; every request must name the calling site", { details: { field: "site_id" } });
   }
   if (insecure) return claimedSiteId;
-  const actual = peerSiteId(call);
+  const peer = peerIdentity(call);
+  const actual = peer?.id ?? null;
   if (actual === null) {
     throw new MedfclError(
       ErrorCode.Unauthenticated,
@@ -50,10 +68,38 @@ export function assertSiteIdentity(call: ServerCallIdentity, claimedSiteId: stri
       { details: { claimedSiteId, peer: call.getPeer() } },
     );
   }
+  if (peer?.role === "admin") {
+    throw new MedfclError(ErrorCode.PermissionDenied, `the certificate "${actual}" has role admin and cannot act for a site; the agent needs its site certificate from \`medfcl pki issue-site\``, {
+      details: { claimedSiteId, certificateId: actual, role: "admin" },
+    });
+  }
   if (actual !== claimedSiteId) {
     throw new MedfclError(ErrorCode.PermissionDenied, `the certificate of site "${actual}" cannot act for site "${claimedSiteId}"`, {
       details: { claimedSiteId, certificateSiteId: actual },
     });
   }
   return actual;
+}
+
+/**
+ * AdminService is for certificates whose signed role is admin, and for nothing else: a site
+ * certificate is refused whatever its id ("admin-hospital" included), and so is a certificate of an
+ * earlier release, which carries no role (its CN was once the rule); the message says how to get
+ * one. With `insecure` there is no identity and every call passes (local experiments only).
+ */
+export function assertAdminRole(call: ServerCallIdentity, insecure: boolean): void {
+  if (insecure) return;
+  const peer = peerIdentity(call);
+  if (!peer) {
+    throw new MedfclError(ErrorCode.Unauthenticated, "admin calls need an admin client certificate: `medfcl pki issue-admin --ca CA_DIR --name NAME --out DIR`", {
+      details: { peer: call.getPeer() },
+    });
+  }
+  if (peer.role === "admin") return;
+  const reissue = `issue an admin certificate with \`medfcl pki issue-admin --ca CA_DIR --name ${peer.id} --out DIR\``;
+  const message =
+    peer.role === "site"
+      ? `certificate "${peer.id}" has role site; AdminService needs a certificate with role admin (${reissue})`
+      : `certificate "${peer.id}" carries no medfcl role (it predates roles in certificates, and a name no longer makes an admin); ${reissue}`;
+  throw new MedfclError(ErrorCode.PermissionDenied, message, { details: { certificateId: peer.id, role: peer.role ?? "none" } });
 }

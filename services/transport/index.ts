@@ -5,15 +5,22 @@ export {
   SITE_ID_PATTERN,
   createCertificateAuthority,
   issueSiteCertificate,
+  issueAdminCertificate,
   issueCoordinatorCertificate,
   describeCertificate,
   isIssuedBy,
   initCaDir,
   loadCaDir,
   writeSiteCredentials,
+  writeAdminCredentials,
   writeCoordinatorCredentials,
   parseHosts,
   assertSiteId,
+  assertAdminName,
+  CERTIFICATE_ROLES,
+  roleUnit,
+  roleFromUnit,
+  type CertificateRole,
   defaultCaOptions,
   defaultLeafOptions,
   type CertificateBundle,
@@ -23,7 +30,7 @@ export {
   type WriteOptions,
   type PkiWriteResult,
 } from "./pki.js";
-export { peerSiteId, assertSiteIdentity, type ServerCallIdentity } from "./auth.js";
+export { peerSiteId, peerIdentity, assertSiteIdentity, assertAdminRole, type PeerIdentity, type ServerCallIdentity } from "./auth.js";
 export { createAdminClient, type AdminClient } from "./admin-client.js";
 export {
   SITE_SAMPLERS,

@@ -8,9 +8,11 @@ import { writeFileAtomicSync } from "../store/index.js";
 
 /**
  * A small PKI for medfcl's mTLS: one self-signed CA per federation, a client certificate per site
- * (CN = site id, the identity the coordinator trusts) and a server certificate for the
- * coordinator. Keys come from Node's native RSA key generation; node-forge only assembles and
- * signs the X.509 structures.
+ * (CN = site id, the identity the coordinator trusts), client certificates for administrators and
+ * a server certificate for the coordinator. A client certificate's role (site or admin) is written
+ * into its subject as OU, signed by the CA, so authority never depends on how an id is spelled.
+ * Keys come from Node's native RSA key generation; node-forge only assembles and signs the X.509
+ * structures.
  */
 
 /** File names inside the directories `medfcl pki` writes. */
@@ -19,12 +21,32 @@ export const PKI_FILES = {
   caKey: "ca.key",
   siteCert: "site.crt",
   siteKey: "site.key",
+  adminCert: "admin.crt",
+  adminKey: "admin.key",
   coordinatorCert: "coordinator.crt",
   coordinatorKey: "coordinator.key",
 } as const;
 
 /** Site ids as the config schema allows them (services/config/schema.ts, agent.siteId). */
 export const SITE_ID_PATTERN = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
+
+/**
+ * What a client certificate may do, written by `medfcl pki` as the subject's OU. Only the holder of
+ * the CA key can set it, and the coordinator reads nothing else to grant AdminService.
+ */
+export const CERTIFICATE_ROLES = ["site", "admin"] as const;
+export type CertificateRole = (typeof CERTIFICATE_ROLES)[number];
+
+/** The subject OU that carries a role; a prefix keeps it apart from any OU an organisation might use. */
+export function roleUnit(role: CertificateRole): string {
+  return `medfcl-${role}`;
+}
+
+/** The role an OU value names, or null when it names none (certificates of earlier releases carry no role). */
+export function roleFromUnit(unit: unknown): CertificateRole | null {
+  if (typeof unit !== "string") return null;
+  return CERTIFICATE_ROLES.find((r) => roleUnit(r) === unit) ?? null;
+}
 
 const OID_SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
@@ -163,6 +185,7 @@ export function createCertificateAuthority(options: CaOptions = {}): Certificate
 
 interface LeafSpec {
   commonName: string;
+  role?: CertificateRole;
   eku: "clientAuth" | "serverAuth";
   altNames?: Array<{ type: 2; value: string } | { type: 7; ip: string }>;
 }
@@ -178,6 +201,7 @@ function issueLeaf(ca: CertificateBundle, spec: LeafSpec, options: LeafOptions):
   cert.setSubject([
     { shortName: "CN", value: spec.commonName },
     { shortName: "O", value: "medfcl" },
+    ...(spec.role ? [{ shortName: "OU", value: roleUnit(spec.role) }] : []),
   ]);
   cert.setIssuer(caCert.subject.attributes);
   const extensions: object[] = [
@@ -193,9 +217,21 @@ function issueLeaf(ca: CertificateBundle, spec: LeafSpec, options: LeafOptions):
   return { certPem: forge.pki.certificateToPem(cert), keyPem: privatePem };
 }
 
-/** A client certificate whose CN is the site id: the identity the coordinator checks every call against. */
+/** A client certificate whose CN is the site id (the identity the coordinator checks every call against), role site. */
 export function issueSiteCertificate(ca: CertificateBundle, siteId: string, options: LeafOptions = {}): CertificateBundle {
-  return issueLeaf(ca, { commonName: assertSiteId(siteId), eku: "clientAuth" }, options);
+  return issueLeaf(ca, { commonName: assertSiteId(siteId), eku: "clientAuth", role: "site" }, options);
+}
+
+/** A client certificate with role admin: it may call AdminService and can act for no site. The CN names the operator. */
+export function issueAdminCertificate(ca: CertificateBundle, adminName: string, options: LeafOptions = {}): CertificateBundle {
+  return issueLeaf(ca, { commonName: assertAdminName(adminName), eku: "clientAuth", role: "admin" }, options);
+}
+
+export function assertAdminName(name: string): string {
+  if (!SITE_ID_PATTERN.test(name)) {
+    throw invalid(`admin name "${name}" is invalid: use lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters`, { adminName: name });
+  }
+  return name;
 }
 
 /** A server certificate for the coordinator; every host becomes a DNS or IP SAN, the first is also the CN. */
@@ -217,10 +253,16 @@ export interface CertificateSummary {
   /** Extended key usages by name ("serverAuth", "clientAuth") or OID when unknown. */
   extKeyUsage: string[];
   fingerprint256: string;
+  /** The medfcl role of a client certificate; null for the CA, the coordinator and certificates of earlier releases. */
+  role: CertificateRole | null;
 }
 
 function cnOf(dn: string): string {
   return /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1] ?? "";
+}
+
+function ouOf(dn: string): string {
+  return /(?:^|\n)OU=([^\n]*)/.exec(dn)?.[1] ?? "";
 }
 
 /** What a certificate says, read with Node's own X.509 parser (independent of how it was made). */
@@ -244,6 +286,7 @@ export function describeCertificate(pem: string | Buffer): CertificateSummary {
     ipAddresses: sans.filter((s) => s.startsWith("IP Address:")).map((s) => s.slice("IP Address:".length)),
     extKeyUsage: (x.keyUsage ?? []).map((oid) => ekuNames[oid] ?? oid),
     fingerprint256: x.fingerprint256,
+    role: roleFromUnit(ouOf(x.subject)),
   };
 }
 
@@ -343,6 +386,12 @@ function writeLeaf(caDir: string, outDir: string, names: { cert: string; key: st
 export function writeSiteCredentials(caDir: string, siteId: string, outDir: string, options: LeafOptions & WriteOptions = {}): PkiWriteResult {
   assertSiteId(siteId);
   return writeLeaf(caDir, outDir, { cert: PKI_FILES.siteCert, key: PKI_FILES.siteKey }, (ca) => issueSiteCertificate(ca, siteId, options), options.force);
+}
+
+/** Writes admin.crt, admin.key (0600) and ca.crt into `outDir`: the credentials for `medfcl runs …`. */
+export function writeAdminCredentials(caDir: string, adminName: string, outDir: string, options: LeafOptions & WriteOptions = {}): PkiWriteResult {
+  assertAdminName(adminName);
+  return writeLeaf(caDir, outDir, { cert: PKI_FILES.adminCert, key: PKI_FILES.adminKey }, (ca) => issueAdminCertificate(ca, adminName, options), options.force);
 }
 
 /** Writes coordinator.crt, coordinator.key (0600) and ca.crt into `outDir`. */

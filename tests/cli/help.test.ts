@@ -31,6 +31,20 @@ describe("cli", () => {
     assert.equal(existsSync(out), false, "nothing written");
   });
 
+  it("cli - simulate refuses an unknown --strategy or --compare, and a bad strategy option, before it writes anything (exit 2)", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "medfcl-cli-")), "run");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--strategy", "fedprox", "--out", out], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--strategy must name one of specialized, joint, sequential, rehearsal, got "fedprox"/);
+    const c = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--strategy", "sequential", "--compare", "rehersal", "--out", out], { encoding: "utf8" });
+    assert.equal(c.status, 2);
+    assert.match(c.stderr, /--compare must name one of .*got "rehersal"/);
+    const m = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--strategy", "rehearsal", "--mix", "0.99", "--out", out], { encoding: "utf8" });
+    assert.equal(m.status, 2);
+    assert.match(m.stderr, /"mix" must be a number in \[0, 0.95\]/);
+    assert.equal(existsSync(out), false, "nothing written");
+  });
+
   it("cli - medfcl --help lists the command groups of the design", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "--help"], { encoding: "utf8" });
     assert.equal(r.status, 0);

@@ -19,7 +19,7 @@ import { after, before, describe, it } from "node:test";
 import { type ContainerRuntimeClient, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import type { ContentToCopy, HealthCheck } from "testcontainers/build/types.js";
 import { synthesizeSuite } from "../../services/data/index.js";
-import { type AdminClient, createAdminClient, createCertificateAuthority, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
+import { type AdminClient, createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
 import {
   buildAllImages,
   dockerRequired,
@@ -330,7 +330,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     const ca = createCertificateAuthority({ keyBits: 2048 });
     const server = issueCoordinatorCertificate(ca, ["coordinator", "localhost", "127.0.0.1"], { keyBits: 2048 });
     const leaf = (id: string) => issueSiteCertificate(ca, id, { keyBits: 2048 });
-    const adminCert = leaf("admin");
+    const adminCert = issueAdminCertificate(ca, "admin", { keyBits: 2048 });
     mkdirSync(join(dir, "admin"));
     writeFileSync(join(dir, "admin", "ca.crt"), ca.certPem);
     writeFileSync(join(dir, "admin", "admin.crt"), adminCert.certPem);

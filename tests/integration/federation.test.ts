@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { connect } from "@nats-io/transport-node";
 import { synthesizeSuite } from "../../services/data/index.js";
 import { writeAuditReport } from "../../services/eval/index.js";
-import { createAdminClient, createCertificateAuthority, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
+import { createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
 import { freePort, natsSkipReason, startNatsServer, type NatsServerHandle } from "../helpers/nats.js";
 
 const root = new URL("../..", import.meta.url).pathname;
@@ -44,11 +44,13 @@ describe("federation - coordinator and agents as processes", { skip: natsSkipRea
     ca = put("ca.crt", authority.certPem);
     const server = issueCoordinatorCertificate(authority, ["localhost", "127.0.0.1"], { keyBits: 2048 });
     certs = Object.fromEntries(
-      [...sites, "admin"].map((id) => {
+      sites.map((id) => {
         const c = issueSiteCertificate(authority, id, { keyBits: 2048 });
         return [id, { cert: put(`${id}.crt`, c.certPem), key: put(`${id}.key`, c.keyPem) }];
       }),
     );
+    const admin = issueAdminCertificate(authority, "admin", { keyBits: 2048 });
+    certs.admin = { cert: put("admin.crt", admin.certPem), key: put("admin.key", admin.keyPem) };
     const nc = await connect({ servers: nats.url });
     const sub = nc.subscribe("medfcl.>");
     void (async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { createStrategy, fedAvg, type Hyper, type RoundContext, type SiteInfo } from "../../../coordinator/strategies/index.js";
+import { createStrategy, fedAvg, findStrategy, plainTask, registerStrategy, strategyInfo, strategyNames, type Hyper, type RoundContext, type SiteInfo } from "../../../coordinator/strategies/index.js";
 import { defaultHyper } from "../../../coordinator/admin-service.js";
 import type { TensorMap } from "../../../services/tensors/index.js";
 
@@ -86,4 +86,76 @@ describe("strategies", () => {
     assert.throws(() => createStrategy("rehearsal", { sampler: "best" }), /sampler/);
     assert.throws(() => createStrategy("joint", { shots_selection: "magic" }), /shots_selection/);
   });
+
+  it("strategies - option errors name the field and the allowed values; empty means the default", () => {
+    const field = (fn: () => unknown): string | undefined => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as { details?: { field?: string } }).details?.field;
+      }
+      return undefined;
+    };
+    assert.equal(field(() => createStrategy("rehearsal", { mix: "0.99" })), "options.mix");
+    assert.throws(() => createStrategy("rehearsal", { mix: "0.99" }), /"mix" must be a number in \[0, 0.95\], got "0.99"/);
+    assert.throws(() => createStrategy("joint", { shots_selection: "magic" }), /must be random or kcenter, got "magic"/);
+    assert.throws(() => createStrategy("specialized", { rounds: "1.5" }), /"rounds" must be an integer in \[1, 1000\]/);
+    assert.equal(field(() => createStrategy("sequential", { buffer: "10" })), "options.buffer");
+    const task = createStrategy("rehearsal", { buffer: "", mix: "" }).configureRound(ctx("rehearsal", {}, 1, [{ id: "e0", domain: "kvasir", categoryIds: [1], order: 0 }])).tasks[0];
+    assert.deepEqual([task.exemplarsWanted, task.hyper.replayRatio], [100, 0.3], "the defaults: buffer 100, mix 0.3");
+  });
+
+  it("strategies - the registry gives each built-in's defaults and traits, and a trait's step count is its plan's", () => {
+    assert.deepEqual(strategyNames(), ["specialized", "joint", "sequential", "rehearsal"]);
+    assert.deepEqual(strategyInfo("rehearsal").defaults, { buffer: "100", sampler: "random", mix: "0.3", rounds: "1", site_sampler: "random" });
+    assert.deepEqual(strategyInfo("joint").defaults, { rounds: "0", local_epochs: "0", shots: "0", shots_selection: "random" });
+    const traits = Object.fromEntries(strategyNames().map((n) => [n, (({ continual, exportsExemplars, perDomainModels }) => ({ continual, exportsExemplars, perDomainModels }))(strategyInfo(n).traits)]));
+    assert.deepEqual(traits, {
+      specialized: { continual: false, exportsExemplars: false, perDomainModels: true },
+      joint: { continual: false, exportsExemplars: false, perDomainModels: false },
+      sequential: { continual: true, exportsExemplars: false, perDomainModels: false },
+      rehearsal: { continual: true, exportsExemplars: true, perDomainModels: false },
+    });
+    for (const name of strategyNames()) {
+      for (const n of [1, 2, 3]) assert.equal(strategyInfo(name).traits.stepCount(n), createStrategy(name).planSteps(sites.slice(0, n), hyper).length, `${name} over ${n} sites`);
+      // A strategy that asks for exemplars says so in its traits.
+      const plans = createStrategy(name).planSteps(sites, hyper).flatMap((step) => createStrategy(name).configureRound({ step, round: step.rounds - 1, sites, hyper, replayPool: [], seed: 1, isLastStep: false }).tasks);
+      assert.equal(plans.some((t) => t.exemplarsWanted > 0), strategyInfo(name).traits.exportsExemplars, name);
+    }
+  });
+
+  it("strategies - a registered strategy is found by name until it is removed; names are unique", () => {
+    const remove = registerStrategy({
+      name: "test-only",
+      summary: "test",
+      options: { k: { kind: "int", default: 2, min: 1, doc: "k" } },
+      traits: { continual: false, exportsExemplars: false, perDomainModels: false, stepCount: () => 1 },
+      create: ({ k }) => ({
+        name: "test-only",
+        planSteps: (all) => [{ index: 0, domain: "joint", sites: all.map((x) => x.siteId), rounds: k, parent: "base" }],
+        configureRound: (c) => ({ tasks: c.step.sites.map((id) => plainTask(id, c.hyper)) }),
+        aggregate: (_s, _r, updates) => fedAvg(updates),
+      }),
+    });
+    try {
+      assert.equal(createStrategy("test-only", { k: "5" }).planSteps(sites, hyper)[0].rounds, 5);
+      assert.throws(() => createStrategy("test-only", { k: "0" }), (e: Error & { details?: { field?: string } }) => e.details?.field === "options.k");
+      assert.throws(() => registerStrategy({ ...strategyDefinitionStub(), name: "rehearsal" }), /already registered/);
+      assert.throws(() => registerStrategy({ ...strategyDefinitionStub(), name: "Bad Name" }), /strategy name/);
+    } finally {
+      remove();
+    }
+    assert.equal(findStrategy("test-only"), undefined);
+    assert.throws(() => createStrategy("test-only"), /unknown strategy "test-only"/);
+  });
 });
+
+function strategyDefinitionStub() {
+  return {
+    name: "stub",
+    summary: "",
+    options: {},
+    traits: { continual: false, exportsExemplars: false, perDomainModels: false, stepCount: () => 1 },
+    create: () => createStrategy("sequential"),
+  };
+}

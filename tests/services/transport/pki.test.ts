@@ -109,6 +109,7 @@ describe("pki - files and certificates", () => {
     assert.equal(statSync(key).mode & 0o777, 0o600);
     const ca = describeCertificate(readFileSync(join(dirs.ca, PKI_FILES.caCert)));
     assert.equal(ca.isCa, true);
+    assert.equal(ca.role, null, "the CA has no client role");
     assert.equal(ca.subjectCN, "medfcl CA");
     assert.equal(ca.issuerCN, "medfcl CA");
     const years = (ca.notAfter.getTime() - ca.notBefore.getTime()) / (365.25 * DAY);
@@ -124,6 +125,7 @@ describe("pki - files and certificates", () => {
     assert.equal(s.subjectCN, "site-a");
     assert.equal(s.isCa, false);
     assert.deepEqual(s.extKeyUsage, ["clientAuth"]);
+    assert.equal(s.role, "site");
     const days = (s.notAfter.getTime() - s.notBefore.getTime()) / DAY;
     assert.ok(Math.abs(days - 730) < 0.01, `${days} days`);
     assert.equal(statSync(join(dirs.siteA, PKI_FILES.siteKey)).mode & 0o777, 0o600);
@@ -276,7 +278,7 @@ describe("pki - CLI", () => {
   }
 
   it("pki - every command's --help shows an example", async () => {
-    for (const sub of ["init", "issue-site", "issue-coordinator", "show"]) {
+    for (const sub of ["init", "issue-site", "issue-admin", "issue-coordinator", "show"]) {
       const { out } = await run(["pki", sub, "--help"]);
       assert.match(out, new RegExp(`Examples:\\n\\s+\\$ medfcl pki ${sub}`), sub);
     }
@@ -291,6 +293,15 @@ describe("pki - CLI", () => {
       const site = await run(["pki", "issue-site", "--ca", join(dir, "ca"), "--site", "site-q", "--out", join(dir, "q")]);
       assert.equal(site.code, 0, site.err);
       assert.equal(describeCertificate(readFileSync(join(dir, "q", "site.crt"))).subjectCN, "site-q");
+      assert.equal(describeCertificate(readFileSync(join(dir, "q", "site.crt"))).role, "site");
+      const admin = await run(["pki", "issue-admin", "--ca", join(dir, "ca"), "--name", "ops", "--out", join(dir, "a")]);
+      assert.equal(admin.code, 0, admin.err);
+      assert.match(admin.out, /role\s+admin/);
+      const adminCert = describeCertificate(readFileSync(join(dir, "a", PKI_FILES.adminCert)));
+      assert.deepEqual([adminCert.subjectCN, adminCert.role, adminCert.extKeyUsage], ["ops", "admin", ["clientAuth"]]);
+      assert.equal(statSync(join(dir, "a", PKI_FILES.adminKey)).mode & 0o777, 0o600);
+      const shown = await run(["pki", "show", join(dir, "q", "site.crt")]);
+      assert.match(shown.out, /role\s+site/);
       const coord = await run(["pki", "issue-coordinator", "--ca", join(dir, "ca"), "--hosts", "coordinator,localhost,127.0.0.1", "--out", join(dir, "c")]);
       assert.equal(coord.code, 0, coord.err);
       assert.match(coord.out, /alt names\s+DNS:coordinator, DNS:localhost, IP:127\.0\.0\.1/);
