@@ -292,7 +292,7 @@ function resultsMarkdown(
   t: { paradigms?: ParadigmTable; paradigmsStd?: ParadigmTable; matrix?: CrossMatrix; matrixStd: (number | null)[][]; trained: string[]; folder: string; checks: Check[]; extraMatrices: ExtraMatrix[] },
 ): string {
   const lines: string[] = [];
-  lines.push(`# medfcl experiment ${o.kind} (--suite ${o.suite} --scale ${o.scale})`, "");
+  lines.push(`# medfcl experiment ${o.kind} (${o.dataRoot !== undefined ? `--data-root ${o.dataRoot}` : `--suite ${o.suite} --scale ${o.scale}`})`, "");
   lines.push(
     `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; ${o.model} model from its base ${isBaseModel(o.model) ? "(COCO-pretrained, imported)" : "initialisation"}, ` +
       `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} optimiser step(s) per task` : ""}, lr ${o.lr}, batch ${o.batchSize}` +
