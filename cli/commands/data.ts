@@ -37,7 +37,7 @@ import {
   VOC_DIFFICULT,
   type VocDifficult,
 } from "../../services/data/index.js";
-import { action, ExitCode, numberOption, withExamples } from "../context.js";
+import { action, commaList, ExitCode, numberOption, withExamples } from "../context.js";
 
 function parseSeed(v: string): number {
   const n = Number(v);
@@ -103,7 +103,7 @@ function promptMap(f: ConvertFlags, single: string[]): PromptMap {
 }
 
 function classList(root: string, f: ConvertFlags): string[] | undefined {
-  if (f.classes !== undefined) return existsSync(f.classes) ? readClassNames(f.classes) : f.classes.split(",").map((s) => s.trim()).filter((s) => s);
+  if (f.classes !== undefined) return existsSync(f.classes) ? readClassNames(f.classes) : commaList(f.classes);
   for (const c of ["classes.txt", "obj.names"]) if (existsSync(join(root, c))) return readClassNames(join(root, c));
   return undefined;
 }
@@ -299,7 +299,7 @@ export function registerData(program: Command): void {
       .description("write suite.json over split folders (for experiment --data-root and simulate); refuses an image in two splits or domains")
       .action(
         action(async (o: { out: string; domain: string[]; testOnly?: string; name: string; seed: string }) => {
-          const testOnly = new Set((o.testOnly ?? "").split(",").map((s) => s.trim()).filter((s) => s !== ""));
+          const testOnly = new Set(commaList(o.testOnly ?? ""));
           const domains = o.domain.map((spec) => {
             const m = /^([^:]+):([^:]+):(.+)$/.exec(spec);
             if (!m) throw new DataArgumentError(`--domain "${spec}" is not NAME:TASK:DIR (e.g. kvasir:polyp:real/kvasir)`);

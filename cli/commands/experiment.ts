@@ -2,7 +2,7 @@ import { type Command } from "commander";
 import { join } from "node:path";
 import { defaultExperimentOptions, runExperiment, type ExperimentKind } from "../../experiments/index.js";
 import { trainingDefaults } from "../simulate.js";
-import { action, commandLogger, numberOption, withExamples } from "../context.js";
+import { action, commaList, commandLogger, numberOption, withExamples } from "../context.js";
 
 interface ExperimentFlags {
   suite?: string;
@@ -85,7 +85,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         buffer: f.buffer,
         mix: f.mix,
         beyond: f.beyond,
-        only: f.only === undefined ? undefined : f.only.split(",").map((l) => l.trim()).filter((l) => l !== ""),
+        only: f.only === undefined ? undefined : commaList(f.only),
         insecure: Boolean(f.insecure),
         logger,
       });

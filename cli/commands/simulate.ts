@@ -4,7 +4,7 @@ import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { strategyNames } from "../../coordinator/strategies/index.js";
 import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.js";
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
-import { action, choiceOption, commandLogger, numberOption, withExamples } from "../context.js";
+import { action, choiceOption, commaList, commandLogger, numberOption, withExamples } from "../context.js";
 
 export function registerSimulate(program: Command): void {
   const d = defaultSimulateOptions("yolox-nano");
@@ -50,7 +50,7 @@ export function registerSimulate(program: Command): void {
         batchSize: f.batchSize ?? t.batchSize,
         suite: f.suite as "polyp" | "tasks",
         scale: f.scale as "tiny" | "small" | "full",
-        compare: f.compare ? f.compare.split(",").map((s) => s.trim()).filter(Boolean) : [],
+        compare: f.compare ? commaList(f.compare) : [],
         insecure: Boolean(f.insecure),
         logger,
       });
