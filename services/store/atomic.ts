@@ -51,6 +51,13 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string, opt
 /** Writes of a streamed payload that may be in the thread pool at once (chunks are up to a few MiB). */
 const WRITES_IN_FLIGHT = 4;
 
+/**
+ * Smaller chunks are gathered into one writev of at least this many bytes. A socket delivers 64 KiB
+ * reads, and one thread-pool write per read cost 2–8× the CPU of 1 MiB writes for a 64 MiB upload
+ * (docs/benchmarks.md "Transfer"); writev needs no copy.
+ */
+export const WRITE_BATCH_BYTES = 1024 * 1024;
+
 /** Async twin of {@link writeFileAtomicSync}; accepts an async iterable so large payloads stream. */
 export async function writeFileAtomic(path: string, data: Uint8Array | string | AsyncIterable<Uint8Array>): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -65,16 +72,29 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
       // upload's HTTP/2 stream) for the length of every write.
       const inFlight: Promise<unknown>[] = [];
       let position = 0;
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
+      const flush = (): void => {
+        if (batch.length === 0) return;
+        const write = batch.length === 1 ? handle.write(batch[0], 0, batchBytes, position) : handle.writev(batch, position);
+        // Handled here so that a failure while the loop awaits the producer is not unhandled; it is rethrown below.
+        write.catch(() => undefined);
+        inFlight.push(write);
+        position += batchBytes;
+        batch = [];
+        batchBytes = 0;
+      };
       let producerError: unknown = null;
       try {
         for await (const chunk of data) {
-          const write = handle.write(chunk, 0, chunk.byteLength, position);
-          // Handled here so that a failure while the loop awaits the producer is not unhandled; it is rethrown below.
-          write.catch(() => undefined);
-          inFlight.push(write);
-          position += chunk.byteLength;
+          if (chunk.byteLength === 0) continue;
+          batch.push(chunk);
+          batchBytes += chunk.byteLength;
+          if (batchBytes < WRITE_BATCH_BYTES) continue;
+          flush();
           if (inFlight.length >= WRITES_IN_FLIGHT) await inFlight.shift();
         }
+        flush();
       } catch (err) {
         producerError = err;
       }

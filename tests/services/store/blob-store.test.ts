@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { BlobCorruptError, BlobNotFoundError, openBlobStore, sha256Hex, writeFileAtomicSync } from "../../../services/store/index.js";
+import { BlobCorruptError, BlobNotFoundError, openBlobStore, sha256Hex, WRITE_BATCH_BYTES, writeFileAtomicSync } from "../../../services/store/index.js";
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "medfcl-store-"));
@@ -44,6 +44,35 @@ describe("store", () => {
     assert.equal(ok.size, 6);
     await assert.rejects(store.putStream(chunks(), sha256Hex("other")), BlobCorruptError);
     assert.deepEqual(store.list(), [sha256Hex("abcdef")]);
+  });
+
+  it("store - putStream keeps every byte in order when small reads are batched into larger writes", async () => {
+    const store = openBlobStore(tempDir());
+    // 3.2 MiB in uneven pieces (1 B to 96 KiB, some empty), as a socket or a gRPC stream delivers
+    // them: the writer gathers them into writes of WRITE_BATCH_BYTES or more, and a write may
+    // straddle any chunk boundary.
+    const total = 3 * WRITE_BATCH_BYTES + 200_003;
+    const data = Buffer.alloc(total);
+    for (let i = 0; i < total; i++) data[i] = (i * 2654435761) >>> 24;
+    const sizes = [0, 1, 7, 65_536, 98_304, 0, 4093, 1 << 20, 13];
+    async function* pieces() {
+      let at = 0;
+      for (let k = 0; at < total; k++) {
+        const n = Math.min(sizes[k % sizes.length], total - at);
+        yield data.subarray(at, at + n);
+        at += n;
+      }
+    }
+    const { sha256, size } = await store.putStream(pieces(), sha256Hex(data), total);
+    assert.equal(size, total);
+    assert.ok(store.get(sha256).equals(data));
+    // A single chunk larger than a batch, and a stream smaller than one, both go through as they are.
+    async function* one(b: Buffer) {
+      yield b;
+    }
+    assert.ok(store.get((await store.putStream(one(data))).sha256).equals(data));
+    const small = Buffer.from("under one batch");
+    assert.ok(store.get((await store.putStream(one(small))).sha256).equals(small));
   });
 
   it("store - a writer killed mid-write leaves the old content intact and no partial file", async () => {
