@@ -15,6 +15,17 @@ export interface PlanOptions {
   trainDomains?: number;
 }
 
+/** Labels of the runs given sequential's budget: their number needs the suite's domain count. */
+const BUDGET_LABEL = /-\d+-(rounds|epochs)$/;
+
+/**
+ * Refuses unknown `--only` labels before any data is generated or read. Budget labels
+ * (`joint-15-rounds`) pass here and are checked by experimentPlan once the domains are known.
+ */
+export function checkOnlyLabels(kind: ExperimentKind, o: PlanOptions): void {
+  if (o.only) experimentPlan(kind, { ...o, only: o.only.filter((l) => !BUDGET_LABEL.test(l)) });
+}
+
 /**
  * The coordinator runs an experiment needs, in the order they run on one coordinator and one set
  * of agents. Labels are the paradigm names of paradigms.json (and the R.json subfolders).

@@ -20,7 +20,7 @@ import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix
 import { isBaseModel } from "../services/model/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { ExperimentError } from "./errors.js";
-import { experimentPlan, hasPerDomainModels, isContinual, planSessions } from "./plan.js";
+import { checkOnlyLabels, experimentPlan, hasPerDomainModels, isContinual, planSessions } from "./plan.js";
 import {
   acceptanceChecks,
   aggregateCells,
@@ -187,6 +187,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   const out = resolve(o.out);
   const started = Date.now();
   const seeds = Array.from({ length: o.repeat }, (_, i) => o.seed + i);
+  checkOnlyLabels(o.kind, o);
   const { index } = await ensureData(o, seeds[0]);
   const plan = experimentPlan(o.kind, { ...o, trainDomains: trainingDomains(index).length });
   const perSeed: SeedTables[] = [];

@@ -45,6 +45,18 @@ describe("cli", () => {
     assert.equal(existsSync(out), false, "nothing written");
   });
 
+  it("cli - experiment refuses an unknown --only paradigm before it generates any data (exit 2, naming it)", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "medfcl-cli-")), "exp");
+    const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--only", "specialized,rehersal", "--out", out], { encoding: "utf8" });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--only: unknown paradigm "rehersal"; this plan has specialized, joint/);
+    assert.equal(existsSync(join(out, ".data")), false, "no suite was synthesized");
+    // A budget label (its number needs the suite's domain count) is checked once the data is known.
+    const b = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--only", "joint-7-rounds", "--out", out], { encoding: "utf8" });
+    assert.equal(b.status, 2);
+    assert.match(b.stderr, /--only: unknown paradigm "joint-7-rounds"; this plan has .*joint-15-rounds/);
+  });
+
   it("cli - medfcl --help lists the command groups of the design", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "--help"], { encoding: "utf8" });
     assert.equal(r.status, 0);
