@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import type { Logger } from "../services/log/index.js";
 import type { ReplayItem } from "../services/replay/index.js";
 import type { CoordinatorContext } from "./context.js";
 import { isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type Hyper, type Run, type ShotsSelection, type SiteSampler, type Task, type TaskSpec } from "./domain.js";
 import type { EvalSet } from "./model-ops.js";
-import { orderDomains, writeRunArtifacts } from "./run-artifacts.js";
+import { orderDomains, replaySummary, writeRunArtifacts } from "./run-artifacts.js";
 import * as store from "./store.js";
 import { createStrategy, type SiteFailure, type SiteInfo, type SiteUpdate, type StepSpec, type Strategy } from "./strategies/index.js";
 
@@ -116,6 +117,21 @@ function collect(ctx: CoordinatorContext, tasks: Task[]): { updates: SiteUpdate[
   return { updates, failures };
 }
 
+/** A round that asked its sites for exemplars and got none leaves the replay buffer as it was: say so. */
+function warnIfNoExemplars(ctx: CoordinatorContext, log: Logger, runId: string, step: number, tasks: Task[], failures: SiteFailure[]): void {
+  const asking = tasks.filter((t) => t.spec.exemplarsWanted > 0 && !failures.some((f) => f.siteId === t.siteId));
+  if (asking.length === 0) return;
+  const got = replaySummary(
+    asking.map((t) => ({ taskId: t.taskId, step, exemplarsWanted: t.spec.exemplarsWanted })),
+    store.exemplarsForRun(ctx.db, runId).map((e) => e.taskId),
+  );
+  if (got.received > 0) return;
+  log.warn(
+    { step, sites: asking.map((t) => t.siteId), requested: got.requested },
+    "no exemplar arrived for the replay buffer: the sites hold no records marked shareable, or the privacy filter refused them all; later steps train without replay (mark shareable data with `medfcl data split --shareable`)",
+  );
+}
+
 async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): Promise<string> {
   let base = run.baseVersion;
   if (!base) {
@@ -166,6 +182,7 @@ export async function executeRun(ctx: CoordinatorContext, runId: string): Promis
         if (ctx.signal.aborted) return;
         const { updates, failures } = collect(ctx, tasks);
         for (const f of failures) dropouts.add(f.siteId);
+        warnIfNoExemplars(ctx, log, runId, step.index, tasks, failures);
         if (failures.length && run.dropoutPolicy === "fail") {
           throw new MedfclError(ErrorCode.Aborted, `step ${step.index} round ${round}: ${failures.map((f) => `${f.siteId}: ${f.reason}`).join("; ")} (dropout policy "fail")`);
         }

@@ -47,6 +47,41 @@ export function evalSetCategories(ctx: CoordinatorContext): Record<string, Recor
   return out;
 }
 
+/** What the replay buffer was offered: exemplars asked of the sites and received, per step. */
+export interface ReplaySummary {
+  requested: number;
+  received: number;
+  received_per_step: Record<string, number>;
+}
+
+/**
+ * Sums, per step, the exemplars the tasks asked for and those that arrived. A run that asked and
+ * received none trained like sequential: its sites hold no shareable records, or the privacy
+ * filter refused them all (docs/results.md §G found exactly this).
+ */
+export function replaySummary(tasks: { taskId: string; step: number; exemplarsWanted: number }[], exemplarTaskIds: string[]): ReplaySummary {
+  const stepOf = new Map(tasks.map((t) => [t.taskId, t.step]));
+  const perStep: Record<string, number> = {};
+  for (const t of tasks) if (t.exemplarsWanted > 0) perStep[String(t.step)] ??= 0;
+  for (const id of exemplarTaskIds) {
+    const step = stepOf.get(id);
+    if (step !== undefined) perStep[String(step)] = (perStep[String(step)] ?? 0) + 1;
+  }
+  return {
+    requested: tasks.reduce((a, t) => a + t.exemplarsWanted, 0),
+    received: Object.values(perStep).reduce((a, n) => a + n, 0),
+    received_per_step: perStep,
+  };
+}
+
+export function runReplaySummary(ctx: CoordinatorContext, runId: string): ReplaySummary {
+  const tasks = store.tasksOfRun(ctx.db, runId).map((t) => ({ taskId: t.taskId, step: t.step, exemplarsWanted: t.spec.exemplarsWanted }));
+  return replaySummary(
+    tasks,
+    store.exemplarsForRun(ctx.db, runId).map((e) => e.taskId),
+  );
+}
+
 /** Writes R.json, base.json, per_category.json, categories.json and run.json so `medfcl audit report --run DIR` works. */
 export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): string {
   const run = store.getRun(ctx.db, runId);
@@ -86,6 +121,7 @@ export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): strin
     steps: steps.map((s) => ({ index: s.index, domain: s.domain, sites: s.sites, version: s.version, state: s.state, dropouts: s.dropouts })),
     lineage: store.versionsForRun(ctx.db, runId).map((v) => ({ version: v.version, parent: v.parent, step: v.step, strategy: v.strategy, sites: v.sites })),
     rejected_updates: store.rejectedUpdatesForRun(ctx.db, runId).map((u) => ({ update_id: u.updateId, site_id: u.siteId, task_id: u.taskId, reason: u.reason })),
+    replay: runReplaySummary(ctx, runId),
     error: run.error,
   };
   writeFileAtomicSync(join(dir, "run.json"), `${JSON.stringify(meta, null, 2)}\n`);

@@ -87,7 +87,15 @@ function readRunResult(label: string, dir: string): RunResult {
   const R = parseAccuracyMatrix(readJson(join(dir, "R.json")), join(dir, "R.json"));
   const base = existsSync(join(dir, "base.json")) ? parseBaseAp(readJson(join(dir, "base.json")), join(dir, "base.json")) : {};
   const timing = existsSync(join(dir, "timing.json")) ? (readJson(join(dir, "timing.json")) as { seconds?: number }) : {};
-  return { label, R, base, seconds: timing.seconds ?? 0 };
+  const meta = existsSync(join(dir, "run.json")) ? (readJson(join(dir, "run.json")) as { replay?: { requested?: unknown; received?: unknown } }) : {};
+  const { requested, received } = meta.replay ?? {};
+  const replay = typeof requested === "number" && typeof received === "number" ? { requested, received } : undefined;
+  return { label, R, base, seconds: timing.seconds ?? 0, ...(replay ? { replay } : {}) };
+}
+
+/** Runs that asked their sites for exemplars and received none: rehearsal that trained like sequential. */
+export function emptyReplayRuns(perSeed: SeedTables[]): string[] {
+  return perSeed.flatMap((s) => s.runs.filter((r) => r.replay && r.replay.requested > 0 && r.replay.received === 0).map((r) => `${r.label} (seed ${s.seed})`));
 }
 
 async function ensureData(o: ExperimentOptions, seed: number): Promise<{ dir: string; index: SuiteIndex }> {
@@ -209,7 +217,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     const seedDir = join("seeds", `seed-${seed}`);
     if (paradigms) write(join(seedDir, "paradigms.json"), json(paradigms));
     if (matrix) write(join(seedDir, folder, "matrix.json"), json(matrix));
-    perSeed.push({ seed, seconds, paradigms, matrix, runs: results.map((r) => ({ label: r.label, seconds: r.seconds })) });
+    perSeed.push({ seed, seconds, paradigms, matrix, runs: results.map((r) => ({ label: r.label, seconds: r.seconds, ...(r.replay ? { replay: r.replay } : {}) })) });
     o.logger.info({ seed, seconds: Math.round(seconds) }, "seed finished");
   }
 
@@ -274,6 +282,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
   };
   write("experiment.json", json(meta));
   write("results.md", resultsMarkdown(o, seeds, wallSeconds, perSeed, { paradigms, paradigmsStd, matrix, matrixStd, trained, folder, checks, extraMatrices }));
+  const emptyReplay = emptyReplayRuns(perSeed);
+  if (emptyReplay.length) o.logger.warn({ runs: emptyReplay }, "the replay buffer stayed empty in these runs: they trained like sequential (see results.md)");
   return { kind: o.kind, suite: o.suite, scale: o.scale, seeds, wallSeconds, paradigms, matrix, files };
 }
 
@@ -301,6 +311,13 @@ function resultsMarkdown(
       `Run time ${fmtSeconds(perSeed.reduce((a, s) => a + s.runs.reduce((b, r) => b + r.seconds, 0), 0))} in all (the sum of the runs below); this invocation took ${fmtSeconds(wallSeconds)} (finished runs are resumed, not rerun).`,
     "",
   );
+  const empty = emptyReplayRuns(perSeed);
+  if (empty.length) {
+    lines.push(
+      `**Warning: the replay buffer stayed empty in ${empty.join(", ")}.** The sites were asked for exemplars and sent none (no record marked shareable, or the privacy filter refused them all), so these runs trained like sequential. Mark shareable data with \`medfcl data split --shareable\` (\`data real-suite\` does for its public datasets).`,
+      "",
+    );
+  }
   if (t.paradigms && t.paradigmsStd) {
     lines.push(`## Paradigms (paper Table ${o.suite === "polyp" ? 3 : 4})`, "", paradigmsMarkdown(t.paradigms, t.paradigmsStd, t.trained, o.suite));
   }

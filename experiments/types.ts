@@ -60,6 +60,8 @@ export interface RunResult {
   R: { steps: string[]; domains: string[]; ap: (number | null)[][] };
   base: Record<string, number>;
   seconds: number;
+  /** Exemplars the run asked its sites for and received (run.json; absent in older runs). */
+  replay?: { requested: number; received: number };
 }
 
 /** A cell aggregated over seeds: mean and sample standard deviation (null with one seed). */
@@ -74,7 +76,7 @@ export interface SeedTables {
   seconds: number;
   paradigms?: ParadigmTable;
   matrix?: CrossMatrix;
-  runs: { label: string; seconds: number }[];
+  runs: { label: string; seconds: number; replay?: { requested: number; received: number } }[];
 }
 
 export interface ExperimentSummary {

@@ -74,6 +74,21 @@ describe("experiment --data-root", () => {
     assert.equal(experiment.data, suite);
   });
 
+  it("data-root - rehearsal on records nobody marked shareable says its replay buffer stayed empty", { timeout: 600_000 }, () => {
+    const out = join(dir, "out-rehearsal");
+    const r = medfcl(["experiment", "paradigms", "--only", "rehearsal", "--model", "nano", "--data-root", suite, "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "5", "--out", out]);
+    assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
+    const run = JSON.parse(readFileSync(join(out, "seeds/seed-5/runs/rehearsal/run.json"), "utf8")) as { replay: { requested: number; received: number; received_per_step: Record<string, number> } };
+    // Two training hospitals: the first step asks for the buffer's 100, the last step asks for none.
+    assert.deepEqual(run.replay, { requested: 100, received: 0, received_per_step: { "0": 0 } });
+    const results = readFileSync(join(out, "results.md"), "utf8");
+    assert.match(results, /\*\*Warning: the replay buffer stayed empty in rehearsal \(seed 5\)\.\*\*/);
+    assert.match(results, /medfcl data split --shareable/);
+    assert.match(r.stdout + r.stderr, /the replay buffer stayed empty in these runs/);
+    // The coordinator said so when the step closed, where an operator watching the run sees it.
+    assert.match(readFileSync(join(out, "seeds/seed-5/logs/coordinator.log"), "utf8"), /"step":0,.*"requested":100,.*no exemplar arrived for the replay buffer/);
+  });
+
   it("data-root - a folder without suite.json is refused up front, naming the folder and what to do", () => {
     const r = medfcl(["experiment", "paradigms", "--data-root", dir, "--out", join(dir, "never")]);
     assert.equal(r.status, 2);

@@ -90,6 +90,10 @@ describe("experiment paradigms", () => {
     const logs = ["site-1-kvasir", "site-5-singan"].map((s) => readFileSync(join(out, "seeds/seed-3/logs", `${s}.log`), "utf8")).join("\n");
     assert.match(logs, /"selection":"kcenter","images":8/);
     assert.match(logs, /"selection":"random","images":8/);
+    // The synthetic sites' records are shareable: rehearsal's buffer filled, and no warning.
+    const replay = (JSON.parse(readFileSync(join(out, "seeds/seed-3/runs/rehearsal/run.json"), "utf8")) as { replay: { requested: number; received: number } }).replay;
+    assert.ok(replay.requested > 0 && replay.received > 0, `rehearsal asked for and received exemplars: ${JSON.stringify(replay)}`);
+    assert.doesNotMatch(results, /replay buffer stayed empty/);
     // Later rehearsal runs get fresh agents, so their sites still export exemplars (a reused
     // agent's privacy filter would refuse them all as duplicates of the first run's).
     for (const session of ["session-2", "session-3"]) {
