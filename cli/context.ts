@@ -56,15 +56,15 @@ export function withExamples(cmd: Command, examples: string[]): Command {
   return cmd.addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}\n`);
 }
 
-/**
- * A commander argument parser for a numeric flag; a bad value is a usage error naming the flag.
- * `min` is inclusive, `above` exclusive (a learning rate must be > 0, epochs ≥ 1).
- */
 /** A comma-separated flag value as its items, trimmed, empty items dropped ("a, b,," -> ["a", "b"]). */
 export function commaList(value: string): string[] {
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/**
+ * A commander argument parser for a numeric flag; a bad value is a usage error naming the flag.
+ * `min` is inclusive, `above` exclusive (a learning rate must be > 0, epochs ≥ 1).
+ */
 export function numberOption(name: string, integer = false, range: { min?: number; above?: number } = {}) {
   return (value: string): number => {
     const n = value.trim() === "" ? NaN : Number(value);
