@@ -138,18 +138,15 @@ async function serveStore(socket: net.Socket, store: StoreUpload): Promise<void>
   const headerEnd = 4 + pending.readUInt32BE(0);
   const header = JSON.parse(pending.subarray(4, headerEnd).toString("utf8")) as UpdateHeader__Output;
   const first = pending.subarray(headerEnd);
-  let received = 0;
+  let received = first.length;
   async function* rest(): AsyncGenerator<Buffer> {
     if (first.length) yield first;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-  }
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const chunk of rest()) {
-      received += chunk.length;
-      yield chunk;
+    for (let r = await it.next(); !r.done; r = await it.next()) {
+      received += r.value.length;
+      yield r.value;
     }
   }
-  await store(header, counted());
+  await store(header, rest());
   const reply = Buffer.alloc(8);
   reply.writeBigUInt64LE(BigInt(received));
   socket.end(reply);

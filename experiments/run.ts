@@ -281,8 +281,8 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     checks,
   };
   write("experiment.json", json(meta));
-  write("results.md", resultsMarkdown(o, seeds, wallSeconds, perSeed, { paradigms, paradigmsStd, matrix, matrixStd, trained, folder, checks, extraMatrices }));
   const emptyReplay = emptyReplayRuns(perSeed);
+  write("results.md", resultsMarkdown(o, seeds, wallSeconds, perSeed, { paradigms, paradigmsStd, matrix, matrixStd, trained, folder, checks, extraMatrices, emptyReplay }));
   if (emptyReplay.length) o.logger.warn({ runs: emptyReplay }, "the replay buffer stayed empty in these runs: they trained like sequential (see results.md)");
   return { kind: o.kind, suite: o.suite, scale: o.scale, seeds, wallSeconds, paradigms, matrix, files };
 }
@@ -300,7 +300,18 @@ function resultsMarkdown(
   seeds: number[],
   wallSeconds: number,
   perSeed: SeedTables[],
-  t: { paradigms?: ParadigmTable; paradigmsStd?: ParadigmTable; matrix?: CrossMatrix; matrixStd: (number | null)[][]; trained: string[]; folder: string; checks: Check[]; extraMatrices: ExtraMatrix[] },
+  t: {
+    paradigms?: ParadigmTable;
+    paradigmsStd?: ParadigmTable;
+    matrix?: CrossMatrix;
+    matrixStd: (number | null)[][];
+    trained: string[];
+    folder: string;
+    checks: Check[];
+    extraMatrices: ExtraMatrix[];
+    /** Runs whose replay buffer stayed empty (emptyReplayRuns). */
+    emptyReplay: string[];
+  },
 ): string {
   const lines: string[] = [];
   lines.push(`# medfcl experiment ${o.kind} (${o.dataRoot !== undefined ? `--data-root ${o.dataRoot}` : `--suite ${o.suite} --scale ${o.scale}`})`, "");
@@ -311,10 +322,9 @@ function resultsMarkdown(
       `Run time ${fmtSeconds(perSeed.reduce((a, s) => a + s.runs.reduce((b, r) => b + r.seconds, 0), 0))} in all (the sum of the runs below); this invocation took ${fmtSeconds(wallSeconds)} (finished runs are resumed, not rerun).`,
     "",
   );
-  const empty = emptyReplayRuns(perSeed);
-  if (empty.length) {
+  if (t.emptyReplay.length) {
     lines.push(
-      `**Warning: the replay buffer stayed empty in ${empty.join(", ")}.** The sites were asked for exemplars and sent none (no record marked shareable, or the privacy filter refused them all), so these runs trained like sequential. Mark shareable data with \`medfcl data split --shareable\` (\`data real-suite\` does for its public datasets).`,
+      `**Warning: the replay buffer stayed empty in ${t.emptyReplay.join(", ")}.** The sites were asked for exemplars and sent none (no record marked shareable, or the privacy filter refused them all), so these runs trained like sequential. Mark shareable data with \`medfcl data split --shareable\` (\`data real-suite\` does for its public datasets).`,
       "",
     );
   }

@@ -55,13 +55,19 @@ export interface PlannedRun {
 }
 
 /** What one run left: R (AP %, rows = steps) and the base model's AP per domain. */
+/** Exemplars a run asked its sites for and received (run.json's `replay`). */
+export interface ReplayCounts {
+  requested: number;
+  received: number;
+}
+
 export interface RunResult {
   label: string;
   R: { steps: string[]; domains: string[]; ap: (number | null)[][] };
   base: Record<string, number>;
   seconds: number;
-  /** Exemplars the run asked its sites for and received (run.json; absent in older runs). */
-  replay?: { requested: number; received: number };
+  /** Absent in runs written before run.json recorded it. */
+  replay?: ReplayCounts;
 }
 
 /** A cell aggregated over seeds: mean and sample standard deviation (null with one seed). */
@@ -76,7 +82,7 @@ export interface SeedTables {
   seconds: number;
   paradigms?: ParadigmTable;
   matrix?: CrossMatrix;
-  runs: { label: string; seconds: number; replay?: { requested: number; received: number } }[];
+  runs: { label: string; seconds: number; replay?: ReplayCounts }[];
 }
 
 export interface ExperimentSummary {

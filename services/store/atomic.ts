@@ -76,7 +76,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string | 
       let batchBytes = 0;
       const flush = (): void => {
         if (batch.length === 0) return;
-        const write = batch.length === 1 ? handle.write(batch[0], 0, batchBytes, position) : handle.writev(batch, position);
+        const write = handle.writev(batch, position);
         // Handled here so that a failure while the loop awaits the producer is not unhandled; it is rethrown below.
         write.catch(() => undefined);
         inFlight.push(write);
