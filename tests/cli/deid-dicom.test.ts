@@ -4,44 +4,30 @@
 // error that names the file. It used to print "N change(s); wrote …" and then never exit on the
 // files that make dcmjs log a warning (MR_small_implicit.dcm, rtdose.dcm, …).
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { skipUnless } from "../helpers/ci.js";
+import { runCli } from "../helpers/processes.js";
 import { tempDir } from "../services/privacy/fixtures.js";
 
-const root = new URL("../../", import.meta.url).pathname;
 const EXIT_WITHIN_MS = 30_000;
 const corpus = process.env.MEDFCL_PYDICOM_TESTFILES;
 const missing = corpus && existsSync(join(corpus, "CT_small.dcm")) ? false : `MEDFCL_PYDICOM_TESTFILES=${corpus ?? "(unset)"} does not hold pydicom's CT_small.dcm; set it to pydicom's data/test_files (apt-get download python3-pydicom && dpkg -x, as .ci/run does)`;
 
 interface Exit {
   file: string;
+  /** null: killed at the deadline. */
   code: number | null;
-  signal: NodeJS.Signals | null;
   ms: number;
   stdout: string;
   stderr: string;
 }
 
-function deid(file: string, out: string, secretFile: string): Promise<Exit> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "privacy", "deid-dicom", file, "--out", out, "--secret-file", secretFile], {
-      cwd: root,
-      env: { ...process.env, MEDFCL_LOG_LEVEL: "silent" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => child.kill("SIGKILL"), EXIT_WITHIN_MS);
-    child.on("close", (code, signal) => {
-      clearTimeout(killer);
-      resolve({ file, code, signal, ms: Date.now() - started, stdout, stderr });
-    });
-  });
+async function deid(file: string, out: string, secretFile: string): Promise<Exit> {
+  const started = Date.now();
+  const r = await runCli(["privacy", "deid-dicom", join(corpus as string, file), "--out", out, "--secret-file", secretFile], { MEDFCL_LOG_LEVEL: "silent" }, EXIT_WITHIN_MS);
+  return { file, ...r, ms: Date.now() - started };
 }
 
 /** Runs `work` over `items`, `limit` at a time. */
@@ -69,11 +55,11 @@ describe("privacy deid-dicom as a process", { skip: skipUnless("the pydicom corp
     const secretFile = join(work, "site.secret");
     writeFileSync(secretFile, "a-site-secret-of-some-length\n");
 
-    const exits = await pool(files, 2, (f) => deid(join(dir, f), join(work, `${f}.deid.dcm`), secretFile));
+    const exits = await pool(files, 2, (f) => deid(f, join(work, `${f}.deid.dcm`), secretFile));
     const slowest = [...exits].sort((a, b) => b.ms - a.ms).slice(0, 5);
-    t.diagnostic(`slowest: ${slowest.map((e) => `${e.file} ${e.ms} ms (exit ${e.code ?? e.signal})`).join(", ")}`);
+    t.diagnostic(`slowest: ${slowest.map((e) => `${e.file} ${e.ms} ms (exit ${e.code ?? "killed"})`).join(", ")}`);
 
-    const hung = exits.filter((e) => e.signal !== null).map((e) => `${e.file} (killed after ${e.ms} ms; stdout: ${e.stdout.trim().split("\n").at(-1) ?? ""})`);
+    const hung = exits.filter((e) => e.code === null).map((e) => `${e.file} (killed after ${e.ms} ms; stdout: ${e.stdout.trim().split("\n").at(-1) ?? ""})`);
     assert.deepEqual(hung, [], `deid-dicom did not exit within ${EXIT_WITHIN_MS} ms`);
     for (const e of exits) {
       if (e.code === 0) {

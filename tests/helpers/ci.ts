@@ -1,3 +1,5 @@
+import { it } from "node:test";
+
 // The one place that decides whether the tests run in CI, and what a test that depends on the
 // environment (a daemon, a binary, files outside the repository) does when that is missing:
 // locally it skips with a message that says how to get it; under CI=true it fails, because .ci/run
@@ -26,12 +28,19 @@ export class MissingRequirementError extends Error {
 }
 
 /**
- * For `describe(name, { skip: skipUnless(...) })`. `missing`: false when the environment has what
- * the tests need, else why not and how to get it. Returns false (run) or the skip message; where the
- * requirement is required (CI) it throws instead, which fails the test file.
+ * For `describe(name, { skip: skipUnless(...) })` or the same on `it`. `missing`: false when the
+ * environment has what the tests need, else what is missing and how to get it. Returns false (run
+ * them) or a skip message. Where the requirement is required (CI), the tests still skip, so they do
+ * not fail obscurely on what is not there, and one test named "<what> - required here" is
+ * registered that fails with the reason.
  */
 export function skipUnless(what: string, missing: string | false, requireVar?: string): string | false {
   if (missing === false) return false;
-  if (required(requireVar)) throw new MissingRequirementError(what, missing);
+  if (required(requireVar)) {
+    it(`${what} - required here`, () => {
+      throw new MissingRequirementError(what, missing);
+    });
+    return `${what}: required here but missing (see the failing "${what} - required here" test)`;
+  }
   return `${what} skipped: ${missing}`;
 }
