@@ -68,6 +68,7 @@ export {
   POLYP_DOMAINS,
   SCALE_FACTORS,
   SUITE_FILE,
+  SYNTH_GENERATOR_VERSION,
   TASK_CATEGORIES,
   TASK_DOMAINS,
   parseSynthesizeOptions,
@@ -120,3 +121,4 @@ export {
 } from "./convert/formats.js";
 export { convertDicom, dicomToGrey, type DicomOptions, type DicomPair, type DicomWindow } from "./convert/dicom.js";
 export { defaultPreviewOptions, renderContactSheet, type PreviewOptions } from "./preview.js";
+export { DARK_THRESHOLD, defaultProfileOptions, pixelStats, profileDataset, profilesMarkdown, spread, type DomainProfile, type ProfileOptions, type Spread } from "./profile.js";
