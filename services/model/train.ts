@@ -7,7 +7,7 @@ import { forward, locations, type Locations } from "./model.js";
 import type { ParamGroup, ParamSpec } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
-import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TrainOptions, type TrainResult } from "./types.js";
+import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TensorMap, type TrainOptions, type TrainResult } from "./types.js";
 
 /** The paper's fine-tuning settings (GLIP-T on medical data). */
 export function defaultTrainOptions(): TrainOptions {
@@ -243,6 +243,8 @@ export async function imageLosses(detector: Detector, ds: CocoDataset, indices: 
 
 interface StepEngine {
   step(batch: TrainBatch, totalSteps: number): Promise<number>;
+  /** The weights as they are now (no step may be in flight). */
+  weights(): Promise<TensorMap>;
   /** Releases the engine; after a successful run, leaves the trained weights in the detector. */
   finish(ok: boolean): Promise<void>;
 }
@@ -252,6 +254,7 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
     const trainer = new Trainer(det, opts);
     return {
       step: async (batch) => trainer.step(batch, totalSteps),
+      weights: async () => det.getWeights(),
       finish: async () => trainer.dispose(),
     };
   }
@@ -260,6 +263,7 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
   const ort = await OrtWorkerTrainer.start(det.config, det.getWeights(), opts, { threads: opts.threads, executionProvider: opts.executionProvider });
   return {
     step: async (batch) => (await ort.step(batch, totalSteps, opts.signal)).loss,
+    weights: () => ort.getWeights(),
     finish: async (ok) => {
       try {
         if (ok) det.setWeights(await ort.getWeights());
@@ -330,8 +334,14 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
         pending.catch(() => {}); // rethrown by the next settle()
       }
       epoch++;
+      if (opts.onEpochEnd && submitted < totalSteps) {
+        await settle();
+        await opts.onEpochEnd(epoch, () => engine.weights());
+      }
     }
     await settle();
+    // The last epoch's hook sees the final weights (a run cut short by --steps ends mid-epoch).
+    if (opts.onEpochEnd && submitted === totalSteps && totalSteps % stepsPerEpoch === 0) await opts.onEpochEnd(epoch, () => engine.weights());
     ok = true;
   } finally {
     await pending?.catch(() => {});

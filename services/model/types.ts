@@ -95,6 +95,11 @@ export interface TrainOptions {
   /** Linear warm-up steps. */
   warmupSteps?: number;
   onProgress?: (p: TrainProgress) => void;
+  /**
+   * Called after each full epoch (before the next starts) with the weights as they are then, e.g.
+   * to evaluate a learning curve on held-out data. Training waits for it.
+   */
+  onEpochEnd?: (epoch: number, weights: () => Promise<TensorMap>) => Promise<void>;
   signal?: AbortSignal;
   /** Default DEFAULT_TRAIN_ENGINE (see docs/model.md, "Training on onnxruntime"). */
   engine?: TrainEngine;
