@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { simulate, type SiteDataset } from "../cli/simulate.js";
-import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
+import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, writeSequenceSuite, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
 import { isBaseModel } from "../services/model/index.js";
@@ -60,6 +60,8 @@ export function parseExperimentOptions(o: ExperimentOptions): ExperimentOptions 
   if (o.dataRoot !== undefined && !existsSync(join(resolve(o.dataRoot), "suite.json"))) {
     bad("--data-root", `${resolve(o.dataRoot)} has no suite.json; write one (see docs/data.md) or make one with \`medfcl data synth\``);
   }
+  if (o.sequence !== undefined && o.dataRoot === undefined) bad("--sequence", "needs --data-root (the suite whose domains it orders)");
+  if (o.sequence !== undefined && o.sequence.length < 1) bad("--sequence", "names no domain");
   return o;
 }
 
@@ -207,9 +209,21 @@ function meanBase(bases: Record<string, number>[]): Record<string, number> {
 
 const fmtSeconds = (s: number): string => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 
+/**
+ * With --sequence, the experiment runs on a view of the suite (services/data/sequence.ts) written
+ * under `out/.data/sequence/`: the named domains train in that order, the rest are test-only.
+ */
+function withSequence(o: ExperimentOptions): ExperimentOptions {
+  if (!o.sequence || !o.dataRoot) return o;
+  const view = join(resolve(o.out), ".data", "sequence");
+  writeSequenceSuite(resolve(o.dataRoot), readSuiteIndex(resolve(o.dataRoot)), o.sequence, view);
+  o.logger.info({ sequence: o.sequence, suite: resolve(o.dataRoot), view }, "training sequence: the named domains in this order, the others test-only");
+  return { ...o, dataRoot: view };
+}
+
 /** Runs the experiment for every seed and writes its tables, figures and results.md into `out`. */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
-  const o = parseExperimentOptions(options);
+  const o = withSequence(parseExperimentOptions(options));
   const out = resolve(o.out);
   const started = Date.now();
   const seeds = Array.from({ length: o.repeat }, (_, i) => o.seed + i);
@@ -298,7 +312,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     seeds,
     data: o.dataRoot ? resolve(o.dataRoot) : "synthetic (one suite per seed under .data/)",
     hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: o.model, input_size: o.inputSize ?? 0 },
-    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null },
+    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null, sequence: o.sequence ?? null },
     plan,
     wall_seconds: wallSeconds,
     per_seed: perSeed.map((s) => ({ seed: s.seed, seconds: s.seconds, runs: s.runs })),

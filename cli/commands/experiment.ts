@@ -23,6 +23,7 @@ interface ExperimentFlags {
   mix: number;
   beyond: boolean;
   only?: string;
+  sequence?: string;
   insecure?: boolean;
 }
 
@@ -55,12 +56,14 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
     .option("--no-beyond", "paradigms: skip the runs beyond the paper (replay samplers, k-center few-shot, joint and specialized given sequential's budget)")
     .option("--only <labels>", "run only these paradigms, comma-separated (e.g. specialized,joint-central,sequential,rehearsal); zero-shot is always reported")
+    .option("--sequence <domains>", "with --data-root: train these domains in this order, comma-separated (e.g. kvasir,fuseg,busi,tbx11k); the suite's other domains are evaluated as test-only")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates");
   withExamples(cmd, [
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --out runs/${kind}`,
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --repeat 3 --out runs/${kind}-3seeds`,
     `medfcl experiment ${kind} --data-root /data/medical-suite --out runs/${kind}-real`,
     ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real-suite --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
+    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real/tasks --sequence kvasir,fuseg,busi,tbx11k --no-beyond --repeat 3`] : []),
   ]);
   cmd.action(
     action(async (f: ExperimentFlags, c: Command) => {
@@ -86,6 +89,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         mix: f.mix,
         beyond: f.beyond,
         only: f.only === undefined ? undefined : commaList(f.only),
+        sequence: f.sequence === undefined ? undefined : commaList(f.sequence),
         insecure: Boolean(f.insecure),
         logger,
       });
