@@ -20,6 +20,7 @@ import {
   loadCocoDataset,
   parseColorClasses,
   profileDataset,
+  profilePanels,
   profilesMarkdown,
   type DomainProfile,
   readClassNames,
@@ -40,6 +41,7 @@ import {
   VOC_DIFFICULT,
   type VocDifficult,
 } from "../../services/data/index.js";
+import { scatterPanelsSvg } from "../../services/eval/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
 import { action, commaList, ExitCode, numberOption, withExamples } from "../context.js";
 
@@ -420,9 +422,10 @@ export function registerData(program: Command): void {
       .option("--split <name>", "for suites: which split of each domain to measure (train | test; test-only domains use test)", "train")
       .option("--max-images <n>", "images decoded per domain for the pixel statistics", numberOption("--max-images", true), 60)
       .option("--json <file>", "also write the profiles as JSON")
+      .option("--svg <file>", "also draw them: colour, sharpness/contrast and object panels; name folders group/name to colour groups (e.g. real/kvasir=DIR synthetic/kvasir=DIR)")
       .description("measure what domains look like: colour, contrast, sharpness, border, boxes per image, box sizes (what the synthetic suite is calibrated against)")
       .action(
-        action(async (folders: string[], o: { split: string; maxImages: number; json?: string }) => {
+        action(async (folders: string[], o: { split: string; maxImages: number; json?: string; svg?: string }) => {
           if (o.split !== "train" && o.split !== "test") throw new DataArgumentError(`--split must be train or test, got "${o.split}"`);
           const profiles: DomainProfile[] = [];
           for (const arg of folders) {
@@ -439,6 +442,7 @@ export function registerData(program: Command): void {
           }
           process.stdout.write(`${profilesMarkdown(profiles)}\n`);
           if (o.json) await writeFileAtomic(o.json, `${JSON.stringify(profiles, null, 2)}\n`);
+          if (o.svg) await writeFileAtomic(o.svg, scatterPanelsSvg("Domains as measured (medfcl data profile)", profilePanels(profiles)));
         }),
       ),
     ["medfcl data profile runs/real-polyp runs/synth-polyp --json profiles.json", "medfcl data profile kvasir=data/kvasir/train bkai=data/bkai/train"],

@@ -230,3 +230,21 @@ export function profilesMarkdown(profiles: DomainProfile[]): string {
   );
   return [head, sep, ...rows].join("\n");
 }
+
+/** The points of the calibration figure: one panel per kind of shift, groups from "group/name" profile names. */
+export function profilePanels(profiles: DomainProfile[]): { title: string; xLabel: string; yLabel: string; logX?: boolean; points: { x: number; y: number; label: string; group: string }[] }[] {
+  const split = (name: string): { group: string; label: string } => {
+    const i = name.indexOf("/");
+    return i > 0 ? { group: name.slice(0, i), label: name.slice(i + 1) } : { group: "domains", label: name };
+  };
+  const pts = (f: (p: DomainProfile) => [number, number]) =>
+    profiles.map((p) => {
+      const [x, y] = f(p);
+      return { x, y, ...split(p.name) };
+    });
+  return [
+    { title: "colour of the field of view", xLabel: "mean R (0-255)", yLabel: "mean G (0-255)", points: pts((p) => [p.meanRgb[0], p.meanRgb[1]]) },
+    { title: "sharpness and contrast", xLabel: "Laplacian variance, median", yLabel: "grey std", logX: true, points: pts((p) => [p.laplacianVar.median, p.greyStd]) },
+    { title: "objects", xLabel: "box side / image side, median", yLabel: "boxes per image, mean", points: pts((p) => [p.relativeSize.median, p.boxesPerImage.mean]) },
+  ];
+}
