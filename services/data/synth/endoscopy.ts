@@ -95,7 +95,7 @@ function visibleFn(kind: BorderKind, w: number, h: number): (x: number, y: numbe
       };
     }
     case "octagon": {
-      const cut = 0.18 * Math.min(w, h);
+      const cut = 0.16 * Math.min(w, h);
       const m = 0.02 * w;
       return (x, y) => x > m && x < w - m && x + y > cut && w - x + y > cut && x + h - y > cut && w - x + h - y > cut;
     }

@@ -75,29 +75,31 @@ export interface DomainSpec {
 const rgb8 = (r: number, g: number, b: number): [number, number, number] => [r / 255, g / 255, b / 255];
 
 /**
- * The devices. Field colour and grey contrast are the real domains' measured means at a 256-px
- * working size (`medfcl data profile`, docs/data.md "Synthetic beside real"); texture, noise and
- * blur were set so that the Laplacian variance lands in the real domain's range. Domains without a
- * real counterpart here take the measurements of the closest one (CVC-ClinicDB and CVC-300 come
- * from the same hospital and scopes as CVC-ColonDB) and the published descriptions.
+ * The devices. Field colour and grey contrast are set so that the measured synthetic domain lands on
+ * the real one's measurement at a 256-px working size (`medfcl data profile`, docs/data.md
+ * "Synthetic beside real"): the targets started at the real means and were corrected once by the
+ * measured difference (clipping, highlights and FICE frames move the mean). Texture, noise and blur
+ * put the Laplacian variance in the real domain's range. Domains without a real counterpart here take
+ * the measurements of the closest one (CVC-ClinicDB and CVC-300 come from the same hospital and
+ * scopes as CVC-ColonDB) and the published descriptions.
  */
 const DEVICES: Record<string, DeviceShift> = {
   // Kvasir-SEG (Vestre Viken, Olympus scopes): white light, rounded black frame, scope-guide inset.
-  kvasir: { fieldRgb: rgb8(168, 97, 71), rgbJitter: 0.08, contrast: 48 / 255, vignette: 0.35, lumen: 0.6, folds: 0.6, texture: 1.2, distortion: 0.08, noise: 0.012, specular: 1, border: "rounded", inset: 0.6, text: 0.3, colorMode: "white", modeProb: 0 },
+  kvasir: { fieldRgb: rgb8(185, 103, 79), rgbJitter: 0.08, contrast: 50 / 255, vignette: 0.35, lumen: 0.6, folds: 0.6, texture: 1.2, distortion: 0.08, noise: 0.012, specular: 1, border: "rounded", inset: 0.6, text: 0.3, colorMode: "white", modeProb: 0 },
   // Same hospital and scopes as Kvasir-SEG.
-  sessile: { fieldRgb: rgb8(175, 99, 73), rgbJitter: 0.08, contrast: 45 / 255, vignette: 0.35, lumen: 0.6, folds: 0.5, texture: 1.3, distortion: 0.08, noise: 0.012, specular: 0.6, border: "rounded", inset: 0.5, text: 0.2, colorMode: "white", modeProb: 0 },
+  sessile: { fieldRgb: rgb8(183, 93, 65), rgbJitter: 0.08, contrast: 52 / 255, vignette: 0.35, lumen: 0.6, folds: 0.5, texture: 1.3, distortion: 0.08, noise: 0.012, specular: 0.6, border: "rounded", inset: 0.5, text: 0.2, colorMode: "white", modeProb: 0 },
   // BKAI-IGH (Hanoi, Fujifilm processors): mostly white light, some FICE/BLI, burned-in text.
-  bkai: { fieldRgb: rgb8(154, 101, 79), rgbJitter: 0.1, contrast: 47 / 255, vignette: 0.3, lumen: 0.5, folds: 0.5, texture: 0.75, distortion: 0.12, noise: 0.015, specular: 0.8, border: "rounded", inset: 0, text: 0.8, colorMode: "fice", modeProb: 0.25 },
+  bkai: { fieldRgb: rgb8(180, 97, 66), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.3, lumen: 0.5, folds: 0.5, texture: 0.75, distortion: 0.12, noise: 0.015, specular: 0.8, border: "rounded", inset: 0, text: 0.8, colorMode: "fice", modeProb: 0.1 },
   // CVC-ClinicDB (Hospital Clinic Barcelona, 384x288 from video): dark, strong vignetting, octagonal frame.
-  clinicdb: { fieldRgb: rgb8(137, 88, 57), rgbJitter: 0.1, contrast: 47 / 255, vignette: 0.6, lumen: 0.5, folds: 0.8, texture: 0.6, distortion: 0.2, noise: 0.02, specular: 1.6, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  clinicdb: { fieldRgb: rgb8(149, 95, 68), rgbJitter: 0.1, contrast: 50 / 255, vignette: 0.5, lumen: 0.5, folds: 0.8, texture: 0.6, distortion: 0.2, noise: 0.02, specular: 1.6, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
   // SinGAN-generated frames: stylized, posterized, far from every camera.
   singan: { fieldRgb: rgb8(160, 95, 70), rgbJitter: 0.05, contrast: 50 / 255, vignette: 0.2, lumen: 0.4, folds: 0.9, texture: 1, distortion: 0, noise: 0.03, specular: 0.7, border: "none", inset: 0, text: 0, colorMode: "stylized", modeProb: 1 },
-  // CVC-300 (EndoScene): CVC-ColonDB frames, circular field.
-  cvc300: { fieldRgb: rgb8(137, 88, 57), rgbJitter: 0.1, contrast: 47 / 255, vignette: 0.55, lumen: 0.5, folds: 0.7, texture: 0.5, distortion: 0.2, noise: 0.02, specular: 1.4, border: "circle", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
-  // CVC-ColonDB: blurry, low resolution, no frame.
-  colondb: { fieldRgb: rgb8(137, 88, 57), rgbJitter: 0.1, contrast: 48 / 255, vignette: 0.45, lumen: 0.7, folds: 0.7, texture: 0.5, distortion: 0.05, noise: 0.02, specular: 0.8, border: "none", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  // CVC-300 (EndoScene): CVC-ColonDB frames, the CVC scopes' octagonal frame.
+  cvc300: { fieldRgb: rgb8(151, 96, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.45, lumen: 0.5, folds: 0.7, texture: 0.5, distortion: 0.2, noise: 0.02, specular: 1.4, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  // CVC-ColonDB: blurry, low resolution, a thin dark frame (19 % dark pixels measured).
+  colondb: { fieldRgb: rgb8(143, 93, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.45, lumen: 0.7, folds: 0.7, texture: 0.5, distortion: 0.05, noise: 0.02, specular: 0.8, border: "rounded", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
   // ETIS-Larib: high resolution, octagonal frame.
-  etis: { fieldRgb: rgb8(160, 92, 70), rgbJitter: 0.08, contrast: 46 / 255, vignette: 0.4, lumen: 0.6, folds: 0.6, texture: 1, distortion: 0.1, noise: 0.01, specular: 1, border: "octagon", inset: 0, text: 0.4, colorMode: "white", modeProb: 0 },
+  etis: { fieldRgb: rgb8(160, 92, 70), rgbJitter: 0.08, contrast: 48 / 255, vignette: 0.4, lumen: 0.6, folds: 0.6, texture: 1, distortion: 0.1, noise: 0.01, specular: 1, border: "octagon", inset: 0, text: 0.4, colorMode: "white", modeProb: 0 },
 };
 
 /**
