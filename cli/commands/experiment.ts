@@ -1,6 +1,6 @@
 import { type Command } from "commander";
 import { join } from "node:path";
-import { defaultExperimentOptions, runExperiment, type ExperimentKind } from "../../experiments/index.js";
+import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, type ExperimentKind } from "../../experiments/index.js";
 import { trainingDefaults } from "../simulate.js";
 import { action, commaList, commandLogger, numberOption, withExamples } from "../context.js";
 
@@ -98,10 +98,40 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
   );
 }
 
+function addEpochs(group: Command): void {
+  const rule = defaultEpochRule();
+  const cmd = group
+    .command("epochs")
+    .argument("<curves...>", "learning curves as name=FILE (from `medfcl train --eval-data VAL --curve FILE`)")
+    .option("--window <n>", "epochs in the centred moving average", numberOption("--window", true), rule.window)
+    .option("--min-gain <ap>", "converged at the first epoch whose smoothed AP is within this of the curve's best smoothed AP", numberOption("--min-gain"), rule.minGain)
+    .description("the epoch rule: where each domain's held-out AP stops rising, and the epochs an experiment trains (the largest)");
+  withExamples(cmd, ["medfcl experiment epochs kvasir=curves/kvasir.json bkai=curves/bkai.json", "medfcl experiment epochs kvasir=curves/kvasir.json --window 3 --min-gain 2"]);
+  cmd.action(
+    action(async (curves: string[], f: { window: number; minGain: number }) => {
+      const rows: string[] = [];
+      let epochs = 0;
+      for (const arg of curves) {
+        const eq = arg.indexOf("=");
+        const [name, file] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, arg];
+        const curve = readCurve(file);
+        const c = convergenceEpoch(curve, { window: f.window, minGain: f.minGain });
+        epochs = Math.max(epochs, c.epoch);
+        const best = Math.max(...curve.map((p) => p.ap));
+        rows.push(`| ${name} | ${curve.length} | ${c.epoch}${c.converged ? "" : " (may still be rising: the best smoothed AP is at the curve's end)"} | ${(c.smoothed[c.epoch - 1] ?? Number.NaN).toFixed(1)} | ${c.best.toFixed(1)} (epoch ${c.bestEpoch}) | ${best.toFixed(1)} |`);
+      }
+      process.stdout.write(
+        [`| domain | epochs measured | converged at | smoothed AP there | best smoothed AP | best single-epoch AP |`, "|---|---:|---:|---:|---:|---:|", ...rows, "", `epochs for every training job (the largest): ${epochs}`, ""].join("\n"),
+      );
+    }),
+  );
+}
+
 export function registerExperiment(program: Command): void {
   const group = program.command("experiment").description("reproduce the paper's tables through the coordinator and agents (cross-domain, cross-task, paradigms)");
   withExamples(group, ["medfcl experiment paradigms --suite polyp --scale small --out runs/paradigms", "medfcl experiment cross-task --suite tasks --scale small --out runs/cross-task"]);
   addKind(group, "cross-domain", "polyp");
   addKind(group, "cross-task", "tasks");
   addKind(group, "paradigms", "polyp");
+  addEpochs(group);
 }
