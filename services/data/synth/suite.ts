@@ -91,11 +91,11 @@ const DEVICES: Record<string, DeviceShift> = {
   // BKAI-IGH (Hanoi, Fujifilm processors): mostly white light, some FICE/BLI, burned-in text.
   bkai: { fieldRgb: rgb8(180, 97, 66), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.3, lumen: 0.5, folds: 0.5, texture: 0.75, distortion: 0.12, noise: 0.015, specular: 0.8, border: "rounded", inset: 0, text: 0.8, colorMode: "fice", modeProb: 0.1 },
   // CVC-ClinicDB (Hospital Clinic Barcelona, 384x288 from video): dark, strong vignetting, octagonal frame.
-  clinicdb: { fieldRgb: rgb8(149, 95, 68), rgbJitter: 0.1, contrast: 50 / 255, vignette: 0.5, lumen: 0.5, folds: 0.8, texture: 0.6, distortion: 0.2, noise: 0.02, specular: 1.6, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  clinicdb: { fieldRgb: rgb8(149, 95, 68), rgbJitter: 0.1, contrast: 50 / 255, vignette: 0.4, lumen: 0.5, folds: 0.8, texture: 0.6, distortion: 0.2, noise: 0.02, specular: 1.6, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
   // SinGAN-generated frames: stylized, posterized, far from every camera.
   singan: { fieldRgb: rgb8(160, 95, 70), rgbJitter: 0.05, contrast: 50 / 255, vignette: 0.2, lumen: 0.4, folds: 0.9, texture: 1, distortion: 0, noise: 0.03, specular: 0.7, border: "none", inset: 0, text: 0, colorMode: "stylized", modeProb: 1 },
   // CVC-300 (EndoScene): CVC-ColonDB frames, the CVC scopes' octagonal frame.
-  cvc300: { fieldRgb: rgb8(151, 96, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.45, lumen: 0.5, folds: 0.7, texture: 0.5, distortion: 0.2, noise: 0.02, specular: 1.4, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  cvc300: { fieldRgb: rgb8(151, 96, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.35, lumen: 0.5, folds: 0.7, texture: 0.5, distortion: 0.2, noise: 0.02, specular: 1.4, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
   // CVC-ColonDB: blurry, low resolution, a thin dark frame (19 % dark pixels measured).
   colondb: { fieldRgb: rgb8(143, 93, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.45, lumen: 0.7, folds: 0.7, texture: 0.5, distortion: 0.05, noise: 0.02, specular: 0.8, border: "rounded", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
   // ETIS-Larib: high resolution, octagonal frame.
