@@ -1,6 +1,6 @@
 import { type Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadCocoDataset } from "../../services/data/index.js";
+import { defaultAugmentOptions, loadCocoDataset } from "../../services/data/index.js";
 import { evaluateCoco } from "../../services/eval/index.js";
 import {
   DEFAULT_TRAIN_ENGINE,
@@ -183,7 +183,7 @@ export function registerModel(program: Command): void {
             freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
             epochs: num("--epochs", f.epochs, true),
             steps: num("--steps", f.steps, true),
-            augment: { flip: true, scaleJitter: 0.2, colorJitter: 0.2 },
+            augment: defaultAugmentOptions(),
             engine,
             threads,
             executionProvider,
