@@ -111,7 +111,7 @@ const DEVICES: Record<string, DeviceShift> = {
 const LESIONS: Record<string, LesionShift> = {
   kvasir: { morphology: { pedunculated: 0.3, sessile: 0.6, flat: 0.1 }, sizeMedian: 0.42, sizeSigma: 0.43, countProbs: [0.95, 0.04, 0.01], tint: [1.19, 1.21, 1.21], pits: 0.5 },
   sessile: { morphology: { pedunculated: 0, sessile: 0.7, flat: 0.3 }, sizeMedian: 0.23, sizeSigma: 0.5, countProbs: [0.93, 0.06, 0.01], tint: [1.21, 1.3, 1.32], pits: 0.4 },
-  bkai: { morphology: { pedunculated: 0.25, sessile: 0.5, flat: 0.25 }, sizeMedian: 0.19, sizeSigma: 0.6, countProbs: [0.88, 0.08, 0.04], tint: [1.27, 1.28, 1.3], pits: 0.7 },
+  bkai: { morphology: { pedunculated: 0.25, sessile: 0.5, flat: 0.25 }, sizeMedian: 0.22, sizeSigma: 0.6, countProbs: [0.88, 0.08, 0.04], tint: [1.27, 1.28, 1.3], pits: 0.7 },
   clinicdb: { morphology: { pedunculated: 0.3, sessile: 0.55, flat: 0.15 }, sizeMedian: 0.25, sizeSigma: 0.5, countProbs: [1], tint: [1.19, 1.21, 1.16], pits: 0.4 },
   singan: { morphology: { pedunculated: 0.3, sessile: 0.6, flat: 0.1 }, sizeMedian: 0.38, sizeSigma: 0.4, countProbs: [0.8, 0.2], tint: [1.25, 1.25, 1.25], pits: 0.6 },
   cvc300: { morphology: { pedunculated: 0.3, sessile: 0.55, flat: 0.15 }, sizeMedian: 0.22, sizeSigma: 0.5, countProbs: [1], tint: [1.19, 1.21, 1.16], pits: 0.4 },
