@@ -14,6 +14,8 @@ export {
   paradigmsCsv,
   paradigmsMarkdown,
   rowAverages,
+  spearman,
+  transferCorrelation,
   type Check,
 } from "./tables.js";
 export { ExperimentError } from "./errors.js";

@@ -1,6 +1,8 @@
 import { type Command } from "commander";
 import { join } from "node:path";
-import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, type ExperimentKind } from "../../experiments/index.js";
+import { readFileSync } from "node:fs";
+import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
+import { parseCrossMatrix } from "../../services/eval/index.js";
 import { trainingDefaults } from "../simulate.js";
 import { action, commaList, commandLogger, numberOption, withExamples } from "../context.js";
 
@@ -127,6 +129,26 @@ function addEpochs(group: Command): void {
   );
 }
 
+function addCorrelate(group: Command): void {
+  const cmd = group
+    .command("correlate")
+    .argument("<a>", "a cross matrix (matrix.json of cross-domain/ or cross-task/)")
+    .argument("<b>", "another cross matrix")
+    .option("--map <pairs>", "domain names of <a> as named in <b>, comma-separated a=b (e.g. sessile=kvasir-sessile)", "")
+    .description("Spearman's rank correlation of two suites' off-diagonal transfer (e.g. the synthetic polyp suite against the real one)");
+  withExamples(cmd, ["medfcl experiment correlate docs/results/synthetic-polyp/cross-domain/matrix.json docs/results/real-polyp/cross-domain/matrix.json --map sessile=kvasir-sessile"]);
+  cmd.action(
+    action(async (a: string, b: string, f: { map: string }) => {
+      const read = (p: string) => parseCrossMatrix(JSON.parse(readFileSync(p, "utf8")), p);
+      const map = Object.fromEntries(commaList(f.map).map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
+      const r = transferCorrelation(read(a), read(b), map);
+      process.stdout.write(
+        [`| train → test | ${a} | ${b} |`, "|---|---:|---:|", ...r.cells.map((c) => `| ${c.train} → ${c.test} | ${c.a.toFixed(1)} | ${c.b.toFixed(1)} |`), "", `Spearman rank correlation over ${r.cells.length} off-diagonal cells: ${r.rho.toFixed(3)}`, ""].join("\n"),
+      );
+    }),
+  );
+}
+
 export function registerExperiment(program: Command): void {
   const group = program.command("experiment").description("reproduce the paper's tables through the coordinator and agents (cross-domain, cross-task, paradigms)");
   withExamples(group, ["medfcl experiment paradigms --suite polyp --scale small --out runs/paradigms", "medfcl experiment cross-task --suite tasks --scale small --out runs/cross-task"]);
@@ -134,4 +156,5 @@ export function registerExperiment(program: Command): void {
   addKind(group, "cross-task", "tasks");
   addKind(group, "paradigms", "polyp");
   addEpochs(group);
+  addCorrelate(group);
 }

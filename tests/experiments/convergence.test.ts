@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
-import { convergenceEpoch, movingAverage } from "../../experiments/index.js";
+import { convergenceEpoch, movingAverage, spearman, transferCorrelation } from "../../experiments/index.js";
 
 const curve = (aps: number[]) => aps.map((ap, i) => ({ epoch: i + 1, ap }));
 
@@ -36,5 +36,25 @@ describe("epoch rule", () => {
     assert.throws(() => convergenceEpoch(curve([1, Number.NaN])), /finite AP/);
     assert.throws(() => convergenceEpoch(curve([1, 2, 3]), { window: 2, minGain: 1 }), /odd/);
     assert.equal(convergenceEpoch(curve([5, 9])).epoch, 2, "a short curve is smoothed over what there is");
+  });
+});
+
+describe("transfer correlation", () => {
+  it("spearman - 1 for the same order, -1 for the reverse, ties share ranks", () => {
+    assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);
+    assert.equal(spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1);
+    // Ranks [1, 2.5, 2.5, 4] and [1, 3, 2, 4]: 4.5 / sqrt(4.5 * 5) = 3 / sqrt(10).
+    assert.ok(Math.abs(spearman([1, 2, 2, 3], [1, 3, 2, 4]) - 3 / Math.sqrt(10)) < 1e-12);
+    assert.throws(() => spearman([1], [1]), /same length ≥ 2/);
+  });
+
+  it("transfer - correlates the off-diagonal cells both matrices have, through a name map", () => {
+    const a = { train: ["kvasir", "sessile"], test: ["kvasir", "sessile", "etis"], ap: [[80, 30, 10], [50, 70, 20]] };
+    const b = { train: ["kvasir", "kvasir-sessile"], test: ["kvasir", "kvasir-sessile", "colondb"], ap: [[60, 40, 5], [45, 50, 9]] };
+    const r = transferCorrelation(a, b, { sessile: "kvasir-sessile" });
+    assert.deepEqual(r.cells.map((c) => `${c.train}>${c.test}`), ["kvasir>kvasir-sessile", "kvasir-sessile>kvasir"]);
+    // a: 30 < 50, b: 40 < 45, the same order; the diagonal and unmatched domains (etis, colondb) are left out.
+    assert.equal(r.rho, 1);
+    assert.throws(() => transferCorrelation(a, b), /share 0 off-diagonal/);
   });
 });
