@@ -67,6 +67,7 @@ interface TrainFlags {
   executionProvider: string;
   evalData?: string;
   curve?: string;
+  emaDecay?: string;
 }
 
 /** One point of a learning curve: held-out COCO AP after an epoch. */
@@ -144,6 +145,7 @@ export function registerModel(program: Command): void {
       .option("--batch-size <n>", "images per step (default 8 from scratch, 4 with --init)")
       .option("--size <px>", "input size (not with --init; multiple of 32)")
       .option("--freeze <n>", "frozen bottom image stages (default 0 from scratch, 2 with --init)")
+      .option("--ema-decay <d>", "keep an exponential moving average of the weights with this decay and return it (0 = off; default: the model's)")
       .option("--eval-data <dir>", "held-out dataset (e.g. a validation split) evaluated with COCO AP after every epoch: a learning curve")
       .option("--curve <file>", "with --eval-data: write the learning curve as JSON (rewritten after every epoch)")
       .action(
@@ -181,6 +183,7 @@ export function registerModel(program: Command): void {
             textLr: num("--text-lr", f.textLr) ?? (isBaseModel(f.model) && !f.init ? lr : f.lr ? lr / 10 : base.textLr),
             batchSize: num("--batch-size", f.batchSize, true) ?? base.batchSize,
             freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
+            emaDecay: num("--ema-decay", f.emaDecay) ?? base.emaDecay,
             epochs: num("--epochs", f.epochs, true),
             steps: num("--steps", f.steps, true),
             augment: defaultAugmentOptions(),

@@ -39,10 +39,16 @@ export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
   }
   if (!Number.isInteger(r.freezeStages) || r.freezeStages < 0 || r.freezeStages > 5) throw new ModelOptionError("freezeStages", "must be 0..5");
   if (r.replay && !(r.replay.ratio >= 0 && r.replay.ratio < 1)) throw new ModelOptionError("replay.ratio", `must be in [0, 1), got ${r.replay.ratio}`);
+  if (r.emaDecay !== undefined && !(r.emaDecay >= 0 && r.emaDecay < 1)) throw new ModelOptionError("emaDecay", `must be in [0, 1), got ${r.emaDecay}`);
   return r;
 }
 
 const FREEZE_ORDER: ParamGroup[] = ["stem", "stage1", "stage2", "stage3", "stage4"];
+
+/** The EMA decay after `updates` steps: ramped in (TensorFlow's num_updates rule) so early weights fade fast. */
+export function emaDecayAt(decay: number, updates: number): number {
+  return Math.min(decay, (1 + updates) / (10 + updates));
+}
 
 /** Linear warm-up then cosine decay to 10 % (shared by both training engines). */
 export function lrFactor(opts: Pick<TrainOptions, "warmupSteps">, step: number, totalSteps: number): number {
@@ -82,9 +88,13 @@ export function packBatch(cfg: ModelConfig, samples: Sample[], captions: Encoded
 }
 
 interface AdamSlot {
+  /** The parameter's name in the checkpoint. */
+  name: string;
   v: tf.Variable;
   m: tf.Variable;
   s: tf.Variable;
+  /** The moving average of v (with opts.emaDecay). */
+  ema?: tf.Variable;
   lr: number;
   decay: boolean;
 }
@@ -111,9 +121,11 @@ export class Trainer {
       if (frozen.has(spec.group)) continue;
       const v = det.vars.get(spec.name)!;
       this.#slots.push({
+        name: spec.name,
         v,
         m: tf.variable(tf.zerosLike(v), false),
         s: tf.variable(tf.zerosLike(v), false),
+        ...(opts.emaDecay ? { ema: tf.variable(v.clone(), false) } : {}),
         lr: spec.group === "text" ? opts.textLr : opts.lr,
         decay: spec.decay,
       });
@@ -169,15 +181,34 @@ export class Trainer {
         if (s.decay && this.opts.weightDecay > 0) upd = tf.add(upd, tf.mul(s.v, lr * this.opts.weightDecay));
         s.v.assign(tf.sub(s.v, upd));
       });
+      if (this.opts.emaDecay) {
+        const d = emaDecayAt(this.opts.emaDecay, stepNo);
+        for (const s of this.#slots) s.ema!.assign(tf.add(tf.mul(s.ema!, d), tf.mul(s.v, 1 - d)));
+      }
       return value.dataSync()[0];
     });
     return lossValue;
+  }
+
+  /** The weights training returns: the moving average when it is kept, else the last step's. */
+  weights(): TensorMap {
+    const w = this.det.getWeights();
+    if (!this.opts.emaDecay) return w;
+    for (const s of this.#slots) w.set(s.name, { dtype: "float32", shape: [...s.v.shape], data: Float32Array.from(s.ema!.dataSync()) });
+    return w;
+  }
+
+  /** Puts the moving average into the detector (the end of training). */
+  commitAverage(): void {
+    if (!this.opts.emaDecay) return;
+    for (const s of this.#slots) s.v.assign(s.ema!);
   }
 
   dispose(): void {
     for (const s of this.#slots) {
       s.m.dispose();
       s.s.dispose();
+      s.ema?.dispose();
     }
     this.#slots = [];
     this.#strides.dispose();
@@ -254,8 +285,11 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
     const trainer = new Trainer(det, opts);
     return {
       step: async (batch) => trainer.step(batch, totalSteps),
-      weights: async () => det.getWeights(),
-      finish: async () => trainer.dispose(),
+      weights: async () => trainer.weights(),
+      finish: async (ok) => {
+        if (ok) trainer.commitAverage();
+        trainer.dispose();
+      },
     };
   }
   // Loaded on demand: onnxruntime training imports this module, and tfjs-only hosts never need it.
