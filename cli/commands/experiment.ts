@@ -2,7 +2,8 @@ import { type Command } from "commander";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
-import { parseCrossMatrix } from "../../services/eval/index.js";
+import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
+import { writeFileAtomic } from "../../services/store/index.js";
 import { trainingDefaults } from "../simulate.js";
 import { action, commaList, commandLogger, numberOption, withExamples } from "../context.js";
 
@@ -107,11 +108,13 @@ function addEpochs(group: Command): void {
     .argument("<curves...>", "learning curves as name=FILE (from `medfcl train --eval-data VAL --curve FILE`)")
     .option("--window <n>", "epochs in the centred moving average", numberOption("--window", true), rule.window)
     .option("--min-gain <ap>", "converged at the first epoch whose smoothed AP is within this of the curve's best smoothed AP", numberOption("--min-gain"), rule.minGain)
+    .option("--svg <file>", "also draw the curves (each epoch's AP dashed, the smoothed AP solid)")
     .description("the epoch rule: where each domain's held-out AP stops rising, and the epochs an experiment trains (the largest)");
   withExamples(cmd, ["medfcl experiment epochs kvasir=curves/kvasir.json bkai=curves/bkai.json", "medfcl experiment epochs kvasir=curves/kvasir.json --window 3 --min-gain 2"]);
   cmd.action(
-    action(async (curves: string[], f: { window: number; minGain: number }) => {
+    action(async (curves: string[], f: { window: number; minGain: number; svg?: string }) => {
       const rows: string[] = [];
+      const series: { name: string; values: (number | null)[]; dashed?: boolean; colorOf?: number }[] = [];
       let epochs = 0;
       for (const arg of curves) {
         const eq = arg.indexOf("=");
@@ -120,11 +123,17 @@ function addEpochs(group: Command): void {
         const c = convergenceEpoch(curve, { window: f.window, minGain: f.minGain });
         epochs = Math.max(epochs, c.epoch);
         const best = Math.max(...curve.map((p) => p.ap));
+        series.push({ name: `${name}: smoothed (converged at ${c.epoch})`, values: c.smoothed, colorOf: series.length }, { name: `${name}: per epoch`, values: curve.map((p) => p.ap), dashed: true, colorOf: series.length });
         rows.push(`| ${name} | ${curve.length} | ${c.epoch}${c.converged ? "" : " (may still be rising: the best smoothed AP is at the curve's end)"} | ${(c.smoothed[c.epoch - 1] ?? Number.NaN).toFixed(1)} | ${c.best.toFixed(1)} (epoch ${c.bestEpoch}) | ${best.toFixed(1)} |`);
       }
       process.stdout.write(
         [`| domain | epochs measured | converged at | smoothed AP there | best smoothed AP | best single-epoch AP |`, "|---|---:|---:|---:|---:|---:|", ...rows, "", `epochs for every training job (the largest): ${epochs}`, ""].join("\n"),
       );
+      if (f.svg) {
+        const n = Math.max(...series.map((x) => x.values.length));
+        const svg = lineChartSvg({ title: "Held-out AP per epoch, and its moving average (the epoch rule)", xLabels: Array.from({ length: n }, (_, i) => String(i + 1)), series, xLabel: "epoch", yLabel: "validation AP (%)" });
+        await writeFileAtomic(f.svg, svg);
+      }
     }),
   );
 }

@@ -140,7 +140,8 @@ export function heatmapSvg(spec: HeatmapSpec): string {
 export interface LineChartSpec {
   title: string;
   xLabels: string[];
-  series: { name: string; values: (number | null)[]; dashed?: boolean }[];
+  /** `colorOf` draws a series in the colour of another one (by index), e.g. raw values beside their smoothing. */
+  series: { name: string; values: (number | null)[]; dashed?: boolean; colorOf?: number }[];
   xLabel: string;
   yLabel: string;
   yMax?: number;
@@ -183,7 +184,7 @@ export function lineChartSvg(spec: LineChartSpec): string {
   out.push(`<text x="${left + plotW / 2}" y="${height - 10}" font-size="14" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   out.push(`<text x="16" y="${top + plotH / 2}" font-size="14" text-anchor="middle" transform="rotate(-90 16 ${top + plotH / 2})">${escapeXml(spec.yLabel)}</text>`);
   spec.series.forEach((s, si) => {
-    const color = PALETTE[si % PALETTE.length];
+    const color = PALETTE[(s.colorOf ?? si) % PALETTE.length];
     let d = "";
     let pen = false;
     s.values.forEach((v, i) => {
