@@ -3,9 +3,10 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import type { ReplayItem } from "../services/replay/index.js";
 import type { CoordinatorContext } from "./context.js";
-import { isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type Hyper, type Run, type ShotsSelection, type SiteSampler, type Task, type TaskSpec } from "./domain.js";
+import { isEvalTaskOpen, isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type Hyper, type Run, type ShotsSelection, type SiteSampler, type Task, type TaskSpec } from "./domain.js";
 import type { EvalSet } from "./model-ops.js";
 import { orderDomains, replaySummary, writeRunArtifacts } from "./run-artifacts.js";
+import { cancelOpenEvalTasks, disagreement, evaluateAtSites } from "./site-evaluation.js";
 import * as store from "./store.js";
 import { createStrategy, type SiteFailure, type SiteInfo, type SiteUpdate, type StepSpec, type Strategy } from "./strategies/index.js";
 
@@ -31,16 +32,37 @@ function replayPool(ctx: CoordinatorContext, runId: string): ReplayItem[] {
   }));
 }
 
-async function evaluateVersion(ctx: CoordinatorContext, runId: string, step: number, version: string, sets: EvalSet[]): Promise<Record<string, number>> {
-  if (sets.length === 0) return {};
+/**
+ * Fills R's row of a model version. Central: the coordinator's own test sets. Sites: each site's
+ * result on its own split. Both: the two, which must agree exactly; a domain only one side holds
+ * comes from that side.
+ */
+async function evaluateVersion(ctx: CoordinatorContext, run: Run, step: number, version: string, sets: EvalSet[]): Promise<Record<string, number>> {
+  const runId = run.runId;
   const started = Date.now();
-  const results = await ctx.models.evaluate(ctx.blobs.get(version), sets);
   const ap: Record<string, number> = {};
-  for (const r of results) {
+  const central = run.evaluation === "sites" || sets.length === 0 ? [] : await ctx.models.evaluate(ctx.blobs.get(version), sets);
+  for (const r of central) {
     store.upsertEvaluation(ctx.db, { runId, step, domain: r.domain, version, ap: r.ap, ap50: r.ap50, stats: r.stats, perCategoryAp: r.perCategoryAp });
     ap[r.domain] = r.ap;
   }
-  ctx.logger.info({ runId, step, version: version.slice(0, 12), ap, ms: Date.now() - started }, step < 0 ? "base model evaluated" : "step evaluated");
+  if (run.evaluation !== "central") {
+    const atSites = await evaluateAtSites(ctx, run, step, version);
+    for (const { siteId, evaluation: r } of atSites.results) {
+      const same = central.find((c) => c.domain === r.domain);
+      if (same) {
+        const differs = disagreement(step, same, r, siteId);
+        if (differs) ctx.logger.error({ runId, step, domain: r.domain, siteId }, `evaluation at the site differs from the central one: ${differs}`);
+        continue;
+      }
+      store.upsertEvaluation(ctx.db, { runId, step, domain: r.domain, version, ap: r.ap, ap50: r.ap50, stats: r.stats, perCategoryAp: r.perCategoryAp, source: `site:${siteId}` });
+      ap[r.domain] = r.ap;
+    }
+    for (const m of atSites.missing) ctx.logger.warn({ runId, step, domain: m.domain, siteId: m.siteId, reason: m.reason }, "cell of R left empty: the site did not evaluate");
+  }
+  if (central.length || run.evaluation !== "central") {
+    ctx.logger.info({ runId, step, version: version.slice(0, 12), ap, evaluation: run.evaluation, ms: Date.now() - started }, step < 0 ? "base model evaluated" : "step evaluated");
+  }
   return ap;
 }
 
@@ -132,6 +154,13 @@ function warnIfNoExemplars(ctx: CoordinatorContext, log: Logger, runId: string, 
   );
 }
 
+/** Whether a resumed run already has its base model's row (central results, or every site's answer). */
+function baseEvaluated(ctx: CoordinatorContext, run: Run): boolean {
+  if (run.evaluation === "central") return store.evaluationsForRun(ctx.db, run.runId).some((e) => e.step === -1);
+  const tasks = store.evalTasksForStep(ctx.db, run.runId, -1);
+  return tasks.length > 0 && tasks.every((t) => !isEvalTaskOpen(t.state));
+}
+
 async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): Promise<string> {
   let base = run.baseVersion;
   if (!base) {
@@ -140,7 +169,7 @@ async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): P
     store.insertVersion(ctx.db, { version: base, parent: null, runId: run.runId, strategy: "base", step: -1, sites: [], configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
     store.updateRun(ctx.db, run.runId, { baseVersion: base });
   }
-  if (!store.evaluationsForRun(ctx.db, run.runId).some((e) => e.step === -1)) await evaluateVersion(ctx, run.runId, -1, base, sets);
+  if (!baseEvaluated(ctx, run)) await evaluateVersion(ctx, run, -1, base, sets);
   return base;
 }
 
@@ -199,7 +228,7 @@ export async function executeRun(ctx: CoordinatorContext, runId: string): Promis
         roundBase = version;
       }
       store.updateStep(ctx.db, runId, step.index, { state: "evaluating", dropouts: [...dropouts] });
-      const ap = await evaluateVersion(ctx, runId, step.index, roundBase, sets);
+      const ap = await evaluateVersion(ctx, run, step.index, roundBase, sets);
       void ctx.events.publish({ type: "evaluated", runId, step: step.index, version: roundBase, ap });
       store.updateStep(ctx.db, runId, step.index, { state: "closed", version: roundBase, closedAt: store.nowIso() });
       store.updateRun(ctx.db, runId, { currentVersion: roundBase });
@@ -215,6 +244,7 @@ export async function executeRun(ctx: CoordinatorContext, runId: string): Promis
     const reason = err instanceof Error ? err.message : String(err);
     store.updateRun(ctx.db, runId, { state: "failed", error: reason });
     for (const t of store.tasksOfRun(ctx.db, runId)) if (!isTaskTerminal(t.state)) store.setTaskState(ctx.db, t.taskId, "cancelled", "run failed");
+    cancelOpenEvalTasks(ctx, runId);
     writeRunArtifacts(ctx, runId);
     void ctx.events.publish({ type: "run.failed", runId, reason });
     log.error({ err: reason }, "run failed");

@@ -9,6 +9,7 @@ import type { ExemplarMessage__Output } from "../../generated/medfcl/v1/Exemplar
 import type { CoordinatorContext } from "../context.js";
 import * as store from "../store.js";
 import * as site from "../site-service.js";
+import { reportEvaluation } from "../site-evaluation.js";
 import { failStream, toGrpcStatus } from "./errors.js";
 
 /** Unary wrapper: authenticate, run, map errors; always exactly one reply. */
@@ -64,13 +65,13 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
     NextTask: unary(ctx, "NextTask", async (siteId, req, call) => {
       const abort = new AbortController();
       call.on("cancelled", () => abort.abort());
-      const task = await site.nextTask(ctx, siteId, req, abort.signal);
-      return task ? { task } : { idle: { retry_after_ms: 500 } };
+      return (await site.nextTask(ctx, siteId, req, abort.signal)) ?? { idle: { retry_after_ms: 500 } };
     }),
     ReportMetrics: unary(ctx, "ReportMetrics", (siteId, req) => {
       site.reportMetrics(ctx, siteId, req);
       return {};
     }),
+    ReportEvaluation: unary(ctx, "ReportEvaluation", (siteId, req) => reportEvaluation(ctx, siteId, req)),
 
     PullModel(call) {
       (async () => {

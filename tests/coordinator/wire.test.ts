@@ -19,6 +19,7 @@ function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest
     legacy_dropout_policy: "",
     delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
     dropout_policy: "DROPOUT_POLICY_UNSPECIFIED",
+    evaluation: "EVALUATION_PLACEMENT_UNSPECIFIED",
     ...over,
   };
 }

@@ -15,6 +15,8 @@ import type { PushUpdateMessage as _medfcl_v1_PushUpdateMessage, PushUpdateMessa
 import type { PushUpdateResponse as _medfcl_v1_PushUpdateResponse, PushUpdateResponse__Output as _medfcl_v1_PushUpdateResponse__Output } from '../../medfcl/v1/PushUpdateResponse.js';
 import type { RegisterRequest as _medfcl_v1_RegisterRequest, RegisterRequest__Output as _medfcl_v1_RegisterRequest__Output } from '../../medfcl/v1/RegisterRequest.js';
 import type { RegisterResponse as _medfcl_v1_RegisterResponse, RegisterResponse__Output as _medfcl_v1_RegisterResponse__Output } from '../../medfcl/v1/RegisterResponse.js';
+import type { ReportEvaluationRequest as _medfcl_v1_ReportEvaluationRequest, ReportEvaluationRequest__Output as _medfcl_v1_ReportEvaluationRequest__Output } from '../../medfcl/v1/ReportEvaluationRequest.js';
+import type { ReportEvaluationResponse as _medfcl_v1_ReportEvaluationResponse, ReportEvaluationResponse__Output as _medfcl_v1_ReportEvaluationResponse__Output } from '../../medfcl/v1/ReportEvaluationResponse.js';
 import type { ReportMetricsRequest as _medfcl_v1_ReportMetricsRequest, ReportMetricsRequest__Output as _medfcl_v1_ReportMetricsRequest__Output } from '../../medfcl/v1/ReportMetricsRequest.js';
 import type { ReportMetricsResponse as _medfcl_v1_ReportMetricsResponse, ReportMetricsResponse__Output as _medfcl_v1_ReportMetricsResponse__Output } from '../../medfcl/v1/ReportMetricsResponse.js';
 
@@ -74,6 +76,15 @@ export interface SiteServiceClient extends grpc.Client {
   register(argument: _medfcl_v1_RegisterRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   register(argument: _medfcl_v1_RegisterRequest, callback: grpc.requestCallback<_medfcl_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  
   ReportMetrics(argument: _medfcl_v1_ReportMetricsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
   ReportMetrics(argument: _medfcl_v1_ReportMetricsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
   ReportMetrics(argument: _medfcl_v1_ReportMetricsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
@@ -100,6 +111,8 @@ export interface SiteServiceHandlers extends grpc.UntypedServiceImplementation {
   
   Register: grpc.handleUnaryCall<_medfcl_v1_RegisterRequest__Output, _medfcl_v1_RegisterResponse>;
   
+  ReportEvaluation: grpc.handleUnaryCall<_medfcl_v1_ReportEvaluationRequest__Output, _medfcl_v1_ReportEvaluationResponse>;
+  
   ReportMetrics: grpc.handleUnaryCall<_medfcl_v1_ReportMetricsRequest__Output, _medfcl_v1_ReportMetricsResponse>;
   
 }
@@ -112,5 +125,6 @@ export interface SiteServiceDefinition extends grpc.ServiceDefinition {
   PushExemplars: MethodDefinition<_medfcl_v1_ExemplarMessage, _medfcl_v1_PushExemplarsResponse, _medfcl_v1_ExemplarMessage__Output, _medfcl_v1_PushExemplarsResponse__Output>
   PushUpdate: MethodDefinition<_medfcl_v1_PushUpdateMessage, _medfcl_v1_PushUpdateResponse, _medfcl_v1_PushUpdateMessage__Output, _medfcl_v1_PushUpdateResponse__Output>
   Register: MethodDefinition<_medfcl_v1_RegisterRequest, _medfcl_v1_RegisterResponse, _medfcl_v1_RegisterRequest__Output, _medfcl_v1_RegisterResponse__Output>
+  ReportEvaluation: MethodDefinition<_medfcl_v1_ReportEvaluationRequest, _medfcl_v1_ReportEvaluationResponse, _medfcl_v1_ReportEvaluationRequest__Output, _medfcl_v1_ReportEvaluationResponse__Output>
   ReportMetrics: MethodDefinition<_medfcl_v1_ReportMetricsRequest, _medfcl_v1_ReportMetricsResponse, _medfcl_v1_ReportMetricsRequest__Output, _medfcl_v1_ReportMetricsResponse__Output>
 }
