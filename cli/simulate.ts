@@ -59,6 +59,8 @@ export interface SimulateOptions {
    * domain's test split (--test-data) and the coordinator none; with "both", both do.
    */
   evaluation?: EvaluationPlacement;
+  /** Aggregate each round with SecAgg+ (default off). */
+  secureAggregation?: boolean;
   /** Frozen bottom image stages and gradient clip (default: by model, see trainingDefaults). */
   freezeStages?: number;
   gradClip?: number;
@@ -323,6 +325,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
               model: o.model,
               delta_encoding: deltaEncodingWire.toWire(o.deltaEncoding ?? "fp32"),
               evaluation: evaluationPlacementWire.toWire(evaluation),
+              secure_aggregation: o.secureAggregation === true,
               hyperparameters: {
                 lr: o.lr,
                 text_lr: o.lr * train.textLrRatio,

@@ -10,6 +10,7 @@ import * as store from "./store.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
 import { accuracyMatrix, baseAp, missingReasons } from "./run-artifacts.js";
 import { evaluationAgreement } from "./site-evaluation.js";
+import { checkSecureRun } from "./secure-aggregation.js";
 import { createStrategy, strategyInfo } from "./strategies/index.js";
 import { createRunFromWire, runToWire as runMessage } from "./wire.js";
 
@@ -23,6 +24,10 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
   for (const s of input.sites) if (!store.getSite(ctx.db, s)) throw new InvalidRunError(`site "${s}" is not registered; start its agent first`, "sites");
   if (input.baseVersion && !ctx.blobs.has(input.baseVersion)) throw new InvalidRunError(`base_version ${input.baseVersion} is not stored`, "base_version");
   if (input.model && !(MODEL_NAMES as readonly string[]).includes(input.model)) throw new InvalidRunError(`model "${input.model}" is not one of ${MODEL_NAMES.join(", ")}`, "model");
+  if (input.secureAggregation) {
+    const infos = input.sites.map((siteId) => ({ siteId, domain: store.getSite(ctx.db, siteId)!.domain, numImages: store.getSite(ctx.db, siteId)!.manifest.num_images }));
+    checkSecureRun(input, createStrategy(input.strategy, input.options).planSteps(infos, input.hyper).map((s) => s.sites.length));
+  }
   const runId = randomUUID();
   store.insertRun(ctx.db, {
     runId,
@@ -38,6 +43,8 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
     dropoutPolicy: input.dropoutPolicy,
     deltaEncoding: input.deltaEncoding,
     evaluation: input.evaluation,
+    secureAggregation: input.secureAggregation,
+    secureAggregationThreshold: input.secureAggregationThreshold,
   });
   void ctx.events.publish({ type: "run.created", runId, strategy: input.strategy, sites: input.sites, steps: strategyInfo(input.strategy).traits.stepCount(input.sites.length) });
   return store.getRun(ctx.db, runId)!;

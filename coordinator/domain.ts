@@ -118,6 +118,10 @@ export const runSchema = z.object({
   deltaEncoding: deltaEncodingSchema,
   /** Where each model version is evaluated (central test sets, the sites' own splits, or both). */
   evaluation: z.enum(EVALUATION_PLACEMENTS),
+  /** Aggregate each round with SecAgg+ (the coordinator learns only the weighted sum). */
+  secureAggregation: z.boolean(),
+  /** Shares needed to rebuild a site's secret; 0 = a majority of its share holders. */
+  secureAggregationThreshold: z.number().int().min(0),
   error: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),

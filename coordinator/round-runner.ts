@@ -7,6 +7,7 @@ import { isEvalTaskOpen, isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type H
 import type { EvalSet } from "./model-ops.js";
 import { orderDomains, replaySummary, writeRunArtifacts } from "./run-artifacts.js";
 import { cancelOpenEvalTasks, disagreement, evaluateAtSites } from "./site-evaluation.js";
+import { aggregateSecureRound, planSecureRound, tickSecureRound } from "./secure-aggregation.js";
 import * as store from "./store.js";
 import { createStrategy, type SiteFailure, type SiteInfo, type SiteUpdate, type StepSpec, type Strategy } from "./strategies/index.js";
 
@@ -86,9 +87,10 @@ function sweepDropouts(ctx: CoordinatorContext, tasks: Task[]): void {
   }
 }
 
-async function waitForRound(ctx: CoordinatorContext, tasks: Task[]): Promise<void> {
+async function waitForRound(ctx: CoordinatorContext, tasks: Task[], tick: () => void = () => undefined): Promise<void> {
   for (;;) {
     sweepDropouts(ctx, tasks);
+    tick();
     const open = tasks.filter((t) => !isTaskTerminal(store.getTask(ctx.db, t.taskId)!.state));
     if (open.length === 0 || ctx.signal.aborted) return;
     await ctx.hub.waitForAnyTaskFinished(open.map((t) => t.taskId), Math.min(1000, ctx.config.heartbeatIntervalMs), ctx.signal);
@@ -104,6 +106,11 @@ function closedName<T extends string>(names: readonly T[], value: string, what: 
 function assignTasks(ctx: CoordinatorContext, strategy: Strategy, run: Run, step: StepSpec, round: number, baseVersion: string, sites: SiteInfo[], hyper: Hyper, isLastStep: boolean): Task[] {
   const plan = strategy.configureRound({ step, round, sites, hyper, replayPool: replayPool(ctx, run.runId), seed: run.seed, isLastStep });
   const deadline = new Date(Date.now() + ctx.config.taskDeadlineMs).toISOString();
+  if (run.secureAggregation) {
+    // Each site's FedAvg weight comes from the images it declared (capped by shots), as plain FedAvg's num_samples would.
+    const samples = Object.fromEntries(plan.tasks.map((t) => [t.siteId, Math.min(sites.find((x) => x.siteId === t.siteId)?.numImages ?? 1, t.shots || Number.MAX_SAFE_INTEGER)]));
+    planSecureRound(ctx, run, step.index, round, samples);
+  }
   for (const t of plan.tasks) {
     const spec: TaskSpec = {
       hyper: t.hyper,
@@ -137,6 +144,11 @@ function collect(ctx: CoordinatorContext, tasks: Task[]): { updates: SiteUpdate[
     }
   }
   return { updates, failures };
+}
+
+/** The round's sites that sent no accepted update, with why. */
+function failuresOf(ctx: CoordinatorContext, tasks: Task[]): SiteFailure[] {
+  return tasks.map((t) => store.getTask(ctx.db, t.taskId)!).filter((t) => t.state !== "done").map((t) => ({ siteId: t.siteId, reason: t.reason ?? t.state }));
 }
 
 /** A round that asked its sites for exemplars and got none leaves the replay buffer as it was: say so. */
@@ -207,20 +219,23 @@ export async function executeRun(ctx: CoordinatorContext, runId: string): Promis
         const stepSites = sites.filter((s) => step.sites.includes(s.siteId));
         let tasks = store.tasksForRound(ctx.db, runId, step.index, round);
         if (tasks.length === 0) tasks = assignTasks(ctx, strategy, run, step, round, roundBase, stepSites, hyper, step.index === steps.length - 1);
-        await waitForRound(ctx, tasks);
+        await waitForRound(ctx, tasks, () => tickSecureRound(ctx, run, step.index, round));
         if (ctx.signal.aborted) return;
-        const { updates, failures } = collect(ctx, tasks);
+        const { updates, failures } = run.secureAggregation ? { updates: [], failures: failuresOf(ctx, tasks) } : collect(ctx, tasks);
         for (const f of failures) dropouts.add(f.siteId);
         warnIfNoExemplars(ctx, log, runId, step.index, tasks, failures);
         if (failures.length && run.dropoutPolicy === "fail") {
           throw new MedfclError(ErrorCode.Aborted, `step ${step.index} round ${round}: ${failures.map((f) => `${f.siteId}: ${f.reason}`).join("; ")} (dropout policy "fail")`);
         }
-        const result = strategy.aggregate(step, round, updates, failures);
+        // Secure rounds: the coordinator holds only masked vectors, so FedAvg is the unmasked sum's
+        // weighted mean (the strategy's aggregate never sees a single site's update).
+        const result = run.secureAggregation ? await aggregateSecureRound(ctx, run, step.index, round, ctx.models.layoutOf(ctx.blobs.pathOf(roundBase))) : strategy.aggregate(step, round, updates, failures);
         let version = roundBase;
         if (result) {
           const bytes = ctx.models.applyDelta(ctx.blobs.get(roundBase), result.delta, { parent: roundBase, createdBy: `${strategy.name}:step${step.index}:round${round}`, step: step.index });
           version = ctx.blobs.put(bytes);
-          store.insertVersion(ctx.db, { version, parent: roundBase, runId, strategy: strategy.name, step: step.index, sites: updates.map((u) => u.siteId), configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
+          const contributors = run.secureAggregation ? tasks.map((t) => store.getTask(ctx.db, t.taskId)!).filter((t) => t.state === "done").map((t) => t.siteId) : updates.map((u) => u.siteId);
+          store.insertVersion(ctx.db, { version, parent: roundBase, runId, strategy: strategy.name, step: step.index, sites: contributors, configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
         } else {
           log.warn({ step: step.index, round, failures }, "no usable update in this round; the model is kept");
         }

@@ -152,6 +152,7 @@ export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): strin
     delta_encoding: run.deltaEncoding,
     dropout_policy: run.dropoutPolicy,
     evaluation: run.evaluation,
+    secure_aggregation: run.secureAggregation ? { threshold: run.secureAggregationThreshold || "majority" } : false,
     created_at: run.createdAt,
     updated_at: run.updatedAt,
     base_version: run.baseVersion,

@@ -15,6 +15,7 @@ import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors
 import { checkDeltaFacts, checkManifest, type DeltaFacts, type TensorSpecLite } from "./validation.js";
 import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
 import { sha256Hex } from "../services/store/index.js";
+import { maskedUpdateBytes, roundKeyOf, secureAggregationToWire, type SecureRoundPlan } from "./secure-aggregation.js";
 import { evalTaskToWire, taskOutcomeFromWire, taskToWire, testSetFromWire, updateEncodingFromWire } from "./wire.js";
 
 export const COORDINATOR_VERSION = "0.1.0";
@@ -152,7 +153,8 @@ export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { s
     const task = store.pendingTaskForSite(ctx.db, siteId);
     if (task) {
       store.setTaskState(ctx.db, task.taskId, "delivered");
-      return { task: taskToWire(task, ctx.blobs.size(task.baseVersion)) };
+      const secure = store.getSecAggRound(ctx.db, roundKeyOf(task.runId, task.step, task.round));
+      return { task: taskToWire(task, ctx.blobs.size(task.baseVersion), secure ? secureAggregationToWire(secure.config as SecureRoundPlan, siteId) : null) };
     }
     const left = deadline - Date.now();
     if (left <= 0 || signal.aborted || ctx.signal.aborted) return null;
@@ -243,6 +245,8 @@ export async function receiveUpdate(
     return { update_id: existing.updateId, accepted: true, duplicate: true };
   }
   if (!isTaskOpen(task.state)) throw new StaleTaskError(task.taskId, task.state);
+  const secure = store.getSecAggRound(ctx.db, roundKeyOf(task.runId, task.step, task.round));
+  if (secure || header.masked) return receiveMaskedUpdate(ctx, siteId, task, header, chunks, Boolean(secure));
   const encoding = updateEncodingFromWire(header);
   // An encoded delta is at most an index and a value per base weight (topk at fraction 1) plus a
   // header: twice the base checkpoint and 1 MiB bounds every encoding; a larger stream is cut off.
@@ -313,6 +317,38 @@ export async function receiveUpdate(
   } finally {
     ctx.hub.notifyTaskFinished(task.taskId);
   }
+}
+
+/**
+ * A SecAgg+ masked vector: uniformly random bytes to the coordinator, so nothing about its values
+ * can be checked here (the site checked them before masking: docs/privacy.md). What can be checked
+ * is that the round is secure, the header is honest about the layout, and the size is exact.
+ */
+async function receiveMaskedUpdate(ctx: CoordinatorContext, siteId: string, task: Task, header: UpdateHeader__Output, chunks: AsyncIterable<Buffer>, secureRound: boolean): Promise<{ update_id: string; accepted: boolean; duplicate: boolean }> {
+  const refuse = (message: string, field: string): never => {
+    throw new UpdateRejectedError(message, { details: { field } });
+  };
+  try {
+    if (!secureRound) refuse(`task ${task.taskId} is not part of a secure aggregation round; send the delta unmasked`, "masked");
+    if (!header.masked) refuse(`the round of task ${task.taskId} aggregates securely; a plaintext update is refused (upgrade the agent: it must mask its update)`, "masked");
+    const layout = baseLayout(ctx, task.baseVersion);
+    checkManifest(layout, headerManifest(header));
+    const expected = maskedUpdateBytes(layout);
+    if (Number(header.size) !== expected) refuse(`a masked update for this base is ${expected} bytes, the header says ${header.size}`, "size");
+    if (header.num_samples <= 0) refuse("num_samples must be positive", "num_samples");
+  } catch (err) {
+    for await (const _ of chunks) void _;
+    store.setTaskState(ctx.db, task.taskId, "rejected", (err as Error).message);
+    ctx.hub.notifyTaskFinished(task.taskId);
+    throw err;
+  }
+  const { sha256, size } = await ctx.blobs.putStream(chunks, header.sha256, Number(header.size));
+  store.insertUpdate(ctx.db, { updateId: sha256, taskId: task.taskId, siteId, runId: task.runId, step: task.step, baseVersion: task.baseVersion, encoding: "fp32", numSamples: header.num_samples, metrics: [], norm: null, accepted: true, reason: null });
+  store.setTaskState(ctx.db, task.taskId, "done");
+  ctx.hub.notifyTaskFinished(task.taskId);
+  void ctx.events.publish({ type: "update.received", runId: task.runId, step: task.step, siteId, taskId: task.taskId, sha256, bytes: size, numSamples: header.num_samples });
+  ctx.logger.info({ siteId, taskId: task.taskId, sha256, bytes: size }, "masked update accepted");
+  return { update_id: sha256, accepted: true, duplicate: false };
 }
 
 export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, taskId: string, ids: string[]): void {

@@ -174,6 +174,29 @@ const MIGRATIONS: { version: number; what: string; up: (db: Db) => void }[] = [
       `);
     },
   },
+  {
+    version: 4,
+    what: "secure aggregation: the run setting and the SecAgg+ round state (keys, forwarded shares, revealed shares)",
+    up(db) {
+      addColumnIfMissing(db, "runs", "secure_aggregation", "INTEGER NOT NULL DEFAULT 0");
+      addColumnIfMissing(db, "runs", "secure_aggregation_threshold", "INTEGER NOT NULL DEFAULT 0");
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS secagg_rounds (
+          round_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, step INTEGER NOT NULL, round INTEGER NOT NULL,
+          config_json TEXT NOT NULL, stage TEXT NOT NULL, survivors_json TEXT NOT NULL DEFAULT '[]',
+          dropped_json TEXT NOT NULL DEFAULT '[]', error TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS secagg_keys (
+          round_key TEXT NOT NULL, site_id TEXT NOT NULL, encryption_public_key BLOB NOT NULL,
+          mask_public_key BLOB NOT NULL, self_mask_commitment TEXT NOT NULL, PRIMARY KEY (round_key, site_id));
+        CREATE TABLE IF NOT EXISTS secagg_shares (
+          round_key TEXT NOT NULL, from_site TEXT NOT NULL, to_site TEXT NOT NULL, ciphertext BLOB NOT NULL,
+          PRIMARY KEY (round_key, from_site, to_site));
+        CREATE TABLE IF NOT EXISTS secagg_reveals (
+          round_key TEXT NOT NULL, from_site TEXT NOT NULL, of_site TEXT NOT NULL, kind TEXT NOT NULL, share BLOB NOT NULL,
+          PRIMARY KEY (round_key, from_site, of_site));
+      `);
+    },
+  },
 ];
 
 /** The schema this code reads and writes: the last migration. */
@@ -368,6 +391,8 @@ interface RunRow {
   dropout_policy: string;
   delta_encoding: string;
   evaluation: string;
+  secure_aggregation: number;
+  secure_aggregation_threshold: number;
   error: string | null;
   created_at: string;
   updated_at: string;
@@ -392,6 +417,8 @@ function runFromRow(r: RunRow): Run {
       dropoutPolicy: r.dropout_policy,
       deltaEncoding: r.delta_encoding,
       evaluation: r.evaluation,
+      secureAggregation: r.secure_aggregation === 1,
+      secureAggregationThreshold: r.secure_aggregation_threshold,
       error: r.error,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -406,9 +433,9 @@ export function insertRun(db: Db, run: NewRun): void {
   const now = nowIso();
   db.prepare(
     `INSERT INTO runs (run_id, name, strategy, state, sites_json, options_json, hyper_json, model, seed, base_version,
-       current_version, dropout_policy, delta_encoding, evaluation, error, created_at, updated_at)
+       current_version, dropout_policy, delta_encoding, evaluation, secure_aggregation, secure_aggregation_threshold, error, created_at, updated_at)
      VALUES (@run_id, @name, @strategy, @state, @sites_json, @options_json, @hyper_json, @model, @seed, @base_version,
-       NULL, @dropout_policy, @delta_encoding, @evaluation, NULL, @now, @now)`,
+       NULL, @dropout_policy, @delta_encoding, @evaluation, @secure_aggregation, @secure_aggregation_threshold, NULL, @now, @now)`,
   ).run({
     run_id: run.runId,
     name: run.name,
@@ -423,6 +450,8 @@ export function insertRun(db: Db, run: NewRun): void {
     dropout_policy: run.dropoutPolicy,
     delta_encoding: run.deltaEncoding,
     evaluation: run.evaluation,
+    secure_aggregation: run.secureAggregation ? 1 : 0,
+    secure_aggregation_threshold: run.secureAggregationThreshold,
     now,
   });
 }
@@ -1170,4 +1199,120 @@ export function evalTaskResult(db: Db, taskId: string): unknown {
   const row = db.prepare("SELECT result_json FROM eval_tasks WHERE task_id = ? AND state = 'done'").get(taskId) as { result_json: string | null } | undefined;
   if (!row?.result_json) return undefined;
   return parseJson(z.unknown(), row.result_json, { table: "eval_tasks", key: taskId, field: "result_json" });
+}
+
+// ---- secure aggregation: SecAgg+ round state --------------------------------------------------
+// Tables of their own (secagg_rounds, secagg_keys, secagg_shares, secagg_reveals), only here.
+
+export const SECAGG_STAGES = ["keys", "shares", "masking", "unmask", "done", "failed"] as const;
+export type SecAggStage = (typeof SECAGG_STAGES)[number];
+
+export interface SecAggRoundRecord {
+  roundKey: string;
+  runId: string;
+  step: number;
+  round: number;
+  config: unknown;
+  stage: SecAggStage;
+  survivors: string[];
+  dropped: string[];
+  error: string | null;
+}
+
+interface SecAggRoundRow {
+  round_key: string;
+  run_id: string;
+  step: number;
+  round: number;
+  config_json: string;
+  stage: string;
+  survivors_json: string;
+  dropped_json: string;
+  error: string | null;
+}
+
+export function insertSecAggRound(db: Db, r: { roundKey: string; runId: string; step: number; round: number; config: unknown }): void {
+  db.prepare("INSERT OR IGNORE INTO secagg_rounds (round_key, run_id, step, round, config_json, stage, created_at) VALUES (?, ?, ?, ?, ?, 'keys', ?)").run(
+    r.roundKey, r.runId, r.step, r.round, JSON.stringify(r.config), nowIso(),
+  );
+}
+
+export function getSecAggRound(db: Db, roundKey: string): SecAggRoundRecord | undefined {
+  const r = db.prepare("SELECT * FROM secagg_rounds WHERE round_key = ?").get(roundKey) as SecAggRoundRow | undefined;
+  if (!r) return undefined;
+  const where = (field: string) => ({ table: "secagg_rounds", key: roundKey, field });
+  return {
+    roundKey: r.round_key,
+    runId: r.run_id,
+    step: r.step,
+    round: r.round,
+    config: parseJson(z.unknown(), r.config_json, where("config_json")),
+    stage: parseValue(z.enum(SECAGG_STAGES), r.stage, where("stage")),
+    survivors: parseJson(stringList, r.survivors_json, where("survivors_json")),
+    dropped: parseJson(stringList, r.dropped_json, where("dropped_json")),
+    error: r.error,
+  };
+}
+
+export function setSecAggStage(db: Db, roundKey: string, stage: SecAggStage, fields: { survivors?: string[]; dropped?: string[]; error?: string } = {}): void {
+  db.prepare(
+    "UPDATE secagg_rounds SET stage = ?, survivors_json = COALESCE(?, survivors_json), dropped_json = COALESCE(?, dropped_json), error = COALESCE(?, error) WHERE round_key = ?",
+  ).run(stage, fields.survivors ? JSON.stringify(fields.survivors) : null, fields.dropped ? JSON.stringify(fields.dropped) : null, fields.error ?? null, roundKey);
+}
+
+export interface SecAggKeysRecord {
+  siteId: string;
+  encryptionPublicKey: Buffer;
+  maskPublicKey: Buffer;
+  selfMaskCommitment: string;
+}
+
+/** Stores a site's advertised keys once; returns the stored ones (a retry with other keys gets the first). */
+export function putSecAggKeys(db: Db, roundKey: string, k: SecAggKeysRecord): SecAggKeysRecord {
+  db.prepare("INSERT OR IGNORE INTO secagg_keys (round_key, site_id, encryption_public_key, mask_public_key, self_mask_commitment) VALUES (?, ?, ?, ?, ?)").run(
+    roundKey, k.siteId, k.encryptionPublicKey, k.maskPublicKey, k.selfMaskCommitment,
+  );
+  return secAggKeys(db, roundKey).find((x) => x.siteId === k.siteId)!;
+}
+
+export function secAggKeys(db: Db, roundKey: string): SecAggKeysRecord[] {
+  return (
+    db.prepare("SELECT site_id, encryption_public_key, mask_public_key, self_mask_commitment FROM secagg_keys WHERE round_key = ? ORDER BY site_id").all(roundKey) as {
+      site_id: string;
+      encryption_public_key: Buffer;
+      mask_public_key: Buffer;
+      self_mask_commitment: string;
+    }[]
+  ).map((r) => ({ siteId: r.site_id, encryptionPublicKey: r.encryption_public_key, maskPublicKey: r.mask_public_key, selfMaskCommitment: r.self_mask_commitment }));
+}
+
+export function putSecAggShares(db: Db, roundKey: string, shares: { from: string; to: string; ciphertext: Buffer }[]): void {
+  const stmt = db.prepare("INSERT OR IGNORE INTO secagg_shares (round_key, from_site, to_site, ciphertext) VALUES (?, ?, ?, ?)");
+  db.transaction(() => {
+    for (const s of shares) stmt.run(roundKey, s.from, s.to, s.ciphertext);
+  })();
+}
+
+export function secAggShares(db: Db, roundKey: string): { from: string; to: string; ciphertext: Buffer }[] {
+  return (db.prepare("SELECT from_site, to_site, ciphertext FROM secagg_shares WHERE round_key = ? ORDER BY from_site, to_site").all(roundKey) as { from_site: string; to_site: string; ciphertext: Buffer }[]).map((r) => ({
+    from: r.from_site,
+    to: r.to_site,
+    ciphertext: r.ciphertext,
+  }));
+}
+
+export function putSecAggReveals(db: Db, roundKey: string, reveals: { from: string; of: string; kind: string; share: Buffer }[]): void {
+  const stmt = db.prepare("INSERT OR IGNORE INTO secagg_reveals (round_key, from_site, of_site, kind, share) VALUES (?, ?, ?, ?, ?)");
+  db.transaction(() => {
+    for (const r of reveals) stmt.run(roundKey, r.from, r.of, r.kind, r.share);
+  })();
+}
+
+export function secAggReveals(db: Db, roundKey: string): { from: string; of: string; kind: string; share: Buffer }[] {
+  return (db.prepare("SELECT from_site, of_site, kind, share FROM secagg_reveals WHERE round_key = ?").all(roundKey) as { from_site: string; of_site: string; kind: string; share: Buffer }[]).map((r) => ({
+    from: r.from_site,
+    of: r.of_site,
+    kind: r.kind,
+    share: r.share,
+  }));
 }

@@ -111,6 +111,8 @@ export interface CreateRunInput {
   dropoutPolicy: DropoutPolicy;
   deltaEncoding: DeltaEncoding;
   evaluation: EvaluationPlacement;
+  secureAggregation: boolean;
+  secureAggregationThreshold: number;
 }
 
 const createRunShape = z.object({
@@ -154,6 +156,8 @@ export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput
     deltaEncoding: deltaEncodingWire.fromWire(req.delta_encoding) ?? "fp32",
     // Unset (a client built before the field) is the paper's lab setting, as it always was.
     evaluation: evaluationPlacementWire.fromWire(req.evaluation) ?? "central",
+    secureAggregation: req.secure_aggregation === true,
+    secureAggregationThreshold: Math.max(0, req.secure_aggregation_threshold || 0),
   };
 }
 
@@ -176,13 +180,15 @@ export function runToWire(run: Run, steps: Step[]): WireRun {
     hyperparameters: hyperToWire(run.hyper),
     seed: run.seed,
     evaluation: evaluationPlacementWire.toWire(run.evaluation),
+    secure_aggregation: run.secureAggregation,
+    secure_aggregation_threshold: run.secureAggregationThreshold,
   };
 }
 
 // ---- tasks ------------------------------------------------------------------------------------
 
 /** A task as its site receives it; the deprecated string fields are filled for agents built before the enums. */
-export function taskToWire(task: Task, baseSize: number): TrainTask {
+export function taskToWire(task: Task, baseSize: number, secureAggregation: TrainTask["secure_aggregation"] = null): TrainTask {
   const spec = task.spec;
   return {
     task_id: task.taskId,
@@ -203,6 +209,7 @@ export function taskToWire(task: Task, baseSize: number): TrainTask {
     shots_selection: shotsSelectionWire.toWire(spec.shotsSelection),
     legacy_shots_selection: spec.shotsSelection,
     strategy: spec.strategy,
+    secure_aggregation: secureAggregation,
   };
 }
 

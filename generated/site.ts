@@ -33,6 +33,16 @@ import type { ReportEvaluationRequest as _medfcl_v1_ReportEvaluationRequest, Rep
 import type { ReportEvaluationResponse as _medfcl_v1_ReportEvaluationResponse, ReportEvaluationResponse__Output as _medfcl_v1_ReportEvaluationResponse__Output } from './medfcl/v1/ReportEvaluationResponse.js';
 import type { ReportMetricsRequest as _medfcl_v1_ReportMetricsRequest, ReportMetricsRequest__Output as _medfcl_v1_ReportMetricsRequest__Output } from './medfcl/v1/ReportMetricsRequest.js';
 import type { ReportMetricsResponse as _medfcl_v1_ReportMetricsResponse, ReportMetricsResponse__Output as _medfcl_v1_ReportMetricsResponse__Output } from './medfcl/v1/ReportMetricsResponse.js';
+import type { RevealedShare as _medfcl_v1_RevealedShare, RevealedShare__Output as _medfcl_v1_RevealedShare__Output } from './medfcl/v1/RevealedShare.js';
+import type { SealedShare as _medfcl_v1_SealedShare, SealedShare__Output as _medfcl_v1_SealedShare__Output } from './medfcl/v1/SealedShare.js';
+import type { SecAggKeysRequest as _medfcl_v1_SecAggKeysRequest, SecAggKeysRequest__Output as _medfcl_v1_SecAggKeysRequest__Output } from './medfcl/v1/SecAggKeysRequest.js';
+import type { SecAggKeysResponse as _medfcl_v1_SecAggKeysResponse, SecAggKeysResponse__Output as _medfcl_v1_SecAggKeysResponse__Output } from './medfcl/v1/SecAggKeysResponse.js';
+import type { SecAggPeerKeys as _medfcl_v1_SecAggPeerKeys, SecAggPeerKeys__Output as _medfcl_v1_SecAggPeerKeys__Output } from './medfcl/v1/SecAggPeerKeys.js';
+import type { SecAggSharesRequest as _medfcl_v1_SecAggSharesRequest, SecAggSharesRequest__Output as _medfcl_v1_SecAggSharesRequest__Output } from './medfcl/v1/SecAggSharesRequest.js';
+import type { SecAggSharesResponse as _medfcl_v1_SecAggSharesResponse, SecAggSharesResponse__Output as _medfcl_v1_SecAggSharesResponse__Output } from './medfcl/v1/SecAggSharesResponse.js';
+import type { SecAggUnmaskRequest as _medfcl_v1_SecAggUnmaskRequest, SecAggUnmaskRequest__Output as _medfcl_v1_SecAggUnmaskRequest__Output } from './medfcl/v1/SecAggUnmaskRequest.js';
+import type { SecAggUnmaskResponse as _medfcl_v1_SecAggUnmaskResponse, SecAggUnmaskResponse__Output as _medfcl_v1_SecAggUnmaskResponse__Output } from './medfcl/v1/SecAggUnmaskResponse.js';
+import type { SecureAggregation as _medfcl_v1_SecureAggregation, SecureAggregation__Output as _medfcl_v1_SecureAggregation__Output } from './medfcl/v1/SecureAggregation.js';
 import type { Shutdown as _medfcl_v1_Shutdown, Shutdown__Output as _medfcl_v1_Shutdown__Output } from './medfcl/v1/Shutdown.js';
 import type { SiteEvaluationResult as _medfcl_v1_SiteEvaluationResult, SiteEvaluationResult__Output as _medfcl_v1_SiteEvaluationResult__Output } from './medfcl/v1/SiteEvaluationResult.js';
 import type { SiteServiceClient as _medfcl_v1_SiteServiceClient, SiteServiceDefinition as _medfcl_v1_SiteServiceDefinition } from './medfcl/v1/SiteService.js';
@@ -86,6 +96,17 @@ export interface ProtoGrpcType {
       ReportEvaluationResponse: MessageTypeDefinition<_medfcl_v1_ReportEvaluationResponse, _medfcl_v1_ReportEvaluationResponse__Output>
       ReportMetricsRequest: MessageTypeDefinition<_medfcl_v1_ReportMetricsRequest, _medfcl_v1_ReportMetricsRequest__Output>
       ReportMetricsResponse: MessageTypeDefinition<_medfcl_v1_ReportMetricsResponse, _medfcl_v1_ReportMetricsResponse__Output>
+      RevealedShare: MessageTypeDefinition<_medfcl_v1_RevealedShare, _medfcl_v1_RevealedShare__Output>
+      SealedShare: MessageTypeDefinition<_medfcl_v1_SealedShare, _medfcl_v1_SealedShare__Output>
+      SecAggKeysRequest: MessageTypeDefinition<_medfcl_v1_SecAggKeysRequest, _medfcl_v1_SecAggKeysRequest__Output>
+      SecAggKeysResponse: MessageTypeDefinition<_medfcl_v1_SecAggKeysResponse, _medfcl_v1_SecAggKeysResponse__Output>
+      SecAggPeerKeys: MessageTypeDefinition<_medfcl_v1_SecAggPeerKeys, _medfcl_v1_SecAggPeerKeys__Output>
+      SecAggSharesRequest: MessageTypeDefinition<_medfcl_v1_SecAggSharesRequest, _medfcl_v1_SecAggSharesRequest__Output>
+      SecAggSharesResponse: MessageTypeDefinition<_medfcl_v1_SecAggSharesResponse, _medfcl_v1_SecAggSharesResponse__Output>
+      SecAggUnmaskRequest: MessageTypeDefinition<_medfcl_v1_SecAggUnmaskRequest, _medfcl_v1_SecAggUnmaskRequest__Output>
+      SecAggUnmaskResponse: MessageTypeDefinition<_medfcl_v1_SecAggUnmaskResponse, _medfcl_v1_SecAggUnmaskResponse__Output>
+      SecretKind: EnumTypeDefinition
+      SecureAggregation: MessageTypeDefinition<_medfcl_v1_SecureAggregation, _medfcl_v1_SecureAggregation__Output>
       ShotsSelection: EnumTypeDefinition
       Shutdown: MessageTypeDefinition<_medfcl_v1_Shutdown, _medfcl_v1_Shutdown__Output>
       SiteEvaluationResult: MessageTypeDefinition<_medfcl_v1_SiteEvaluationResult, _medfcl_v1_SiteEvaluationResult__Output>

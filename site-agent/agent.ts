@@ -16,6 +16,7 @@ import type { EvalTask__Output } from "../generated/medfcl/v1/EvalTask.js";
 import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate, withRetry } from "./client.js";
 import { markExemplarsPushed, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
 import { TaskRefusedError } from "./errors.js";
+import { SecAggSession } from "./secure-aggregation.js";
 import type { SiteWork, TaskProgress } from "./types.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -238,10 +239,16 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
   }
   let entry: SpooledUpdate;
   let delta: Buffer;
+  let secagg: SecAggSession | null = null;
   if (spooled) {
     ({ entry, delta } = spooled);
     log.info({ update: entry.header.sha256.slice(0, 12), spooledAt: entry.spooledAt }, "finished update found in the spool; uploading it without training again");
   } else {
+    // SecAgg+ stages 1–2 come first: every participant must be online for them, training is long.
+    if (task.secure_aggregation) {
+      st.state = "secure-aggregation";
+      secagg = await SecAggSession.setup(client, siteId, task, log, signal);
+    }
     st.state = "downloading";
     const modelPath = join(o.config.stateDir, "models", `${task.base_version}.safetensors`);
     await pullModel(client, siteId, task.base_version, modelPath, {
@@ -256,18 +263,20 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       if (p.loss !== undefined) st.loss = p.loss;
       o.onProgress?.(task, p);
     }, signal);
-    delta = result.delta;
+    // A secure round's upload is the masked vector; the plaintext delta never leaves this process.
+    delta = secagg ? secagg.mask(result.delta, result.numSamples) : result.delta;
     entry = writeSpool(o.config.stateDir, {
       site_id: siteId,
       task_id: task.task_id,
       base_version: task.base_version,
-      sha256: createHash("sha256").update(result.delta).digest("hex"),
-      size: result.delta.length,
+      sha256: createHash("sha256").update(delta).digest("hex"),
+      size: delta.length,
       manifest: { tensors: result.manifest },
       ...updateEncoding(result.encoding),
       num_samples: result.numSamples,
       metrics: result.metrics,
-    }, result.delta);
+      masked: secagg !== null,
+    }, delta);
   }
 
   st.state = "uploading";
@@ -285,6 +294,10 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     }
     const res = await withRetry("PushUpdate", () => pushUpdate(client, entry.header, delta), retry);
     removeSpool(o.config.stateDir, task.task_id);
+    if (secagg) {
+      st.state = "secure-aggregation";
+      await secagg.unmask(signal);
+    }
     st.progress = 1;
     log.info({ update: res.update_id.slice(0, 12), accepted: res.accepted, duplicate: res.duplicate, bytes: delta.length }, "update pushed");
   } catch (err) {

@@ -287,11 +287,13 @@ export function registerFederation(program: Command): void {
           choiceOption("--evaluation", EVALUATION_PLACEMENTS),
           "central",
         )
+        .option("--secure-aggregation", "aggregate each round with SecAgg+: the coordinator learns only the weighted sum of the sites' updates (rounds of ≥ 3 sites, fp32)")
+        .option("--secure-aggregation-threshold <t>", "shares needed to rebuild a site's secret (default: a majority of its share holders)", numberOption("--secure-aggregation-threshold", true, { min: 2 }))
         .option("--model <name>", `base model size when no --base-version: ${MODEL_NAMES.join(" | ")} (default: the coordinator's, nano)`)
         .option("--base-version <sha256>", "start from this stored model version")
         .option("--wait", "wait for the run to finish and print its audit"),
     ).action(
-      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; evaluation: EvaluationPlacement; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
+      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; evaluation: EvaluationPlacement; secureAggregation?: boolean; secureAggregationThreshold?: number; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
         const options = Object.fromEntries(
           (f.option ?? []).map((kv) => {
             const i = kv.indexOf("=");
@@ -313,6 +315,8 @@ export function registerFederation(program: Command): void {
             delta_encoding: deltaEncodingWire.toWire(f.deltaEncoding),
             dropout_policy: dropoutPolicyWire.toWire(f.dropoutPolicy),
             evaluation: evaluationPlacementWire.toWire(f.evaluation),
+            secure_aggregation: f.secureAggregation === true,
+            secure_aggregation_threshold: f.secureAggregationThreshold ?? 0,
             hyperparameters: { epochs: f.epochs, lr: f.lr, batch_size: f.batchSize, seed: f.seed, weight_decay: f.weightDecay, freeze_stages: f.freezeStages, grad_clip: f.gradClip },
           }).catch(usageOnInvalidArgument);
           process.stdout.write(`${run.run_id} ${run.state}\n`);
@@ -330,6 +334,7 @@ export function registerFederation(program: Command): void {
       "medfcl runs create --name seq1 --strategy sequential --site a --site b --epochs 2 --insecure --wait",
       "medfcl runs create --name r16 --strategy rehearsal --site a --site b --delta-encoding fp16 --insecure",
       "medfcl runs create --name cross1 --strategy sequential --site a --site b --evaluation sites --insecure   # the sites evaluate on their own test splits",
+      "medfcl runs create --name sa1 --strategy joint --site a --site b --site c --site d --site e --secure-aggregation --secure-aggregation-threshold 3 --insecure",
     ],
   );
 

@@ -189,7 +189,7 @@ describe("coordinator - ReportEvaluation accepts COCO statistics and nothing els
     coord = await startTestCoordinator();
     client = createSiteClient({ address: coord.address, insecure: true });
     await call(client.Register.bind(client), { site_id: "site-x", agent_version: "test", manifest: testManifest("dom-x"), backend: "wasm", test_set: TEST_SET });
-    store.insertRun(coord.ctx.db, { runId: "r", name: "r", strategy: "sequential", state: "running", sites: ["site-x"], options: {}, hyper: defaultHyper(), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32", evaluation: "sites" });
+    store.insertRun(coord.ctx.db, { runId: "r", name: "r", strategy: "sequential", state: "running", sites: ["site-x"], options: {}, hyper: defaultHyper(), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32", evaluation: "sites", secureAggregation: false, secureAggregationThreshold: 0 });
   });
   after(async () => {
     client?.close();

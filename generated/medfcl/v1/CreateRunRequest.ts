@@ -19,6 +19,8 @@ export interface CreateRunRequest {
   'delta_encoding'?: (_medfcl_v1_DeltaEncoding);
   'dropout_policy'?: (_medfcl_v1_DropoutPolicy);
   'evaluation'?: (_medfcl_v1_EvaluationPlacement);
+  'secure_aggregation'?: (boolean);
+  'secure_aggregation_threshold'?: (number);
 }
 
 export interface CreateRunRequest__Output {
@@ -34,4 +36,6 @@ export interface CreateRunRequest__Output {
   'delta_encoding': (_medfcl_v1_DeltaEncoding__Output);
   'dropout_policy': (_medfcl_v1_DropoutPolicy__Output);
   'evaluation': (_medfcl_v1_EvaluationPlacement__Output);
+  'secure_aggregation': (boolean);
+  'secure_aggregation_threshold': (number);
 }

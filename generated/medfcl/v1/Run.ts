@@ -25,6 +25,8 @@ export interface Run {
   'hyperparameters'?: (_medfcl_v1_Hyperparameters | null);
   'seed'?: (number | string | Long);
   'evaluation'?: (_medfcl_v1_EvaluationPlacement);
+  'secure_aggregation'?: (boolean);
+  'secure_aggregation_threshold'?: (number);
 }
 
 export interface Run__Output {
@@ -45,4 +47,6 @@ export interface Run__Output {
   'hyperparameters': (_medfcl_v1_Hyperparameters__Output | null);
   'seed': (number);
   'evaluation': (_medfcl_v1_EvaluationPlacement__Output);
+  'secure_aggregation': (boolean);
+  'secure_aggregation_threshold': (number);
 }
