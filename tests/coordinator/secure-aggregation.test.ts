@@ -75,7 +75,7 @@ describe("coordinator - secure aggregation of a FedAvg round", () => {
         let task: TrainTask__Output | null = null;
         for (let attempt = 0; !task; attempt++) {
           if (attempt > 30) throw new Error(`${s.id} got no task`);
-          task = (await call<object, NextTaskResponse__Output>(s.client.NextTask.bind(s.client), { site_id: s.id, session_id: sessions.get(s.id), wait_ms: 2000 })).task;
+          task = (await call<object, NextTaskResponse__Output>(s.client.NextTask.bind(s.client), { site_id: s.id, session_id: sessions.get(s.id), wait_ms: 2000 })).task ?? null;
         }
         assert.ok(task.secure_aggregation, "the task carries the round's SecAgg+ plan");
         const abort = new AbortController();
