@@ -58,8 +58,10 @@ interface Federation {
   stop(siteId?: string): Promise<void>;
 }
 
-async function federation(works: Record<string, SiteWork>, overrides: Parameters<typeof startTestCoordinator>[0] = {}): Promise<Federation> {
-  const coord = await startTestCoordinator(overrides);
+async function federation(works: Record<string, SiteWork>): Promise<Federation> {
+  // Liveness reaches SQLite once a second (store.touchSite) and these agents share the test's
+  // event loop with the coordinator: silence must be well above a second, even on a loaded machine.
+  const coord = await startTestCoordinator({ heartbeatIntervalMs: 200, heartbeatMisses: 15 });
   const agents = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   for (const [siteId, work] of Object.entries(works)) {
     const config = agentSchema.parse({ siteId, coordinator: coord.address, insecure: true, stateDir: mkdtempSync(join(tmpdir(), "medfcl-site-eval-")) });
@@ -148,7 +150,6 @@ describe("coordinator - evaluation at the sites", () => {
           signal.addEventListener("abort", () => reject(new Error("aborted")), { once: true });
         })),
       },
-      { heartbeatIntervalMs: 100, heartbeatMisses: 5 },
     );
     open.push(f);
     // The agent of site-gone stops (its process ends) while it holds the base model's evaluation.

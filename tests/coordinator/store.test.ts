@@ -35,7 +35,7 @@ describe("coordinator store", () => {
     assert.equal(storedVersion(path), "1", "the fixture is a schema-1 database");
     const d = store.openDb(path);
     try {
-      assert.equal(store.SCHEMA_VERSION, 3);
+      assert.equal(store.SCHEMA_VERSION, 4);
       assert.equal(store.storedSchemaVersion(d), store.SCHEMA_VERSION);
 
       const run = store.getRun(d, R1)!;
