@@ -160,6 +160,41 @@ function rMatrixSections(R: AccuracyMatrix, m: ClMetrics, tag: string, label: st
   return sections;
 }
 
+/**
+ * `evaluation.json` (runs that evaluate at the sites): where R's numbers came from, each cell a
+ * site left empty with its reason, and for "both" how many cells were compared and which differ.
+ */
+function evaluationSection(json: unknown, source: string): Section {
+  const bad = (msg: string): never => {
+    throw new EvalInputError(`${source}: ${msg}`, { details: { file: source } });
+  };
+  if (!isRecord(json)) bad("expected an object");
+  const o = json as Record<string, unknown>;
+  const placement = typeof o.placement === "string" ? o.placement : bad('"placement" must be a string');
+  const missing = Array.isArray(o.missing) ? (o.missing as unknown[]) : bad('"missing" must be an array');
+  const rows: Cell[][] = missing.map((m, i) => {
+    if (!isRecord(m)) return bad(`missing[${i}] must be an object`);
+    const r = m as Record<string, unknown>;
+    return [String(r.step), String(r.domain), String(r.site), String(r.reason)];
+  });
+  const blocks: Block[] = [
+    {
+      kind: "text",
+      text:
+        placement === "sites"
+          ? "Every number in R was computed by the site that holds the domain's test split, on its own split; only COCO statistics and per-category AP left the site."
+          : "R holds the coordinator's central numbers; the sites evaluated the same model versions on their own splits, and every cell both produced is compared bit for bit.",
+    },
+  ];
+  blocks.push(rows.length ? { kind: "table", header: ["step", "domain", "site", "why the cell is empty"], rows } : { kind: "text", text: "Every site evaluated every model version it was asked to." });
+  if (isRecord(o.agreement)) {
+    const a = o.agreement as Record<string, unknown>;
+    const mismatches = Array.isArray(a.mismatches) ? (a.mismatches as unknown[]).map(String) : [];
+    blocks.push({ kind: "text", text: `Central vs site: ${Number(a.cellsCompared)} cells compared, ${mismatches.length} differ${mismatches.length ? `: ${mismatches.join("; ")}` : ""}.` });
+  }
+  return { title: `Evaluation at the sites (${placement})`, blocks };
+}
+
 function crossSection(cm: CrossMatrix, title: string, file: string, figure: string): Section {
   const avg = cm.ap.map((row) => meanOf(row));
   return {
@@ -518,6 +553,11 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
     sections.push(...rMatrixSections(R, m, "", ""));
     const perCat = await readOptionalJson(join(dir, "per_category.json"));
     if (perCat !== undefined) sections.push(perCategorySection(perCat, join(dir, "per_category.json"), categoryNames));
+    const evaluation = await readOptionalJson(join(dir, "evaluation.json"));
+    if (evaluation !== undefined) {
+      sections.push(evaluationSection(evaluation, join(dir, "evaluation.json")));
+      await write("evaluation.json", `${JSON.stringify(evaluation, null, 2)}\n`);
+    }
   }
   if (summary) sections.push(...summary.sections);
 
