@@ -16,18 +16,17 @@ import {
   Trainer,
   createDetector,
   createOnnxDetector,
-  defaultTrainOptions,
   detectorFromWeights,
   encodeCaption,
   exportOnnx,
-  fromScratchTrainOptions,
-  importBaseModel,
   initBackend,
   loadBaseWeights,
   modelConfig,
   packBatch,
   type TfDetector,
   type TrainOptions,
+  createModel,
+  trainOptionsFor,
 } from "../services/model/index.js";
 
 const { values: a } = parseArgs({
@@ -82,13 +81,13 @@ async function run(model: string, train: CocoDataset, test: CocoDataset): Promis
   let det: TfDetector;
   let opts: TrainOptions;
   if (pretrained) {
-    const { config, weights } = importBaseModel(model, await loadBaseWeights(model, a["base-weights"]), seed, { inputSize: Number(a.size) });
+    const { config, weights } = createModel(model, { seed: seed, baseWeights: await loadBaseWeights(model, a["base-weights"]), inputSize: Number(a.size) });
     det = detectorFromWeights(config, weights);
     // The paper's lr; the text encoder is new here (GLIP's is a pretrained BERT), so it gets the same lr.
-    opts = { ...defaultTrainOptions(), lr: 1e-4, textLr: 1e-4 };
+    opts = { ...trainOptionsFor("yolox-nano"), lr: 1e-4, textLr: 1e-4 };
   } else {
     det = createDetector(modelConfig("nano"), seed);
-    opts = fromScratchTrainOptions();
+    opts = trainOptionsFor("nano");
   }
   if (a.lr) opts = { ...opts, lr: Number(a.lr), textLr: pretrained ? Number(a.lr) : Number(a.lr) / 10 };
   if (a.freeze) opts = { ...opts, freezeStages: Number(a.freeze) };

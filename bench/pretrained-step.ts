@@ -11,17 +11,16 @@ import type { Sample } from "../services/data/index.js";
 import {
   Trainer,
   createDetector,
-  defaultTrainOptions,
   detectorFromWeights,
   encodeCaption,
-  fromScratchTrainOptions,
-  importBaseModel,
   initBackend,
   loadBaseWeights,
   modelConfig,
   packBatch,
   type TfDetector,
   type TrainOptions,
+  createModel,
+  trainOptionsFor,
 } from "../services/model/index.js";
 
 const { values: a } = parseArgs({ options: { "base-weights": { type: "string" }, steps: { type: "string", default: "4" } } });
@@ -38,15 +37,15 @@ const yolox = (size: number, freezeStages: number): Case => ({
   label: `yolox-nano ${size} px, freeze ${freezeStages}, batch 4`,
   batch: 4,
   make: async () => {
-    const { config, weights } = importBaseModel("yolox-nano", base, 1, { inputSize: size });
-    return { det: detectorFromWeights(config, weights), opts: { ...defaultTrainOptions(), freezeStages } };
+    const { config, weights } = createModel("yolox-nano", { seed: 1, baseWeights: base, inputSize: size });
+    return { det: detectorFromWeights(config, weights), opts: { ...trainOptionsFor("yolox-nano"), freezeStages } };
   },
 });
 const cases: Case[] = [
   yolox(128, 2),
   yolox(128, 5),
   yolox(256, 2),
-  { label: "nano 128 px, from scratch, batch 8", batch: 8, make: async () => ({ det: createDetector(modelConfig("nano"), 1), opts: fromScratchTrainOptions() }) },
+  { label: "nano 128 px, from scratch, batch 8", batch: 8, make: async () => ({ det: createDetector(modelConfig("nano"), 1), opts: trainOptionsFor("nano") }) },
 ];
 
 await initBackend("wasm");

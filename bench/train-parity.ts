@@ -6,12 +6,12 @@
  * Run: npx tsx bench/train-parity.ts [steps]
  */
 import { mixSeed, mulberry32, type Sample } from "../services/data/index.js";
-import { Trainer, encodeCaption, detectorFromWeights, fromScratchTrainOptions, initBackend, initWeights, modelConfig, packBatch, type TensorMap, type TrainBatch } from "../services/model/index.js";
+import { Trainer, encodeCaption, detectorFromWeights, initBackend, initWeights, modelConfig, packBatch, type TensorMap, type TrainBatch, trainOptionsFor } from "../services/model/index.js";
 import { OrtStepper } from "../services/model/ort-train/index.js";
 
 const steps = Number(process.argv[2] ?? 50);
 const cfg = modelConfig("nano");
-const opts = { ...fromScratchTrainOptions(), warmupSteps: 5 };
+const opts = { ...trainOptionsFor("nano"), warmupSteps: 5 };
 const caption = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } }], cfg);
 
 function batch(k: number): TrainBatch {

@@ -23,10 +23,7 @@ import {
   baseModelInfo,
   cacheDir,
   createDetector,
-  defaultTrainOptions,
   encodeCaption,
-  fromScratchTrainOptions,
-  importBaseModel,
   initBackend,
   loadBaseWeights,
   modelConfig,
@@ -36,6 +33,8 @@ import {
   vocabSize,
   type ModelConfig,
   type TrainBatch,
+  createModel,
+  trainOptionsFor,
 } from "../services/model/index.js";
 import { OrtStepper } from "../services/model/ort-train/index.js";
 import type { Sample } from "../services/data/index.js";
@@ -53,7 +52,7 @@ const valued = ["--model", "--rounds", "--sizes", "--threads"];
 const steps = Number(args.find((a, i) => !a.startsWith("--") && !valued.includes(args[i - 1] ?? "")) ?? 10);
 const batchSize = 8;
 const cfg = modelConfig("nano");
-const opts = { ...fromScratchTrainOptions(), warmupSteps: 1 };
+const opts = { ...trainOptionsFor("nano"), warmupSteps: 1 };
 
 /** Median and minimum ms: on a shared, oversubscribed box the minimum is the less load-dependent of the two. */
 interface Timing {
@@ -169,10 +168,10 @@ async function fineTuneBench(model: string): Promise<void> {
   if (!ensureTorch()) throw new Error("PyTorch is not available (python3-torch)");
   const bytes = await loadBaseWeights(model);
   const onnxPath = process.env.MEDFCL_BASE_WEIGHTS ?? join(cacheDir(), model, baseModelInfo(model).file);
-  const ft = defaultTrainOptions();
+  const ft = trainOptionsFor("yolox-nano");
   const rows: string[] = [];
   for (const inputSize of listFlag("--sizes", [128, 256])) {
-    const { config, weights } = importBaseModel(model, bytes, 1, { inputSize });
+    const { config, weights } = createModel(model, { seed: 1, baseWeights: bytes, inputSize });
     const bb = config.backbone!;
     const specs = paramSpecs(config);
     const trainable = new Set(trainableSpecs(specs, ft.freezeStages).map((s) => s.name));

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodedImages, loadCocoDataset, loadSample, synthesizeSuite, type CocoDataset } from "../services/data/index.js";
-import { defaultTrainOptions, detectorFromWeights, encodeCaption, importBaseModel, loadBaseWeights, packBatch, trainDetector, type TrainBatch, type TrainOptions } from "../services/model/index.js";
+import { detectorFromWeights, encodeCaption, loadBaseWeights, packBatch, trainDetector, type TrainBatch, type TrainOptions, createModel, trainOptionsFor } from "../services/model/index.js";
 import { OrtWorkerTrainer } from "../services/model/ort-train/engine.js";
 
 const { values: a } = parseArgs({
@@ -45,10 +45,10 @@ else {
 }
 const weights = await loadBaseWeights("yolox-nano", a["base-weights"]);
 const freshDetector = () => {
-  const { config, weights: w } = importBaseModel("yolox-nano", weights, 1, { inputSize: size });
+  const { config, weights: w } = createModel("yolox-nano", { seed: 1, baseWeights: weights, inputSize: size });
   return detectorFromWeights(config, w);
 };
-const opts: TrainOptions = { ...defaultTrainOptions(), textLr: 1e-4, engine: "ort", threads, batchSize, seed: 1 };
+const opts: TrainOptions = { ...trainOptionsFor("yolox-nano"), textLr: 1e-4, engine: "ort", threads, batchSize, seed: 1 };
 
 /** Images/s of the bare step: batches decoded and packed before the clock starts. */
 async function bareStep(): Promise<number> {

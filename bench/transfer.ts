@@ -39,7 +39,7 @@ import { runInNewContext } from "node:vm";
 import { startCoordinator, type RunningCoordinator } from "../coordinator/index.js";
 import { checkDeltaFacts } from "../coordinator/validation.js";
 import { receiveUpdate } from "../coordinator/site-service.js";
-import { defaultHyper } from "../coordinator/domain.js";
+import { defaultHyper } from "../coordinator/admin-service.js";
 import * as store from "../coordinator/store.js";
 import { detectorModelOps } from "../coordinator/model-ops-detector.js";
 import { coordinatorSchema } from "../services/config/index.js";
@@ -313,7 +313,7 @@ async function coordinatorMain(): Promise<void> {
           round: 0,
           siteId: SITE,
           state: "assigned",
-          spec: { hyper: defaultHyper(), exemplarIds: [], exemplarsWanted: 0, exemplarSampler: "random", shots: 0, shotsSelection: "random", deltaEncoding: "fp32", strategy: "bench" },
+          spec: { hyper: defaultHyper("small"), exemplarIds: [], exemplarsWanted: 0, exemplarSampler: "random", shots: 0, shotsSelection: "random", deltaEncoding: "fp32", strategy: "bench" },
           baseVersion: req.version,
           deadline: new Date(Date.now() + 3_600_000).toISOString(),
         });

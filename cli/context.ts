@@ -2,6 +2,7 @@ import { type Command } from "commander";
 import { ConfigError } from "../services/config/index.js";
 import { ErrorCode, isMedfclError, MedfclError } from "../services/errors/index.js";
 import { createLogger, type Logger } from "../services/log/index.js";
+import { DEFAULT_MODEL_FAMILY, modelFamily, modelFamilyNames, needsBaseWeights } from "../services/model/index.js";
 
 /** Exit codes: 0 ok, 1 a failed check or operation, 2 bad usage or config. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
@@ -83,4 +84,17 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
     if ((choices as readonly string[]).includes(value)) return value as T;
     throw new MedfclError(ErrorCode.InvalidArgument, `${name} must be one of ${choices.join(", ")}, got "${value}"`, { details: { option: name } });
   };
+}
+
+/** `--model` help from the registry: every family, the default first, and which need `medfcl model fetch`. */
+export function modelOptionHelp(): string {
+  const names = [DEFAULT_MODEL_FAMILY, ...modelFamilyNames().filter((n) => n !== DEFAULT_MODEL_FAMILY)];
+  return `model family: ${names.map((n) => (needsBaseWeights(n) ? `${n} (pretrained; \`medfcl model fetch ${n}\` first)` : `${n} (random init)`)).join(" | ")}`;
+}
+
+/** "default by model: yolox-nano 1e-4, nano 2e-3, …", a training default of every family, for help texts. */
+export function defaultByModel(field: "lr" | "batchSize" | "epochs" | "freezeStages"): string {
+  return `default by model: ${modelFamilyNames()
+    .map((n) => `${n} ${modelFamily(n).training[field]}`)
+    .join(", ")}`;
 }

@@ -6,8 +6,9 @@ import { join, resolve } from "node:path";
 import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
-import { MODEL_NAMES, isBaseModel, loadBaseWeights, type DeltaEncoding } from "../services/model/index.js";
+import { DEFAULT_MODEL_FAMILY, findModelFamily, loadBaseWeights, modelFamily, modelFamilyNames, needsBaseWeights, type DeltaEncoding } from "../services/model/index.js";
 import type { Logger } from "../services/log/index.js";
+import type { Hyperparameters } from "../generated/medfcl/v1/Hyperparameters.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { createStrategy, findStrategy, strategyInfo, strategyNames, type StrategyInfo } from "../coordinator/strategies/index.js";
 import { PKI_FILES, createAdminClient, deltaEncodingWire, evaluationPlacementWire, initCaDir, type EvaluationPlacement, writeAdminCredentials, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
@@ -46,7 +47,7 @@ export interface SimulateOptions {
   lr: number;
   batchSize: number;
   maxSteps: number;
-  /** nano | small (random init) or a pretrained base (yolox-nano). */
+  /** A model family (services/model/families); default the registry's. */
   model: string;
   /** Weights of a pretrained base (default: $MEDFCL_BASE_WEIGHTS, else the cache). */
   baseWeights?: string;
@@ -61,7 +62,7 @@ export interface SimulateOptions {
   evaluation?: EvaluationPlacement;
   /** Aggregate each round with SecAgg+ (default off). */
   secureAggregation?: boolean;
-  /** Frozen bottom image stages and gradient clip (default: by model, see trainingDefaults). */
+  /** Frozen bottom image stages and gradient clip (default: the model family's training defaults). */
   freezeStages?: number;
   gradClip?: number;
   insecure: boolean;
@@ -92,22 +93,27 @@ export interface SiteDataset {
   test?: string;
 }
 
-/**
- * Local training settings by model: from-scratch sizes need a large lr, no frozen stages and loose
- * clipping; a pretrained base is fine-tuned with the paper's settings (lr 1e-4, batch 4, bottom two
- * stages frozen, clip 1) for 16 epochs, where held-out AP stops rising on the real polyp domains
- * (the epoch rule, docs/results.md: Kvasir 13, Kvasir-Sessile 16, BKAI below, with the weights'
- * moving average that training keeps by default).
- */
-export function trainingDefaults(model: string): { lr: number; textLrRatio: number; batchSize: number; epochs: number; freezeStages: number; gradClip: number } {
-  // The pretrained base's text encoder is new (GLIP's is a pretrained BERT), so it gets the full lr.
-  if (isBaseModel(model)) return { lr: 1e-4, textLrRatio: 1, batchSize: 4, epochs: 16, freezeStages: 2, gradClip: 1 };
-  return { lr: 2e-3, textLrRatio: 0.1, batchSize: 8, epochs: 3, freezeStages: 0, gradClip: 5 };
+/** What `simulate` runs when told nothing: the registry's default model with its training defaults. */
+export function defaultSimulateOptions(model = DEFAULT_MODEL_FAMILY): Omit<SimulateOptions, "logger" | "out"> {
+  const t = modelFamily(model).training;
+  return { suite: "polyp", sites: 5, strategy: "rehearsal", compare: [], buffer: 100, sampler: "random", mix: 0.3, seed: 1, scale: "small", epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, maxSteps: 0, model, insecure: false };
 }
 
-export function defaultSimulateOptions(model = "nano"): Omit<SimulateOptions, "logger" | "out"> {
-  const t = trainingDefaults(model);
-  return { suite: "polyp", sites: 5, strategy: "rehearsal", compare: [], buffer: 100, sampler: "random", mix: 0.3, seed: 1, scale: "small", epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, maxSteps: 0, model, insecure: false };
+/** The hyper-parameters every run of a simulation asks for: the options', the rest its model family's training defaults. */
+export function simulateHyperparameters(o: Pick<SimulateOptions, "model" | "lr" | "batchSize" | "epochs" | "freezeStages" | "gradClip" | "seed" | "maxSteps" | "inputSize">): Hyperparameters {
+  const train = modelFamily(o.model).training;
+  return {
+    lr: o.lr,
+    text_lr: o.lr * train.textLrRatio,
+    batch_size: o.batchSize,
+    epochs: o.epochs,
+    freeze_stages: o.freezeStages ?? train.freezeStages,
+    grad_clip: o.gradClip ?? train.gradClip,
+    weight_decay: train.weightDecay,
+    seed: o.seed,
+    max_steps: o.maxSteps,
+    input_size: o.inputSize ?? 0,
+  };
 }
 
 export function freePort(): Promise<number> {
@@ -213,15 +219,14 @@ function issueDevCertificates(pkiDir: string, siteIds: string[]): void {
 export async function simulate(o: SimulateOptions): Promise<{ reportDir: string; runs: SimulateRunResult[] }> {
   // The model (and a pretrained base's weights) is checked before any process starts, so a typo or
   // a missing file is one clear error rather than a run the coordinator refuses over and over.
-  if (!(MODEL_NAMES as readonly string[]).includes(o.model)) {
-    throw new MedfclError(ErrorCode.InvalidArgument, `--model must be one of ${MODEL_NAMES.join(", ")}, got "${o.model}"`, { details: { option: "--model" } });
+  if (!findModelFamily(o.model)) {
+    throw new MedfclError(ErrorCode.InvalidArgument, `--model must be one of ${modelFamilyNames().join(", ")}, got "${o.model}"`, { details: { option: "--model" } });
   }
-  if (isBaseModel(o.model)) await loadBaseWeights(o.model, o.baseWeights);
+  if (needsBaseWeights(o.model)) await loadBaseWeights(o.model, o.baseWeights);
   const plan = simulationPlan(o);
   const log = o.logger;
   const out = resolve(o.out);
   mkdirSync(join(out, "logs"), { recursive: true });
-  const train = trainingDefaults(o.model);
   const { dir: dataDir, index } = await ensureSuite(o);
   const trainDomains = trainingDomains(index);
   if (!o.siteData && (o.sites < 1 || o.sites > trainDomains.length)) {
@@ -330,18 +335,7 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
               delta_encoding: deltaEncodingWire.toWire(o.deltaEncoding ?? "fp32"),
               evaluation: evaluationPlacementWire.toWire(evaluation),
               secure_aggregation: o.secureAggregation === true,
-              hyperparameters: {
-                lr: o.lr,
-                text_lr: o.lr * train.textLrRatio,
-                batch_size: o.batchSize,
-                epochs: o.epochs,
-                freeze_stages: o.freezeStages ?? train.freezeStages,
-                grad_clip: o.gradClip ?? train.gradClip,
-                weight_decay: 0.05,
-                seed: o.seed,
-                max_steps: o.maxSteps,
-                input_size: o.inputSize ?? 0,
-              },
+              hyperparameters: simulateHyperparameters(o),
             });
             runId = run.run_id;
             break;

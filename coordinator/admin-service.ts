@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { continualMetrics } from "../services/eval/index.js";
-import { MODEL_NAMES } from "../services/model/index.js";
+import { DEFAULT_MODEL_FAMILY, findModelFamily, modelFamilyNames, type TrainingDefaults } from "../services/model/index.js";
 import type { Audit } from "../generated/medfcl/v1/Audit.js";
 import type { CreateRunRequest__Output } from "../generated/medfcl/v1/CreateRunRequest.js";
 import type { Run as WireRun } from "../generated/medfcl/v1/Run.js";
 import type { CoordinatorContext } from "./context.js";
-import type { Run } from "./domain.js";
+import { hyperDefaults, type Hyper, type Run } from "./domain.js";
 import * as store from "./store.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
 import { accuracyMatrix, baseAp, missingReasons } from "./run-artifacts.js";
@@ -14,16 +14,40 @@ import { checkSecureRun } from "./secure-aggregation.js";
 import { createStrategy, strategyInfo } from "./strategies/index.js";
 import { createRunFromWire, runToWire as runMessage } from "./wire.js";
 
-export { defaultHyper } from "./domain.js";
+/** The model a request names, or the registry's default, with that family's training defaults. */
+function resolveModel(requested: string): { model: string; defaults: TrainingDefaults } {
+  const model = requested || DEFAULT_MODEL_FAMILY;
+  const family = findModelFamily(model);
+  if (!family) throw new InvalidRunError(`model "${model}" is not one of ${modelFamilyNames().join(", ")}`, "model");
+  return { model, defaults: family.training };
+}
+
+/** The hyper-parameters a run of `model` (default: the registry's default) gets when it sets none. */
+export function defaultHyper(model = "", seed = 1): Hyper {
+  return hyperDefaults(resolveModel(model).defaults, seed);
+}
+
+/**
+ * The model a run trains: the request's; else, with a stored base version, that checkpoint's
+ * family (so its training defaults apply); else the registry's default. A model that is not the
+ * base version's family is refused.
+ */
+function runModel(ctx: CoordinatorContext, requested: string, baseVersion: string): string {
+  const base = baseVersion && ctx.blobs.has(baseVersion) ? ctx.models.modelOf(ctx.blobs.pathOf(baseVersion)) : "";
+  if (base && requested && requested !== base) throw new InvalidRunError(`model "${requested}" does not match base_version ${baseVersion}, a ${base} checkpoint; leave model unset or name ${base}`, "model");
+  return requested || base;
+}
 
 /** Validates and stores a run; the caller starts its executor. */
 export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output): Run {
-  const input = createRunFromWire(req);
+  const input = createRunFromWire(req, (requested) => resolveModel(runModel(ctx, requested, req.base_version)));
   if (store.getRunByName(ctx.db, input.name)) throw new InvalidRunError(`a run named "${input.name}" already exists; pick another name`, "name");
   createStrategy(input.strategy, input.options); // validates the name and the strategy's options
   for (const s of input.sites) if (!store.getSite(ctx.db, s)) throw new InvalidRunError(`site "${s}" is not registered; start its agent first`, "sites");
   if (input.baseVersion && !ctx.blobs.has(input.baseVersion)) throw new InvalidRunError(`base_version ${input.baseVersion} is not stored`, "base_version");
-  if (input.model && !(MODEL_NAMES as readonly string[]).includes(input.model)) throw new InvalidRunError(`model "${input.model}" is not one of ${MODEL_NAMES.join(", ")}`, "model");
+  // A run that starts from the family's published weights needs them here now, not when it starts:
+  // refused with what to do (BaseWeightsError, FAILED_PRECONDITION), never another model instead.
+  if (!input.baseVersion) ctx.models.checkModel(input.model);
   if (input.secureAggregation) {
     const infos = input.sites.map((siteId) => ({ siteId, domain: store.getSite(ctx.db, siteId)!.domain, numImages: store.getSite(ctx.db, siteId)!.manifest.num_images }));
     checkSecureRun(input, createStrategy(input.strategy, input.options).planSteps(infos, input.hyper).map((s) => s.sites.length));
@@ -37,7 +61,7 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
     sites: input.sites,
     options: input.options,
     hyper: input.hyper,
-    model: input.model || "nano",
+    model: input.model,
     seed: input.seed,
     baseVersion: input.baseVersion,
     dropoutPolicy: input.dropoutPolicy,

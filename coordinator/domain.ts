@@ -101,9 +101,20 @@ export const hyperSchema = z.object({
   .transform((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as typeof h);
 export type Hyper = z.infer<typeof hyperSchema>;
 
-/** Paper defaults (Adam 1e-4, text 1e-5, wd 0.05, batch 4, bottom two stages frozen, clip 1), overridable per run. */
-export function defaultHyper(): Hyper {
-  return { lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, batchSize: 4, epochs: 1, freezeStages: 2, gradClip: 1, seed: 1 };
+/** A model family's training defaults (services/model/families: TrainingDefaults), as a run needs them. */
+export interface HyperDefaults {
+  lr: number;
+  textLrRatio: number;
+  weightDecay: number;
+  batchSize: number;
+  epochs: number;
+  freezeStages: number;
+  gradClip: number;
+}
+
+/** The hyper-parameters a run gets for each field it leaves unset: its model family's defaults and its seed. */
+export function hyperDefaults(t: HyperDefaults, seed: number): Hyper {
+  return { lr: t.lr, textLr: t.lr * t.textLrRatio, weightDecay: t.weightDecay, batchSize: t.batchSize, epochs: t.epochs, freezeStages: t.freezeStages, gradClip: t.gradClip, seed };
 }
 
 const deltaEncodingSchema = z.enum(DELTA_ENCODINGS as unknown as [DeltaEncoding, ...DeltaEncoding[]]);

@@ -1,23 +1,20 @@
 import { loadCocoDataset, type CocoDataset } from "../services/data/index.js";
 import { evaluateCheckpoint } from "../services/evaluation/index.js";
 import {
-  MODEL_NAMES,
+  CKPT_META,
   CheckpointError,
   DeltaScanner,
   checkpointBytes,
   configHash,
+  createModelWithBase,
   decodeDelta,
-  importBaseModel,
-  initWeights,
-  isBaseModel,
-  isScratchSize,
-  loadBaseWeights,
-  modelConfig,
+  locateBaseWeights,
+  needsBaseWeights,
   parseCheckpoint,
   readSafetensorsHeader,
+  type ModelConfig,
 } from "../services/model/index.js";
 import { addScaledTensors } from "../services/tensors/index.js";
-import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { ModelOps } from "./model-ops.js";
 
 const DTYPE_NAME = { float32: "F32" } as const;
@@ -31,6 +28,8 @@ export interface DetectorModelOpsOptions {
   inputSize?: number;
   /** The pretrained base's weights file; else $MEDFCL_BASE_WEIGHTS, else the cache (`medfcl model fetch`). */
   baseWeights?: string;
+  /** Where $MEDFCL_BASE_WEIGHTS and the cache are read from (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOps {
@@ -45,17 +44,11 @@ export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOp
   };
   return {
     async createBase(model, seed, opts = {}) {
-      const inputSize = opts.inputSize || options.inputSize;
-      const overrides = inputSize ? { inputSize } : {};
-      if (isBaseModel(model)) {
-        const { config, weights } = importBaseModel(model, await loadBaseWeights(model, options.baseWeights), seed, overrides);
-        return checkpointBytes(config, weights, { createdBy: `medfcl-coordinator:import ${model}` });
-      }
-      if (!isScratchSize(model)) {
-        throw new MedfclError(ErrorCode.InvalidArgument, `unknown model "${model}"; use ${MODEL_NAMES.join(", ")}`, { details: { field: "model" } });
-      }
-      const cfg = modelConfig(model, overrides);
-      return checkpointBytes(cfg, initWeights(cfg, seed), { createdBy: "medfcl-coordinator:init" });
+      const { config, weights } = await createModelWithBase(model, { seed, inputSize: opts.inputSize || options.inputSize, baseWeightsFile: options.baseWeights, env: options.env });
+      return checkpointBytes(config, weights, { createdBy: needsBaseWeights(model) ? `medfcl-coordinator:import ${model}` : "medfcl-coordinator:init" });
+    },
+    checkModel(model) {
+      if (needsBaseWeights(model)) locateBaseWeights(model, options.baseWeights, options.env);
     },
     inspect(checkpoint) {
       const { config, tensors } = parseCheckpoint(checkpoint, "model version");
@@ -63,6 +56,11 @@ export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOp
         configHash: configHash(config),
         manifest: [...tensors].map(([name, t]) => ({ name, dtype: DTYPE_NAME[t.dtype], shape: [...t.shape] })),
       };
+    },
+    modelOf(path) {
+      const config = readSafetensorsHeader(path).metadata[CKPT_META.config];
+      if (!config) throw new CheckpointError(`${path} is not a medfcl checkpoint: its header has no ${CKPT_META.config}`, { details: { file: path } });
+      return (JSON.parse(config) as ModelConfig).size;
     },
     layoutOf(path) {
       return readSafetensorsHeader(path).entries.map(([name, e]) => {

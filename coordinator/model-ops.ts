@@ -19,6 +19,13 @@ export interface ModelOps {
    * pretrained base imported from its published weights. `inputSize` overrides the model's default.
    */
   createBase(model: string, seed: number, opts?: { inputSize?: number }): Promise<Buffer>;
+  /**
+   * Throws unless `createBase` can make this model here: a family that starts from published
+   * weights needs them on this host (BaseWeightsError naming `medfcl model fetch`).
+   */
+  checkModel(model: string): void;
+  /** The model family a stored checkpoint file was made as, read from its header alone. */
+  modelOf(path: string): string;
   /** Tensor layout and architecture hash of a checkpoint. */
   inspect(checkpoint: Buffer): { manifest: TensorSpecLite[]; configHash: string };
   /** Tensor layout of a checkpoint file, read from its header alone (the data is not loaded). */

@@ -14,13 +14,14 @@ import type { EvalTask as WireEvalTask } from "../generated/medfcl/v1/EvalTask.j
 import type { TestSetManifest__Output } from "../generated/medfcl/v1/TestSetManifest.js";
 import { deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, siteSamplerWire, shotsSelectionWire, taskOutcomeWire } from "../services/transport/index.js";
 import {
-  defaultHyper,
+  hyperDefaults,
   hyperSchema,
   type DeltaEncoding,
   type DropoutPolicy,
   type EvalTask,
   type EvaluationPlacement,
   type Hyper,
+  type HyperDefaults,
   type Run,
   type SiteTestSet,
   type Step,
@@ -60,9 +61,8 @@ const HYPER_FIELDS: [keyof Hyper, keyof Hyperparameters__Output][] = [
  * seed. replay_ratio is the strategy's to set per task, never the run's. max_steps and input_size
  * have no default: unset (or 0, as clients before `optional` sent it) they stay unset.
  */
-export function hyperFromWire(h: Hyperparameters__Output | null | undefined, runSeed: number): Hyper {
-  const d = defaultHyper();
-  const out: Record<string, number | undefined> = { ...d, seed: runSeed || d.seed };
+export function hyperFromWire(h: Hyperparameters__Output | null | undefined, runSeed: number, defaults: Hyper): Hyper {
+  const out: Record<string, number | undefined> = { ...defaults, seed: runSeed || defaults.seed };
   for (const [name, field] of HYPER_FIELDS) {
     const v = h?.[field];
     if (v === undefined || v === null || name === "replayRatio") continue;
@@ -106,7 +106,7 @@ export interface CreateRunInput {
   sites: string[];
   options: Record<string, string>;
   hyper: Hyper;
-  /** "" when the request names none (the admin service picks the default). */
+  /** The model family: the request's, or the registry's default. */
   model: string;
   baseVersion: string | null;
   seed: number;
@@ -131,7 +131,11 @@ const createRunShape = z.object({
 /** Run-level settings that have their own CreateRunRequest fields; a strategy option of that name is a mistake. */
 const RUN_SETTINGS = { delta_encoding: "delta_encoding", dropout_policy: "dropout_policy", model: "model", base_version: "base_version", seed: "seed" } as const;
 
-export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput {
+/**
+ * `resolveModel` is the model registry's part (the admin service's): the request's model, or the
+ * default when it names none, and that model's training defaults; this module loads no model code.
+ */
+export function createRunFromWire(req: CreateRunRequest__Output, resolveModel: (requested: string) => { model: string; defaults: HyperDefaults }): CreateRunInput {
   for (const key of Object.keys(req.options ?? {})) {
     if (key in RUN_SETTINGS) {
       throw new InvalidRunError(`options.${key}: ${key} is a run setting, not a strategy option; set CreateRunRequest.${key} (medfcl runs create --${key.replace("_", "-")})`, `options.${key}`);
@@ -145,13 +149,14 @@ export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput
     dropoutPolicy = dropoutPolicyWire.parseName(legacy);
     if (!dropoutPolicy) throw new InvalidRunError(`dropout_policy must be "skip" or "fail", got "${legacy}"`, "dropout_policy");
   }
+  const { model, defaults } = resolveModel(req.model);
   return {
     name: base.name,
     strategy: base.strategy,
     sites: base.sites,
     options: base.options,
-    hyper: hyperFromWire(req.hyperparameters, Number(req.seed) || 0),
-    model: req.model,
+    hyper: hyperFromWire(req.hyperparameters, Number(req.seed) || 0, hyperDefaults(defaults, base.seed)),
+    model,
     baseVersion: req.base_version || null,
     seed: base.seed,
     dropoutPolicy,

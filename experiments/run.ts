@@ -19,7 +19,7 @@ import { simulate, type SiteDataset } from "../cli/simulate.js";
 import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, writeSequenceSuite, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
-import { isBaseModel } from "../services/model/index.js";
+import { DEFAULT_MODEL_FAMILY, modelFamily, needsBaseWeights } from "../services/model/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { ExperimentError } from "./errors.js";
 import { ExperimentProgress, dataFingerprint, isCompleted, runConfig, runKey, storeDir, storeRun, storedSeconds, type RunConfig } from "./store.js";
@@ -39,8 +39,11 @@ import {
 } from "./tables.js";
 import { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type PlannedRun, type RunResult, type SeedTables } from "./types.js";
 
+/** What an experiment runs when told nothing: the registry's default model with its training defaults. */
 export function defaultExperimentOptions(): Omit<ExperimentOptions, "kind" | "out" | "logger"> {
-  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: 16, maxSteps: 0, lr: 1e-4, batchSize: 4, model: "yolox-nano", shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
+  const model = DEFAULT_MODEL_FAMILY;
+  const t = modelFamily(model).training;
+  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: t.epochs, maxSteps: 0, lr: t.lr, batchSize: t.batchSize, model, shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
 }
 
 /** Validates what commander cannot: names, ranges, and that a --data-root holds a suite.json. */
@@ -354,7 +357,7 @@ function resultsMarkdown(
   const lines: string[] = [];
   lines.push(`# medfcl experiment ${o.kind} (${o.dataRoot !== undefined ? `--data-root ${o.dataRoot}` : `--suite ${o.suite} --scale ${o.scale}`})`, "");
   lines.push(
-    `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; ${o.model} model from its base ${isBaseModel(o.model) ? "(COCO-pretrained, imported)" : "initialisation"}, ` +
+    `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; ${o.model} model from its base ${needsBaseWeights(o.model) ? "(pretrained, imported)" : "initialisation"}, ` +
       `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} optimiser step(s) per task` : ""}, lr ${o.lr}, batch ${o.batchSize}` +
       `${o.kind === "paradigms" ? `; joint few-shot ${o.shots} images per site; replay buffer ${o.buffer}, mix ${o.mix}` : ""}. AP is COCO AP@[.5:.95] in %. ` +
       `Run time ${fmtSeconds(perSeed.reduce((a, s) => a + s.runs.reduce((b, r) => b + r.seconds, 0), 0))} in all (the sum of the runs below); this invocation took ${fmtSeconds(wallSeconds)} (finished runs are resumed, not rerun).`,

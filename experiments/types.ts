@@ -22,7 +22,7 @@ export interface ExperimentOptions {
   maxSteps: number;
   lr: number;
   batchSize: number;
-  /** nano | small (random init) or a pretrained base such as yolox-nano. */
+  /** A model family (services/model/families; `medfcl model list`): the registry's default is the pretrained yolox-nano. */
   model: string;
   baseWeights?: string;
   /** Input side in pixels (0 = the model's default). */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { defaultAugmentOptions } from "../services/data/index.js";
 import type { AgentConfig } from "../services/config/index.js";
 import type { Logger } from "../services/log/index.js";
-import { detectorFromWeights, initBackend, parseCheckpoint, trainDetector, type TensorMap, type TfDetector } from "../services/model/index.js";
+import { detectorFromWeights, initBackend, modelFamily, parseCheckpoint, trainDetector, type TensorMap, type TfDetector } from "../services/model/index.js";
 import { subtractTensors } from "../services/tensors/index.js";
 import type { Metric } from "../generated/medfcl/v1/Metric.js";
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
@@ -62,23 +62,25 @@ export function localTrainer({ config, data, fewShot, logger }: LocalTrainerDeps
       const det = detectorFromWeights(modelCfg, base);
       last = { taskId: task.task_id, det };
       const h = trainTaskHyper(task.hyperparameters);
+      // The coordinator resolves every field; what one left unset comes from the model's family.
+      const d = modelFamily(modelCfg.size).training;
       const seed = trainingSeed(task);
       const train = await fewShot(task, det);
       const replayDs = await replayDataset(join(config.stateDir, "replay", task.task_id), replay);
       const started = Date.now();
       const result = await trainDetector(det, train, {
-        epochs: h.epochs || 1,
-        steps: h.max_steps || undefined,
-        batchSize: h.batch_size || 4,
-        lr: h.lr,
-        textLr: h.text_lr,
-        weightDecay: h.weight_decay,
-        freezeStages: h.freeze_stages,
-        gradClip: h.grad_clip,
+        epochs: h.epochs ?? d.epochs,
+        steps: h.max_steps,
+        batchSize: h.batch_size ?? d.batchSize,
+        lr: h.lr ?? d.lr,
+        textLr: h.text_lr ?? (h.lr ?? d.lr) * d.textLrRatio,
+        weightDecay: h.weight_decay ?? d.weightDecay,
+        freezeStages: h.freeze_stages ?? d.freezeStages,
+        gradClip: h.grad_clip ?? d.gradClip,
         seed,
         // The same augmentation `medfcl train` uses, so the epoch rule's learning curves hold for sites.
         augment: defaultAugmentOptions(),
-        replay: replayDs && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
+        replay: replayDs && h.replay_ratio !== undefined && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
         onProgress: (p) => onProgress({ fraction: p.totalSteps ? p.step / p.totalSteps : 0, loss: p.loss, imagesPerSec: p.imagesPerSec }),
         signal,
         engine: config.trainEngine,

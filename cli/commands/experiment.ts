@@ -4,8 +4,8 @@ import { readFileSync } from "node:fs";
 import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
 import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
-import { trainingDefaults } from "../simulate.js";
-import { action, commaList, commandLogger, numberOption, withExamples } from "../context.js";
+import { modelFamily } from "../../services/model/index.js";
+import { action, commaList, commandLogger, defaultByModel, modelOptionHelp, numberOption, withExamples } from "../context.js";
 
 interface ExperimentFlags {
   suite?: string;
@@ -47,13 +47,13 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--seed <n>", "first seed (data, initialisation, sampling)", numberOption("--seed", true), d.seed)
     .option("--repeat <n>", "run N seeds (seed, seed+1, …) and report mean ± std", numberOption("--repeat", true), d.repeat)
     .option("--data-root <dir>", "a suite.json folder of real data (COCO per domain) instead of the synthetic suite")
-    .option("--epochs <n>", "local epochs per step (joint: one round per epoch; default by model: 16 for a pretrained base, the epoch rule's, 3 from scratch)", numberOption("--epochs", true))
+    .option("--epochs <n>", `local epochs per step (joint: one round per epoch; ${defaultByModel("epochs")})`, numberOption("--epochs", true))
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
-    .option("--model <name>", "nano | small (random init) or yolox-nano (COCO-pretrained; `medfcl model fetch yolox-nano` first)", d.model)
+    .option("--model <name>", modelOptionHelp(), d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
-    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-4 for a pretrained base)", numberOption("--lr"))
-    .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
+    .option("--lr <lr>", `learning rate (${defaultByModel("lr")})`, numberOption("--lr"))
+    .option("--batch-size <n>", `batch size (${defaultByModel("batchSize")})`, numberOption("--batch-size", true))
     .option("--shots <n>", "joint few-shot: images per site", numberOption("--shots", true), d.shots)
     .option("--buffer <n>", "rehearsal replay buffer size", numberOption("--buffer", true), d.buffer)
     .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
@@ -80,10 +80,10 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         seed: f.seed,
         repeat: f.repeat,
         dataRoot: f.dataRoot,
-        epochs: f.epochs ?? trainingDefaults(f.model).epochs,
+        epochs: f.epochs ?? modelFamily(f.model).training.epochs,
         maxSteps: f.maxSteps,
-        lr: f.lr ?? trainingDefaults(f.model).lr,
-        batchSize: f.batchSize ?? trainingDefaults(f.model).batchSize,
+        lr: f.lr ?? modelFamily(f.model).training.lr,
+        batchSize: f.batchSize ?? modelFamily(f.model).training.batchSize,
         model: f.model,
         baseWeights: f.baseWeights,
         inputSize: f.inputSize,

@@ -8,9 +8,9 @@ import { startCoordinator, StateDirLockedError, StateMismatchError, strategyInfo
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
-import { DELTA_ENCODINGS, MODEL_NAMES, type DeltaEncoding } from "../../services/model/index.js";
+import { DEFAULT_MODEL_FAMILY, DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
 import { DROPOUT_POLICIES, EVALUATION_PLACEMENTS, deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, type DropoutPolicy, type EvaluationPlacement } from "../../services/transport/index.js";
-import { action, choiceOption, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
+import { action, choiceOption, commandLogger, defaultByModel, ExitCode, globalOptions, modelOptionHelp, numberOption, reportError, withExamples } from "../context.js";
 import { watchRun } from "../watch.js";
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
@@ -272,13 +272,13 @@ export function registerFederation(program: Command): void {
         .requiredOption("--strategy <name>", strategyNames().join(" | "))
         .requiredOption("--site <id>", "a site, in step order; repeatable", collect)
         .option("--option <k=v>", `strategy option, repeatable (${strategyNames().map((n) => `${n}: ${Object.keys(strategyInfo(n).options).join(", ") || "none"}`).join("; ")})`, collect)
-        .option("--epochs <n>", "local epochs per step", numberOption("--epochs", true, { min: 1 }), 1)
-        .option("--lr <lr>", "learning rate", numberOption("--lr", false, { above: 0 }), 1e-4)
-        .option("--batch-size <n>", "batch size", numberOption("--batch-size", true, { min: 1 }), 4)
+        .option("--epochs <n>", `local epochs per step (the coordinator fills what is not given from the model family: ${defaultByModel("epochs")})`, numberOption("--epochs", true, { min: 1 }))
+        .option("--lr <lr>", `learning rate (${defaultByModel("lr")}; the text encoder's by the family's ratio)`, numberOption("--lr", false, { above: 0 }))
+        .option("--batch-size <n>", `batch size (${defaultByModel("batchSize")})`, numberOption("--batch-size", true, { min: 1 }))
         .option("--seed <n>", "run seed", numberOption("--seed", true, { min: 0 }), 1)
-        .option("--weight-decay <wd>", "weight decay (default: the coordinator's, 0.05)", numberOption("--weight-decay", false, { min: 0 }))
-        .option("--freeze-stages <n>", "bottom image-encoder stages to freeze (default: the coordinator's, 2)", numberOption("--freeze-stages", true, { min: 0 }))
-        .option("--grad-clip <norm>", "global-norm gradient clipping, 0 = off (default: the coordinator's, 1)", numberOption("--grad-clip", false, { min: 0 }))
+        .option("--weight-decay <wd>", "weight decay (default: the model family's)", numberOption("--weight-decay", false, { min: 0 }))
+        .option("--freeze-stages <n>", `bottom image-encoder stages to freeze (${defaultByModel("freezeStages")})`, numberOption("--freeze-stages", true, { min: 0 }))
+        .option("--grad-clip <norm>", "global-norm gradient clipping, 0 = off (default: the model family's)", numberOption("--grad-clip", false, { min: 0 }))
         .option("--delta-encoding <enc>", `encoding of the sites' deltas: ${DELTA_ENCODINGS.join(" | ")}`, choiceOption("--delta-encoding", DELTA_ENCODINGS), "fp32")
         .option("--dropout-policy <p>", "a site that misses its deadline, refuses or fails: skip (close the step without it) | fail (fail the run)", choiceOption("--dropout-policy", DROPOUT_POLICIES), "skip")
         .option(
@@ -289,11 +289,11 @@ export function registerFederation(program: Command): void {
         )
         .option("--secure-aggregation", "aggregate each round with SecAgg+: the coordinator learns only the weighted sum of the sites' updates (rounds of ≥ 3 sites, fp32)")
         .option("--secure-aggregation-threshold <t>", "shares needed to rebuild a site's secret (default: a majority of its share holders)", numberOption("--secure-aggregation-threshold", true, { min: 2 }))
-        .option("--model <name>", `base model size when no --base-version: ${MODEL_NAMES.join(" | ")} (default: the coordinator's, nano)`)
+        .option("--model <name>", `${modelOptionHelp()} (default: the coordinator's registry's, ${DEFAULT_MODEL_FAMILY}; with --base-version, that version's family)`)
         .option("--base-version <sha256>", "start from this stored model version")
         .option("--wait", "wait for the run to finish and print its audit"),
     ).action(
-      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; evaluation: EvaluationPlacement; secureAggregation?: boolean; secureAggregationThreshold?: number; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
+      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs?: number; lr?: number; batchSize?: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; evaluation: EvaluationPlacement; secureAggregation?: boolean; secureAggregationThreshold?: number; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
         const options = Object.fromEntries(
           (f.option ?? []).map((kv) => {
             const i = kv.indexOf("=");

@@ -7,34 +7,31 @@ import {
   ModelOptionError,
   TRAIN_ENGINES,
   configHash,
-  createDetector,
   createOnnxDetector,
   detectorFromWeights,
   exportOnnx,
-  fromScratchTrainOptions,
-  defaultTrainOptions,
   initBackend,
   loadCheckpoint,
-  modelConfig,
   predictDataset,
   saveCheckpoint,
   trainDetector,
   type BackendName,
-  MODEL_NAMES,
-  BASE_MODELS,
-  PUBLISHED_WEIGHTS,
+  DEFAULT_MODEL_FAMILY,
+  baseModelInfo,
+  createModelWithBase,
   fetchBaseWeights,
-  importBaseModel,
-  isBaseModel,
-  isScratchSize,
-  loadBaseWeights,
+  findModelFamily,
+  modelFamily,
+  modelFamilyNames,
+  needsBaseWeights,
+  trainOptionsFor,
   type TensorMap,
   type TrainEngine,
+  type TrainOptions,
   type TrainProgress,
 } from "../../services/model/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
-import { trainingDefaults } from "../simulate.js";
-import { action, commandLogger, withExamples } from "../context.js";
+import { action, commandLogger, defaultByModel, modelOptionHelp, withExamples } from "../context.js";
 
 function num(flag: string, v: string | undefined, integer = false): number | undefined {
   if (v === undefined) return undefined;
@@ -124,6 +121,26 @@ function progressReporter(): { update(p: TrainProgress): void; stop(): void } {
   };
 }
 
+/**
+ * What `medfcl train` trains with: each flag given, else the model family's training defaults
+ * (text lr: lr times the family's text ratio; the moving average's decay: the default).
+ */
+export function trainCommandOptions(model: string, f: Pick<TrainFlags, "lr" | "textLr" | "batchSize" | "freeze" | "emaDecay" | "epochs" | "steps">): TrainOptions {
+  const family = modelFamily(model);
+  const base = trainOptionsFor(family.name);
+  const lr = num("--lr", f.lr) ?? base.lr;
+  return {
+    ...base,
+    lr,
+    textLr: num("--text-lr", f.textLr) ?? lr * family.training.textLrRatio,
+    batchSize: num("--batch-size", f.batchSize, true) ?? base.batchSize,
+    freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
+    emaDecay: num("--ema-decay", f.emaDecay) ?? base.emaDecay,
+    epochs: num("--epochs", f.epochs, true) ?? base.epochs,
+    steps: num("--steps", f.steps, true),
+  };
+}
+
 export function registerModel(program: Command): void {
   withExamples(
     program
@@ -131,21 +148,21 @@ export function registerModel(program: Command): void {
       .description("train (or fine-tune with --init) the grounded detector on a COCO + prompt dataset folder")
       .requiredOption("--data <dir>", "dataset folder (annotations.json + images/)")
       .requiredOption("--out <file>", "checkpoint to write (.safetensors)")
-      .option("--model <name>", "nano | small (random init) or yolox-nano (COCO-pretrained base; see `medfcl model fetch`); ignored with --init", "nano")
+      .option("--model <name>", `${modelOptionHelp()}; ignored with --init`, DEFAULT_MODEL_FAMILY)
       .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
-      .option("--init <ckpt>", "start from this checkpoint (fine-tuning: paper defaults lr 1e-4, text 1e-5, freeze 2)")
-      .option("--epochs <n>", "epochs over the data (default by model: 16 for a pretrained base, where held-out AP stops rising on the real polyp domains; 3 from scratch)")
+      .option("--init <ckpt>", "start from this checkpoint (trained with its model family's defaults, as a federated step would)")
+      .option("--epochs <n>", `epochs over the data (${defaultByModel("epochs")})`)
       .option("--steps <n>", "optimizer steps (overrides --epochs)")
       .option("--engine <name>", "training engine: tfjs (autodiff, the reference) | ort (onnxruntime training graph on a worker thread)", DEFAULT_TRAIN_ENGINE)
       .option("--threads <n>", "onnxruntime threads for --engine ort (default: the core count)")
       .option("--execution-provider <name>", "onnxruntime execution provider for --engine ort: cpu | cuda (needs onnxruntime-node's CUDA build)", "cpu")
       .option("--backend <name>", "tfjs backend for --engine tfjs: wasm | tensorflow | cpu", "wasm")
       .option("--seed <n>", "seed for init, shuffling and augmentation", "0")
-      .option("--lr <x>", "base learning rate (default 2e-3 from scratch, 1e-4 with --init)")
-      .option("--text-lr <x>", "text-encoder learning rate (default lr/10; lr for a pretrained --model, whose text encoder is new)")
-      .option("--batch-size <n>", "images per step (default 8 from scratch, 4 with --init)")
+      .option("--lr <x>", `base learning rate (${defaultByModel("lr")})`)
+      .option("--text-lr <x>", "text-encoder learning rate (default: lr times the model family's text ratio)")
+      .option("--batch-size <n>", `images per step (${defaultByModel("batchSize")})`)
       .option("--size <px>", "input size (not with --init; multiple of 32)")
-      .option("--freeze <n>", "frozen bottom image stages (default 0 from scratch, 2 with --init)")
+      .option("--freeze <n>", `frozen bottom image stages (${defaultByModel("freezeStages")})`)
       .option("--ema-decay <d>", "keep an exponential moving average of the weights with this decay and return it (0 = off; default: the model's)")
       .option("--eval-data <dir>", "held-out dataset (e.g. a validation split) evaluated with COCO AP after every epoch: a learning curve")
       .option("--curve <file>", "with --eval-data: write the learning curve as JSON (rewritten after every epoch)")
@@ -159,40 +176,19 @@ export function registerModel(program: Command): void {
           const seed = num("--seed", f.seed, true) ?? 0;
           let det;
           let parent = "";
-          // Fine-tuning defaults (the paper's) from a checkpoint or a pretrained base; from-scratch ones otherwise.
-          const pretrained = Boolean(f.init) || isBaseModel(f.model);
-          const base = pretrained ? defaultTrainOptions() : fromScratchTrainOptions();
           const size = num("--size", f.size, true);
           if (f.init) {
             const ck = await loadCheckpoint(f.init);
             det = detectorFromWeights(ck.config, ck.tensors);
             parent = ck.metadata["medfcl.tensors_sha256"] ?? "";
-          } else if (isBaseModel(f.model)) {
-            const imported = importBaseModel(f.model, await loadBaseWeights(f.model, f.baseWeights), seed, size ? { inputSize: size } : {});
-            det = detectorFromWeights(imported.config, imported.weights);
           } else {
-            if (!isScratchSize(f.model)) throw new ModelOptionError("--model", `use ${MODEL_NAMES.join(", ")}, got "${f.model}"`);
-            det = createDetector(modelConfig(f.model, size ? { inputSize: size } : {}), seed);
+            if (!findModelFamily(f.model)) throw new ModelOptionError("--model", `use ${modelFamilyNames().join(", ")}, got "${f.model}"`);
+            const made = await createModelWithBase(f.model, { seed, inputSize: size, baseWeightsFile: f.baseWeights });
+            det = detectorFromWeights(made.config, made.weights);
           }
+          // Every default is the model family's (of the checkpoint with --init), as a federated step's would be.
           const ds = await loadCocoDataset(f.data);
-          const lr = num("--lr", f.lr) ?? base.lr;
-          const opts = {
-            ...base,
-            seed,
-            lr,
-            // A pretrained base's text encoder is new (not a pretrained BERT), so it learns at the base lr.
-            textLr: num("--text-lr", f.textLr) ?? (isBaseModel(f.model) && !f.init ? lr : f.lr ? lr / 10 : base.textLr),
-            batchSize: num("--batch-size", f.batchSize, true) ?? base.batchSize,
-            freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
-            emaDecay: num("--ema-decay", f.emaDecay) ?? base.emaDecay,
-            // Fine-tuning (a checkpoint or a pretrained base) trains the epoch rule's epochs; from scratch, the from-scratch default.
-            epochs: num("--epochs", f.epochs, true) ?? trainingDefaults(pretrained ? "yolox-nano" : f.model).epochs,
-            steps: num("--steps", f.steps, true),
-            augment: defaultAugmentOptions(),
-            engine,
-            threads,
-            executionProvider,
-          };
+          const opts = { ...trainCommandOptions(det.config.size, f), seed, augment: defaultAugmentOptions(), engine, threads, executionProvider };
           log.info({ engine, backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize }, "training");
           if (f.curve && !f.evalData) throw new ModelOptionError("--curve", "needs --eval-data DIR (the held-out images the curve is measured on)");
           const evalSet = f.evalData ? await loadCocoDataset(f.evalData) : undefined;
@@ -308,13 +304,40 @@ export function registerModel(program: Command): void {
     ["medfcl export onnx --model nano.safetensors --out nano.onnx"],
   );
 
-  const model = program.command("model").description("pretrained base models: get and verify their published weights");
-  withExamples(model, ["medfcl model fetch yolox-nano", "medfcl model fetch yolox-nano --from /media/usb/yolox_nano.onnx"]);
+  const model = program.command("model").description("the model families: list them with their training defaults; get and verify published base weights");
+  withExamples(model, ["medfcl model list", "medfcl model fetch yolox-nano", "medfcl model fetch yolox-nano --from /media/usb/yolox_nano.onnx"]);
+  withExamples(
+    model
+      .command("list")
+      .description("the registered model families, the default first: training defaults and whether they start from published weights")
+      .option("--json", "one JSON object: {default, families: [{name, summary, default, baseWeights, training}]}")
+      .action(
+        action((f: { json?: boolean }) => {
+          const names = [DEFAULT_MODEL_FAMILY, ...modelFamilyNames().filter((n) => n !== DEFAULT_MODEL_FAMILY)];
+          const families = names.map((n) => {
+            const fam = modelFamily(n);
+            return { name: n, summary: fam.summary, default: n === DEFAULT_MODEL_FAMILY, baseWeights: fam.baseWeights ? { file: fam.baseWeights.file, sha256: fam.baseWeights.sha256, license: fam.baseWeights.license } : null, training: fam.training };
+          });
+          if (f.json) {
+            process.stdout.write(`${JSON.stringify({ default: DEFAULT_MODEL_FAMILY, families })}\n`);
+            return;
+          }
+          for (const fam of families) {
+            const t = fam.training;
+            process.stdout.write(
+              `${fam.name}${fam.default ? " (default)" : ""}: ${fam.summary}\n  lr ${t.lr} (text ×${t.textLrRatio}), batch ${t.batchSize}, epochs ${t.epochs}, freeze ${t.freezeStages}, clip ${t.gradClip}, weight decay ${t.weightDecay}` +
+                `${fam.baseWeights ? `; base weights ${fam.baseWeights.file} (medfcl model fetch ${fam.name})` : "; random initialisation"}\n`,
+            );
+          }
+        }),
+      ),
+    ["medfcl model list", "medfcl model list --json"],
+  );
   withExamples(
     model
       .command("fetch")
-      .description(`download a base model's published weights once into the cache (sha256-pinned), or import a local copy: ${BASE_MODELS.join(", ")}`)
-      .argument("<name>", BASE_MODELS.join(" | "))
+      .description(`download a base model's published weights once into the cache (sha256-pinned), or import a local copy: ${modelFamilyNames().filter(needsBaseWeights).join(", ")}`)
+      .argument("<name>", modelFamilyNames().filter(needsBaseWeights).join(" | "))
       .option("--from <file>", "import this local copy instead of downloading (for offline sites); its sha256 must match")
       .option("--url <url>", "download from this mirror instead of the pinned URL; the sha256 is checked all the same")
       .action(
@@ -332,7 +355,7 @@ export function registerModel(program: Command): void {
               }
             },
           });
-          const info = PUBLISHED_WEIGHTS[name as keyof typeof PUBLISHED_WEIGHTS];
+          const info = baseModelInfo(name);
           log.info({ model: name, source: r.source, license: info.license }, `${name} weights ready`);
           process.stdout.write(`${JSON.stringify({ model: name, path: r.path, sha256: r.sha256, source: r.source, license: info.license })}\n`);
         }),

@@ -2,13 +2,13 @@ import { type Command } from "commander";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { strategyNames } from "../../coordinator/strategies/index.js";
-import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.js";
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
-import { action, choiceOption, commaList, commandLogger, numberOption, withExamples } from "../context.js";
+import { defaultSimulateOptions, simulate } from "../simulate.js";
+import { DELTA_ENCODINGS, modelFamily, type DeltaEncoding } from "../../services/model/index.js";
+import { action, choiceOption, commaList, commandLogger, defaultByModel, modelOptionHelp, numberOption, withExamples } from "../context.js";
 import { EVALUATION_PLACEMENTS, type EvaluationPlacement } from "../../services/transport/index.js";
 
 export function registerSimulate(program: Command): void {
-  const d = defaultSimulateOptions("yolox-nano");
+  const d = defaultSimulateOptions();
   const cmd = program
     .command("simulate")
     .description("a coordinator and one agent process per site on loopback (mTLS, NATS if installed), a continual run on the synthetic suite, and the audit report")
@@ -21,12 +21,12 @@ export function registerSimulate(program: Command): void {
     .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", numberOption("--mix"), d.mix)
     .option("--seed <n>", "seed for data, initialisation and sampling", numberOption("--seed", true), d.seed)
     .option("--scale <name>", "tiny | small | full", d.scale)
-    .option("--model <name>", `nano | small (random init) or yolox-nano (COCO-pretrained base; \`medfcl model fetch yolox-nano\` first)`, d.model)
+    .option("--model <name>", modelOptionHelp(), d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
-    .option("--epochs <n>", "local epochs per step (default 3)", numberOption("--epochs", true))
-    .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-4 for a pretrained base)", numberOption("--lr"))
-    .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
+    .option("--epochs <n>", `local epochs per step (${defaultByModel("epochs")})`, numberOption("--epochs", true))
+    .option("--lr <lr>", `learning rate (${defaultByModel("lr")})`, numberOption("--lr"))
+    .option("--batch-size <n>", `batch size (${defaultByModel("batchSize")})`, numberOption("--batch-size", true))
     .option("--delta-encoding <enc>", `encoding of the sites' deltas: ${DELTA_ENCODINGS.join(" | ")}`, choiceOption("--delta-encoding", DELTA_ENCODINGS), "fp32")
     .option("--evaluation <where>", "central (the coordinator holds every test split) | sites (each agent evaluates on its own domain's test split; the coordinator holds none) | both", choiceOption("--evaluation", EVALUATION_PLACEMENTS), "central")
     .option("--secure-aggregation", "aggregate with SecAgg+ (strategies whose rounds have ≥ 3 sites, e.g. joint)")
@@ -46,7 +46,7 @@ export function registerSimulate(program: Command): void {
       if (!["tiny", "small", "full"].includes(f.scale)) throw new MedfclError(ErrorCode.InvalidArgument, `--scale must be tiny, small or full, got "${f.scale}"`, { details: { option: "--scale" } });
       const logger = commandLogger(c, "simulate");
       const started = Date.now();
-      const t = trainingDefaults(f.model);
+      const t = modelFamily(f.model).training;
       const res = await simulate({
         ...f,
         epochs: f.epochs ?? t.epochs,

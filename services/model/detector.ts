@@ -2,7 +2,8 @@ import { assertSameLayout, type TensorMap } from "../tensors/index.js";
 import { tf } from "./backend.js";
 import { ArchitectureMismatchError, ModelOptionError } from "./errors.js";
 import type { ParamLookup } from "./model.js";
-import { initWeights, paramSpecs, type ParamSpec } from "./params.js";
+import { checkModelConfig, initWeights, paramSpecs } from "./families/index.js";
+import type { ParamSpec } from "./params.js";
 import type { ModelConfig } from "./types.js";
 
 export interface Detector {
@@ -20,7 +21,7 @@ export class TfDetector implements Detector {
   #disposed = false;
 
   constructor(cfg: ModelConfig, weights: TensorMap) {
-    this.config = cfg;
+    this.config = checkModelConfig(cfg);
     this.specs = paramSpecs(cfg);
     checkWeights(this.specs, weights);
     this.vars = new Map();

@@ -2,8 +2,8 @@ import { iterateBatches, unletterboxBox, type CocoDataset, type Sample } from ".
 import type { CocoDetection } from "../eval/types.js";
 import { tf } from "./backend.js";
 import { asTfDetector, type Detector, type TfDetector } from "./detector.js";
-import { encodeImage, forward, locations, type Locations } from "./model.js";
-import { backboneEmbedding } from "./yolox.js";
+import { familyOf, forward } from "./families/index.js";
+import { locations, type Locations } from "./model.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
 import type { ModelConfig, PredictOptions } from "./types.js";
 
@@ -152,10 +152,10 @@ export async function embedSamples(detector: Detector, samples: Sample[]): Promi
       const images = new Float32Array(chunk.length * cfg.inputSize * cfg.inputSize * 3);
       chunk.forEach((x, i) => images.set(x.pixels, i * cfg.inputSize * cfg.inputSize * 3));
       const x = tf.tensor4d(images, [chunk.length, cfg.inputSize, cfg.inputSize, 3]);
-      const deepest = cfg.backbone ? backboneEmbedding(cfg, det.lookup, x) : encodeImage(cfg, det.lookup, x).at(-1)!;
+      const deepest = familyOf(cfg).embed(cfg, det.lookup, x);
       return tf.mean(deepest, [1, 2]).dataSync() as Float32Array;
     });
-    const c = cfg.stageChannels[3];
+    const c = familyOf(cfg).embedChannels(cfg);
     chunk.forEach((_, i) => out.push(data.slice(i * c, (i + 1) * c)));
   }
   return out;

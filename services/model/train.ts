@@ -1,35 +1,19 @@
 import { iterateBatches, loadSample, mixSeed, mulberry32, type CocoDataset, type Sample } from "../data/index.js";
 import { tf } from "./backend.js";
 import { asTfDetector, type Detector, type TfDetector } from "./detector.js";
+import { DEFAULT_EMA_DECAY } from "./constants.js";
 import { ModelOptionError } from "./errors.js";
 import { defaultLossWeights, detectionLoss, type LossWeights } from "./loss.js";
-import { forward, locations, type Locations } from "./model.js";
+import { forward } from "./families/index.js";
+import { locations, type Locations } from "./model.js";
 import type { ParamGroup, ParamSpec } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
 import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TensorMap, type TrainOptions, type TrainResult } from "./types.js";
 
-/**
- * The paper's fine-tuning settings (GLIP-T on medical data), plus a moving average of the weights
- * (decay 0.998, about the last 500 steps): on real Kvasir-SEG it reaches in 8 epochs the held-out AP
- * the last step's weights reach in 25, and it smooths the epoch-to-epoch noise the epoch rule reads
- * (docs/results.md, "The epoch rule").
- */
-export function defaultTrainOptions(): TrainOptions {
-  return { epochs: 1, batchSize: 4, lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, freezeStages: 2, gradClip: 1.0, seed: 0, augment: false, emaDecay: 0.998 };
-}
-
-/**
- * Settings for training the nano model from random initialisation on a CPU (what `medfcl train`
- * uses when it does not start from a checkpoint): fresh weights need a 10× larger lr than
- * fine-tuning, and freezing random bottom stages would only lose capacity.
- */
-export function fromScratchTrainOptions(): TrainOptions {
-  return { ...defaultTrainOptions(), batchSize: 8, lr: 2e-3, textLr: 2e-4, freezeStages: 0, gradClip: 5.0, warmupSteps: 50 };
-}
-
-export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
-  const r = { ...defaultTrainOptions(), ...o };
+/** Checks training options; an unset `emaDecay` becomes DEFAULT_EMA_DECAY. */
+export function parseTrainOptions(o: TrainOptions): TrainOptions {
+  const r = { ...o, emaDecay: o.emaDecay ?? DEFAULT_EMA_DECAY };
   const posInt = (v: number | undefined, f: string) => {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new ModelOptionError(f, `must be a positive integer, got ${v}`);
   };

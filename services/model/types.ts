@@ -2,13 +2,15 @@ import type { AugmentOptions, CocoDataset } from "../data/index.js";
 import type { TensorMap } from "../tensors/index.js";
 import type { ImportedBackbone } from "./yolox.js";
 
-export type ModelSize = "nano" | "small" | "yolox-nano";
+/** A model family's name (services/model/families: the registry decides which exist). */
+export type ModelSize = string;
 
 /**
  * Architecture of the grounded detector. Everything that changes a tensor's name or shape is here,
  * so `configHash` identifies which checkpoints fit which model.
  */
 export interface ModelConfig {
+  /** The model family (historically "size"; checkpoints keep the key). */
   size: ModelSize;
   /** Square input side in pixels (letterboxed); a multiple of the largest stride. */
   inputSize: number;

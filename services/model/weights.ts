@@ -1,37 +1,16 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../errors/index.js";
 import { writeFileAtomic } from "../store/index.js";
 import type { TensorMap } from "../tensors/index.js";
-import { groundedConfig } from "./config.js";
 import { ModelOptionError } from "./errors.js";
-import { initWeights } from "./params.js";
+import { createModel, modelFamily, modelFamilyNames, needsBaseWeights, type PublishedWeights } from "./families/index.js";
 import type { ModelConfig } from "./types.js";
-import { BASE_MODELS, importYolox, type BaseModelName } from "./yolox.js";
 
-export interface PublishedWeights {
-  /** Pinned download: a commit-addressed URL, so the bytes behind it cannot change. */
-  url: string;
-  sha256: string;
-  bytes: number;
-  file: string;
-  license: string;
-  provenance: string;
-}
-
-/** The published weights each base model is imported from. */
-export const PUBLISHED_WEIGHTS: Record<BaseModelName, PublishedWeights> = {
-  "yolox-nano": {
-    url: "https://github.com/Kazuhito00/YOLOX-ONNX-TFLite-Sample/raw/ac07155e3ac8a531d89d24204e50f364d3444275/model/yolox_nano.onnx",
-    sha256: "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14",
-    bytes: 3_660_092,
-    file: "yolox_nano.onnx",
-    license: "Apache-2.0",
-    provenance: "Megvii YOLOX 0.1.1rc0 yolox_nano.pth (COCO, 25.3 AP at 416 px), exported by YOLOX's tools/export_onnx.py (opset 11, batch norm folded)",
-  },
-};
+export type { PublishedWeights } from "./families/index.js";
 
 /** Environment variables that locate weights (listed by `medfcl config env`). */
 export const WEIGHTS_ENV = {
@@ -46,13 +25,11 @@ export class BaseWeightsError extends MedfclError {
   }
 }
 
-export function isBaseModel(name: string): name is BaseModelName {
-  return (BASE_MODELS as readonly string[]).includes(name);
-}
-
+/** The published weights of a family that starts from them; ModelOptionError for one that does not. */
 export function baseModelInfo(name: string): PublishedWeights {
-  if (!isBaseModel(name)) throw new ModelOptionError("model", `"${name}" is not a pretrained base; use ${BASE_MODELS.join(", ")}`);
-  return PUBLISHED_WEIGHTS[name];
+  const info = modelFamily(name).baseWeights;
+  if (!info) throw new ModelOptionError("model", `"${name}" starts from random weights; the models with published weights are ${modelFamilyNames().filter(needsBaseWeights).join(", ")}`);
+  return info;
 }
 
 /** `$MEDFCL_CACHE`, else `$XDG_CACHE_HOME/medfcl`, else `~/.cache/medfcl`. */
@@ -61,17 +38,17 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), ".cache"), "medfcl");
 }
 
-export function cachedWeightsPath(name: BaseModelName, env: NodeJS.ProcessEnv = process.env): string {
-  return join(cacheDir(env), "weights", name, PUBLISHED_WEIGHTS[name].file);
+export function cachedWeightsPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(cacheDir(env), "weights", name, baseModelInfo(name).file);
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function verify(name: BaseModelName, bytes: Uint8Array, source: string): void {
-  const want = PUBLISHED_WEIGHTS[name].sha256;
+function verify(name: string, bytes: Uint8Array, source: string): void {
+  const want = baseModelInfo(name).sha256;
   const got = sha256(bytes);
   if (got !== want) {
-    throw new BaseWeightsError(`${source} is not the published ${name} weights: its sha256 is ${got}, expected ${want}. Get the file from ${PUBLISHED_WEIGHTS[name].url}`, {
+    throw new BaseWeightsError(`${source} is not the published ${name} weights: its sha256 is ${got}, expected ${want}. Get the file from ${baseModelInfo(name).url}`, {
       file: source,
       sha256: got,
       expected: want,
@@ -103,7 +80,7 @@ export interface FetchOptions {
  */
 export async function fetchBaseWeights(name: string, opts: FetchOptions = {}): Promise<{ path: string; source: "file" | "cache" | "download"; sha256: string }> {
   const info = baseModelInfo(name);
-  const model = name as BaseModelName;
+  const model = name;
   const dest = cachedWeightsPath(model, opts.env);
   if (opts.from) {
     const bytes = await readIfPresent(opts.from);
@@ -141,10 +118,10 @@ export async function fetchBaseWeights(name: string, opts: FetchOptions = {}): P
   return { path: dest, source: "download", sha256: info.sha256 };
 }
 
-function offlineError(name: BaseModelName, url: string, env: NodeJS.ProcessEnv | undefined, cause: unknown): BaseWeightsError {
+function offlineError(name: string, url: string, env: NodeJS.ProcessEnv | undefined, cause: unknown): BaseWeightsError {
   const why = cause instanceof Error ? ((cause as Error & { cause?: Error }).cause?.message ?? cause.message) : String(cause);
   return new BaseWeightsError(
-    `cannot download the ${name} weights from ${url} (${why}). On a machine without internet, copy ${PUBLISHED_WEIGHTS[name].file} here and run ` +
+    `cannot download the ${name} weights from ${url} (${why}). On a machine without internet, copy ${baseModelInfo(name).file} here and run ` +
       `\`medfcl model fetch ${name} --from FILE\` (it lands in ${cachedWeightsPath(name, env)}; set ${WEIGHTS_ENV.cache} to move the cache), ` +
       `or point ${WEIGHTS_ENV.file}=FILE / --base-weights FILE at it`,
     { url, model: name },
@@ -157,37 +134,40 @@ function offlineError(name: BaseModelName, url: string, env: NodeJS.ProcessEnv |
  * (flag), else `$MEDFCL_BASE_WEIGHTS`, else the cache. Never downloads: that is `medfcl model fetch`.
  */
 export async function loadBaseWeights(name: string, file?: string, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
-  const info = baseModelInfo(name);
-  const model = name as BaseModelName;
   const explicit = file ?? env[WEIGHTS_ENV.file];
-  if (explicit) {
-    const bytes = await readIfPresent(explicit);
-    if (!bytes) throw new BaseWeightsError(`the ${name} weights file ${explicit} does not exist (from ${file ? "--base-weights" : WEIGHTS_ENV.file})`, { file: explicit });
-    verify(model, bytes, explicit);
-    return bytes;
-  }
-  const dest = cachedWeightsPath(model, env);
-  const cached = await readIfPresent(dest);
-  if (!cached) {
-    throw new BaseWeightsError(
-      `the ${name} weights are not in the cache (${dest}). Run \`medfcl model fetch ${name}\` (downloads ${info.url}), or \`medfcl model fetch ${name} --from FILE\` offline, ` +
-        `or pass --base-weights FILE / set ${WEIGHTS_ENV.file}=FILE`,
-      { file: dest, model: name },
-    );
-  }
-  verify(model, cached, dest);
-  return cached;
+  const path = explicit ?? cachedWeightsPath(name, env);
+  const bytes = await readIfPresent(path);
+  if (!bytes) throw missingWeights(name, path, explicit !== undefined, file !== undefined);
+  verify(name, bytes, path);
+  return bytes;
+}
+
+function missingWeights(name: string, path: string, explicit: boolean, fromFlag: boolean): BaseWeightsError {
+  if (explicit) return new BaseWeightsError(`the ${name} weights file ${path} does not exist (from ${fromFlag ? "--base-weights" : WEIGHTS_ENV.file})`, { file: path });
+  return new BaseWeightsError(
+    `the ${name} weights are not in the cache (${path}). Run \`medfcl model fetch ${name}\` (downloads ${baseModelInfo(name).url}), or \`medfcl model fetch ${name} --from FILE\` offline, ` +
+      `or pass --base-weights FILE / set ${WEIGHTS_ENV.file}=FILE`,
+    { file: path, model: name },
+  );
 }
 
 /**
- * The grounded detector's starting point: the imported pretrained tensors plus seeded weights for
- * what is new (text encoder, alignment head). The seed changes only the new tensors.
+ * A new model of the family: for one with published weights, those weights are loaded as
+ * `loadBaseWeights` does (never downloaded) and imported; the seed changes only the new tensors.
  */
-export function importBaseModel(name: string, bytes: Uint8Array, seed: number, overrides: Partial<ModelConfig> = {}): { config: ModelConfig; weights: TensorMap } {
-  baseModelInfo(name);
-  const { backbone, weights: pretrained } = importYolox(bytes, name as BaseModelName, name);
-  const config = groundedConfig(backbone, overrides);
-  const weights = initWeights(config, seed);
-  for (const [k, t] of pretrained) weights.set(k, t);
-  return { config, weights };
+export async function createModelWithBase(name: string, opts: { seed: number; inputSize?: number; baseWeightsFile?: string; env?: NodeJS.ProcessEnv }): Promise<{ config: ModelConfig; weights: TensorMap }> {
+  const baseWeights = needsBaseWeights(name) ? await loadBaseWeights(name, opts.baseWeightsFile, opts.env) : undefined;
+  return createModel(name, { seed: opts.seed, inputSize: opts.inputSize, baseWeights });
+}
+
+/**
+ * Where the family's verified weights are, without reading more than the file: an explicit file,
+ * else `$MEDFCL_BASE_WEIGHTS`, else the cache. Throws BaseWeightsError naming `medfcl model fetch`
+ * when there are none; for a coordinator that must refuse such a run before it starts.
+ */
+export function locateBaseWeights(name: string, file?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const explicit = file ?? env[WEIGHTS_ENV.file];
+  const path = explicit ?? cachedWeightsPath(name, env);
+  if (!existsSync(path)) throw missingWeights(name, path, explicit !== undefined, file !== undefined);
+  return path;
 }

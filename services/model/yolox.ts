@@ -3,7 +3,8 @@ import type { TensorMap } from "../tensors/index.js";
 import { tf } from "./backend.js";
 import { ModelOptionError } from "./errors.js";
 import { runGraph, tensorStrides } from "./graph-run.js";
-import { REG_CLIP, convLayer, encodeText, linear, type ParamLookup, type RawOutputs } from "./model.js";
+import { REG_CLIP } from "./constants.js";
+import { convLayer, encodeText, linear, type ParamLookup, type RawOutputs } from "./model.js";
 import { importOnnx, pruneGraph, type GraphNode, type ImportedGraph } from "./onnx-import.js";
 import type { ParamGroup } from "./params.js";
 import type { ModelConfig } from "./types.js";
@@ -40,9 +41,6 @@ export interface ImportedBackbone {
   embedChannels: number;
 }
 
-/** The published base models medfcl knows how to import (see services/model/weights.ts for getting them). */
-export const BASE_MODELS = ["yolox-nano"] as const;
-export type BaseModelName = (typeof BASE_MODELS)[number];
 
 function producerMap(nodes: GraphNode[]): Map<string, number> {
   const m = new Map<string, number>();
@@ -131,7 +129,7 @@ export function analyzeYolox(graph: ImportedGraph, weightShapes: Map<string, num
  * (which goes into the model config) and its pretrained tensors. The source class convs
  * (80 COCO logits) are dropped: region–word alignment replaces them.
  */
-export function importYolox(bytes: Uint8Array, name: BaseModelName, source: string): { backbone: ImportedBackbone; weights: TensorMap } {
+export function importYolox(bytes: Uint8Array, name: string, source: string): { backbone: ImportedBackbone; weights: TensorMap } {
   const imported = importOnnx(bytes, "image", source);
   const shapes = new Map([...imported.weights].map(([k, t]) => [k, t.shape]));
   const { levels, groupOfNode, embed } = analyzeYolox(imported.graph, shapes);

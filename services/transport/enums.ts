@@ -113,34 +113,34 @@ export function trainTaskNames(task: {
   };
 }
 
-/** The hyper-parameters of a TrainTask, every field a number. */
+/** The hyper-parameters of a TrainTask; a field the coordinator left unset is absent. */
 export interface TrainTaskHyper {
-  lr: number;
-  text_lr: number;
-  weight_decay: number;
-  batch_size: number;
-  epochs: number;
-  freeze_stages: number;
-  grad_clip: number;
-  seed: number;
-  replay_ratio: number;
-  max_steps: number;
-  input_size: number;
+  lr?: number;
+  text_lr?: number;
+  weight_decay?: number;
+  batch_size?: number;
+  epochs?: number;
+  freeze_stages?: number;
+  grad_clip?: number;
+  seed?: number;
+  replay_ratio?: number;
+  max_steps?: number;
+  input_size?: number;
 }
 
-/** A TrainTask's hyper-parameters; a field the coordinator left unset reads as 0, as in v1 before `optional`. */
-export function trainTaskHyper(h: Partial<Record<keyof TrainTaskHyper, number>> | null | undefined): TrainTaskHyper {
-  return {
-    lr: h?.lr ?? 0,
-    text_lr: h?.text_lr ?? 0,
-    weight_decay: h?.weight_decay ?? 0,
-    batch_size: h?.batch_size ?? 0,
-    epochs: h?.epochs ?? 0,
-    freeze_stages: h?.freeze_stages ?? 0,
-    grad_clip: h?.grad_clip ?? 0,
-    seed: h?.seed ?? 0,
-    replay_ratio: h?.replay_ratio ?? 0,
-    max_steps: h?.max_steps ?? 0,
-    input_size: h?.input_size ?? 0,
-  };
+/**
+ * A TrainTask's hyper-parameters as numbers. A field left unset stays unset: the site fills it from
+ * the model family's training defaults (site-agent/trainer.ts). replay_ratio, max_steps and
+ * input_size at 0 read as unset too, as coordinators sent them before the fields were optional.
+ */
+export function trainTaskHyper(h: Partial<Record<keyof TrainTaskHyper, number | string | null>> | null | undefined): TrainTaskHyper {
+  const out: TrainTaskHyper = {};
+  for (const key of ["lr", "text_lr", "weight_decay", "batch_size", "epochs", "freeze_stages", "grad_clip", "seed", "replay_ratio", "max_steps", "input_size"] as const) {
+    const v = h?.[key];
+    if (v === undefined || v === null) continue;
+    const n = Number(v);
+    if (n === 0 && (key === "replay_ratio" || key === "max_steps" || key === "input_size")) continue;
+    out[key] = n;
+  }
+  return out;
 }

@@ -72,7 +72,7 @@ describe("coordinator - exemplar validation", () => {
     admin = createAdminClient(coord.address, { insecure: true });
     client = createSiteClient({ address: coord.address, insecure: true });
     const reg = await call<object, { session_id: string }>(client.Register.bind(client), { site_id: siteId, agent_version: "t", manifest: testManifest("dom-site-x"), backend: "wasm" });
-    await admin.createRun({ name: "exemplars", strategy: "sequential", sites: [siteId], seed: 1 });
+    await admin.createRun({ model: "nano", name: "exemplars", strategy: "sequential", sites: [siteId], seed: 1 });
     for (;;) {
       const res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: reg.session_id, wait_ms: 5000 });
       if (res.task) {

@@ -57,7 +57,7 @@ describe("coordinator - limits on what a site declares", () => {
 
   it("coordinator - an update declaring more bytes than any encoding of the base can take is refused with RESOURCE_EXHAUSTED, and NaN metrics with INVALID_ARGUMENT", async () => {
     const reg = await register({ site_id: "site-l", agent_version: "t", backend: "wasm", manifest: testManifest("dom-l") });
-    await admin.createRun({ name: "limits", strategy: "sequential", sites: ["site-l"], seed: 1 });
+    await admin.createRun({ model: "nano", name: "limits", strategy: "sequential", sites: ["site-l"], seed: 1 });
     let task: NextTaskResponse__Output["task"] = null;
     while (!task) task = (await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: "site-l", session_id: reg.session_id, wait_ms: 5000 })).task;
     const header = { site_id: "site-l", task_id: task.task_id, base_version: task.base_version, sha256: "0".repeat(64), manifest: { tensors: [] }, encoding: "DELTA_ENCODING_FP32" as const, num_samples: 1 };

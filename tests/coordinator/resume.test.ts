@@ -39,7 +39,7 @@ describe("coordinator - restart", () => {
     }
     reg.close();
     let admin = createAdminClient(coord.address, { insecure: true });
-    const run = await admin.createRun({ name: "restart", strategy: "sequential", sites: ["site-a", "site-b"], seed: 1 });
+    const run = await admin.createRun({ model: "nano", name: "restart", strategy: "sequential", sites: ["site-a", "site-b"], seed: 1 });
     await trainStep(coord, "site-a", work);
     // Wait until step 0 is closed, then stop the coordinator while step 1 waits for site-b.
     for (;;) {

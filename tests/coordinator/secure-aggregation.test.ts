@@ -65,7 +65,7 @@ describe("coordinator - secure aggregation of a FedAvg round", () => {
     const sessions = new Map<string, string>();
     for (const s of sites) sessions.set(s.id, store.getSite(coord.ctx.db, s.id)!.sessionId);
     const admin = createAdminClient(coord.address, { insecure: true });
-    const run = await admin.createRun({ name: `sa-${killAfterMasking.length}`, strategy: "joint", sites: SITES, seed: 1, secure_aggregation: true, secure_aggregation_threshold: 3, hyperparameters: { epochs: 1 } });
+    const run = await admin.createRun({ model: "nano", name: `sa-${killAfterMasking.length}`, strategy: "joint", sites: SITES, seed: 1, secure_aggregation: true, secure_aggregation_threshold: 3, hyperparameters: { epochs: 1 } });
     const dir = mkdtempSync(join(tmpdir(), "medfcl-sa-"));
     const plain: { siteId: string; delta: TensorMap; numSamples: number }[] = [];
     let base: Buffer = Buffer.alloc(0);
@@ -149,8 +149,8 @@ describe("coordinator - secure aggregation of a FedAvg round", () => {
     coords.push(coord);
     const sites = await Promise.all(SITES.slice(0, 3).map((id, i) => startSite(coord, id, IMAGES[i])));
     const admin = createAdminClient(coord.address, { insecure: true });
-    await assert.rejects(admin.createRun({ name: "seq", strategy: "sequential", sites: SITES.slice(0, 3), secure_aggregation: true }), /at least 3 sites in every round/);
-    await assert.rejects(admin.createRun({ name: "fp16", strategy: "joint", sites: SITES.slice(0, 3), secure_aggregation: true, delta_encoding: "DELTA_ENCODING_FP16" }), /delta_encoding must be fp32/);
+    await assert.rejects(admin.createRun({ model: "nano", name: "seq", strategy: "sequential", sites: SITES.slice(0, 3), secure_aggregation: true }), /at least 3 sites in every round/);
+    await assert.rejects(admin.createRun({ model: "nano", name: "fp16", strategy: "joint", sites: SITES.slice(0, 3), secure_aggregation: true, delta_encoding: "DELTA_ENCODING_FP16" }), /delta_encoding must be fp32/);
     admin.close();
     for (const s of sites) s.kill();
   });

@@ -12,7 +12,7 @@ import protobuf from "protobufjs";
 import { agentSchema } from "../../services/config/index.js";
 import { silentLogger } from "../../services/log/index.js";
 import { createAdminClient, evaluationPlacementWire, protoRoot } from "../../services/transport/index.js";
-import { defaultHyper } from "../../coordinator/domain.js";
+import { defaultHyper } from "../../coordinator/admin-service.js";
 import { runAgent } from "../../site-agent/agent.js";
 import { call, createSiteClient } from "../../site-agent/client.js";
 import { TaskRefusedError } from "../../site-agent/errors.js";
@@ -86,7 +86,7 @@ async function runToEnd(coord: RunningCoordinator, name: string, sites: string[]
   let runId = "";
   for (let i = 0; !runId; i++) {
     runId = await admin
-      .createRun({ name, strategy: "sequential", sites, seed: 1, evaluation: evaluationPlacementWire.toWire(evaluation) })
+      .createRun({ model: "nano", name, strategy: "sequential", sites, seed: 1, evaluation: evaluationPlacementWire.toWire(evaluation) })
       .then((r) => r.run_id, (err: Error) => (i > 100 ? Promise.reject(err) : ""));
     if (!runId) await new Promise((r) => setTimeout(r, 100));
   }
@@ -190,7 +190,7 @@ describe("coordinator - ReportEvaluation accepts COCO statistics and nothing els
     coord = await startTestCoordinator();
     client = createSiteClient({ address: coord.address, insecure: true });
     await call(client.Register.bind(client), { site_id: "site-x", agent_version: "test", manifest: testManifest("dom-x"), backend: "wasm", test_set: TEST_SET });
-    store.insertRun(coord.ctx.db, { runId: "r", name: "r", strategy: "sequential", state: "running", sites: ["site-x"], options: {}, hyper: defaultHyper(), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32", evaluation: "sites", secureAggregation: false, secureAggregationThreshold: 0 });
+    store.insertRun(coord.ctx.db, { runId: "r", name: "r", strategy: "sequential", state: "running", sites: ["site-x"], options: {}, hyper: defaultHyper("nano"), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32", evaluation: "sites", secureAggregation: false, secureAggregationThreshold: 0 });
   });
   after(async () => {
     client?.close();

@@ -37,7 +37,7 @@ describe("coordinator - bounded update decoding", () => {
     const admin = createAdminClient(coord.address, { insecure: true });
     try {
       const reg = await call<object, { session_id: string }>(client.Register.bind(client), { site_id: "site-h", agent_version: "t", manifest: testManifest("dom-h"), backend: "wasm" });
-      await admin.createRun({ name: "bounds", strategy: "sequential", sites: ["site-h"], seed: 1 });
+      await admin.createRun({ model: "nano", name: "bounds", strategy: "sequential", sites: ["site-h"], seed: 1 });
       let task: NextTaskResponse__Output["task"] = null;
       while (!task) task = (await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: "site-h", session_id: reg.session_id, wait_ms: 5000 })).task;
       const base = parseCheckpoint(readFileSync(await pullModel(client, "site-h", task.base_version, join(stateDir, "..", `${task.base_version}.safetensors`))));

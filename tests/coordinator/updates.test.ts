@@ -49,7 +49,7 @@ describe("coordinator - update validation", () => {
 
   /** Each site in turn gets its step's task; the first three send a bad update, the last a good one. */
   it("coordinator - NaN, wrong-shape and manifest-mismatch deltas are rejected with INVALID_ARGUMENT and the run goes on", async () => {
-    const run = await admin.createRun({ name: "validation", strategy: "sequential", sites, seed: 1, hyperparameters: { epochs: 1 } });
+    const run = await admin.createRun({ model: "nano", name: "validation", strategy: "sequential", sites, seed: 1, hyperparameters: { epochs: 1 } });
     const statuses: Record<string, number | string> = {};
     for (const s of sites) {
       const client = clients.get(s)!;
@@ -90,7 +90,7 @@ describe("coordinator - update validation", () => {
   });
 
   it("coordinator - a corrupted upload is refused with DATA_LOSS", async () => {
-    const run = await admin.createRun({ name: "dataloss", strategy: "sequential", sites: ["site-a"], seed: 2 });
+    const run = await admin.createRun({ model: "nano", name: "dataloss", strategy: "sequential", sites: ["site-a"], seed: 2 });
     const client = clients.get("site-a")!;
     const task = await nextTask(client, "site-a", sessions.get("site-a")!);
     const base = readFileSync(await pullModel(client, "site-a", task.base_version, join(dir, "dl", "base.safetensors")));
@@ -107,7 +107,7 @@ describe("coordinator - update validation", () => {
   });
 
   it("coordinator - an upload that declares no size is validated from its blob file: NaN refused, a good delta accepted with its norm", async () => {
-    const run = await admin.createRun({ name: "no-size", strategy: "sequential", sites: ["site-c"], seed: 4 });
+    const run = await admin.createRun({ model: "nano", name: "no-size", strategy: "sequential", sites: ["site-c"], seed: 4 });
     const client = clients.get("site-c")!;
     const task = await nextTask(client, "site-c", sessions.get("site-c")!);
     const base = readFileSync(await pullModel(client, "site-c", task.base_version, join(dir, "nosize", "base.safetensors")));
@@ -117,7 +117,7 @@ describe("coordinator - update validation", () => {
     const badBytes = encodedDelta(bad);
     await assert.rejects(pushUpdate(client, header(badBytes, bad), badBytes), (err: grpc.ServiceError) => err.code === grpc.status.INVALID_ARGUMENT && /NaN/.test(err.details) && err.details.includes([...bad.keys()][1]));
     void run;
-    const run2 = await admin.createRun({ name: "no-size-ok", strategy: "sequential", sites: ["site-c"], seed: 5 });
+    const run2 = await admin.createRun({ model: "nano", name: "no-size-ok", strategy: "sequential", sites: ["site-c"], seed: 5 });
     const task2 = await nextTask(client, "site-c", sessions.get("site-c")!);
     const base2 = readFileSync(await pullModel(client, "site-c", task2.base_version, join(dir, "nosize", "base2.safetensors")));
     const good = constantDelta(base2, 1e-3);
@@ -132,7 +132,7 @@ describe("coordinator - update validation", () => {
   });
 
   it("coordinator - a site cannot push for another site's task", async () => {
-    const run = await admin.createRun({ name: "foreign-task", strategy: "sequential", sites: ["site-b"], seed: 3 });
+    const run = await admin.createRun({ model: "nano", name: "foreign-task", strategy: "sequential", sites: ["site-b"], seed: 3 });
     const task = await nextTask(clients.get("site-b")!, "site-b", sessions.get("site-b")!);
     const bytes = Buffer.from("x");
     await assert.rejects(

@@ -1,10 +1,16 @@
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { CreateRunRequest__Output } from "../../generated/medfcl/v1/CreateRunRequest.js";
-import { defaultHyper } from "../../coordinator/domain.js";
+import { hyperDefaults, type HyperDefaults } from "../../coordinator/domain.js";
 import { InvalidRunError } from "../../coordinator/errors.js";
-import { createRunFromWire, hyperFromWire, hyperToWire, taskOutcomeFromWire, updateEncodingFromWire } from "../../coordinator/wire.js";
+import { createRunFromWire as createRunFromWireWith, hyperFromWire as hyperFromWireWith, hyperToWire, taskOutcomeFromWire, updateEncodingFromWire } from "../../coordinator/wire.js";
 import { medfclProto, packageDefinition } from "../../services/transport/index.js";
+
+/** A model family's training defaults as the admin service resolves them; values unlike any real family's, so a test sees where each came from. */
+const FAMILY: HyperDefaults = { lr: 3e-4, textLrRatio: 0.5, weightDecay: 0.01, batchSize: 6, epochs: 5, freezeStages: 1, gradClip: 2 };
+const resolveModel = (requested: string) => ({ model: requested || "family-default", defaults: FAMILY });
+const createRunFromWire = (req: CreateRunRequest__Output) => createRunFromWireWith(req, resolveModel);
+const hyperFromWire = (h: Parameters<typeof hyperFromWireWith>[0], runSeed: number) => hyperFromWireWith(h, runSeed, hyperDefaults(FAMILY, 1));
 
 function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest__Output {
   return {
@@ -38,7 +44,8 @@ describe("coordinator wire mapping", () => {
     const req = roundTrip("CreateRunRequest", { name: "r1", strategy: "joint", sites: ["a"], hyperparameters: { epochs: 3, grad_clip: 0 } }) as CreateRunRequest__Output;
     assert.equal(req.hyperparameters?.weight_decay, undefined, "unset on the wire");
     const h = createRunFromWire(req).hyper;
-    assert.deepEqual(h, { ...defaultHyper(), epochs: 3, gradClip: 0 });
+    assert.deepEqual(h, { ...hyperDefaults(FAMILY, 1), epochs: 3, gradClip: 0 });
+    assert.equal(h.textLr, 3e-4 * 0.5, "the text lr is the family's ratio of its lr");
   });
 
   it("wire - replay_ratio, max_steps and input_size a run leaves unset stay unset, in the domain and on the wire to the site", () => {
@@ -48,8 +55,8 @@ describe("coordinator wire mapping", () => {
     const task = roundTrip("Hyperparameters", hyperToWire(h)) as Record<string, unknown>;
     assert.deepEqual([task.replay_ratio, task.max_steps, task.input_size], [undefined, undefined, undefined]);
     // A client from before `optional` sent 0 for "unset"; it reads as unset too. A set value is kept.
-    assert.equal(hyperFromWire({ max_steps: 0, input_size: 0 } as Parameters<typeof hyperFromWire>[0], 1).maxSteps, undefined);
-    assert.equal(hyperFromWire({ max_steps: 8, input_size: 256 } as Parameters<typeof hyperFromWire>[0], 1).maxSteps, 8);
+    assert.equal(hyperFromWire({ max_steps: 0, input_size: 0 } as Parameters<typeof hyperFromWireWith>[0], 1).maxSteps, undefined);
+    assert.equal(hyperFromWire({ max_steps: 8, input_size: 256 } as Parameters<typeof hyperFromWireWith>[0], 1).maxSteps, 8);
   });
 
   it("wire - a bad request is refused naming the field", () => {

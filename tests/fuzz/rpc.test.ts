@@ -99,7 +99,7 @@ describe("fuzz - SiteService request handling", () => {
     client = createSiteClient({ address: coord.address, insecure: true });
     admin = createAdminClient(coord.address, { insecure: true });
     session = (await call<object, { session_id: string }>(client.Register.bind(client), { site_id: SITE, agent_version: "t", manifest: testManifest("dom-fz"), backend: "wasm" })).session_id;
-    await admin.createRun({ name: "fuzz", strategy: "sequential", sites: [SITE], seed: 1 });
+    await admin.createRun({ model: "nano", name: "fuzz", strategy: "sequential", sites: [SITE], seed: 1 });
     for (;;) {
       const res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: SITE, session_id: session, wait_ms: 5000 });
       if (res.task) {

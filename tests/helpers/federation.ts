@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { coordinatorSchema, type CoordinatorConfig } from "../../services/config/index.js";
 import { silentLogger } from "../../services/log/index.js";
 import { startCoordinator, type ModelOps, type RunningCoordinator, type StartOptions } from "../../coordinator/index.js";
-import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
+import { detectorModelOps, type DetectorModelOpsOptions } from "../../coordinator/model-ops-detector.js";
 import { encodeDelta, parseCheckpoint } from "../../services/model/index.js";
 import { mapTensors, type TensorMap } from "../../services/tensors/index.js";
 
-export function protocolModelOps(): ModelOps {
-  const real = detectorModelOps();
+export function protocolModelOps(options: DetectorModelOpsOptions = {}): ModelOps {
+  const real = detectorModelOps(options);
   return {
     ...real,
     async evaluate(_checkpoint, sets) {

@@ -53,7 +53,7 @@ describe("site agent - resumable model download", () => {
     const direct = createSiteClient({ address: coord.address, insecure: true });
     const reg = await call<object, { session_id: string }>(direct.Register.bind(direct), { site_id: "site-r", agent_version: "t", manifest: testManifest("dom-r"), backend: "wasm" });
     const admin = createAdminClient(coord.address, { insecure: true });
-    await admin.createRun({ name: "resume", strategy: "sequential", sites: ["site-r"], seed: 1 });
+    await admin.createRun({ model: "nano", name: "resume", strategy: "sequential", sites: ["site-r"], seed: 1 });
     let task: NextTaskResponse__Output["task"] = null;
     while (!task) task = (await call<object, NextTaskResponse__Output>(direct.NextTask.bind(direct), { site_id: "site-r", session_id: reg.session_id, wait_ms: 5000 })).task;
     const total = coord.ctx.blobs.size(task.base_version);

@@ -21,7 +21,7 @@ async function runOneTask(siteId: string, work: Omit<SiteWork, "manifest">) {
   const admin = createAdminClient(coord.address, { insecure: true });
   let runId = "";
   while (!runId) {
-    runId = await admin.createRun({ name: `run-${siteId}`, strategy: "sequential", sites: [siteId], seed: 1 }).then((r) => r.run_id, () => "");
+    runId = await admin.createRun({ model: "nano", name: `run-${siteId}`, strategy: "sequential", sites: [siteId], seed: 1 }).then((r) => r.run_id, () => "");
     if (!runId) await new Promise((r) => setTimeout(r, 100));
   }
   const run = await admin.waitForRun(runId, { pollMs: 100, timeoutMs: 30_000 });

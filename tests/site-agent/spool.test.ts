@@ -81,7 +81,7 @@ async function runOneStep(stateDir: string, address: string, siteId: string): Pr
   const admin = createAdminClient(address, { insecure: true });
   try {
     for (;;) {
-      const id = await admin.createRun({ name: `spool-${siteId}`, strategy: "sequential", sites: [siteId], seed: 1 }).then((r) => r.run_id, () => "");
+      const id = await admin.createRun({ model: "nano", name: `spool-${siteId}`, strategy: "sequential", sites: [siteId], seed: 1 }).then((r) => r.run_id, () => "");
       if (id) return id;
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { before, describe, it } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { Trainer, createDetector, encodeCaption, fromScratchTrainOptions, imageLosses, initBackend, modelConfig, packBatch } from "../../../services/model/index.js";
+import { Trainer, createDetector, encodeCaption, imageLosses, initBackend, modelConfig, packBatch, trainOptionsFor } from "../../../services/model/index.js";
 import { loadSample } from "../../../services/data/index.js";
 import { makeToyDataset } from "./helpers.js";
 
@@ -19,7 +19,7 @@ describe("per-image loss", () => {
     for (const [k, index] of [2, 0].entries()) {
       // Trainer.step returns the loss of the forward pass before its update; a fresh detector per image keeps the weights equal.
       const fresh = createDetector(cfg, 2);
-      const trainer = new Trainer(fresh, { ...fromScratchTrainOptions(), augment: false });
+      const trainer = new Trainer(fresh, { ...trainOptionsFor("nano"), augment: false });
       const sample = await loadSample(ds, index, { size: cfg.inputSize });
       const reference = trainer.step(packBatch(cfg, [sample], [caption]), 1);
       assert.ok(Math.abs(losses[k] - reference) <= 1e-5 * Math.abs(reference), `image ${index}: ${losses[k]} vs ${reference}`);

@@ -7,12 +7,12 @@ import {
   createOnnxDetector,
   exportOnnx,
   encodeCaption,
-  fromScratchTrainOptions,
   initBackend,
   modelConfig,
   packBatch,
   predictDataset,
   trainDetector,
+  trainOptionsFor,
 } from "../../../services/model/index.js";
 import { loadSample, makeDataset } from "../../../services/data/index.js";
 import { ap50, makeToyDataset } from "./helpers.js";
@@ -26,7 +26,7 @@ describe("training", () => {
     const cfg = modelConfig("nano", { inputSize: 64 });
     const ds = await makeToyDataset({ images: 4, seed: 3 });
     const det = createDetector(cfg, 1);
-    const trainer = new Trainer(det, { ...fromScratchTrainOptions(), warmupSteps: 1 });
+    const trainer = new Trainer(det, { ...trainOptionsFor("nano"), warmupSteps: 1 });
     const caption = encodeCaption(ds.categories, cfg);
     const samples = await Promise.all([0, 1, 2, 3].map((i) => loadSample(ds, i, { size: cfg.inputSize })));
     const batch = packBatch(cfg, samples, samples.map(() => caption));
@@ -48,7 +48,7 @@ describe("training", () => {
     const words = (k: number) => Array.from({ length: 7 }, (_, j) => `w${k}x${j}`).join(" ");
     const categories = [1, 2, 3, 4].map((id) => ({ id, name: `class-${id}`, prompt: { prefix: "", name: words(id), suffix: "" } }));
     const annotations = ds.annotations.map((a) => ({ ...a, category_id: a.image_id }));
-    const opts = { ...fromScratchTrainOptions(), batchSize: 4, steps: 2, seed: 1, augment: false as const };
+    const opts = { ...trainOptionsFor("nano"), batchSize: 4, steps: 2, seed: 1, augment: false as const };
     const det = createDetector(cfg, 1);
     const oneCaption = makeDataset(ds.dir, ds.images, annotations, categories);
     await assert.rejects(trainDetector(det, ds, { ...opts, replay: { dataset: oneCaption, ratio: 0.5 } }), /maxTokens/);
@@ -68,7 +68,7 @@ describe("training", () => {
     const ds = await makeToyDataset({ images: 16, seed: 11 });
     const det = createDetector(cfg, 7);
     const before = ap50(ds, await predictDataset(det, ds));
-    const res = await trainDetector(det, ds, { ...fromScratchTrainOptions(), batchSize: 8, steps: Number(process.env.MEDFCL_TEST_STEPS ?? 100), seed: 1 });
+    const res = await trainDetector(det, ds, { ...trainOptionsFor("nano"), batchSize: 8, steps: Number(process.env.MEDFCL_TEST_STEPS ?? 100), seed: 1 });
     const first = res.losses.slice(0, 5).reduce((a, b) => a + b, 0) / 5;
     const last = res.losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
     const after = ap50(ds, await predictDataset(det, ds));

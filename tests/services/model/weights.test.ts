@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BaseWeightsError, PUBLISHED_WEIGHTS, cachedWeightsPath, fetchBaseWeights, loadBaseWeights } from "../../../services/model/index.js";
+import { BaseWeightsError, baseModelInfo, cachedWeightsPath, fetchBaseWeights, loadBaseWeights } from "../../../services/model/index.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../../helpers/shared.js";
 
 const env = (): NodeJS.ProcessEnv => ({ MEDFCL_CACHE: mkdtempSync(join(tmpdir(), "medfcl-cache-")) });
@@ -21,7 +21,7 @@ describe("base weights without a copy", () => {
   });
 
   it("weights - a command that needs the base and finds no copy says how to get one", async () => {
-    await assert.rejects(loadBaseWeights("yolox-nano", undefined, env()), (err: Error) => /medfcl model fetch yolox-nano/.test(err.message) && /--base-weights/.test(err.message) && err.message.includes(PUBLISHED_WEIGHTS["yolox-nano"].url));
+    await assert.rejects(loadBaseWeights("yolox-nano", undefined, env()), (err: Error) => /medfcl model fetch yolox-nano/.test(err.message) && /--base-weights/.test(err.message) && err.message.includes(baseModelInfo("yolox-nano").url));
   });
 
   it("weights - a file with another digest is refused, naming both digests", async () => {
@@ -29,7 +29,7 @@ describe("base weights without a copy", () => {
     const fake = join(dir, "yolox_nano.onnx");
     writeFileSync(fake, "not the weights");
     const e = env();
-    await assert.rejects(fetchBaseWeights("yolox-nano", { from: fake, env: e }), (err: Error) => err.message.includes(PUBLISHED_WEIGHTS["yolox-nano"].sha256) && /sha256 is [0-9a-f]{64}/.test(err.message) && err.message.includes(fake));
+    await assert.rejects(fetchBaseWeights("yolox-nano", { from: fake, env: e }), (err: Error) => err.message.includes(baseModelInfo("yolox-nano").sha256) && /sha256 is [0-9a-f]{64}/.test(err.message) && err.message.includes(fake));
     await assert.rejects(loadBaseWeights("yolox-nano", fake, e), /sha256 is/);
   });
 
@@ -61,12 +61,12 @@ describe("base weights from the published file", () => {
     const first = await fetchBaseWeights("yolox-nano", { env: e, url, onProgress: (got) => (progress = got) });
     assert.equal(first.source, "download");
     assert.equal(first.path, cachedWeightsPath("yolox-nano", e));
-    assert.equal(progress, PUBLISHED_WEIGHTS["yolox-nano"].bytes);
+    assert.equal(progress, baseModelInfo("yolox-nano").bytes);
     const before = hits;
     const second = await fetchBaseWeights("yolox-nano", { env: e, url });
     assert.equal(second.source, "cache");
     assert.equal(hits, before, "no second download");
-    assert.equal((await loadBaseWeights("yolox-nano", undefined, e)).length, PUBLISHED_WEIGHTS["yolox-nano"].bytes);
+    assert.equal((await loadBaseWeights("yolox-nano", undefined, e)).length, baseModelInfo("yolox-nano").bytes);
   });
 
   it("weights - a corrupted cache entry is downloaded again, not used", async () => {

@@ -13,14 +13,15 @@ import {
   embedSamples,
   encodeCaption,
   exportOnnx,
-  importBaseModel,
   importOnnx,
   initBackend,
   runGraph,
   runTfjs,
   type ConvPad,
+  createModel,
+  trainOptionsFor,
 } from "../../../services/model/index.js";
-import { Trainer, defaultTrainOptions, packBatch } from "../../../services/model/train.js";
+import { Trainer, packBatch } from "../../../services/model/train.js";
 import { haveShared, KVASIR_DIR, YOLOX_NANO_ONNX } from "../../helpers/shared.js";
 import { lcgValues, relToMax } from "./helpers.js";
 import { assertClose, closeness, type Tolerance } from "../../helpers/close.js";
@@ -134,7 +135,7 @@ describe("yolox-nano, imported from the published weights", () => {
   });
 
   it("grounded detector - groups, levels and the dropped COCO class convs", () => {
-    const { config, weights } = importBaseModel("yolox-nano", bytes, 1);
+    const { config, weights } = createModel("yolox-nano", { seed: 1, baseWeights: bytes });
     const bb = config.backbone!;
     assert.deepEqual(bb.levels.map((l) => l.stride), [8, 16, 32]);
     assert.ok(![...weights.keys()].some((k) => k.includes("cls_preds")), "the 80-class convs are gone");
@@ -146,7 +147,7 @@ describe("yolox-nano, imported from the published weights", () => {
   // Looser than the import test: the alignment logits sit after ~110 convs and a 64-d dot product,
   // and float32 summation order differs between the engines (measured 1.1e-4 on logits).
   it("grounded detector - ONNX export reproduces tfjs raw outputs (logits, boxes, objectness; within 2e-4 + 5e-4·|x|)", async (t) => {
-    const { config, weights } = importBaseModel("yolox-nano", bytes, 3);
+    const { config, weights } = createModel("yolox-nano", { seed: 3, baseWeights: bytes });
     const det = detectorFromWeights(config, weights);
     const cap = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" } }], config);
     const n = config.inputSize;
@@ -167,7 +168,7 @@ describe("yolox-nano, imported from the published weights", () => {
   });
 
   it("grounded detector - replay samplers' embeddings are the pooled deepest backbone features", async () => {
-    const { config, weights } = importBaseModel("yolox-nano", bytes, 1, { inputSize: 64 });
+    const { config, weights } = createModel("yolox-nano", { seed: 1, baseWeights: bytes, inputSize: 64 });
     const det = detectorFromWeights(config, weights);
     const n = config.inputSize;
     const samples = [0, 1].map((i) => ({ imageId: i, pixels: lcgValues(n * n * 3, 20 + i).map((v) => (v + 1) / 2), boxes: new Float32Array(0), labels: new Int32Array(0) }));
@@ -180,12 +181,12 @@ describe("yolox-nano, imported from the published weights", () => {
   });
 
   it("grounded detector - a training step leaves frozen stages untouched and moves the rest", () => {
-    const { config, weights } = importBaseModel("yolox-nano", bytes, 1, { inputSize: 128 });
+    const { config, weights } = createModel("yolox-nano", { seed: 1, baseWeights: bytes, inputSize: 128 });
     const det = detectorFromWeights(config, weights);
     const n = config.inputSize;
     const cap = encodeCaption([{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }], config);
     const sample = { imageId: 1, pixels: lcgValues(n * n * 3, 7).map((v) => (v + 1) / 2), boxes: Float32Array.from([20, 30, 90, 100]), labels: Int32Array.from([1]) };
-    const trainer = new Trainer(det, { ...defaultTrainOptions(), freezeStages: 2 });
+    const trainer = new Trainer(det, { ...trainOptionsFor("yolox-nano"), freezeStages: 2 });
     const loss = trainer.step(packBatch(config, [sample as never, sample as never], [cap, cap]), 10);
     trainer.dispose();
     assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss}`);

@@ -59,7 +59,7 @@ describe("store - repair", () => {
     const admin = createAdminClient(coord.address, { insecure: true });
     try {
       const reg = await call<object, { session_id: string }>(client.Register.bind(client), { site_id: "site-r", agent_version: "t", manifest: testManifest("dom-r"), backend: "wasm" });
-      await admin.createRun({ name: "repair", strategy: "sequential", sites: ["site-r"], seed: 1 });
+      await admin.createRun({ model: "nano", name: "repair", strategy: "sequential", sites: ["site-r"], seed: 1 });
       let task: NextTaskResponse__Output["task"] = null;
       while (!task) task = (await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: "site-r", session_id: reg.session_id, wait_ms: 5000 })).task;
       const base = readFileSync(await pullModel(client, "site-r", task.base_version, join(tempDir(), "base.safetensors")));

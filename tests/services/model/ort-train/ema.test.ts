@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { before, describe, it } from "node:test";
-import { Trainer, createDetector, emaDecayAt, fromScratchTrainOptions, initBackend, modelConfig, type TensorMap } from "../../../../services/model/index.js";
+import { Trainer, createDetector, emaDecayAt, initBackend, modelConfig, type TensorMap, trainOptionsFor } from "../../../../services/model/index.js";
 import { OrtStepper } from "../../../../services/model/ort-train/stepper.js";
 import { syntheticBatch } from "./fixtures.js";
 
@@ -28,7 +28,7 @@ describe("weight averaging (EMA)", () => {
   it("ema - the tfjs Trainer returns the average of its step weights; the onnxruntime stepper returns the same average", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 5);
-    const opts = { ...fromScratchTrainOptions(), warmupSteps: 2, emaDecay: 0.9 };
+    const opts = { ...trainOptionsFor("nano"), warmupSteps: 2, emaDecay: 0.9 };
     const start = det.getWeights();
     const st = new OrtStepper(cfg, start, opts, { threads: 2 });
     const tr = new Trainer(det, opts);

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { before, describe, it } from "node:test";
-import { createDetector, fromScratchTrainOptions, initBackend, modelConfig, trainDetector } from "../../../../services/model/index.js";
+import { createDetector, initBackend, modelConfig, trainDetector, trainOptionsFor } from "../../../../services/model/index.js";
 import { OrtWorkerTrainer } from "../../../../services/model/ort-train/engine.js";
 import { OrtStepper } from "../../../../services/model/ort-train/stepper.js";
 import { makeToyDataset } from "../helpers.js";
@@ -35,7 +35,7 @@ describe("ort-train engine", () => {
   it("ort-train engine - trainDetector with engine ort reports progress per step, leaves weights within 1e-3 of tfjs-trained ones in the detector, and starts from tfjs's first loss", async () => {
     const ds = await makeToyDataset({ images: 6, seed: 3 });
     const cfg = modelConfig("nano");
-    const opts = { ...fromScratchTrainOptions(), batchSize: 3, steps: 4, seed: 2, threads: 1 };
+    const opts = { ...trainOptionsFor("nano"), batchSize: 3, steps: 4, seed: 2, threads: 1 };
     const ref = createDetector(cfg, 1);
     const refRun = await trainDetector(ref, ds, { ...opts, engine: "tfjs" });
     const det = createDetector(cfg, 1);
@@ -64,7 +64,7 @@ describe("ort-train engine", () => {
   it("ort-train engine - timers keep firing on time during a long training step (the step runs on a worker thread)", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 4);
-    const opts = { ...fromScratchTrainOptions(), warmupSteps: 1 };
+    const opts = { ...trainOptionsFor("nano"), warmupSteps: 1 };
     const batch = syntheticBatch(cfg, 16, 5);
     const trainer = await OrtWorkerTrainer.start(cfg, det.getWeights(), opts, { threads: 1 });
     const inline = new OrtStepper(cfg, det.getWeights(), opts, { threads: 1 });
@@ -89,7 +89,7 @@ describe("ort-train engine", () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 4);
     const batch = syntheticBatch(cfg, 16, 6);
-    const trainer = await OrtWorkerTrainer.start(cfg, det.getWeights(), { ...fromScratchTrainOptions(), warmupSteps: 1 }, { threads: 1 });
+    const trainer = await OrtWorkerTrainer.start(cfg, det.getWeights(), { ...trainOptionsFor("nano"), warmupSteps: 1 }, { threads: 1 });
     try {
       const ac = new AbortController();
       const reason = new Error("cancelled by the coordinator");

@@ -1,16 +1,17 @@
 import { strict as assert } from "node:assert";
 import { before, describe, it } from "node:test";
-import { Trainer, createDetector, fromScratchTrainOptions, initBackend, modelConfig, type TensorMap } from "../../../../services/model/index.js";
+import { Trainer, createDetector, initBackend, modelConfig, type TensorMap, createModel, trainOptionsFor } from "../../../../services/model/index.js";
 import { tf } from "../../../../services/model/backend.js";
 import { detectionLoss } from "../../../../services/model/loss.js";
-import { forward, locations } from "../../../../services/model/model.js";
+import { forward } from "../../../../services/model/families/index.js";
+import { locations } from "../../../../services/model/model.js";
 import { OrtStepper } from "../../../../services/model/ort-train/stepper.js";
 import { assignTargets } from "../../../../services/model/targets.js";
 import type { TfDetector } from "../../../../services/model/detector.js";
 import type { TrainBatch } from "../../../../services/model/train.js";
 import { syntheticBatch } from "./fixtures.js";
 import { readFileSync } from "node:fs";
-import { detectorFromWeights, importBaseModel } from "../../../../services/model/index.js";
+import { detectorFromWeights } from "../../../../services/model/index.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../../../helpers/shared.js";
 import { assertClose, type Tolerance } from "../../../helpers/close.js";
 
@@ -54,7 +55,7 @@ describe("ort-train parity with tfjs", () => {
     it(`ort-train parity - nano (freeze ${freezeStages}): every trainable parameter's gradient matches tfjs within 2e-5 + 5e-4·|g|`, async () => {
       const cfg = modelConfig("nano");
       const det = createDetector(cfg, 3);
-      const st = new OrtStepper(cfg, det.getWeights(), { ...fromScratchTrainOptions(), freezeStages }, { threads: 2 });
+      const st = new OrtStepper(cfg, det.getWeights(), { ...trainOptionsFor("nano"), freezeStages }, { threads: 2 });
       try {
         const batch = syntheticBatch(cfg, 4, 7);
         const ort = await st.gradients(batch);
@@ -75,9 +76,9 @@ describe("ort-train parity with tfjs", () => {
   describe("on the pretrained base", () => {
     if (!haveShared("ort-train yolox parity", [YOLOX_NANO_ONNX()])) return;
     it("ort-train parity - yolox-nano (freeze 2): every trainable parameter's gradient matches tfjs within 2e-5 + 5e-4·|g|", async () => {
-      const { config, weights } = importBaseModel("yolox-nano", readFileSync(YOLOX_NANO_ONNX()), 3, { inputSize: 64 });
+      const { config, weights } = createModel("yolox-nano", { seed: 3, baseWeights: readFileSync(YOLOX_NANO_ONNX()), inputSize: 64 });
       const det = detectorFromWeights(config, weights);
-      const st = new OrtStepper(config, det.getWeights(), { ...fromScratchTrainOptions(), freezeStages: 2 }, { threads: 2 });
+      const st = new OrtStepper(config, det.getWeights(), { ...trainOptionsFor("nano"), freezeStages: 2 }, { threads: 2 });
       try {
         const batch = syntheticBatch(config, 2, 11);
         const ort = await st.gradients(batch);
@@ -98,7 +99,7 @@ describe("ort-train parity with tfjs", () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 5);
     // The raw step's weights: no moving average (ema.test.ts covers that).
-    const opts = { ...fromScratchTrainOptions(), lr: 3e-3, textLr: 7e-4, weightDecay: 0.2, gradClip: 2, warmupSteps: 4, freezeStages: 1, emaDecay: 0 };
+    const opts = { ...trainOptionsFor("nano"), lr: 3e-3, textLr: 7e-4, weightDecay: 0.2, gradClip: 2, warmupSteps: 4, freezeStages: 1, emaDecay: 0 };
     const st = new OrtStepper(cfg, det.getWeights(), opts, { threads: 2 });
     try {
       const batch = syntheticBatch(cfg, 2, 9);
@@ -147,7 +148,7 @@ describe("ort-train parity with tfjs", () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 11);
     // Raw weights on both sides (the moving average is compared in ema.test.ts).
-    const opts = { ...fromScratchTrainOptions(), warmupSteps: 3, emaDecay: 0 };
+    const opts = { ...trainOptionsFor("nano"), warmupSteps: 3, emaDecay: 0 };
     const st = new OrtStepper(cfg, det.getWeights(), opts, { threads: 2 });
     const tr = new Trainer(det, opts);
     try {
