@@ -262,7 +262,8 @@ describe("data convert", () => {
       const out = join(tempDir(), "cli");
       const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "data", "convert", "--from", "yolo", root, "--out", out, "--prompt-suffix", " on foot"], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /1 images, 1 boxes, categories ulcer/);
+      assert.match(r.stdout, /1 images, 1 boxes, 0 negatives/);
+      assert.match(r.stdout, /boxes per category: ulcer 1/);
       const coco = JSON.parse(readFileSync(join(out, "annotations.json"), "utf8"));
       assert.deepEqual(coco.categories[0].prompt, { prefix: "", name: "ulcer", suffix: " on foot" });
       assert.deepEqual(coco.annotations[0].bbox, [5, 5, 10, 10]);

@@ -56,27 +56,32 @@ function snapshot(dir: string, base = dir): Map<string, string> {
   return out;
 }
 
-/** A folder with the shared layout holding `n` Kvasir-SEG ids (some sessile) and `m` BCCD images. */
-function subsetLayout(n: number, m: number): string {
+/** A folder with the shared layout holding `n` Kvasir-SEG ids (a third of them sessile), `m` BKAI images and CVC-ColonDB frames 1..`k`. */
+function subsetLayout(n: number, m: number, k: number): string {
   const dir = tempDir("medfcl-real-");
   const sessile = readFileSync(join(kv, "sessile-ids.txt"), "utf8").split(/\s+/).filter(Boolean);
-  const boxes = JSON.parse(readFileSync(join(kv, "kavsir_bboxes.json"), "utf8")) as Record<string, unknown>;
   const all = readdirSync(join(kv, "images")).map((f) => f.replace(/\.jpg$/, "")).sort();
   const sessileSet = new Set(sessile);
   const pick = [...all.filter((id) => sessileSet.has(id)).slice(0, Math.floor(n / 3)), ...all.filter((id) => !sessileSet.has(id)).slice(0, n - Math.floor(n / 3))];
-  mkdirSync(join(dir, "kvasir-seg", "images"), { recursive: true });
-  mkdirSync(join(dir, "kvasir-seg", "masks"), { recursive: true });
+  const copy = (from: string, to: string): void => {
+    mkdirSync(join(to, ".."), { recursive: true });
+    copyFileSync(from, to);
+  };
   for (const id of pick) {
-    copyFileSync(join(kv, "images", `${id}.jpg`), join(dir, "kvasir-seg", "images", `${id}.jpg`));
-    copyFileSync(join(kv, "masks", `${id}.jpg`), join(dir, "kvasir-seg", "masks", `${id}.jpg`));
+    copy(join(kv, "images", `${id}.jpg`), join(dir, "kvasir-seg", "images", `${id}.jpg`));
+    copy(join(kv, "masks", `${id}.jpg`), join(dir, "kvasir-seg", "masks", `${id}.jpg`));
   }
+  const boxes = JSON.parse(readFileSync(join(kv, "kavsir_bboxes.json"), "utf8")) as Record<string, unknown>;
   writeFileSync(join(dir, "kvasir-seg", "kavsir_bboxes.json"), JSON.stringify(Object.fromEntries(pick.map((id) => [id, boxes[id]]))));
   copyFileSync(join(kv, "sessile-ids.txt"), join(dir, "kvasir-seg", "sessile-ids.txt"));
-  mkdirSync(join(dir, "bccd", "Annotations"), { recursive: true });
-  mkdirSync(join(dir, "bccd", "JPEGImages"), { recursive: true });
-  for (const f of readdirSync(join(bccd, "Annotations")).sort().slice(0, m)) {
-    copyFileSync(join(bccd, "Annotations", f), join(dir, "bccd", "Annotations", f));
-    copyFileSync(join(bccd, "JPEGImages", f.replace(/\.xml$/, ".jpg")), join(dir, "bccd", "JPEGImages", f.replace(/\.xml$/, ".jpg")));
+  const bkai = join(root, "bkai-neopolyp");
+  for (const f of readdirSync(join(bkai, "images")).sort().slice(0, m)) {
+    copy(join(bkai, "images", f), join(dir, "bkai-neopolyp", "images", f));
+    copy(join(bkai, "masks", f.replace(/\.jpeg$/, ".png")), join(dir, "bkai-neopolyp", "masks", f.replace(/\.jpeg$/, ".png")));
+  }
+  for (let i = 1; i <= k; i++) {
+    copy(join(root, "cvc-colondb", "images", `${i}.jpeg`), join(dir, "cvc-colondb", "images", `${i}.jpeg`));
+    copy(join(root, "cvc-colondb", "masks", `${i}.png`), join(dir, "cvc-colondb", "masks", `${i}.png`));
   }
   return dir;
 }
@@ -127,39 +132,39 @@ describe("data on the real shared datasets", { skip }, () => {
     await assert.rejects(convertKvasir({ bboxes: join(dir, "b.json"), images: join(dir, "images"), out: join(dir, "out") }), /3 image\(s\) have a size the boxes cannot be scaled to: their aspect differs from the JSON's, and the files are not all one size \(3 sizes\)/);
   });
 
-  it("split - the real suite is the same bytes twice and no image id crosses splits or domains", async () => {
-    const layout = subsetLayout(36, 24);
-    const a = await buildRealSuite({ datasets: layout, out: join(tempDir(), "a"), seed: 7, test: 0.25 });
-    const b = await buildRealSuite({ datasets: layout, out: join(tempDir(), "b"), seed: 7, test: 0.25 });
-    const sa = snapshot(tempOut(a));
-    const sb = snapshot(tempOut(b));
+  it("real-suite - the polyp suite is the same bytes twice, split every 5th sorted id, and no image id crosses splits or domains", async () => {
+    const layout = subsetLayout(36, 20, 12);
+    const out = tempDir();
+    const a = await buildRealSuite({ datasets: layout, out: join(out, "a"), suite: "polyp" });
+    await buildRealSuite({ datasets: layout, out: join(out, "b"), suite: "polyp" });
+    const sa = snapshot(join(out, "a"));
+    const sb = snapshot(join(out, "b"));
     assert.deepEqual([...sa.keys()].sort(), [...sb.keys()].sort());
     for (const [k, v] of sa) assert.equal(sb.get(k), v, `${k} differs between two builds`);
 
-    const dir = tempOut(a);
-    const index = readSuiteIndex(dir);
-    assert.deepEqual(index.domains.map((d) => [d.name, d.task, d.role]), [["kvasir", "polyp", "train"], ["kvasir-sessile", "polyp", "train"], ["cells", "cells", "train"]]);
+    const index = readSuiteIndex(a.dir);
+    assert.deepEqual(index.domains.map((d) => [d.name, d.task, d.role]), [["kvasir", "polyp", "train"], ["kvasir-sessile", "polyp", "train"], ["bkai", "polyp", "train"], ["colondb", "polyp", "test-only"]]);
     assert.equal(trainingDomains(index).length, 3);
     const sessile = new Set(readFileSync(join(kv, "sessile-ids.txt"), "utf8").split(/\s+/).filter(Boolean));
+    const kvasirIds = readdirSync(join(layout, "kvasir-seg", "images")).map((f) => f.replace(/\.jpg$/, "")).sort();
     const where = new Map<string, string>();
     for (const d of index.domains) {
-      for (const split of ["train", "test"] as const) {
-        const ds = await loadCocoDataset(join(dir, d.splits[split]!));
+      for (const [split, rel] of Object.entries(d.splits)) {
+        const ds = await loadCocoDataset(join(a.dir, rel));
         assert.ok(ds.images.length > 0, `${d.name}/${split} is empty`);
         for (const id of idsOf(ds)) {
           assert.equal(where.get(id), undefined, `${id} is in ${where.get(id)} and ${d.name}/${split}`);
           where.set(id, `${d.name}/${split}`);
           if (d.name === "kvasir") assert.ok(!sessile.has(id), `sessile id ${id} in the kvasir domain`);
           if (d.name === "kvasir-sessile") assert.ok(sessile.has(id), `${id} in kvasir-sessile is not a sessile id`);
+          // Kvasir-SEG's test images are every 5th id of the whole set sorted, in either domain.
+          if (d.name === "kvasir" || d.name === "kvasir-sessile") assert.equal((kvasirIds.indexOf(id) + 1) % 5 === 0, split === "test", `${id} in ${split}`);
         }
       }
     }
-    assert.equal(where.size, 36 + 24);
-    assert.equal(index.domains[2].prompt.suffix, " in blood smear");
+    assert.equal(where.size, 36 + 20 + 12);
     assert.equal(index.domains[0].prompt.name, "pink yellow red color oval bump");
+    assert.ok(index.domains.every((d) => d.prompt.suffix === " in rectum"));
   });
 });
 
-function tempOut(r: Awaited<ReturnType<typeof buildRealSuite>>): string {
-  return join(r.splits.kvasir.out, "..");
-}
