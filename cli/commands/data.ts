@@ -327,14 +327,19 @@ export function registerData(program: Command): void {
       .option("--test <fraction>", "fraction of images in test", "0.2")
       .option("--val <fraction>", "fraction of images in val (0 = no val split)", "0")
       .option("--seed <n>", "seed of the hash order; the same seed gives the same bytes", "0")
+      .option("--every <n>", "instead of --test/--seed: every nth image by sorted id is test (issue 23's Kvasir rule: --every 5)")
+      .option("--val-every <n>", "with --every: every nth of the remaining images (sorted) is val")
       .option("--groups <file>", 'lines "id group": ids of one group stay in one split (e.g. frames of one patient)')
       .option("--include <file>", "keep only the ids listed (one per line), e.g. kvasir-seg/sessile-ids.txt for the sessile domain")
       .option("--exclude <file>", "leave out the ids listed, e.g. the sessile ids when they form their own domain")
       .option("--shareable", "mark every train image shareable: it may leave the site as a privacy-filtered replay exemplar (default: keep each record's own flag)")
-      .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key")
+      .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key, or (--every) by sorted id")
       .action(
-        action(async (src: string, o: { out: string; test: string; val: string; seed: string; groups?: string; include?: string; exclude?: string; shareable?: boolean }) => {
+        action(async (src: string, o: { out: string; test: string; val: string; seed: string; every?: string; valEvery?: string; groups?: string; include?: string; exclude?: string; shareable?: boolean }) => {
+          if (o.valEvery !== undefined && o.every === undefined) throw new DataArgumentError("--val-every needs --every");
+          if (o.every !== undefined && o.groups) throw new DataArgumentError("--every splits by sorted id; it cannot keep --groups together");
           const r = await splitDataset({
+            ...(o.every !== undefined ? { every: { test: Number(o.every), ...(o.valEvery !== undefined ? { val: Number(o.valEvery) } : {}) } } : {}),
             src,
             out: o.out,
             test: Number(o.test),
@@ -351,6 +356,7 @@ export function registerData(program: Command): void {
         }),
       ),
     [
+      "medfcl data split data/kvasir --every 5 --shareable --out real/kvasir   # every 5th sorted id is test",
       "medfcl data split data/kvasir --exclude kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir",
       "medfcl data split data/kvasir --include kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir-sessile",
       "medfcl data split data/bccd --test 0.2 --val 0.1 --groups patients.txt --out real/cells",

@@ -37,6 +37,11 @@ export interface SplitOptions {
   /** Leave these ids out (e.g. the sessile ids, which form their own domain). */
   exclude?: Set<string>;
   /**
+   * Every `test`th id (sorted) is test, and every `val`th of the rest val (assignEveryNth); replaces
+   * the test/val fractions and the seed.
+   */
+  every?: { test: number; val?: number };
+  /**
    * The split of each id, decided by the caller (a dataset's own split, or assignEveryNth); replaces
    * test/val/seed/groups. Every id left after include/exclude must have one.
    */
@@ -139,7 +144,7 @@ export function assignSplits(ids: string[], o: { test: number; val?: number; see
 /**
  * The rule issue 23 uses for Kvasir-SEG: ids sorted (by code point), and every `n`th of them (the
  * n-th, 2n-th, ...) is test. With `valEvery`, every `valEvery`th of the remaining ids (sorted) is
- * val. No seed: the same ids always give the same split, and a new id moves at most the ids after it.
+ * val. No seed: the same ids always give the same split (an added id moves only the ids sorted after it).
  */
 export function assignEveryNth(ids: Iterable<string>, n: number, valEvery?: number): Map<string, SplitName> {
   if (!Number.isInteger(n) || n < 2) throw new DataArgumentError(`--every must be an integer >= 2, got ${n}`);
@@ -171,10 +176,11 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
   const excluded = byId.size - ids.length;
   let assign: Map<string, SplitName>;
   let splits: SplitName[];
-  if (o.assignment) {
-    const unassigned = ids.filter((id) => !o.assignment!.has(id));
+  const explicit = o.assignment ?? (o.every ? assignEveryNth(ids, o.every.test, o.every.val) : undefined);
+  if (explicit) {
+    const unassigned = ids.filter((id) => !explicit.has(id));
     if (unassigned.length > 0) throw new DataArgumentError(`${o.src}: ${unassigned.length} image id(s) have no split in the given assignment, e.g. ${unassigned.slice(0, 3).join(", ")}`);
-    assign = o.assignment;
+    assign = explicit;
     splits = SPLIT_NAMES.filter((s) => ids.some((id) => assign.get(id) === s));
     if (!splits.includes("test")) throw new DataArgumentError(`${o.src}: the assignment puts no image in test`);
   } else {
@@ -220,7 +226,7 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
   const groups = new Set(ids.map((id) => o.groups?.get(id) ?? `id:${id}`)).size;
   writeFileAtomicSync(
     join(out, SPLIT_FILE),
-    `${JSON.stringify({ ...(o.assignment ? { rule: "assignment" } : { rule: "hash", seed: o.seed, test: o.test, val: o.val ?? 0 }), groups, excluded, ...(o.shareable === undefined ? {} : { train_shareable: o.shareable }), counts, ids: manifest }, null, 1)}\n`,
+    `${JSON.stringify({ ...(o.assignment ? { rule: "assignment" } : o.every ? { rule: "every", every: o.every } : { rule: "hash", seed: o.seed, test: o.test, val: o.val ?? 0 }), groups, excluded, ...(o.shareable === undefined ? {} : { train_shareable: o.shareable }), counts, ids: manifest }, null, 1)}\n`,
   );
   return { out, counts, missingIncluded, excluded, groups };
 }
