@@ -2,6 +2,7 @@ import { type Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  AGREEMENT_SOURCES,
   DataArgumentError,
   SUITE_FILE,
   assembleSuite,
@@ -428,7 +429,7 @@ export function registerData(program: Command): void {
               process.stdout.write(`${d.name}:\n${formatConvertReport(d.report, "  ")}\n  split: ${d.splitRule}\n`);
               if (d.duplicates.length > 0) process.stdout.write(`  left out ${d.duplicates.length} exact duplicate image(s) (same bytes as a kept one): ${d.duplicates.map((x) => `${x.id} = ${x.sameAs}`).join(", ")}\n`);
             }
-            for (const [name, a] of Object.entries(r.agreement)) process.stdout.write(`${name}, the second label source against the first:\n${formatAgreement(a).replace(/^/gm, "  ")}\n`);
+            for (const [name, a] of Object.entries(r.agreement)) process.stdout.write(`${name}: ${AGREEMENT_SOURCES[name]}:\n${formatAgreement(a).replace(/^/gm, "  ")}\n`);
             process.stdout.write(`${formatRealSuite(r)}\n`);
             process.stdout.write(`train images ${o.shareable ? "are" : "are not"} shareable as replay exemplars${o.shareable ? " (--no-shareable to keep every image at its site)" : ""}\n`);
             process.stdout.write(`wrote ${join(r.dir, SUITE_FILE)}\n`);

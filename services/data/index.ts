@@ -52,6 +52,7 @@ export {
   type SuiteDomainInput,
 } from "./split.js";
 export {
+  AGREEMENT_SOURCES,
   BCCD_CLASSES,
   BCCD_PROMPTS,
   COLONDB_FRAMES,

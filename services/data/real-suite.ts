@@ -81,6 +81,12 @@ export function colonDbSequence(frame: number): number {
   return row[2];
 }
 
+/** The two label sources each `agreement` entry compares (the first against the second). */
+export const AGREEMENT_SOURCES: Record<string, string> = {
+  kvasir: "Kvasir-SEG's official JSON boxes (scaled to the files) against the boxes from its masks",
+  tbx11k: "TBX11K's VOC XML boxes (scaled from <size> to the files) against its YOLO boxes",
+};
+
 export interface RealSuiteOptions {
   /** Folder with the datasets (the layout of ../shared/datasets). */
   datasets: string;
@@ -303,10 +309,17 @@ type RawImage = { id: number; file_name: string; source_image?: string };
 
 const SPLIT_RANK: Record<SplitName, number> = { test: 0, val: 1, train: 2 };
 
+/** Numeric ids (CVC-ColonDB's frames) by number, others by code point: the lower one is the copy kept. */
+function idOrder(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /**
  * The split of every converted image: by its source image (tiles follow their image), from the
  * dataset's own split or every 5th sorted source id; exact duplicates kept once (the copy in the
- * earliest of test, val, train, then the lowest id), so no image is on both sides.
+ * earliest of test, val, train, then the lowest id), so no image is on both sides. Duplicates
+ * are found before the every-5th rule runs, so the rule counts each image once.
  */
 function assignImages(dir: string, recipe: Recipe, src: string, o: BuildOptions): { assignment: Map<string, SplitName>; duplicates: ConvertedSet["duplicates"]; rule: string } {
   const raw = JSON.parse(readFileSync(join(dir, ANNOTATIONS_FILE), "utf8")) as { images: RawImage[] };
@@ -322,7 +335,7 @@ function assignImages(dir: string, recipe: Recipe, src: string, o: BuildOptions)
   const duplicates: ConvertedSet["duplicates"] = [];
   for (const ids of byHash.values()) {
     if (ids.length < 2) continue;
-    const [keep, ...rest] = [...ids].sort((a, b) => rankOf(a) - rankOf(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const [keep, ...rest] = [...ids].sort((a, b) => rankOf(a) - rankOf(b) || idOrder(a, b));
     for (const id of rest) {
       dropped.add(id);
       duplicates.push({ id, sameAs: keep });
@@ -351,7 +364,7 @@ function assignImages(dir: string, recipe: Recipe, src: string, o: BuildOptions)
     rule = `every ${HOLD_OUT_EVERY}th image by sorted id is test${o.val ? `; every ${HOLD_OUT_EVERY}th of the rest is val` : ""}`;
   }
   const assignment = new Map(kept.map((id) => [id, bySource.get(sourceOf.get(id)!)!]));
-  return { assignment, duplicates: duplicates.sort((a, b) => (a.id < b.id ? -1 : 1)), rule };
+  return { assignment, duplicates: duplicates.sort((a, b) => idOrder(a.id, b.id)), rule };
 }
 
 async function domainCounts(dir: string): Promise<RealDomainCounts> {

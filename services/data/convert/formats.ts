@@ -320,44 +320,44 @@ export async function convertRgbMasks(o: RgbMaskOptions): Promise<ConvertReport>
   const colourSets = new Map<string, number>();
   for (const p of pairs) {
     const size = await readImageSize(p.src);
-    const m = await decodeImage(p.masks[0]);
-    const n = m.width * m.height;
-    const which = new Int8Array(n).fill(-1);
-    const colourAt = new Int8Array(n).fill(-1);
-    for (let i = 0; i < n; i++) {
-      const r = m.data[i * 3];
-      const g = m.data[i * 3 + 1];
-      const b = m.data[i * 3 + 2];
-      let best = -1;
-      let bestD = r * r + g * g + b * b;
-      for (let k = 0; k < classes.length; k++) {
-        const c = classes[k].color;
-        const d = (r - c[0]) ** 2 + (g - c[1]) ** 2 + (b - c[2]) ** 2;
-        if (d < bestD) {
-          bestD = d;
-          best = k;
+    const shown = new Set<string>();
+    const boxes = [];
+    for (const mp of p.masks) {
+      const m = await decodeImage(mp);
+      const n = m.width * m.height;
+      const colourAt = new Int8Array(n).fill(-1);
+      for (let i = 0; i < n; i++) {
+        const r = m.data[i * 3];
+        const g = m.data[i * 3 + 1];
+        const b = m.data[i * 3 + 2];
+        let best = -1;
+        let bestD = r * r + g * g + b * b;
+        for (let k = 0; k < classes.length; k++) {
+          const c = classes[k].color;
+          const d = (r - c[0]) ** 2 + (g - c[1]) ** 2 + (b - c[2]) ** 2;
+          if (d < bestD) {
+            bestD = d;
+            best = k;
+          }
+        }
+        colourAt[i] = best;
+      }
+      for (const [k, c] of classes.entries()) {
+        const bin = new Uint8Array(n);
+        for (let i = 0; i < n; i++) bin[i] = colourAt[i] === k ? 1 : 0;
+        if (componentBoxes(bin, m.width, m.height, o.minArea).length > 0) shown.add(`${c.name} (${c.color.join(",")})`);
+      }
+      for (const [j, name] of names.entries()) {
+        const bin = new Uint8Array(n);
+        for (let i = 0; i < n; i++) bin[i] = colourAt[i] >= 0 && nameIndex[colourAt[i]] === j ? 1 : 0;
+        for (const b of componentBoxes(bin, m.width, m.height, o.minArea, stats)) {
+          const cb = clipBox(rescale(b, size.width / m.width, size.height / m.height), size.width, size.height);
+          if (cb) boxes.push({ bbox: cb, category: name });
         }
       }
-      colourAt[i] = best;
-      which[i] = best < 0 ? -1 : nameIndex[best];
     }
-    const shown: string[] = [];
-    for (const [k, c] of classes.entries()) {
-      const bin = new Uint8Array(n);
-      for (let i = 0; i < n; i++) bin[i] = colourAt[i] === k ? 1 : 0;
-      if (componentBoxes(bin, m.width, m.height, o.minArea).length > 0) shown.push(`${c.name} (${c.color.join(",")})`);
-    }
-    const key = shown.length === 0 ? "none" : shown.join(" + ");
+    const key = shown.size === 0 ? "none" : classes.map((c) => `${c.name} (${c.color.join(",")})`).filter((c) => shown.has(c)).join(" + ");
     colourSets.set(key, (colourSets.get(key) ?? 0) + 1);
-    const boxes = [];
-    for (const [k, name] of names.entries()) {
-      const bin = new Uint8Array(n);
-      for (let i = 0; i < n; i++) bin[i] = which[i] === k ? 1 : 0;
-      for (const b of componentBoxes(bin, m.width, m.height, o.minArea, stats)) {
-        const cb = clipBox(rescale(b, size.width / m.width, size.height / m.height), size.width, size.height);
-        if (cb) boxes.push({ bbox: cb, category: name });
-      }
-    }
     images.push({ src: p.src, width: size.width, height: size.height, boxes });
   }
   const sets = [...colourSets].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k === "none" ? "no class" : k.includes(" + ") ? k : `only ${k}`}: ${v}`);

@@ -326,11 +326,11 @@ describe("data convert", () => {
     await writeImage(join(root, "images/x.jpeg"), 64, 64, rgbImage(64, 64, [100, 100, 100]), "jpeg");
     mkdirSync(join(root, "xml"));
     const xml = (w: number, h: number): string =>
-      `<annotation><filename>x</filename><size><width>${w}</width><height>${h}</height></size><object><name>TB</name><bndbox><xmin>101</xmin><ymin>51</ymin><xmax>200</xmax><ymax>150</ymax></bndbox></object></annotation>`;
+      `<annotation><filename>x</filename><size><width>${w}</width><height>${h}</height></size><object><name>TB</name><bndbox><xmin>101</xmin><ymin>51</ymin><xmax>200</xmax><ymax>100</ymax></bndbox></object></annotation>`;
     writeFileSync(join(root, "xml/x.xml"), xml(256, 128));
     const r = await convertVoc({ annotations: join(root, "xml"), images: join(root, "images"), out: join(tempDir(), "v") });
     // 256x128 -> 64x64: x by 1/4, y by 1/2.
-    assert.deepEqual(boxesOf(await valid(r.out), "x.jpeg").map((b) => b.bbox), [[25, 25, 25, 50]]);
+    assert.deepEqual(boxesOf(await valid(r.out), "x.jpeg").map((b) => b.bbox), [[25, 25, 25, 25]]);
     assert.match(r.notes[0], /^scaled boxes from the XML <size> \(the original image's size\) to the image files' sizes for 1 of 1 images/);
     await writeImage(join(root, "images/x.jpeg"), 64, 32, rgbImage(64, 32, [100, 100, 100]), "jpeg");
     writeFileSync(join(root, "xml/x.xml"), xml(32, 64));
