@@ -10,7 +10,7 @@ import { MODEL_NAMES, isBaseModel, loadBaseWeights, type DeltaEncoding } from ".
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { createStrategy, findStrategy, strategyInfo, strategyNames, type StrategyInfo } from "../coordinator/strategies/index.js";
-import { PKI_FILES, createAdminClient, deltaEncodingWire, initCaDir, writeAdminCredentials, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
+import { PKI_FILES, createAdminClient, deltaEncodingWire, evaluationPlacementWire, initCaDir, type EvaluationPlacement, writeAdminCredentials, writeCoordinatorCredentials, writeSiteCredentials } from "../services/transport/index.js";
 
 /** One run of an explicit plan: a strategy with its own options, copied to `out/runs/<label>`. */
 export interface SimulateRunSpec {
@@ -54,6 +54,13 @@ export interface SimulateOptions {
   inputSize?: number;
   /** Encoding of the sites' deltas (default fp32). */
   deltaEncoding?: DeltaEncoding;
+  /**
+   * Where model versions are evaluated (default central). With "sites" each agent gets its
+   * domain's test split (--test-data) and the coordinator none; with "both", both do.
+   */
+  evaluation?: EvaluationPlacement;
+  /** Aggregate each round with SecAgg+ (default off). */
+  secureAggregation?: boolean;
   /** Frozen bottom image stages and gradient clip (default: by model, see trainingDefaults). */
   freezeStages?: number;
   gradClip?: number;
@@ -66,6 +73,8 @@ export interface SimulateOptions {
   runs?: SimulateRunSpec[];
   /** Write the audit report of `out` at the end (default true). */
   report?: boolean;
+  /** Called as each run of the plan completes (before the next starts), e.g. to store it and report progress. */
+  onRunCompleted?: (run: SimulateRunResult) => void;
   /**
    * Agents for these datasets instead of one per training domain of the suite (e.g. one site that
    * holds the pooled data of every domain: the centralised joint baseline). Evaluation still covers
@@ -79,6 +88,8 @@ export interface SiteDataset {
   name: string;
   task: string;
   train: string;
+  /** The domain's held-out split, given to the agent when the sites evaluate. */
+  test?: string;
 }
 
 /**
@@ -214,7 +225,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
   if (!o.siteData && (o.sites < 1 || o.sites > trainDomains.length)) {
     throw new MedfclError(ErrorCode.InvalidArgument, `--sites must be between 1 and ${trainDomains.length} (training domains in ${dataDir})`, { details: { option: "--sites" } });
   }
-  const domains: SiteDataset[] = o.siteData ?? trainDomains.slice(0, o.sites).map((d) => ({ name: d.name, task: d.task, train: join(dataDir, d.splits.train!) }));
+  const domains: SiteDataset[] = o.siteData ?? trainDomains.slice(0, o.sites).map((d) => ({ name: d.name, task: d.task, train: join(dataDir, d.splits.train!), test: join(dataDir, d.splits.test) }));
+  const evaluation = o.evaluation ?? "central";
   const siteIds = domains.map((d, i) => `site-${i + 1}-${d.name.toLowerCase().replace(/[^a-z0-9-]/g, "-")}`.slice(0, 63));
   const pki = join(out, "pki");
   if (!o.insecure) issueDevCertificates(pki, siteIds);
@@ -246,7 +258,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     const httpPort = await freePort();
     const dashboardToken = process.env.MEDFCL_COORDINATOR_DASHBOARD_TOKEN ?? randomBytes(24).toString("hex");
     const address = `127.0.0.1:${grpcPort}`;
-    const evalArgs = index.domains.flatMap((d) => ["--eval-set", `${d.name}=${join(dataDir, d.splits.test)}`]);
+    // Evaluated at the sites only, the coordinator holds no test split at all.
+    const evalArgs = evaluation === "sites" ? [] : index.domains.flatMap((d) => ["--eval-set", `${d.name}=${join(dataDir, d.splits.test)}`]);
     startChild(
       "coordinator",
       [
@@ -271,7 +284,25 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     domains.forEach((d, i) => {
       startChild(
         siteIds[i],
-        ["agent", "--site", siteIds[i], "--coordinator", address, "--data", d.train, "--domain", d.name, "--task", d.task, "--state-dir", join(out, "agents", siteIds[i]), "--server-name", "localhost", ...tls(siteIds[i], "site")],
+        [
+          "agent",
+          "--site",
+          siteIds[i],
+          "--coordinator",
+          address,
+          "--data",
+          d.train,
+          ...(evaluation !== "central" && d.test ? ["--test-data", d.test] : []),
+          "--domain",
+          d.name,
+          "--task",
+          d.task,
+          "--state-dir",
+          join(out, "agents", siteIds[i]),
+          "--server-name",
+          "localhost",
+          ...tls(siteIds[i], "site"),
+        ],
         join(out, "logs", `${siteIds[i]}.log`),
         children,
       );
@@ -295,6 +326,8 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
               seed: o.seed,
               model: o.model,
               delta_encoding: deltaEncodingWire.toWire(o.deltaEncoding ?? "fp32"),
+              evaluation: evaluationPlacementWire.toWire(evaluation),
+              secure_aggregation: o.secureAggregation === true,
               hyperparameters: {
                 lr: o.lr,
                 text_lr: o.lr * train.textLrRatio,
@@ -338,14 +371,16 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
         const runDir = join(out, "coordinator", "runs", name);
         const target = label ? join(out, "runs", label) : o.compare.length ? join(out, strategy) : out;
         mkdirSync(target, { recursive: true });
-        for (const f of ["R.json", "base.json", "run.json", "per_category.json", "categories.json"]) {
+        for (const f of ["R.json", "base.json", "run.json", "per_category.json", "categories.json", "evaluation.json"]) {
           if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(target, f));
         }
-        results.push({ strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 });
+        const result: SimulateRunResult = { strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 };
+        results.push(result);
         if (final.state !== "completed") {
           throw new MedfclError(ErrorCode.Aborted, `run ${name} ended ${final.state}: ${final.error}; see ${join(out, "logs")}`);
         }
         log.info({ strategy, seconds: Math.round((Date.now() - started) / 1000) }, "run completed");
+        o.onRunCompleted?.(result);
       }
     } finally {
       admin.close();

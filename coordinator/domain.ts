@@ -8,18 +8,20 @@ import { z } from "zod";
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/index.js";
 import {
   DROPOUT_POLICIES,
+  EVALUATION_PLACEMENTS,
   SHOTS_SELECTIONS,
   SITE_SAMPLERS,
   TASK_OUTCOMES,
   type DropoutPolicy,
+  type EvaluationPlacement,
   type ShotsSelection,
   type SiteSampler,
   type TaskOutcomeKind,
 } from "../services/transport/index.js";
 
 // The closed sets that cross the wire are listed beside their proto enum values (services/transport/enums.ts).
-export { DELTA_ENCODINGS, DROPOUT_POLICIES, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
-export type { DeltaEncoding, DropoutPolicy, ShotsSelection, SiteSampler, TaskOutcomeKind };
+export { DELTA_ENCODINGS, DROPOUT_POLICIES, EVALUATION_PLACEMENTS, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
+export type { DeltaEncoding, DropoutPolicy, EvaluationPlacement, ShotsSelection, SiteSampler, TaskOutcomeKind };
 
 export const RUN_STATES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -114,6 +116,12 @@ export const runSchema = z.object({
   currentVersion: sha256.nullable(),
   dropoutPolicy: z.enum(DROPOUT_POLICIES),
   deltaEncoding: deltaEncodingSchema,
+  /** Where each model version is evaluated (central test sets, the sites' own splits, or both). */
+  evaluation: z.enum(EVALUATION_PLACEMENTS),
+  /** Aggregate each round with SecAgg+ (the coordinator learns only the weighted sum). */
+  secureAggregation: z.boolean(),
+  /** Shares needed to rebuild a site's secret; 0 = a majority of its share holders. */
+  secureAggregationThreshold: z.number().int().min(0),
   error: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -176,4 +184,41 @@ export interface SiteRecord {
   sessionId: string;
   registeredAt: string;
   lastSeenAt: string;
+}
+
+// ---- evaluation at the sites ------------------------------------------------------------------
+
+/**
+ * An evaluation a site is asked for (one model version on its own test split), and how it ended.
+ * `unavailable`: the site holds no test split, so no task was sent; the row keeps the reason.
+ */
+export const EVAL_TASK_STATES = ["assigned", "delivered", "done", "refused", "failed", "dropped", "cancelled", "unavailable"] as const;
+export type EvalTaskState = (typeof EVAL_TASK_STATES)[number];
+
+export function isEvalTaskOpen(state: EvalTaskState): boolean {
+  return state === "assigned" || state === "delivered";
+}
+
+export interface EvalTask {
+  taskId: string;
+  runId: string;
+  /** -1 for the run's base model. */
+  step: number;
+  siteId: string;
+  domain: string;
+  version: string;
+  state: EvalTaskState;
+  deadline: string;
+  createdAt: string;
+  finishedAt: string | null;
+  reason: string | null;
+}
+
+/** What a site declared about its held-out split at Register (TestSetManifest): counts and categories only. */
+export interface SiteTestSet {
+  siteId: string;
+  numImages: number;
+  numAnnotations: number;
+  categoryIds: number[];
+  annotationsSha256: string;
 }

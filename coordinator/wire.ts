@@ -10,8 +10,23 @@ import type { ReportMetricsRequest__Output } from "../generated/medfcl/v1/Report
 import type { Run as WireRun } from "../generated/medfcl/v1/Run.js";
 import type { TrainTask } from "../generated/medfcl/v1/TrainTask.js";
 import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
-import { deltaEncodingWire, dropoutPolicyWire, siteSamplerWire, shotsSelectionWire, taskOutcomeWire } from "../services/transport/index.js";
-import { defaultHyper, hyperSchema, type DeltaEncoding, type DropoutPolicy, type Hyper, type Run, type Step, type Task, type TaskOutcome } from "./domain.js";
+import type { EvalTask as WireEvalTask } from "../generated/medfcl/v1/EvalTask.js";
+import type { TestSetManifest__Output } from "../generated/medfcl/v1/TestSetManifest.js";
+import { deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, siteSamplerWire, shotsSelectionWire, taskOutcomeWire } from "../services/transport/index.js";
+import {
+  defaultHyper,
+  hyperSchema,
+  type DeltaEncoding,
+  type DropoutPolicy,
+  type EvalTask,
+  type EvaluationPlacement,
+  type Hyper,
+  type Run,
+  type SiteTestSet,
+  type Step,
+  type Task,
+  type TaskOutcome,
+} from "./domain.js";
 import { InvalidRunError } from "./errors.js";
 
 /** Throws InvalidRunError naming the first bad field, with `prefix` before zod's path. */
@@ -95,6 +110,9 @@ export interface CreateRunInput {
   seed: number;
   dropoutPolicy: DropoutPolicy;
   deltaEncoding: DeltaEncoding;
+  evaluation: EvaluationPlacement;
+  secureAggregation: boolean;
+  secureAggregationThreshold: number;
 }
 
 const createRunShape = z.object({
@@ -136,6 +154,10 @@ export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput
     seed: base.seed,
     dropoutPolicy,
     deltaEncoding: deltaEncodingWire.fromWire(req.delta_encoding) ?? "fp32",
+    // Unset (a client built before the field) is the paper's lab setting, as it always was.
+    evaluation: evaluationPlacementWire.fromWire(req.evaluation) ?? "central",
+    secureAggregation: req.secure_aggregation === true,
+    secureAggregationThreshold: Math.max(0, req.secure_aggregation_threshold || 0),
   };
 }
 
@@ -157,13 +179,16 @@ export function runToWire(run: Run, steps: Step[]): WireRun {
     dropout_policy: dropoutPolicyWire.toWire(run.dropoutPolicy),
     hyperparameters: hyperToWire(run.hyper),
     seed: run.seed,
+    evaluation: evaluationPlacementWire.toWire(run.evaluation),
+    secure_aggregation: run.secureAggregation,
+    secure_aggregation_threshold: run.secureAggregationThreshold,
   };
 }
 
 // ---- tasks ------------------------------------------------------------------------------------
 
 /** A task as its site receives it; the deprecated string fields are filled for agents built before the enums. */
-export function taskToWire(task: Task, baseSize: number): TrainTask {
+export function taskToWire(task: Task, baseSize: number, secureAggregation: TrainTask["secure_aggregation"] = null): TrainTask {
   const spec = task.spec;
   return {
     task_id: task.taskId,
@@ -184,6 +209,7 @@ export function taskToWire(task: Task, baseSize: number): TrainTask {
     shots_selection: shotsSelectionWire.toWire(spec.shotsSelection),
     legacy_shots_selection: spec.shotsSelection,
     strategy: spec.strategy,
+    secure_aggregation: secureAggregation,
   };
 }
 
@@ -209,4 +235,29 @@ export function taskOutcomeFromWire(req: Pick<ReportMetricsRequest__Output, "out
     if (note.startsWith("failed:")) return { kind: "failed", reason: note.slice("failed:".length).trim() };
   }
   return null;
+}
+
+// ---- evaluation at the sites ------------------------------------------------------------------
+
+export function evalTaskToWire(task: EvalTask, modelSize: number): WireEvalTask {
+  return {
+    task_id: task.taskId,
+    run_id: task.runId,
+    step: task.step,
+    model_version: task.version,
+    model_size: modelSize,
+    domain: task.domain,
+    deadline: task.deadline,
+  };
+}
+
+/** A site's declared test split (counts and category ids), or null when Register carried none. */
+export function testSetFromWire(m: TestSetManifest__Output | null | undefined): Omit<SiteTestSet, "siteId"> | null {
+  if (!m) return null;
+  return {
+    numImages: m.num_images,
+    numAnnotations: m.num_annotations,
+    categoryIds: m.categories.map((c) => c.id),
+    annotationsSha256: m.annotations_sha256,
+  };
 }

@@ -19,6 +19,9 @@ function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest
     legacy_dropout_policy: "",
     delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
     dropout_policy: "DROPOUT_POLICY_UNSPECIFIED",
+    evaluation: "EVALUATION_PLACEMENT_UNSPECIFIED",
+    secure_aggregation: false,
+    secure_aggregation_threshold: 0,
     ...over,
   };
 }
@@ -76,7 +79,7 @@ describe("coordinator wire mapping", () => {
   });
 
   it("wire - an upload's encoding: the enum, else the old string, else fp32; an unknown string is refused", () => {
-    const header = { site_id: "s", task_id: "t", base_version: "b", sha256: "x", size: 1, manifest: null, num_samples: 1, metrics: [] };
+    const header = { site_id: "s", task_id: "t", base_version: "b", sha256: "x", size: 1, manifest: null, num_samples: 1, metrics: [], masked: false };
     assert.equal(updateEncodingFromWire({ ...header, encoding: "DELTA_ENCODING_FP16", legacy_encoding: "" }), "fp16");
     assert.equal(updateEncodingFromWire({ ...header, encoding: "DELTA_ENCODING_UNSPECIFIED", legacy_encoding: "topk" }), "topk");
     assert.equal(updateEncodingFromWire({ ...header, encoding: "DELTA_ENCODING_UNSPECIFIED", legacy_encoding: "" }), "fp32");

@@ -98,7 +98,8 @@ describe("ort-train parity with tfjs", () => {
   it("ort-train step - one step applies AdamW (two lr groups, decay on weights only, global-norm clip) to the graph's own gradients", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 5);
-    const opts = { ...fromScratchTrainOptions(), lr: 3e-3, textLr: 7e-4, weightDecay: 0.2, gradClip: 2, warmupSteps: 4, freezeStages: 1 };
+    // The raw step's weights: no moving average (ema.test.ts covers that).
+    const opts = { ...fromScratchTrainOptions(), lr: 3e-3, textLr: 7e-4, weightDecay: 0.2, gradClip: 2, warmupSteps: 4, freezeStages: 1, emaDecay: 0 };
     const st = new OrtStepper(cfg, det.getWeights(), opts, { threads: 2 });
     try {
       const batch = syntheticBatch(cfg, 2, 9);
@@ -146,7 +147,8 @@ describe("ort-train parity with tfjs", () => {
   it("ort-train parity - nano: 8 AdamW steps give the tfjs Trainer's losses within 1e-3 and its weights within 1e-3", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 11);
-    const opts = { ...fromScratchTrainOptions(), warmupSteps: 3 };
+    // Raw weights on both sides (the moving average is compared in ema.test.ts).
+    const opts = { ...fromScratchTrainOptions(), warmupSteps: 3, emaDecay: 0 };
     const st = new OrtStepper(cfg, det.getWeights(), opts, { threads: 2 });
     const tr = new Trainer(det, opts);
     try {
