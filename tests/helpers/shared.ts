@@ -41,8 +41,21 @@ export function sharedDatasets(): string {
  */
 export function sharedDataSkipReason(): string | false {
   const d = sharedDatasets();
-  const have = existsSync(join(d, "kvasir-seg", "kavsir_bboxes.json")) && existsSync(join(d, "bccd", "Annotations"));
-  if (have) return false;
-  if (process.env.CI) throw new Error(`the real datasets are required in CI but ${d} lacks kvasir-seg/kavsir_bboxes.json or bccd/Annotations; set MEDFCL_SHARED_DIR or put shared/ beside the clone`);
-  return `real datasets not found in ${d}; set MEDFCL_SHARED_DIR=/path/to/shared to run these tests`;
+  const missing = REAL_DATASET_FILES.filter((f) => !existsSync(join(d, f)));
+  if (missing.length === 0) return false;
+  if (process.env.CI) throw new Error(`the real datasets are required in CI but ${d} lacks ${missing.join(", ")}; set MEDFCL_SHARED_DIR or put shared/ beside the clone`);
+  return `real datasets not found in ${d} (missing ${missing.join(", ")}); set MEDFCL_SHARED_DIR=/path/to/shared to run these tests`;
 }
+
+/** One file of each dataset in ../shared/datasets (its README.md describes them). */
+const REAL_DATASET_FILES = [
+  "kvasir-seg/kavsir_bboxes.json",
+  "bccd/Annotations",
+  "bkai-neopolyp/masks",
+  "cvc-colondb/README.txt.txt",
+  "fuseg/validation/labels",
+  "tbx11k/tbx11k-small-balanced/data.yaml",
+  "busi/normal/mask",
+  "ph2/PH2 Dataset images",
+  "monuseg/MoNuSegTestData",
+];
