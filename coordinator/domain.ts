@@ -73,7 +73,17 @@ export function stateForOutcome(kind: TaskOutcomeKind): TaskState | null {
 
 // ---- hyper-parameters -------------------------------------------------------------------------
 
-/** Local training settings sent with a task (proto Hyperparameters with every default resolved). */
+/**
+ * A setting a run or task may leave unset: absent, never 0. Rows stored before these fields were
+ * optional hold 0 for "unset", which reads back as absent.
+ */
+const unsetWhenZero = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === 0 || v === null ? undefined : v), schema.optional());
+
+/**
+ * Local training settings sent with a task (proto Hyperparameters). Every default is resolved,
+ * except what is unset on purpose: replayRatio (set per task by a strategy that replays), maxSteps
+ * (unset: the epochs decide) and inputSize (unset: the model's own).
+ */
 export const hyperSchema = z.object({
   lr: z.number().gt(0).max(1),
   textLr: z.number().min(0),
@@ -83,15 +93,17 @@ export const hyperSchema = z.object({
   freezeStages: z.number().int().min(0),
   gradClip: z.number().min(0),
   seed: z.number().int(),
-  replayRatio: z.number().min(0).max(1),
-  maxSteps: z.number().int().min(0),
-  inputSize: z.number().int().min(0),
-});
+  replayRatio: unsetWhenZero(z.number().gt(0).max(1)),
+  maxSteps: unsetWhenZero(z.number().int().min(1)),
+  inputSize: unsetWhenZero(z.number().int().min(1)),
+})
+  // An unset field is absent, not present as undefined: run.json and deepEqual see the same object.
+  .transform((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as typeof h);
 export type Hyper = z.infer<typeof hyperSchema>;
 
 /** Paper defaults (Adam 1e-4, text 1e-5, wd 0.05, batch 4, bottom two stages frozen, clip 1), overridable per run. */
 export function defaultHyper(): Hyper {
-  return { lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, batchSize: 4, epochs: 1, freezeStages: 2, gradClip: 1, seed: 1, replayRatio: 0, maxSteps: 0, inputSize: 0 };
+  return { lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, batchSize: 4, epochs: 1, freezeStages: 2, gradClip: 1, seed: 1 };
 }
 
 const deltaEncodingSchema = z.enum(DELTA_ENCODINGS as unknown as [DeltaEncoding, ...DeltaEncoding[]]);

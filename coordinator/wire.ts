@@ -57,11 +57,12 @@ const HYPER_FIELDS: [keyof Hyper, keyof Hyperparameters__Output][] = [
 /**
  * A run's hyper-parameters: each field the request sets, the default for each it leaves unset
  * (fields are `optional` on the wire, so an explicit 0 is kept). The seed, unset or 0, falls back to the run's
- * seed. replay_ratio is the strategy's to set per task, never the run's.
+ * seed. replay_ratio is the strategy's to set per task, never the run's. max_steps and input_size
+ * have no default: unset (or 0, as clients before `optional` sent it) they stay unset.
  */
 export function hyperFromWire(h: Hyperparameters__Output | null | undefined, runSeed: number): Hyper {
   const d = defaultHyper();
-  const out: Record<string, number> = { ...d, seed: runSeed || d.seed };
+  const out: Record<string, number | undefined> = { ...d, seed: runSeed || d.seed };
   for (const [name, field] of HYPER_FIELDS) {
     const v = h?.[field];
     if (v === undefined || v === null || name === "replayRatio") continue;
@@ -79,6 +80,7 @@ export function hyperFromWire(h: Hyperparameters__Output | null | undefined, run
   return r.data;
 }
 
+/** Unset fields stay unset on the wire (proto3 `optional`), so a site never reads a 0 for them. */
 export function hyperToWire(h: Hyper): Hyperparameters {
   return {
     lr: h.lr,

@@ -81,8 +81,10 @@ async function register(client: SiteServiceClient, o: AgentOptions, siteId: stri
       return res;
     } catch (err) {
       const code = (err as grpc.ServiceError).code;
-      // 7 PERMISSION_DENIED, 16 UNAUTHENTICATED, 3 INVALID_ARGUMENT: retrying cannot help.
-      if (code === 7 || code === 16 || code === 3) throw new MedfclError(code === 3 ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
+      // Refusals that retrying cannot help.
+      if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAUTHENTICATED || code === grpc.status.INVALID_ARGUMENT) {
+        throw new MedfclError(code === grpc.status.INVALID_ARGUMENT ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
+      }
       if (o.signal.aborted) throw err;
       o.logger.warn({ attempt, err: (err as Error).message }, "coordinator not reachable yet; retrying");
       await sleep(Math.min(500 * attempt, 5000), o.signal);

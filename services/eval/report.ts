@@ -290,7 +290,7 @@ const TERMINAL_STATES = ["completed", "failed", "cancelled"];
 /** Reads run.json's known fields into a summary, steps, lineage and rejected updates; other keys become short fields. */
 export function runSummary(meta: Record<string, unknown>): Summary {
   const fields: [string, Cell][] = [];
-  const known = new Set(["name", "strategy", "state", "seed", "model", "sites", "options", "hyperparameters", "created_at", "updated_at", "run_id", "base_version", "current_version", "steps", "lineage", "rejected_updates", "error"]);
+  const known = new Set(["name", "strategy", "state", "seed", "model", "sites", "options", "hyperparameters", "created_at", "updated_at", "run_id", "base_version", "current_version", "steps", "lineage", "rejected_updates", "replay", "error"]);
   const put = (label: string, v: Cell) => fields.push([label, v]);
   if ("name" in meta) put("name", str(meta.name));
   if ("strategy" in meta) put("strategy", str(meta.strategy));
@@ -313,6 +313,8 @@ export function runSummary(meta: Record<string, unknown>): Summary {
   if ("base_version" in meta) put("base version", shortId(meta.base_version));
   if ("current_version" in meta) put("final version", shortId(meta.current_version));
   if (meta.error !== null && meta.error !== undefined && meta.error !== "") put("error", shortValue(meta.error, 300));
+  const replay = replayOf(meta.replay);
+  if (replay) put("replay", replay.requested === 0 ? "none asked for" : `${replay.received} exemplar(s) received of ${replay.requested} asked for`);
   for (const [k, v] of Object.entries(meta)) if (!known.has(k)) put(k.replace(/_/g, " "), shortValue(v));
 
   const hyperparameters: [string, string][] = isRecord(meta.hyperparameters) ? Object.entries(meta.hyperparameters).map(([k, v]) => [k, str(v)]) : [];
@@ -352,7 +354,26 @@ export function runSummary(meta: Record<string, unknown>): Summary {
       blocks: rows.length ? [{ kind: "table", header: ["site", "task", "reason"], rows }] : [{ kind: "text", text: "None: every update passed validation." }],
     });
   }
+  if (replay && Object.keys(replay.perStep).length > 0) {
+    const rows = Object.entries(replay.perStep)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([step, n]): Cell[] => [step, String(n)]);
+    sections.push({
+      title: "Replay buffer",
+      blocks: [
+        { kind: "text", text: "Exemplars that reached the coordinator's replay buffer, per step whose tasks asked for some. A step that asked and received none trained without replay: its sites hold no shareable records, or the privacy filter refused them all." },
+        { kind: "table", header: ["step", "exemplars received"], rows },
+      ],
+    });
+  }
   return { fields, hyperparameters, sections };
+}
+
+/** run.json's `replay` (coordinator/run-artifacts.ts ReplaySummary), or undefined when absent or malformed. */
+function replayOf(v: unknown): { requested: number; received: number; perStep: Record<string, number> } | undefined {
+  if (!isRecord(v) || typeof v.requested !== "number" || typeof v.received !== "number") return undefined;
+  const perStep = isRecord(v.received_per_step) ? Object.fromEntries(Object.entries(v.received_per_step).filter((e): e is [string, number] => typeof e[1] === "number")) : {};
+  return { requested: v.requested, received: v.received, perStep };
 }
 
 /** A continual run of the report, by its folder name. */

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { it } from "node:test";
+import { skipUnless } from "./ci.js";
 
 /**
  * The project's shared folder of real data and weights (never committed): `$MEDFCL_SHARED_DIR`, else
@@ -19,16 +20,9 @@ export const KVASIR_DIR = (): string => join(sharedDir(), "datasets", "kvasir-se
  */
 export function haveShared(what: string, paths: string[]): boolean {
   const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length === 0) return true;
-  const msg = `${what} needs ${missing.join(", ")} (set MEDFCL_SHARED_DIR to the shared folder)`;
-  if (process.env.CI) {
-    it(`${what} - shared data is required in CI`, () => {
-      throw new Error(msg);
-    });
-  } else {
-    it(`${what} - skipped: shared data missing`, { skip: msg }, () => undefined);
-  }
-  return false;
+  const skip = skipUnless(what, missing.length === 0 ? false : `it needs ${missing.join(", ")} (set MEDFCL_SHARED_DIR to the shared folder)`);
+  if (skip !== false) it(`${what} - needs the shared folder`, { skip }, () => undefined);
+  return skip === false;
 }
 
 export function sharedDatasets(): string {
@@ -42,9 +36,7 @@ export function sharedDatasets(): string {
 export function sharedDataSkipReason(): string | false {
   const d = sharedDatasets();
   const missing = REAL_DATASET_FILES.filter((f) => !existsSync(join(d, f)));
-  if (missing.length === 0) return false;
-  if (process.env.CI) throw new Error(`the real datasets are required in CI but ${d} lacks ${missing.join(", ")}; set MEDFCL_SHARED_DIR or put shared/ beside the clone`);
-  return `real datasets not found in ${d} (missing ${missing.join(", ")}); set MEDFCL_SHARED_DIR=/path/to/shared to run these tests`;
+  return skipUnless("the real-data tests", missing.length === 0 ? false : `${d} lacks ${missing.join(", ")}; set MEDFCL_SHARED_DIR=/path/to/shared or put shared/ beside the clone`);
 }
 
 /** One file of each dataset in ../shared/datasets (its README.md describes them). */
