@@ -65,7 +65,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --out runs/${kind}`,
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --repeat 3 --out runs/${kind}-3seeds`,
     `medfcl experiment ${kind} --data-root /data/medical-suite --out runs/${kind}-real`,
-    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real-suite --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
+    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real/polyp --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
     ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real/tasks --sequence kvasir,fuseg,busi,tbx11k --no-beyond --repeat 3`] : []),
   ]);
   cmd.action(

@@ -4,13 +4,18 @@
 // must pass, skipping).
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { dirname } from "node:path";
+import { mkdtempSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { inCi, required } from "../helpers/ci.js";
 import { dockerRequired } from "../helpers/docker.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const nodeOnlyPath = dirname(process.execPath);
+// A PATH with node and nothing else: node's own folder is not enough where it is /usr/bin, which
+// also holds chromium and nats-server.
+const nodeOnlyPath = mkdtempSync(join(tmpdir(), "medfcl-node-only-"));
+symlinkSync(process.execPath, join(nodeOnlyPath, "node"));
 
 const cases: { what: string; file: string; env: NodeJS.ProcessEnv }[] = [
   { what: "pydicom's sample files", file: "tests/services/privacy/dicom-corpus.test.ts", env: { MEDFCL_PYDICOM_TESTFILES: "/nonexistent" } },

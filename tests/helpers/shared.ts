@@ -35,6 +35,19 @@ export function sharedDatasets(): string {
  */
 export function sharedDataSkipReason(): string | false {
   const d = sharedDatasets();
-  const have = existsSync(join(d, "kvasir-seg", "kavsir_bboxes.json")) && existsSync(join(d, "bccd", "Annotations"));
-  return skipUnless("the real-data tests", have ? false : `${d} lacks kvasir-seg/kavsir_bboxes.json or bccd/Annotations; set MEDFCL_SHARED_DIR=/path/to/shared or put shared/ beside the clone`);
+  const missing = REAL_DATASET_FILES.filter((f) => !existsSync(join(d, f)));
+  return skipUnless("the real-data tests", missing.length === 0 ? false : `${d} lacks ${missing.join(", ")}; set MEDFCL_SHARED_DIR=/path/to/shared or put shared/ beside the clone`);
 }
+
+/** One file of each dataset in ../shared/datasets (its README.md describes them). */
+const REAL_DATASET_FILES = [
+  "kvasir-seg/kavsir_bboxes.json",
+  "bccd/Annotations",
+  "bkai-neopolyp/masks",
+  "cvc-colondb/README.txt.txt",
+  "fuseg/validation/labels",
+  "tbx11k/tbx11k-small-balanced/data.yaml",
+  "busi/normal/mask",
+  "ph2/PH2 Dataset images",
+  "monuseg/MoNuSegTestData",
+];
