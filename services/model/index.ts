@@ -18,7 +18,6 @@ export {
   paramSpecs,
   registerModelFamily,
   trainOptionsFor,
-  trainOptionsFrom,
   type CreateModelOptions,
   type ModelFamily,
   type PublishedWeights,

@@ -69,10 +69,7 @@ export function initWeights(cfg: ModelConfig, seed: number): TensorMap {
 
 /** The family's training defaults as TrainOptions (text lr = lr · textLrRatio). */
 export function trainOptionsFor(name: string): TrainOptions {
-  return trainOptionsFrom(modelFamily(name).training);
-}
-
-export function trainOptionsFrom(t: TrainingDefaults): TrainOptions {
+  const t: TrainingDefaults = modelFamily(name).training;
   return {
     epochs: t.epochs,
     batchSize: t.batchSize,
