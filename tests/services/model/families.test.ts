@@ -18,6 +18,6 @@ describe("model-family registry", () => {
   });
 
   it("families - an unknown model is refused with the registered names", () => {
-    assert.throws(() => modelFamily("yolo"), (err: unknown) => err instanceof ModelOptionError && /"yolo" is not a model; use nano, small, yolox-nano/.test((err as Error).message));
+    assert.throws(() => modelFamily("yolo"), (err: unknown) => err instanceof ModelOptionError && /"yolo" is not a model; use one of nano, small, yolox-nano/.test((err as Error).message));
   });
 });
