@@ -90,8 +90,8 @@ async function queueEvaluator(p: Parts, natsUrl: string): Promise<CentralEvaluat
     await nc.close().catch(() => undefined);
     throw err;
   }
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
+  const js = jetstream(nc, { timeout: 30_000 });
+  const jsm = await jetstreamManager(nc, { timeout: 30_000 });
   const answers = new Answers();
 
   // Results: stored once per (version, domain), then acknowledged; a duplicate (a redelivered job

@@ -1,5 +1,5 @@
 import { type Command } from "commander";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { connectEvalQueue, runEvalWorker } from "../../services/eval-queue/index.js";
 import { SingleBar } from "cli-progress";
@@ -276,9 +276,10 @@ export function registerFederation(program: Command): void {
       .option("--eval-set <domain=dir>", "a test set this worker holds, repeatable: the same folders as the coordinator's --eval-set (default: coordinator.evalSets from the config or MEDFCL_COORDINATOR_EVAL_SETS); a job for a domain it lacks goes to another worker", collect)
       .option("--name <name>", "names this worker in results and logs (default: host name and pid)")
       .option("--threads <n>", "onnxruntime intra-op threads", numberOption("--threads", true))
+      .option("--alive-file <path>", "touch this file at least every 5 s while the worker runs, for a liveness probe that checks its age")
       .option("--server-name <host>", "expected name in the coordinator certificate"),
   ).action(
-    action(async (flags: { nats: string; coordinator: string; evalSet?: string[]; name?: string; threads?: number; serverName?: string; tlsCa?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean }, cmd: Command) => {
+    action(async (flags: { nats: string; coordinator: string; evalSet?: string[]; name?: string; threads?: number; aliveFile?: string; serverName?: string; tlsCa?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean }, cmd: Command) => {
       // Without --eval-set: the coordinator's own setting (config file or MEDFCL_COORDINATOR_EVAL_SETS), so one ConfigMap serves both.
       const sets = parseEvalSets(flags.evalSet) ?? loadConfig({ file: globalOptions(cmd).config, env: process.env, overrides: {} }).coordinator.evalSets;
       if (Object.keys(sets).length === 0) {
@@ -302,6 +303,7 @@ export function registerFederation(program: Command): void {
           fetchModel: (version) => admin.pullModelVersion(version),
           evaluate: async (checkpoint, domain) => (await models.evaluate(checkpoint, [{ domain, dir: sets[domain] }]))[0],
           signal: abort.signal,
+          onAlive: flags.aliveFile ? () => writeFileSync(flags.aliveFile!, new Date().toISOString()) : undefined,
         });
         log.info({ jobs }, "eval worker stopped");
       } finally {

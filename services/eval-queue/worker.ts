@@ -19,6 +19,8 @@ export interface EvalWorkerOptions {
   signal: AbortSignal;
   /** Called when a job starts (tests use it to kill a worker mid-job). */
   onJobStarted?(job: EvalJob, deliveryCount: number): void;
+  /** Called at least every 5 s while the worker's loop runs (idle or evaluating): a liveness signal. */
+  onAlive?(): void;
 }
 
 /** Redelivery after a nak: soon, but not in a tight loop. */
@@ -35,7 +37,8 @@ function whenAborted(signal: AbortSignal): Promise<null> {
  * that fails on its last allowed delivery is answered with a failed result and the reason.
  */
 export async function runEvalWorker(opts: EvalWorkerOptions): Promise<{ jobs: number }> {
-  const js = jetstream(opts.nc);
+  // JetStream API calls get 30 s, not the client's 5 s: a busy worker host must not fail its setup.
+  const js = jetstream(opts.nc, { timeout: 30_000 });
   const consumer: Consumer = await js.consumers.get(EVAL_JOBS_STREAM, EVAL_WORKERS_CONSUMER);
   const info = await consumer.info();
   const ackWaitMs = Math.max(1000, Math.round(Number(info.config.ack_wait ?? 30e9) / 1e6));
@@ -73,7 +76,10 @@ export async function runEvalWorker(opts: EvalWorkerOptions): Promise<{ jobs: nu
       await msg.ackAck();
       return;
     }
-    const keepAlive = setInterval(() => msg.working(), Math.max(500, Math.floor(ackWaitMs / 3)));
+    const keepAlive = setInterval(() => {
+      msg.working();
+      opts.onAlive?.();
+    }, Math.max(500, Math.min(5000, Math.floor(ackWaitMs / 3))));
     try {
       opts.onJobStarted?.(job, deliveries);
       log.info(cell, "evaluating");
@@ -99,6 +105,7 @@ export async function runEvalWorker(opts: EvalWorkerOptions): Promise<{ jobs: nu
   };
 
   while (!opts.signal.aborted) {
+    opts.onAlive?.();
     let msg: JsMsg | null;
     try {
       msg = await Promise.race([consumer.next({ expires: 5000 }), aborted]);

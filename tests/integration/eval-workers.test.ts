@@ -79,7 +79,13 @@ async function runToEnd(coord: RunningCoordinator, name: string, sites: string[]
     runId = await admin.createRun({ name, strategy: "sequential", sites, seed: 5 }).then((r) => r.run_id, (err: Error) => (i > 200 ? Promise.reject(err) : ""));
     if (!runId) await new Promise((r) => setTimeout(r, 100));
   }
-  const run = await admin.waitForRun(runId, { pollMs: 200, timeoutMs: 600_000 });
+  // Polled by hand: on a loaded machine a poll can fail (UNAVAILABLE) while the run goes on.
+  const deadline = Date.now() + 600_000;
+  let run = await admin.getRun(runId);
+  while (!["completed", "failed", "cancelled"].includes(run.state) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    run = await admin.getRun(runId).catch(() => run);
+  }
   const audit = await admin.getAudit(runId);
   admin.close();
   return { run, audit };
