@@ -18,6 +18,7 @@ import { createHub } from "./hub.js";
 import { startHttp } from "./http.js";
 import type { ModelOps } from "./model-ops.js";
 import { executeRun } from "./round-runner.js";
+import { startCentralEvaluator, type CentralEvaluator } from "./central-evaluation.js";
 import { acquireStateLock, checkStateDir } from "./state-dir.js";
 import { COORDINATOR_VERSION } from "./site-service.js";
 
@@ -87,6 +88,15 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       },
     }));
   if (options.events) await options.events.subscribe(ALL_EVENTS_SUBJECT, (e) => feed.push(e));
+  let central: CentralEvaluator;
+  try {
+    central = await startCentralEvaluator({ db: database, blobs, config, logger, models, signal: abort.signal });
+  } catch (err) {
+    await events.close();
+    database.close();
+    lock.release();
+    throw err;
+  }
   const ctx: CoordinatorContext = {
     db: database,
     blobs,
@@ -95,6 +105,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     events,
     hub: createHub(),
     models,
+    central,
     runsDir: join(config.stateDir, "runs"),
     version: COORDINATOR_VERSION,
     signal: abort.signal,
@@ -172,6 +183,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
         httpServer.closeAllConnections();
       });
       await Promise.allSettled([...running.values()]);
+      await central.close();
       await events.close();
       store.flushTouches(database);
       database.close();

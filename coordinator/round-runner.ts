@@ -42,7 +42,8 @@ async function evaluateVersion(ctx: CoordinatorContext, run: Run, step: number, 
   const runId = run.runId;
   const started = Date.now();
   const ap: Record<string, number> = {};
-  const central = run.evaluation === "sites" || sets.length === 0 ? [] : await ctx.models.evaluate(ctx.blobs.get(version), sets);
+  const { results: central, failed } = run.evaluation === "sites" ? { results: [], failed: [] } : await ctx.central.evaluate({ runId, step, version }, sets);
+  for (const f of failed) ctx.logger.warn({ runId, step, domain: f.domain, reason: f.reason }, "cell of R left empty: central evaluation failed");
   for (const r of central) {
     store.upsertEvaluation(ctx.db, { runId, step, domain: r.domain, version, ap: r.ap, ap50: r.ap50, stats: r.stats, perCategoryAp: r.perCategoryAp });
     ap[r.domain] = r.ap;

@@ -112,8 +112,7 @@ export function heartbeat(
   siteId: string,
   req: { session_id: string; state: string; task_id: string; progress: number; loss: number },
 ): { cancel_task_ids: string[]; reregister: boolean } {
-  const site = store.getSite(ctx.db, siteId);
-  if (!site || site.sessionId !== req.session_id) return { cancel_task_ids: [], reregister: true };
+  if (store.siteSession(ctx.db, siteId) !== req.session_id) return { cancel_task_ids: [], reregister: true };
   store.touchSite(ctx.db, siteId);
   void ctx.events.publish({ type: "site.heartbeat", siteId, state: req.state || "idle", taskId: req.task_id || undefined });
   const cancel: string[] = [];

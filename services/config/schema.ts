@@ -56,6 +56,24 @@ export const coordinatorSchema = z
     baseWeights: z.string().min(1).optional(),
     /** Central test sets: domain name -> COCO folder (annotations.json + images/). */
     evalSets: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /**
+     * With `nats`, central evaluation runs as jobs on a JetStream work queue. "in-process": the
+     * coordinator is one of the queue's workers (so a setup without any `medfcl eval-worker` still
+     * evaluates); "external": only `medfcl eval-worker` processes evaluate. Ignored without NATS.
+     */
+    evalWorkers: z.enum(["in-process", "external"]).default("in-process"),
+    /**
+     * The evaluation queue's consumer: a job not acknowledged within ackWaitMs is redelivered (a
+     * worker sends in-progress acks while it evaluates); after maxDeliver deliveries the cell is
+     * reported as failed with the reason.
+     */
+    evalQueue: z
+      .object({
+        ackWaitMs: z.number().int().min(1000).default(30_000),
+        maxDeliver: z.number().int().min(1).max(100).default(5),
+      })
+      .strict()
+      .default({}),
     heartbeatIntervalMs: z.number().int().positive().default(5000),
     /** A site missing this many heartbeat intervals is considered gone. */
     heartbeatMisses: z.number().int().positive().default(6),
