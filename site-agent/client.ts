@@ -1,9 +1,10 @@
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
+import { storageFault, writeAllSync } from "../services/store/index.js";
 import { channelOptions, clientCredentials, medfclProto, type TlsFiles } from "../services/transport/index.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 import type { ExemplarInfo, ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
@@ -104,7 +105,14 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
             return reject(new TransferError(`chunk at offset ${msg.chunk?.offset} while ${pos} was expected`));
           }
           if (!open) return;
-          writeSync(fd, msg.chunk.data);
+          try {
+            writeAllSync(fd, msg.chunk.data, part);
+          } catch (err) {
+            // A full disk: the bytes held so far stay in .part for a resume once there is room.
+            closeFd();
+            stream.cancel();
+            return reject(storageFault(err, part) ?? err);
+          }
           pos += msg.chunk.data.length;
           opts.onProgress?.(pos, total);
         });
@@ -113,6 +121,12 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
           reject(err);
         });
         stream.on("end", () => {
+          try {
+            if (open) fsyncSync(fd);
+          } catch (err) {
+            closeFd();
+            return reject(storageFault(err, part) ?? err);
+          }
           closeFd();
           resolve();
         });
@@ -124,7 +138,11 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
         rmSync(part, { force: true });
         throw new TransferError(`downloaded model hashes to ${actual}, not ${version}; the partial file was discarded`);
       }
-      renameSync(part, dest);
+      try {
+        renameSync(part, dest);
+      } catch (err) {
+        throw storageFault(err, dest) ?? err;
+      }
       return dest;
     } catch (err) {
       if (attempt >= maxAttempts || !(isRetryable(err) || err instanceof TransferError)) {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../services/log/index.js";
-import { writeFileAtomicSync } from "../services/store/index.js";
+import { storageFault, writeFileAtomicSync } from "../services/store/index.js";
 import type { UpdateHeader } from "../generated/medfcl/v1/UpdateHeader.js";
 import { TransferError } from "./errors.js";
 
@@ -33,13 +33,21 @@ function paths(stateDir: string, taskId: string): { delta: string; meta: string 
   return { delta: `${base}.safetensors`, meta: `${base}.json` };
 }
 
-/** Writes the delta, then its header: the header's presence is the commit of the spool entry. */
+/**
+ * Writes the delta, then its header: the header's presence is the commit of the spool entry. A
+ * write that cannot complete (StorageWriteError: the disk is full) leaves no part of the entry.
+ */
 export function writeSpool(stateDir: string, header: SpooledUpdate["header"], delta: Buffer): SpooledUpdate {
-  mkdirSync(spoolDir(stateDir), { recursive: true });
   const p = paths(stateDir, header.task_id);
-  writeFileAtomicSync(p.delta, delta);
   const entry: SpooledUpdate = { header, exemplarsPushed: false, spooledAt: new Date().toISOString() };
-  writeFileAtomicSync(p.meta, JSON.stringify(entry));
+  try {
+    mkdirSync(spoolDir(stateDir), { recursive: true });
+    writeFileAtomicSync(p.delta, delta, { sha256: header.sha256 });
+    writeFileAtomicSync(p.meta, JSON.stringify(entry));
+  } catch (err) {
+    rmSync(p.delta, { force: true });
+    throw storageFault(err, p.delta) ?? err;
+  }
   return entry;
 }
 

@@ -1,0 +1,93 @@
+// A small tmpfs for tests of full disks and read-only filesystems. Mounting needs root (CI runs as
+// root): where it cannot mount, tmpfsSkipReason() says why, and under CI=true it is an error.
+import { spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface SmallFs {
+  /** The mount point. */
+  dir: string;
+  /** Bytes a non-root writer may still use (statfs f_bavail × f_bsize). */
+  freeBytes(): number;
+  /** Fills the filesystem with a filler file until at most `leaveBytes` (rounded to pages) are free. */
+  fill(leaveBytes: number): void;
+  /** Removes the filler: the space is back. */
+  unfill(): void;
+  /** Remounts read-only (`ro: true`) or read-write. */
+  remount(opts: { ro: boolean }): void;
+  /** Unmounts and removes the mount point (idempotent). */
+  close(): void;
+}
+
+function mount(args: string[]): { ok: boolean; err: string } {
+  const r = spawnSync("mount", args, { encoding: "utf8" });
+  return { ok: r.status === 0, err: (r.stderr || r.error?.message || `exit ${r.status}`).trim() };
+}
+
+let probed: string | false | undefined;
+
+/**
+ * For `describe(name, { skip: tmpfsSkipReason() })`: false when a tmpfs can be mounted here, a
+ * message when not (not root, no mount(8)). Under CI=true it cannot be skipped: it throws.
+ */
+export function tmpfsSkipReason(): string | false {
+  if (probed === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "medfcl-tmpfs-probe-"));
+    const r = mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]);
+    if (r.ok) spawnSync("umount", [dir]);
+    rmSync(dir, { recursive: true, force: true });
+    probed = r.ok ? false : `cannot mount a tmpfs here (${r.err}); these tests need root (CI runs as root)`;
+  }
+  if (probed && process.env.CI) throw new Error(`${probed}; under CI=true the disk-fault tests must run`);
+  return probed;
+}
+
+/** Mounts a tmpfs of `sizeBytes` on a fresh temp dir. */
+export function mountTmpfs(sizeBytes: number): SmallFs {
+  const dir = mkdtempSync(join(tmpdir(), "medfcl-tmpfs-"));
+  const r = mount(["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", dir]);
+  if (!r.ok) throw new Error(`mount -t tmpfs on ${dir}: ${r.err}`);
+  const filler = join(dir, ".filler");
+  let mounted = true;
+  const fs: SmallFs = {
+    dir,
+    freeBytes() {
+      const s = statfsSync(dir);
+      return s.bavail * s.bsize;
+    },
+    fill(leaveBytes) {
+      const fd = openSync(filler, "a");
+      try {
+        const chunk = Buffer.alloc(1 << 20);
+        for (;;) {
+          const want = fs.freeBytes() - leaveBytes;
+          if (want <= 0) break;
+          try {
+            writeSync(fd, chunk, 0, Math.min(chunk.length, want));
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code === "ENOSPC") break;
+            throw err;
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+    },
+    unfill() {
+      rmSync(filler, { force: true });
+    },
+    remount({ ro }) {
+      const m = mount(["-o", `remount,${ro ? "ro" : "rw"}`, dir]);
+      if (!m.ok) throw new Error(`remount ${ro ? "ro" : "rw"} ${dir}: ${m.err}`);
+    },
+    close() {
+      if (!mounted) return;
+      mounted = false;
+      spawnSync("umount", ["-l", dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  mkdirSync(dir, { recursive: true });
+  return fs;
+}
