@@ -133,6 +133,12 @@ export function applyEvent(view: { sites: SiteView[]; run: RunView }, e: MedfclE
         run.error = e.reason;
       }
       return false;
+    case "run.paused":
+      if (run) run.error = `paused while ${e.phase}: ${e.reason}`;
+      return false;
+    case "run.resumed":
+      if (run) run.error = null;
+      return false;
     case "site.registered":
     case "run.created":
     case "exemplar.refused":

@@ -5,6 +5,7 @@ import type { BlobStore } from "../services/store/index.js";
 import type { Db } from "./store.js";
 import type { Hub } from "./hub.js";
 import type { ModelOps } from "./model-ops.js";
+import type { StorageGuard } from "./storage-guard.js";
 
 /** Everything a handler or the round runner needs; built once in startCoordinator. */
 export interface CoordinatorContext {
@@ -15,6 +16,8 @@ export interface CoordinatorContext {
   events: EventBus;
   hub: Hub;
   models: ModelOps;
+  /** Whether the state dir takes writes (disk-full / disk-error refuse uploads and run creation). */
+  storage: StorageGuard;
   /** Where each run's R.json, base.json and run.json are written for `medfcl audit report`. */
   runsDir: string;
   version: string;

@@ -216,6 +216,9 @@ export async function receiveUpdate(
     return { update_id: existing.updateId, accepted: true, duplicate: true };
   }
   if (!isTaskOpen(task.state)) throw new StaleTaskError(task.taskId, task.state);
+  // Checked before the first byte is read: while the state dir refuses writes the site keeps its
+  // spooled update and pushes it again (RESOURCE_EXHAUSTED with a retry-after trailer).
+  ctx.storage.assertWritable("PushUpdate");
   const encoding = updateEncodingFromWire(header);
   // An encoded delta is at most an index and a value per base weight (topk at fraction 1) plus a
   // header: twice the base checkpoint and 1 MiB bounds every encoding; a larger stream is cut off.
@@ -268,18 +271,24 @@ export async function receiveUpdate(
     }
     const norm = checkDeltaFacts(layout, facts, ctx.config.updateNormBound);
     if (header.num_samples <= 0) throw new UpdateRejectedError("num_samples must be positive", { details: { field: "num_samples" } });
-    store.insertUpdate(ctx.db, { ...record, norm, accepted: true, reason: null });
-    store.setTaskState(ctx.db, task.taskId, "done");
-    for (const m of record.metrics) store.insertMetric(ctx.db, { runId: task.runId, taskId: task.taskId, siteId, name: m.name, value: m.value, step: m.step });
+    // One commit: an update recorded as accepted always has its task done (a repeat push is then a
+    // duplicate, and the round closes), or, when the write fails, neither is recorded.
+    ctx.db.transaction(() => {
+      store.insertUpdate(ctx.db, { ...record, norm, accepted: true, reason: null });
+      store.setTaskState(ctx.db, task.taskId, "done");
+      for (const m of record.metrics) store.insertMetric(ctx.db, { runId: task.runId, taskId: task.taskId, siteId, name: m.name, value: m.value, step: m.step });
+    })();
     void ctx.events.publish({ type: "update.received", runId: task.runId, step: task.step, siteId, taskId: task.taskId, sha256, bytes: size, numSamples: header.num_samples });
     ctx.logger.info({ siteId, taskId: task.taskId, sha256, bytes: size, norm, encoding }, "update accepted");
     return { update_id: sha256, accepted: true, duplicate: false };
   } catch (err) {
     if (!(err instanceof MedfclError)) throw err;
-    store.insertUpdate(ctx.db, { ...record, norm: null, accepted: false, reason: err.message });
+    ctx.db.transaction(() => {
+      store.insertUpdate(ctx.db, { ...record, norm: null, accepted: false, reason: err.message });
+      store.setTaskState(ctx.db, task.taskId, "rejected", err.message);
+    })();
     // The refused bytes go unless something trusted holds the same content (the record keeps their sha256).
     if (!store.blobReferenced(ctx.db, sha256)) ctx.blobs.remove(sha256);
-    store.setTaskState(ctx.db, task.taskId, "rejected", err.message);
     void ctx.events.publish({ type: "update.rejected", runId: task.runId, step: task.step, siteId, taskId: task.taskId, reason: err.message, code: err.code });
     ctx.logger.warn({ siteId, taskId: task.taskId, reason: err.message }, "update rejected");
     throw err;

@@ -197,6 +197,11 @@ export function openDb(path: string): Db {
 
 export const nowIso = (): string => new Date().toISOString();
 
+/** One small committed write, tried before a coordinator that refused writes takes them again. */
+export function probeWrite(db: Db): void {
+  db.prepare("INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(nowIso());
+}
+
 // ---- parsing ----------------------------------------------------------------------------------
 
 interface Where {
@@ -287,7 +292,7 @@ export function listSites(db: Db): SiteRecord[] {
   return (db.prepare("SELECT * FROM sites ORDER BY site_id").all() as SiteRow[]).map(siteFromRow);
 }
 
-const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null }>();
+const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null; onError?: (err: unknown) => void }>();
 
 /**
  * Liveness of a site. Every heartbeat and poll touches it, so the writes are gathered and flushed
@@ -302,13 +307,45 @@ export function touchSite(db: Db, siteId: string): void {
     pendingTouches.set(db, p);
   }
   p.at.set(siteId, nowIso());
-  if (!p.timer) {
-    p.timer = setTimeout(() => flushTouches(db), 1000);
-    p.timer.unref();
-  }
+  scheduleFlush(db, p);
 }
 
-/** Writes the gathered liveness now (before close, and on the timer). */
+function scheduleFlush(db: Db, p: NonNullable<ReturnType<typeof pendingTouches.get>>): void {
+  if (p.timer) return;
+  // A timer callback that throws ends the process: a flush that fails (a full disk) keeps its
+  // entries, tells the owner, and is tried again on the next tick.
+  p.timer = setTimeout(() => {
+    p.timer = null;
+    try {
+      flushTouches(db);
+    } catch (err) {
+      p.onError?.(err);
+      if (db.open) scheduleFlush(db, p);
+    }
+  }, 1000);
+  p.timer.unref();
+}
+
+/** When the site was last heard from, counting a touch not yet flushed (a flush may be failing on a full disk). */
+export function lastSeenAt(db: Db, site: SiteRecord): string {
+  const pending = pendingTouches.get(db)?.at.get(site.siteId);
+  return pending && pending > site.lastSeenAt ? pending : site.lastSeenAt;
+}
+
+/** Called with the error of every write-behind flush that fails (it is retried a second later). */
+export function onTouchFlushError(db: Db, fn: (err: unknown) => void): void {
+  let p = pendingTouches.get(db);
+  if (!p) {
+    p = { at: new Map(), timer: null };
+    pendingTouches.set(db, p);
+  }
+  p.onError = fn;
+}
+
+/**
+ * Writes the gathered liveness now (before close, and on the timer). When the write fails, the
+ * entries stay pending (newer touches win) and the error is thrown.
+ */
 export function flushTouches(db: Db): void {
   const p = pendingTouches.get(db);
   if (!p) return;
@@ -318,9 +355,14 @@ export function flushTouches(db: Db): void {
   const stmt = db.prepare("UPDATE sites SET last_seen_at = ? WHERE site_id = ?");
   const entries = [...p.at];
   p.at.clear();
-  db.transaction(() => {
-    for (const [siteId, at] of entries) stmt.run(at, siteId);
-  })();
+  try {
+    db.transaction(() => {
+      for (const [siteId, at] of entries) stmt.run(at, siteId);
+    })();
+  } catch (err) {
+    for (const [siteId, at] of entries) if (!p.at.has(siteId)) p.at.set(siteId, at);
+    throw err;
+  }
 }
 
 // ---- runs and steps ---------------------------------------------------------------------------
@@ -593,6 +635,15 @@ export function tasksOfRun(db: Db, runId: string): Task[] {
 
 export function openTasksOfSite(db: Db, siteId: string): Task[] {
   return (db.prepare(`SELECT * FROM tasks WHERE site_id = ? AND state IN ${OPEN_STATES_SQL}`).all(siteId) as TaskRow[]).map(taskFromRow);
+}
+
+/** Moves the deadline of each open task of a run `ms` later (the time the run was paused for a full disk). */
+export function extendOpenTaskDeadlines(db: Db, runId: string, ms: number): void {
+  const rows = db.prepare(`SELECT task_id, deadline FROM tasks WHERE run_id = ? AND state IN ${OPEN_STATES_SQL}`).all(runId) as { task_id: string; deadline: string }[];
+  const set = db.prepare("UPDATE tasks SET deadline = ? WHERE task_id = ?");
+  db.transaction(() => {
+    for (const r of rows) set.run(new Date(Date.parse(r.deadline) + ms).toISOString(), r.task_id);
+  })();
 }
 
 /** Whether one of the site's tasks starts from this model version (it may then pull it). */

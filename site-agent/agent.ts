@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
-import { writeFileAtomicSync } from "../services/store/index.js";
+import { StorageWriteError, writeFileAtomicSync } from "../services/store/index.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 import type { NextTaskResponse__Output } from "../generated/medfcl/v1/NextTaskResponse.js";
 import type { RegisterResponse__Output } from "../generated/medfcl/v1/RegisterResponse.js";
@@ -106,7 +106,12 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     const beat = async (): Promise<void> => {
       try {
         const res = await call<object, HeartbeatResponse__Output>(client.Heartbeat.bind(client), { site_id: siteId, session_id: st.sessionId, state: st.state, task_id: st.taskId, progress: st.progress, loss: st.loss }, 10_000);
-        writeHealth(o.config.stateDir, st);
+        try {
+          writeHealth(o.config.stateDir, st);
+        } catch (err) {
+          // A full disk at the site must not cost the heartbeat's answer (cancellations, re-register).
+          o.logger.warn({ err: (err as Error).message }, "health file not written");
+        }
         for (const id of res.cancel_task_ids) {
           cancelled.add(id);
           if (id === st.taskId) taskAbort?.abort();
@@ -237,7 +242,7 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       o.onProgress?.(task, p);
     }, signal);
     delta = result.delta;
-    entry = writeSpool(o.config.stateDir, {
+    const header: SpooledUpdate["header"] = {
       site_id: siteId,
       task_id: task.task_id,
       base_version: task.base_version,
@@ -247,7 +252,16 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       ...updateEncoding(result.encoding),
       num_samples: result.numSamples,
       metrics: result.metrics,
-    }, result.delta);
+    };
+    try {
+      entry = writeSpool(o.config.stateDir, header, result.delta);
+    } catch (err) {
+      if (!(err instanceof StorageWriteError)) throw err;
+      // The trained update is worth more than the spool: it goes up from memory. Only a restart
+      // before it lands costs a retraining.
+      log.warn({ err: err.message }, "the update cannot be spooled (the agent's disk is full or failing); uploading it from memory");
+      entry = { header, exemplarsPushed: false, spooledAt: new Date().toISOString() };
+    }
   }
 
   st.state = "uploading";
@@ -261,7 +275,12 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
         const res = await withRetry("PushExemplars", () => pushExemplars(client, siteId, task.task_id, offers), retry);
         log.info({ offered: offers.length, accepted: res.accepted_ids.length, rejected: res.rejected.length, reasons: res.rejected.map((r) => r.reason).slice(0, 5) }, "exemplars pushed");
       }
-      markExemplarsPushed(o.config.stateDir, entry);
+      try {
+        markExemplarsPushed(o.config.stateDir, entry);
+      } catch (err) {
+        if (!(err instanceof StorageWriteError)) throw err;
+        log.warn({ err: err.message }, "could not note in the spool that the exemplars were pushed; a retry pushes them again (the coordinator stores each once)");
+      }
     }
     const res = await withRetry("PushUpdate", () => pushUpdate(client, entry.header, delta), retry);
     removeSpool(o.config.stateDir, task.task_id);

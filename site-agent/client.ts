@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import { storageFault, writeAllSync } from "../services/store/index.js";
-import { channelOptions, clientCredentials, medfclProto, type TlsFiles } from "../services/transport/index.js";
+import { backoffMs, channelOptions, clientCredentials, isTransient, medfclProto, retryAfterMs, type TlsFiles } from "../services/transport/index.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 import type { ExemplarInfo, ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
 import type { UpdateHeader } from "../generated/medfcl/v1/UpdateHeader.js";
@@ -44,7 +44,7 @@ export function call<Req, Res>(
 
 function isRetryable(err: unknown): boolean {
   const code = (err as grpc.ServiceError)?.code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.CANCELLED || code === grpc.status.DEADLINE_EXCEEDED || code === undefined;
+  return isTransient(err) || code === grpc.status.INTERNAL || code === grpc.status.CANCELLED || code === undefined;
 }
 
 /** Hashes through a fixed 1 MiB buffer: reading a model whole would add its size to the agent's peak RSS. */
@@ -187,7 +187,9 @@ export interface RetryOptions {
 /**
  * Runs `op` until it succeeds, the coordinator answers with a status that retrying cannot change
  * (the update was rejected, the task is stale or gone: thrown), or `signal` aborts. Transport
- * failures (a restarting coordinator, ECONNRESET) are retried with capped exponential backoff.
+ * failures (a restarting coordinator, ECONNRESET) and refusals that end by themselves (a full disk
+ * at the coordinator: RESOURCE_EXHAUSTED with a retry-after trailer) are retried with capped
+ * exponential backoff and jitter.
  * Callers only retry idempotent operations: an update is named by its sha256, and the coordinator
  * answers a repeated one as a duplicate.
  */
@@ -203,7 +205,8 @@ export async function withRetry<T>(what: string, op: () => Promise<T>, opts: Ret
       // DATA_LOSS: the coordinator received other bytes than were sent (a cut stream); worth a few more tries.
       const dataLoss = (err as grpc.ServiceError)?.code === grpc.status.DATA_LOSS && ++dataLosses <= 3;
       if (!(isRetryable(err) || dataLoss) || opts.signal.aborted) throw err;
-      const delay = Math.min(base * 2 ** (attempt - 1), max);
+      // A coordinator whose disk is full says when to come back; it is not waited on harder than that.
+      const delay = Math.max(backoffMs(attempt, { baseMs: base, maxMs: max }), Math.min(retryAfterMs(err) ?? 0, max));
       opts.logger?.warn({ what, attempt, retryInMs: delay, err: (err as Error).message }, "upload failed; retrying");
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);

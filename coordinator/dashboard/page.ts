@@ -57,7 +57,8 @@ function load(snap) {
   snap.sites.forEach(function (s) { S.sites[s.siteId] = s; });
   snap.runs.slice().reverse().forEach(addRun);
   S.events = snap.events.map(function (e) { return e.event; }).reverse();
-  $('version').textContent = 'coordinator ' + snap.version;
+  // A full state dir is shown where the version is: uploads and new runs wait until there is room.
+  $('version').textContent = 'coordinator ' + snap.version + (snap.storage && snap.storage.state !== 'ok' ? ' | ' + snap.storage.state + ': ' + snap.storage.reason : '');
   renderAll();
 }
 
@@ -109,6 +110,8 @@ function apply(e) {
       refresh(); return;
     case 'run.completed': if (run) { run.state = 'completed'; renderRun(run); } break;
     case 'run.failed': if (run) { run.state = 'failed'; run.error = e.reason; renderRun(run); } break;
+    case 'run.paused': if (run) { run.error = 'paused while ' + e.phase + ': ' + e.reason; renderRun(run); } refresh(); return;
+    case 'run.resumed': if (run) { run.error = null; renderRun(run); } refresh(); return;
   }
   if (e.type !== 'site.heartbeat' && e.type !== 'site.progress') { S.events.unshift(e); S.events.length = Math.min(S.events.length, 200); renderEvents(); }
 }

@@ -5,12 +5,12 @@ import * as admin from "../admin-service.js";
 import type { CoordinatorContext } from "../context.js";
 import { toGrpcStatus } from "./errors.js";
 
-function unary<Req, Res>(fn: (req: Req) => Res) {
+function unary<Req, Res>(ctx: CoordinatorContext, fn: (req: Req) => Res) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
     try {
       callback(null, fn(call.request));
     } catch (err) {
-      callback(toGrpcStatus(err));
+      callback(toGrpcStatus(ctx.storage.refusal(err, call.getPath())));
     }
   };
 }
@@ -22,7 +22,7 @@ function unary<Req, Res>(fn: (req: Req) => Res) {
  */
 export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string) => void, authorizeAdmin: (call: ServerCallIdentity) => void): AdminServiceHandlers {
   const guarded = <Req, Res>(fn: (req: Req) => Res) => {
-    const inner = unary(fn);
+    const inner = unary(ctx, fn);
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       try {
         authorizeAdmin(call);

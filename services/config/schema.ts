@@ -62,6 +62,16 @@ export const coordinatorSchema = z
     taskDeadlineMs: z.number().int().positive().default(30 * 60 * 1000),
     /** Updates whose L2 norm exceeds this are rejected before aggregation. */
     updateNormBound: z.number().positive().default(1e4),
+    /**
+     * Free bytes the state dir's filesystem must keep. Below it (or after any write fails for lack
+     * of space) the coordinator refuses uploads and run creation with RESOURCE_EXHAUSTED, keeps
+     * serving reads, heartbeats and the dashboard, and resumes by itself once there is room again
+     * (etcd's NOSPACE alarm; Kafka and PostgreSQL stop writing before the disk is full). 0 turns the
+     * watermark off; failed writes still count.
+     */
+    minFreeBytes: z.number().int().nonnegative().default(256 * 1024 * 1024),
+    /** How often free space is checked (and, while writes are refused, a probe write is tried). */
+    storageCheckMs: z.number().int().positive().default(2000),
     /** gRPC message and chunk sizes (DESIGN.md: 256 KiB–1 MiB chunks). */
     chunkBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(1024 * 1024),
     /**

@@ -60,6 +60,7 @@ function logLevelFor(event: MedfclEvent): "debug" | "info" | "warn" {
     case "site.progress":
       return "debug";
     case "run.failed":
+    case "run.paused":
     case "update.rejected":
     case "site.dropout":
     case "exemplar.refused":

@@ -31,6 +31,32 @@ export interface RunFailedEvent {
   at: string;
 }
 
+/**
+ * The run waits because the coordinator's state dir refuses writes (a full disk, an I/O error);
+ * nothing it committed is lost, and it goes on by itself (`run.resumed`) once there is room.
+ */
+export interface RunPausedEvent {
+  type: "run.paused";
+  runId: string;
+  /** The step it was at; -1 before the first step. */
+  step: number;
+  /** What it could not do, e.g. "aggregating". */
+  phase: string;
+  reason: string;
+  at: string;
+}
+
+export interface RunResumedEvent {
+  type: "run.resumed";
+  runId: string;
+  step: number;
+  phase: string;
+  /** Why it had paused (the same reason as the run.paused before it). */
+  reason: string;
+  pausedMs: number;
+  at: string;
+}
+
 export interface StepOpenedEvent {
   type: "step.opened";
   runId: string;
@@ -149,6 +175,8 @@ export type MedfclEvent =
   | RunCreatedEvent
   | RunCompletedEvent
   | RunFailedEvent
+  | RunPausedEvent
+  | RunResumedEvent
   | StepOpenedEvent
   | TaskAssignedEvent
   | UpdateReceivedEvent

@@ -35,6 +35,8 @@ function sampleEvents(runId: string, siteId: string): MedfclEvent[] {
     { type: "site.dropout", runId, step: 1, siteId, taskId: "t3", reason: "deadline passed", at: AT },
     { type: "run.completed", runId, finalVersion: "v3", at: AT },
     { type: "run.failed", runId, reason: "no site left", at: AT },
+    { type: "run.paused", runId, step: 1, phase: "aggregating", reason: "disk full", at: AT },
+    { type: "run.resumed", runId, step: 1, phase: "aggregating", reason: "disk full", pausedMs: 1500, at: AT },
     { type: "site.heartbeat", siteId, state: "training", taskId: "t1", at: AT },
     { type: "site.progress", siteId, runId, taskId: "t1", progress: 0.5, loss: 1.25, at: AT },
     { type: "site.registered", siteId, agentVersion: "0.1.0", backend: "wasm", at: AT },
@@ -48,6 +50,8 @@ const EXPECTED_SUBJECTS: Record<EventType, (run: string, site: string) => string
   "run.created": (r) => `medfcl.run.${r}.created`,
   "run.completed": (r) => `medfcl.run.${r}.completed`,
   "run.failed": (r) => `medfcl.run.${r}.failed`,
+  "run.paused": (r) => `medfcl.run.${r}.paused`,
+  "run.resumed": (r) => `medfcl.run.${r}.resumed`,
   "step.opened": (r) => `medfcl.run.${r}.step.1.opened`,
   "task.assigned": (r) => `medfcl.run.${r}.step.1.task.assigned`,
   "update.received": (r) => `medfcl.run.${r}.step.1.update.received`,
@@ -135,7 +139,7 @@ describe("events (no NATS)", () => {
       sunk.map(eventSubject),
       "every event reaches the log with its subject",
     );
-    assert.equal(seen.length, 11, "the in-process subscriber sees the 10 run events plus the first extra step.closed");
+    assert.equal(seen.length, 13, "the in-process subscriber sees the 12 run events plus the first extra step.closed");
     await bus.close();
     await bus.close();
   });
