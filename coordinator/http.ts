@@ -4,6 +4,7 @@ import type { CoordinatorContext } from "./context.js";
 import type { DashboardFeed, FeedEntry } from "./dashboard/feed.js";
 import { DASHBOARD_CSP, dashboardPage } from "./dashboard/page.js";
 import { dashboardSnapshot } from "./dashboard/snapshot.js";
+import { BLOB_KINDS, blobInventory, blobUsage } from "./maintenance.js";
 import { STORAGE_STATES } from "./storage-guard.js";
 import * as store from "./store.js";
 
@@ -41,6 +42,12 @@ function storageMetrics(ctx: CoordinatorContext): string[] {
     `medfcl_state_dir_min_free_bytes ${st.watermarkBytes}`,
   ];
   if (st.freeBytes !== null) lines.push("# HELP medfcl_state_dir_free_bytes Free bytes of the state dir's filesystem.", "# TYPE medfcl_state_dir_free_bytes gauge", `medfcl_state_dir_free_bytes ${st.freeBytes}`);
+  // What the blobs are, so growth is visible before the disk fills; ended-update and unreferenced are what `store gc` frees.
+  const usage = blobUsage(blobInventory(ctx.db, ctx.blobs));
+  lines.push("# HELP medfcl_blob_store_bytes Bytes in the blob store by kind (store gc deletes ended-update and unreferenced).", "# TYPE medfcl_blob_store_bytes gauge");
+  for (const k of BLOB_KINDS) lines.push(`medfcl_blob_store_bytes{kind="${k}"} ${usage[k].bytes}`);
+  lines.push("# HELP medfcl_blob_store_blobs Blobs in the blob store by kind.", "# TYPE medfcl_blob_store_blobs gauge");
+  for (const k of BLOB_KINDS) lines.push(`medfcl_blob_store_blobs{kind="${k}"} ${usage[k].blobs}`);
   return lines;
 }
 

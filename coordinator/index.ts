@@ -27,6 +27,8 @@ export { createStrategy, findStrategy, registerStrategy, strategyInfo, strategyN
 export { checkManifest, checkDelta } from "./validation.js";
 export { defaultHyper } from "./admin-service.js";
 export { StateDirLockedError, StateMismatchError } from "./state-dir.js";
+export { BLOB_KINDS, gcState, inspectState, verifyState, type BlobKind, type GcResult, type VerifyReport } from "./maintenance.js";
+export { fmtBytes } from "./storage-guard.js";
 
 export interface RunningCoordinator {
   /** host:port of the gRPC server (the real port when 0 was asked). */

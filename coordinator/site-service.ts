@@ -127,8 +127,11 @@ export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { s
       store.setTaskState(ctx.db, task.taskId, "delivered");
       return taskToWire(task, ctx.blobs.size(task.baseVersion));
     }
+    // Idle means "no open task for this site" (agents drop their spooled updates on it), so a
+    // coordinator that is shutting down says UNAVAILABLE instead.
+    if (ctx.signal.aborted) throw new MedfclError(ErrorCode.Unavailable, "the coordinator is shutting down; ask again once it is back", { details: { siteId } });
     const left = deadline - Date.now();
-    if (left <= 0 || signal.aborted || ctx.signal.aborted) return null;
+    if (left <= 0 || signal.aborted) return null;
     await ctx.hub.waitForTaskAssigned(siteId, left, AbortSignal.any([signal, ctx.signal]));
   }
 }

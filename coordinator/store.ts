@@ -195,6 +195,22 @@ export function openDb(path: string): Db {
   return db;
 }
 
+/**
+ * Opens a coordinator database to read only (`store verify`, a dry-run `store gc`), beside a running
+ * coordinator or not; it is neither migrated nor written. A newer schema is refused.
+ */
+export function openDbReadOnly(path: string): Db {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const version = storedSchemaVersion(db);
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
 export const nowIso = (): string => new Date().toISOString();
 
 /** One small committed write, tried before a coordinator that refused writes takes them again. */
@@ -838,6 +854,51 @@ export function blobReferenced(db: Db, sha256: string): boolean {
   return Boolean(
     db.prepare("SELECT 1 FROM updates WHERE update_id = ? AND accepted = 1 UNION SELECT 1 FROM versions WHERE version = ? UNION SELECT 1 FROM exemplars WHERE exemplar_id = ? LIMIT 1").get(sha256, sha256, sha256),
   );
+}
+
+// ---- retention and integrity (store gc, store verify) ------------------------------------------
+
+/** The blobs the database names, by what they are; `store gc` deletes none of `versions`, `exemplars` or `liveUpdates`. */
+export interface BlobReferences {
+  /** Every model version of every lineage. */
+  versions: Set<string>;
+  exemplars: Set<string>;
+  /** Accepted updates of runs still pending or running (a round may yet aggregate them). */
+  liveUpdates: Set<string>;
+  /** Accepted updates of runs that ended: their record (sha256, site, norm) stays; the bytes are no longer needed. */
+  endedUpdates: Set<string>;
+}
+
+export function blobReferences(db: Db): BlobReferences {
+  const col = (sql: string): Set<string> => new Set((db.prepare(sql).pluck().all() as string[]));
+  const updates = db.prepare("SELECT u.update_id AS id, r.state AS state FROM updates u LEFT JOIN runs r ON r.run_id = u.run_id WHERE u.accepted = 1").all() as { id: string; state: string | null }[];
+  const live = new Set(updates.filter((u) => u.state === "pending" || u.state === "running").map((u) => u.id));
+  return {
+    versions: col("SELECT version FROM versions"),
+    exemplars: col("SELECT exemplar_id FROM exemplars"),
+    liveUpdates: live,
+    endedUpdates: new Set(updates.map((u) => u.id).filter((id) => !live.has(id))),
+  };
+}
+
+/**
+ * Version rows that nothing points to: no run (base, current), step (parent, result), round or
+ * child version names them. A retried aggregation that committed its version but not its round
+ * left such a row beside the real one before both became one commit.
+ */
+export function orphanVersions(db: Db): VersionRecord[] {
+  return (
+    db
+      .prepare(
+        `SELECT * FROM versions v WHERE
+           NOT EXISTS (SELECT 1 FROM runs r WHERE r.base_version = v.version OR r.current_version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.version = v.version OR s.parent_version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM rounds o WHERE o.version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM versions c WHERE c.parent = v.version)
+         ORDER BY v.created_at`,
+      )
+      .all() as VersionRow[]
+  ).map(versionFromRow);
 }
 
 // ---- exemplars --------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ import type { RegisterResponse__Output } from "../generated/medfcl/v1/RegisterRe
 import type { HeartbeatResponse__Output } from "../generated/medfcl/v1/HeartbeatResponse.js";
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
 import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate, withRetry } from "./client.js";
-import { markExemplarsPushed, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
+import { agentDiskUsage, diskUsageMetrics, modelPath, pruneAgentState, touchModel } from "./retention.js";
+import { listSpool, markExemplarsPushed, pruneSpool, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
 import { TaskRefusedError } from "./errors.js";
 import type { SiteWork, TaskProgress } from "./types.js";
 
@@ -26,6 +27,8 @@ export interface AgentOptions {
   signal: AbortSignal;
   /** Exit after this many tasks (tests and simulations); 0 = run until stopped. */
   maxTasks?: number;
+  /** How long one NextTask long poll waits for a task (default 20 s; tests shorten it). */
+  pollWaitMs?: number;
   /** Progress reporter for humans (a bar on a TTY); log lines otherwise. */
   onProgress?: (task: TrainTask__Output, p: TaskProgress) => void;
   serverName?: string;
@@ -101,6 +104,7 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     const reg = await register(client, o, siteId);
     st.sessionId = reg.session_id;
     st.heartbeatMs = reg.heartbeat_interval_ms || 5000;
+    await reportNotes(client, siteId, o.work.notes?.() ?? [], o);
     writeHealth(o.config.stateDir, st);
 
     const beat = async (): Promise<void> => {
@@ -123,13 +127,23 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     };
     const timer = setInterval(() => void beat(), st.heartbeatMs);
     timer.unref();
+    // Models and replay sets no open task needs; spooled updates may still be taken (kept).
+    const prune = (): void => {
+      try {
+        const spooled = listSpool(o.config.stateDir);
+        pruneAgentState(o.config.stateDir, { keepModels: o.config.keepModels, openVersions: new Set(spooled.flatMap((e) => (e.baseVersion ? [e.baseVersion] : []))), openTasks: new Set() }, o.logger);
+      } catch (err) {
+        o.logger.warn({ err: (err as Error).message }, "agent state not pruned");
+      }
+    };
+    prune();
 
     let done = 0;
     try {
       while (!o.signal.aborted && (!o.maxTasks || done < o.maxTasks)) {
         let res: NextTaskResponse__Output;
         try {
-          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000, o.signal);
+          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: o.pollWaitMs ?? 20_000 }, (o.pollWaitMs ?? 20_000) + 20_000, o.signal);
         } catch (err) {
           if (o.signal.aborted) break;
           // The coordinator does not know this session (or this site): register again, as on Heartbeat.
@@ -146,7 +160,14 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           o.logger.info({ reason: res.shutdown.reason }, "coordinator asked the agent to stop");
           break;
         }
-        if (!res.task) continue;
+        if (!res.task) {
+          // The coordinator hands out a site's open tasks before answering idle: no spooled update
+          // can be taken any more (its task ended, or the coordinator forgot it).
+          const gone = pruneSpool(o.config.stateDir);
+          if (gone.length) o.logger.info({ tasks: gone }, "spooled updates of tasks that are no longer open removed");
+          prune();
+          continue;
+        }
         taskAbort = new AbortController();
         st.taskId = res.task.task_id;
         void beat(); // tell the coordinator at once that the task is being worked on
@@ -171,6 +192,7 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           }
         } finally {
           o.signal.removeEventListener("abort", stop);
+          prune();
           st.state = "idle";
           st.taskId = "";
           st.progress = 0;
@@ -190,6 +212,16 @@ function updateEncoding(name: string): { encoding: ReturnType<typeof deltaEncodi
   const encoding = deltaEncodingWire.parseName(name);
   if (!encoding) throw new MedfclError(ErrorCode.Internal, `site work produced a delta in encoding "${name}", not one of ${deltaEncodingWire.names.join(", ")}`, { details: { encoding: name } });
   return { encoding: deltaEncodingWire.toWire(encoding), legacy_encoding: encoding };
+}
+
+/** Site notes (no task) for the coordinator's record; best effort: the agent's log has them too. */
+async function reportNotes(client: SiteServiceClient, siteId: string, notes: string[], o: AgentOptions): Promise<void> {
+  if (notes.length === 0) return;
+  try {
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: "", metrics: [], notes: notes.slice(0, 64) });
+  } catch (err) {
+    o.logger.warn({ err: (err as Error).message, notes: notes.length }, "site notes not delivered to the coordinator");
+  }
 }
 
 async function reportTaskFailure(client: SiteServiceClient, siteId: string, taskId: string, err: Error, o: AgentOptions): Promise<void> {
@@ -228,15 +260,16 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     log.info({ update: entry.header.sha256.slice(0, 12), spooledAt: entry.spooledAt }, "finished update found in the spool; uploading it without training again");
   } else {
     st.state = "downloading";
-    const modelPath = join(o.config.stateDir, "models", `${task.base_version}.safetensors`);
-    await pullModel(client, siteId, task.base_version, modelPath, {
+    const model = modelPath(o.config.stateDir, task.base_version);
+    await pullModel(client, siteId, task.base_version, model, {
       logger: log,
       onProgress: (got, total) => (st.progress = total > 0 ? 0.05 * (got / total) : 0),
     });
+    touchModel(model);
     const replay = await pullExemplars(client, siteId, task.task_id, task.exemplar_ids);
 
     st.state = "training";
-    const result = await o.work.train(task, readFileSync(modelPath), replay, (p) => {
+    const result = await o.work.train(task, readFileSync(model), replay, (p) => {
       st.progress = 0.05 + 0.85 * p.fraction;
       if (p.loss !== undefined) st.loss = p.loss;
       o.onProgress?.(task, p);
@@ -296,7 +329,9 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     throw err;
   }
   try {
-    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: entry.header.metrics ?? [], notes: [], outcome: { kind: taskOutcomeWire.toWire("ok"), reason: "" } });
+    // The agent's disk use goes with the task's metrics, so the coordinator sees every site's.
+    const disk = diskUsageMetrics(agentDiskUsage(o.config.stateDir));
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: [...(entry.header.metrics ?? []), ...disk], notes: [], outcome: { kind: taskOutcomeWire.toWire("ok"), reason: "" } });
   } catch (err) {
     log.warn({ err: (err as Error).message }, "metrics not reported; the update itself reached the coordinator");
   }

@@ -8,6 +8,7 @@ import { startCoordinator, StateDirLockedError, StateMismatchError, strategyInfo
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
+import { BAD_IMAGE_POLICIES, type BadImagePolicy } from "../../site-agent/image-check.js";
 import { DELTA_ENCODINGS, MODEL_NAMES, type DeltaEncoding } from "../../services/model/index.js";
 import { DROPOUT_POLICIES, deltaEncodingWire, dropoutPolicyWire, type DropoutPolicy } from "../../services/transport/index.js";
 import { action, choiceOption, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
@@ -75,6 +76,7 @@ interface CoordinatorFlags {
   deadlineMs?: number;
   normBound?: number;
   baseWeights?: string;
+  minFreeBytes?: number;
 }
 
 export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): MedfclConfig {
@@ -94,6 +96,7 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
         taskDeadlineMs: f.deadlineMs,
         updateNormBound: f.normBound,
+        minFreeBytes: f.minFreeBytes,
       },
     }),
   });
@@ -113,6 +116,8 @@ interface AgentFlags {
   backend?: string;
   maxTasks?: number;
   serverName?: string;
+  keepModels?: number;
+  badImages?: BadImagePolicy;
 }
 
 function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
@@ -129,6 +134,8 @@ function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
         stateDir: f.stateDir,
         insecure: f.insecure,
         backend: f.backend,
+        keepModels: f.keepModels,
+        badImages: f.badImages,
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
       },
     }),
@@ -156,6 +163,7 @@ export function registerFederation(program: Command): void {
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
       .option("--deadline-ms <ms>", "task deadline", numberOption("--deadline-ms", true))
       .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this", numberOption("--norm-bound"))
+      .option("--min-free-bytes <n>", "free bytes the state dir must keep; below it uploads and new runs are refused until there is room (coordinator.minFreeBytes, default 256 MiB; 0 = off)", numberOption("--min-free-bytes", true, { min: 0 }))
       .option("--fresh-state", "start a new database when the existing one is empty, corrupt or of another schema (the old file is kept as .bak)")
       .option("--base-weights <file>", "pretrained base weights for runs whose model is one, e.g. yolox_nano.onnx (coordinator.baseWeights; default: the cache of `medfcl model fetch`)"),
   ).action(
@@ -195,7 +203,9 @@ export function registerFederation(program: Command): void {
       .option("--state-dir <dir>", "audit log, models, privacy state")
       .option("--backend <name>", "wasm | tensorflow | cpu")
       .option("--server-name <host>", "expected name in the coordinator certificate")
-      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true)),
+      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true))
+      .option("--bad-images <policy>", `images that do not decode (checked at start-up): ${BAD_IMAGE_POLICIES.join(" | ")}; skip trains without them and names them, refuse does not start (agent.badImages, default skip)`, choiceOption("--bad-images", BAD_IMAGE_POLICIES))
+      .option("--keep-models <n>", "downloaded models kept besides those of open tasks, most recently used first (agent.keepModels, default 2)", numberOption("--keep-models", true, { min: 0 })),
   ).action(
     action(async (flags: AgentFlags, cmd: Command) => {
       const cfg = agentConfigFrom(cmd, flags);

@@ -138,6 +138,17 @@ export const agentSchema = z
     task: z.string().min(1).default("detection"),
     /** Local state: audit log, downloaded models, resumable transfers. */
     stateDir: z.string().min(1).default("./agent-state"),
+    /**
+     * Downloaded models kept besides those of the agent's open tasks, most recently used first; older
+     * ones are deleted between tasks (a later task from one of them downloads it again).
+     */
+    keepModels: z.number().int().nonnegative().default(2),
+    /**
+     * Images of the site's folder that do not decode (checked once at start-up, cached by content
+     * hash): "skip" trains without them and names them to the operator and the coordinator;
+     * "refuse" does not start.
+     */
+    badImages: z.enum(["skip", "refuse"]).default("skip"),
     tls: tlsSchema.default({}),
     insecure: z.boolean().default(false),
     backend: z.enum(["wasm", "tensorflow", "cpu"]).default("wasm"),

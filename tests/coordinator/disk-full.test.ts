@@ -71,7 +71,7 @@ describe("coordinator - a full state dir", { skip: tmpfsSkipReason() }, () => {
   before(async () => {
     fs = mountTmpfs(24 * MB);
     // The watermark is 4 MB of the 24: filling to 1 MB free crosses it before any write fails.
-    coord = await startTestCoordinator({ stateDir: join(fs.dir, "state"), minFreeBytes: 4 * MB, storageCheckMs: 100, dashboardToken: TOKEN, evalSets: { "dom-a": "/unused" } });
+    coord = await startTestCoordinator({ stateDir: join(fs.dir, "state"), minFreeBytes: 4 * MB, storageCheckMs: 100, heartbeatMisses: 1000, dashboardToken: TOKEN, evalSets: { "dom-a": "/unused" } });
     admin = createAdminClient(coord.address, { insecure: true });
     client = createSiteClient({ address: coord.address, insecure: true });
     session = (await call<object, { session_id: string }>(client.Register.bind(client), { site_id: "site-a", agent_version: "test", manifest: testManifest("dom-a"), backend: "wasm" })).session_id;
@@ -133,7 +133,7 @@ describe("coordinator - a full state dir", { skip: tmpfsSkipReason() }, () => {
 
   it("coordinator - with no watermark, writes that fail (an upload, the liveness flush) put it in disk-full without ending the process, and it recovers", async () => {
     await coord.close();
-    coord = await startTestCoordinator({ stateDir: join(fs.dir, "state"), minFreeBytes: 0, storageCheckMs: 100, heartbeatIntervalMs: 100, evalSets: { "dom-a": "/unused" } });
+    coord = await startTestCoordinator({ stateDir: join(fs.dir, "state"), minFreeBytes: 0, storageCheckMs: 100, heartbeatMisses: 1000, evalSets: { "dom-a": "/unused" } });
     admin.close();
     client.close();
     admin = createAdminClient(coord.address, { insecure: true });
