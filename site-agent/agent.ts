@@ -1,4 +1,4 @@
-import { deltaEncodingWire, taskOutcomeWire } from "../services/transport/index.js";
+import { backoffMs, deltaEncodingWire, retryAfterMs, taskOutcomeWire } from "../services/transport/index.js";
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -83,8 +83,9 @@ async function register(client: SiteServiceClient, o: AgentOptions, siteId: stri
       // 7 PERMISSION_DENIED, 16 UNAUTHENTICATED, 3 INVALID_ARGUMENT: retrying cannot help.
       if (code === 7 || code === 16 || code === 3) throw new MedfclError(code === 3 ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
       if (o.signal.aborted) throw err;
-      o.logger.warn({ attempt, err: (err as Error).message }, "coordinator not reachable yet; retrying");
-      await sleep(Math.min(500 * attempt, 5000), o.signal);
+      const delay = backoffMs(attempt, { baseMs: 500, maxMs: 10_000 });
+      o.logger[attempt === 1 ? "warn" : "debug"]({ attempt, retryInMs: delay, err: (err as Error).message }, "coordinator not reachable yet; retrying");
+      await sleep(delay, o.signal);
     }
   }
 }
@@ -107,6 +108,7 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     await reportNotes(client, siteId, o.work.notes?.() ?? [], o);
     writeHealth(o.config.stateDir, st);
 
+    let beatFailures = 0;
     const beat = async (): Promise<void> => {
       try {
         const res = await call<object, HeartbeatResponse__Output>(client.Heartbeat.bind(client), { site_id: siteId, session_id: st.sessionId, state: st.state, task_id: st.taskId, progress: st.progress, loss: st.loss }, 10_000);
@@ -120,9 +122,13 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           cancelled.add(id);
           if (id === st.taskId) taskAbort?.abort();
         }
+        if (beatFailures > 0) o.logger.info({ failed: beatFailures }, "heartbeats reach the coordinator again");
+        beatFailures = 0;
         if (res.reregister) st.sessionId = (await register(client, o, siteId)).session_id;
       } catch (err) {
-        o.logger.warn({ err: (err as Error).message }, "heartbeat failed");
+        // One warning per outage: a coordinator restart must not flood the site's log.
+        o.logger[beatFailures++ === 0 ? "warn" : "debug"]({ err: (err as Error).message }, "heartbeat failed");
+        return;
       }
     };
     const timer = setInterval(() => void beat(), st.heartbeatMs);
@@ -139,6 +145,7 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     prune();
 
     let done = 0;
+    let pollFailures = 0;
     try {
       while (!o.signal.aborted && (!o.maxTasks || done < o.maxTasks)) {
         let res: NextTaskResponse__Output;
@@ -152,10 +159,16 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
             st.sessionId = (await register(client, o, siteId)).session_id;
             continue;
           }
-          o.logger.warn({ err: (err as Error).message }, "NextTask failed; retrying");
-          await sleep(1000, o.signal);
+          // A restarting coordinator (UNAVAILABLE) or one refusing writes: back off with jitter, so
+          // a fleet of agents does not come back in lockstep.
+          pollFailures++;
+          const delay = Math.max(backoffMs(pollFailures, { baseMs: 500, maxMs: 10_000 }), retryAfterMs(err) ?? 0);
+          o.logger[pollFailures === 1 ? "warn" : "debug"]({ err: (err as Error).message, retryInMs: delay }, "NextTask failed; retrying");
+          await sleep(delay, o.signal);
           continue;
         }
+        if (pollFailures > 0) o.logger.info({ failed: pollFailures }, "the coordinator answers again");
+        pollFailures = 0;
         if (res.shutdown) {
           o.logger.info({ reason: res.shutdown.reason }, "coordinator asked the agent to stop");
           break;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
-import { createAdminClient } from "../../services/transport/index.js";
+import { createAdminClient, retryTransient } from "../../services/transport/index.js";
 import { startCoordinator, StateDirLockedError, StateMismatchError, strategyInfo, strategyNames } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
@@ -316,8 +316,11 @@ export function registerFederation(program: Command): void {
           }).catch(usageOnInvalidArgument);
           process.stdout.write(`${run.run_id} ${run.state}\n`);
           if (f.wait) {
-            const done = await client.waitForRun(run.run_id);
-            process.stdout.write(`${JSON.stringify(await client.getAudit(done.run_id), null, 2)}\n`);
+            // A coordinator restart mid-run is waited out: the run resumes there, and so does the wait.
+            const onRetry = (err: unknown, ms: number): void => void process.stderr.write(`medfcl: the coordinator at ${f.coordinator} is not answering (${(err as Error).message}); trying again in ${(ms / 1000).toFixed(1)} s\n`);
+            const done = await client.waitForRun(run.run_id, { onRetry });
+            const audit = await retryTransient(() => client.getAudit(done.run_id), { onRetry });
+            process.stdout.write(`${JSON.stringify(audit, null, 2)}\n`);
             return done.state === "completed" ? ExitCode.Ok : ExitCode.Failure;
           }
         } finally {
@@ -382,7 +385,7 @@ export function registerFederation(program: Command): void {
             process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
             pending = null;
           };
-          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal });
+          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal, onRetry: (line) => process.stderr.write(`medfcl: ${line}\n`) });
           if (tty && pending) process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
           return state === "completed" || (f.once && state !== "failed") ? ExitCode.Ok : ExitCode.Failure;
         }),

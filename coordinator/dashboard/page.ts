@@ -236,16 +236,26 @@ function renderAll() { renderSites(); renderRuns(); renderEvents(); }
 function refresh() {
   return fetch('/api/state', { credentials: 'same-origin' }).then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); }).then(load);
 }
-var es = null;
+var es = null, wasDown = false, seenIds = {}, seenOrder = [];
+// Delivery is at least once: a restarted coordinator may publish a transition again, with its id.
+function repeated(e) {
+  if (!e.id) return false;
+  if (seenIds[e.id]) return true;
+  seenIds[e.id] = 1; seenOrder.push(e.id);
+  if (seenOrder.length > 5000) delete seenIds[seenOrder.shift()];
+  return false;
+}
 function connect() {
   es = new EventSource('/events?after=' + S.lastSeq);
-  es.onopen = function () { $('conn').textContent = 'live'; $('conn').className = 'live'; };
-  es.onerror = function () { $('conn').textContent = 'reconnecting'; $('conn').className = 'down'; };
+  // After a drop (a coordinator restart) the state is read again: events of the gap are not replayed.
+  es.onopen = function () { $('conn').textContent = 'live'; $('conn').className = 'live'; if (wasDown) { wasDown = false; refresh(); } };
+  es.onerror = function () { $('conn').textContent = 'reconnecting'; $('conn').className = 'down'; wasDown = true; };
   es.addEventListener('medfcl', function (m) {
     var seq = Number(m.lastEventId);
     if (seq && seq <= S.lastSeq) return;
     S.lastSeq = seq || S.lastSeq;
-    apply(JSON.parse(m.data));
+    var e = JSON.parse(m.data);
+    if (!repeated(e)) apply(e);
   });
 }
 // Only the relative times tick; nothing is fetched.

@@ -171,7 +171,19 @@ export interface ExemplarRefusedEvent {
   at: string;
 }
 
-export type MedfclEvent =
+/**
+ * What every event carries besides its own fields. Delivery is at least once: a coordinator that
+ * restarts, or resumes a run after a pause, may publish a transition again. `id` lets a consumer
+ * drop the repeat: a state transition (run.created, step.opened, task.assigned, update.received,
+ * evaluated, step.closed, run.completed, ...) has the same id every time it is published
+ * (events/ids.ts); an occurrence that is not a transition (heartbeat, progress, pause) gets a fresh
+ * one. JetStream drops a repeat within its duplicate window by the same id (Nats-Msg-Id).
+ */
+export interface EventEnvelope {
+  id: string;
+}
+
+type AnyEvent =
   | RunCreatedEvent
   | RunCompletedEvent
   | RunFailedEvent
@@ -189,6 +201,8 @@ export type MedfclEvent =
   | SiteRegisteredEvent
   | ExemplarRefusedEvent;
 
+export type MedfclEvent = AnyEvent & EventEnvelope;
+
 export type EventType = MedfclEvent["type"];
 
 /** The event of one type. */
@@ -196,8 +210,8 @@ export type EventOf<T extends EventType> = Extract<MedfclEvent, { type: T }>;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** What callers hand to `publish`: `at` defaults to the publish time. */
-export type EventInput = DistributiveOmit<MedfclEvent, "at"> & { at?: string };
+/** What callers hand to `publish`: `at` defaults to the publish time, `id` to the event's own (ids.ts). */
+export type EventInput = DistributiveOmit<AnyEvent, "at"> & { at?: string; id?: string };
 
 export type EventHandler = (event: MedfclEvent, subject: string) => void;
 

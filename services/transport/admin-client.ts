@@ -6,14 +6,18 @@ import type { ListRunsResponse__Output } from "../../generated/medfcl/v1/ListRun
 import type { Run__Output } from "../../generated/medfcl/v1/Run.js";
 import { channelOptions, clientCredentials, type TlsFiles } from "./channel.js";
 import { medfclProto } from "./proto.js";
+import { retryTransient } from "./retry.js";
 
 export interface AdminClient {
   createRun(req: CreateRunRequest): Promise<Run__Output>;
   getRun(runId: string): Promise<Run__Output>;
   listRuns(pageSize?: number, pageToken?: string, state?: string): Promise<ListRunsResponse__Output>;
   getAudit(runId: string): Promise<Audit__Output>;
-  /** Polls GetRun until the run is completed, failed or cancelled. */
-  waitForRun(runId: string, opts?: { pollMs?: number; timeoutMs?: number; onUpdate?: (run: Run__Output) => void }): Promise<Run__Output>;
+  /**
+   * Polls GetRun until the run is completed, failed or cancelled. A coordinator that is away (a
+   * restart: UNAVAILABLE) is waited for with backoff, and `onRetry` hears of each wait.
+   */
+  waitForRun(runId: string, opts?: { pollMs?: number; timeoutMs?: number; onUpdate?: (run: Run__Output) => void; onRetry?: (err: unknown, delayMs: number) => void }): Promise<Run__Output>;
   close(): void;
 }
 
@@ -31,7 +35,7 @@ export function createAdminClient(address: string, opts: { tls?: TlsFiles; insec
     async waitForRun(runId, o = {}) {
       const until = Date.now() + (o.timeoutMs ?? 24 * 3600_000);
       for (;;) {
-        const run = await api.getRun(runId);
+        const run = await retryTransient(() => api.getRun(runId), { onRetry: o.onRetry });
         o.onUpdate?.(run);
         if (["completed", "failed", "cancelled"].includes(run.state)) return run;
         if (Date.now() > until) return run;

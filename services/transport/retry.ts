@@ -49,3 +49,21 @@ export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<vo
     signal?.addEventListener("abort", done, { once: true });
   });
 }
+
+/**
+ * Calls `fn` until it succeeds or fails with an error that is not transient ({@link isTransient}),
+ * waiting with backoff between tries; `onRetry` hears of each wait. Only for calls that are safe to
+ * repeat (reads, idempotent writes).
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, opts: { signal?: AbortSignal; onRetry?: (err: unknown, delayMs: number) => void; maxMs?: number } = {}): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isTransient(err) || opts.signal?.aborted) throw err;
+      const delay = Math.max(backoffMs(attempt, { baseMs: 500, maxMs: opts.maxMs ?? 10_000 }), retryAfterMs(err) ?? 0);
+      opts.onRetry?.(err, delay);
+      await sleepUnlessAborted(delay, opts.signal);
+    }
+  }
+}

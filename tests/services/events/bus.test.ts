@@ -14,6 +14,7 @@ import {
   runSubjectFilter,
   siteSubjectFilter,
   subjectMatches,
+  type EventInput,
   type EventType,
   type MedfclEvent,
 } from "../../../services/events/index.js";
@@ -24,7 +25,7 @@ const AT = "2026-01-02T03:04:05.000Z";
 
 /** One event of every type, for a given run and site, so tests can keep their ids apart. */
 function sampleEvents(runId: string, siteId: string): MedfclEvent[] {
-  const events: MedfclEvent[] = [
+  const inputs: (EventInput & { at: string })[] = [
     { type: "run.created", runId, strategy: "rehearsal", sites: [siteId], steps: 3, at: AT },
     { type: "step.opened", runId, step: 1, baseVersion: "v0", sites: [siteId], at: AT },
     { type: "task.assigned", runId, step: 1, siteId, taskId: "t1", baseVersion: "v0", deadline: AT, at: AT },
@@ -42,6 +43,8 @@ function sampleEvents(runId: string, siteId: string): MedfclEvent[] {
     { type: "site.registered", siteId, agentVersion: "0.1.0", backend: "wasm", at: AT },
     { type: "exemplar.refused", siteId, taskId: "t1", exemplarId: "cd".repeat(32), reason: "not a decodable image", at: AT },
   ];
+  // An id given to publish is kept (the bus fills one in only when it is absent).
+  const events = inputs.map((e, i) => ({ ...e, id: `${runId}-${i}` }) as MedfclEvent);
   assert.deepEqual(new Set(events.map((e) => e.type)), new Set(EVENT_TYPES), "the samples cover every event type");
   return events;
 }
@@ -102,13 +105,13 @@ describe("events (no NATS)", () => {
 
   it("events - ids with dots, spaces and wildcards stay one subject token", () => {
     const hostile = ["a.b", "x >", "*", ">", "run.*.step", "", "é", "a~2Eb"];
-    const tokens = hostile.map((id) => eventSubject({ type: "site.heartbeat", siteId: id, state: "idle", at: AT }).split("."));
+    const tokens = hostile.map((id) => eventSubject({ type: "site.heartbeat", siteId: id, state: "idle", at: AT, id: "e" }).split("."));
     for (const [i, t] of tokens.entries()) {
       assert.equal(t.length, 4, `"${hostile[i]}" -> ${t.join(".")}`);
       assert.match(t[2], /^[A-Za-z0-9_~-]+$/);
     }
     assert.equal(new Set(tokens.map((t) => t[2])).size, hostile.length, "distinct ids give distinct tokens");
-    const s = eventSubject({ type: "step.opened", runId: "r.>", step: 2, baseVersion: "v", sites: [], at: AT });
+    const s = eventSubject({ type: "step.opened", runId: "r.>", step: 2, baseVersion: "v", sites: [], at: AT, id: "e" });
     assert.equal(subjectMatches("medfcl.run.r.>", s), false);
     assert.equal(subjectMatches(runSubjectFilter("r.>"), s), true);
   });
