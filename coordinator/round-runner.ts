@@ -189,7 +189,7 @@ export async function executeRun(ctx: CoordinatorContext, runId: string): Promis
       return;
     } catch (err) {
       if (ctx.signal.aborted) return;
-      if (!(ctx.storage.refusal(err, `run ${run.name}`) instanceof StorageRefusedError)) {
+      if (!(ctx.storage.refusal(err, `a write of run ${run.name}`) instanceof StorageRefusedError)) {
         await recordFailure(ctx, log, runId, err);
         return;
       }
