@@ -66,6 +66,8 @@ export interface SimulateOptions {
   runs?: SimulateRunSpec[];
   /** Write the audit report of `out` at the end (default true). */
   report?: boolean;
+  /** Called as each run of the plan completes (before the next starts), e.g. to store it and report progress. */
+  onRunCompleted?: (run: SimulateRunResult) => void;
   /**
    * Agents for these datasets instead of one per training domain of the suite (e.g. one site that
    * holds the pooled data of every domain: the centralised joint baseline). Evaluation still covers
@@ -341,11 +343,13 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
         for (const f of ["R.json", "base.json", "run.json", "per_category.json", "categories.json"]) {
           if (existsSync(join(runDir, f))) cpSync(join(runDir, f), join(target, f));
         }
-        results.push({ strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 });
+        const result: SimulateRunResult = { strategy, state: final.state, dir: target, ...(label ? { label } : {}), seconds: (Date.now() - started) / 1000 };
+        results.push(result);
         if (final.state !== "completed") {
           throw new MedfclError(ErrorCode.Aborted, `run ${name} ended ${final.state}: ${final.error}; see ${join(out, "logs")}`);
         }
         log.info({ strategy, seconds: Math.round((Date.now() - started) / 1000) }, "run completed");
+        o.onRunCompleted?.(result);
       }
     } finally {
       admin.close();

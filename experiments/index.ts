@@ -14,7 +14,10 @@ export {
   paradigmsCsv,
   paradigmsMarkdown,
   rowAverages,
+  spearman,
+  transferCorrelation,
   type Check,
 } from "./tables.js";
 export { ExperimentError } from "./errors.js";
 export { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type MeanStd, type PlannedRun, type RunResult } from "./types.js";
+export { convergenceEpoch, defaultEpochRule, movingAverage, readCurve, type Convergence, type CurvePoint, type EpochRule } from "./convergence.js";

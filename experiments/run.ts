@@ -9,17 +9,20 @@
  *   cross-domain/ or cross-task/matrix.json|.csv|.md   Tables 1/2 (mean over seeds)
  *   <continual run>/R.json, base.json       mean R of sequential and rehearsal runs (Fig. 5)
  *   report/                                 writeAuditReport(out): report.md/.html, SVG + PNG figures
+ *   store/<key>/                            every finished run under its configuration hash (store.ts);
+ *                                           a rerun skips stored runs, so a table can be built over days
  *   seeds/seed-N/                           simulate's folder: logs, coordinator state, runs/<label>/R.json
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { simulate, type SiteDataset } from "../cli/simulate.js";
-import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
+import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, writeSequenceSuite, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
 import { isBaseModel } from "../services/model/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import { ExperimentError } from "./errors.js";
+import { ExperimentProgress, dataFingerprint, isCompleted, runConfig, runKey, storeDir, storeRun, storedSeconds, type RunConfig } from "./store.js";
 import { checkOnlyLabels, experimentPlan, hasPerDomainModels, isContinual, planSessions } from "./plan.js";
 import {
   acceptanceChecks,
@@ -57,6 +60,8 @@ export function parseExperimentOptions(o: ExperimentOptions): ExperimentOptions 
   if (o.dataRoot !== undefined && !existsSync(join(resolve(o.dataRoot), "suite.json"))) {
     bad("--data-root", `${resolve(o.dataRoot)} has no suite.json; write one (see docs/data.md) or make one with \`medfcl data synth\``);
   }
+  if (o.sequence !== undefined && o.dataRoot === undefined) bad("--sequence", "needs --data-root (the suite whose domains it orders)");
+  if (o.sequence !== undefined && o.sequence.length < 1) bad("--sequence", "names no domain");
   return o;
 }
 
@@ -75,12 +80,6 @@ function readJson(path: string): unknown {
   } catch (err) {
     throw new ExperimentError(`cannot read ${path}: ${(err as Error).message}; rerun the experiment (finished runs are kept)`, { code: ErrorCode.DataLoss, details: { file: path }, cause: err });
   }
-}
-
-function completedRun(dir: string): boolean {
-  const p = join(dir, "run.json");
-  if (!existsSync(p) || !existsSync(join(dir, "R.json"))) return false;
-  return (readJson(p) as { state?: string }).state === "completed";
 }
 
 function readRunResult(label: string, dir: string): RunResult {
@@ -127,22 +126,22 @@ async function pooledSite(o: ExperimentOptions, seed: number, dir: string, index
 
 /**
  * Runs (or resumes) every planned run of one seed: each session on one coordinator + agents
- * (see planSessions); runs that already completed are kept.
+ * (see planSessions). A run whose configuration key is in the store is not run again.
  */
-async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): Promise<{ results: RunResult[]; seconds: number }> {
+async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number, progress: ExperimentProgress): Promise<{ results: RunResult[]; seconds: number }> {
   const started = Date.now();
   const seedDir = join(resolve(o.out), "seeds", `seed-${seed}`);
   const sessions = planSessions(plan);
-  const runDirs = new Map<string, string>();
-  for (const s of sessions) for (const p of s.runs) runDirs.set(p.label, join(seedDir, s.dir, "runs", p.label));
+  const keyed = await keyedRuns(o, plan, seed);
+  const pendingLabels = (): string[] => plan.filter((p) => !isCompleted(storeDir(o.out, keyed.get(p.label)!.key))).map((p) => p.label);
   for (const [k, session] of sessions.entries()) {
-    const pending = session.runs.filter((p) => !completedRun(runDirs.get(p.label)!));
-    if (pending.length < session.runs.length) o.logger.info({ seed, session: k + 1, done: session.runs.length - pending.length, pending: pending.map((p) => p.label) }, "resuming: finished runs are kept");
+    const pending = session.runs.filter((p) => !isCompleted(storeDir(o.out, keyed.get(p.label)!.key)));
+    if (pending.length < session.runs.length) o.logger.info({ seed, session: k + 1, done: session.runs.length - pending.length, pending: pending.map((p) => p.label) }, "resuming: stored runs are kept");
     if (pending.length === 0) continue;
     const { dir, index } = await ensureData(o, seed);
     const pooled = session.runs[0].pooled ? [await pooledSite(o, seed, dir, index, session.runs[0])] : undefined;
     const sites = pooled ? pooled.length : trainingDomains(index).length;
-    const res = await simulate({
+    await simulate({
       suite: o.suite,
       sites,
       strategy: pending[0].strategy,
@@ -166,11 +165,32 @@ async function runSeed(o: ExperimentOptions, plan: PlannedRun[], seed: number): 
       logger: o.logger.child({ seed }),
       report: false,
       ...(pooled ? { siteData: pooled } : {}),
+      onRunCompleted: (r) => {
+        const { key, config } = keyed.get(r.label!)!;
+        storeRun(o.out, key, config, r.dir, r.seconds);
+        progress.finished(r.label!, r.seconds);
+        const eta = progress.eta(pendingLabels());
+        o.logger.info(
+          { seed, run: r.label, seconds: Math.round(r.seconds), done: progress.done, of: progress.total, elapsed: fmtSeconds(progress.elapsedSeconds()), eta: eta === null ? "unknown" : fmtSeconds(eta), key },
+          `run ${progress.done}/${progress.total} stored`,
+        );
+      },
     });
-    for (const r of res.runs) if (r.label) writeFileAtomicSync(join(r.dir, "timing.json"), json({ seconds: r.seconds }));
   }
-  const results = plan.map((p) => readRunResult(p.label, runDirs.get(p.label)!));
+  const results = plan.map((p) => readRunResult(p.label, storeDir(o.out, keyed.get(p.label)!.key)));
   return { results, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Every planned run of a seed with its configuration and key in the store. */
+async function keyedRuns(o: ExperimentOptions, plan: PlannedRun[], seed: number): Promise<Map<string, { key: string; config: RunConfig }>> {
+  const index = o.dataRoot ? readSuiteIndex(resolve(o.dataRoot)) : undefined;
+  const data = dataFingerprint(o, seed, index);
+  return new Map(
+    plan.map((p) => {
+      const config = runConfig(o, seed, p, data);
+      return [p.label, { key: runKey(config), config }];
+    }),
+  );
 }
 
 function meanR(rs: AccuracyMatrix[]): AccuracyMatrix {
@@ -189,9 +209,21 @@ function meanBase(bases: Record<string, number>[]): Record<string, number> {
 
 const fmtSeconds = (s: number): string => `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 
+/**
+ * With --sequence, the experiment runs on a view of the suite (services/data/sequence.ts) written
+ * under `out/.data/sequence/`: the named domains train in that order, the rest are test-only.
+ */
+function withSequence(o: ExperimentOptions): ExperimentOptions {
+  if (!o.sequence || !o.dataRoot) return o;
+  const view = join(resolve(o.out), ".data", "sequence");
+  writeSequenceSuite(resolve(o.dataRoot), readSuiteIndex(resolve(o.dataRoot)), o.sequence, view);
+  o.logger.info({ sequence: o.sequence, suite: resolve(o.dataRoot), view }, "training sequence: the named domains in this order, the others test-only");
+  return { ...o, dataRoot: view };
+}
+
 /** Runs the experiment for every seed and writes its tables, figures and results.md into `out`. */
 export async function runExperiment(options: ExperimentOptions): Promise<ExperimentSummary> {
-  const o = parseExperimentOptions(options);
+  const o = withSequence(parseExperimentOptions(options));
   const out = resolve(o.out);
   const started = Date.now();
   const seeds = Array.from({ length: o.repeat }, (_, i) => o.seed + i);
@@ -207,9 +239,15 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     files.push(join(out, rel));
   };
 
+  const stored = await Promise.all(
+    seeds.map(async (seed) => [...(await keyedRuns(o, plan, seed)).values()].map(({ key, config }) => ({ label: config.label, dir: storeDir(out, key) }))),
+  );
+  const done = stored.flat().filter((r) => isCompleted(r.dir));
+  const progress = new ExperimentProgress(seeds.length * plan.length, done.map((r) => ({ label: r.label, seconds: storedSeconds(r.dir) })));
+  o.logger.info({ experiment: o.kind, seeds, runs: progress.total, stored: done.length, store: join(out, "store") }, done.length ? `${done.length} of ${progress.total} runs are stored and will not run again` : `${progress.total} runs to make`);
   for (const seed of seeds) {
     o.logger.info({ experiment: o.kind, seed, runs: plan.map((p) => p.label) }, "seed started");
-    const { results, seconds } = await runSeed(o, plan, seed);
+    const { results, seconds } = await runSeed(o, plan, seed, progress);
     allResults.push(results);
     const spec = results.find((r) => r.label === "specialized");
     const matrix = spec ? crossMatrixFromR(spec.R) : undefined;
@@ -274,7 +312,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     seeds,
     data: o.dataRoot ? resolve(o.dataRoot) : "synthetic (one suite per seed under .data/)",
     hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: o.model, input_size: o.inputSize ?? 0 },
-    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null },
+    options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null, sequence: o.sequence ?? null },
     plan,
     wall_seconds: wallSeconds,
     per_seed: perSeed.map((s) => ({ seed: s.seed, seconds: s.seconds, runs: s.runs })),

@@ -226,3 +226,57 @@ export function checksMarkdown(checks: Check[]): string {
   for (const c of checks) lines.push(`| ${c.name} | ${c.pass === null ? "n/a" : c.pass ? "yes" : "**no**"} | ${c.detail} |`);
   return `${lines.join("\n")}\n`;
 }
+
+/** Ranks with ties sharing their mean rank (1-based). */
+function ranks(xs: number[]): number[] {
+  const order = xs.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v);
+  const r = new Array<number>(xs.length);
+  for (let k = 0; k < order.length; ) {
+    let e = k;
+    while (e + 1 < order.length && order[e + 1].v === order[k].v) e++;
+    for (let t = k; t <= e; t++) r[order[t].i] = (k + e) / 2 + 1;
+    k = e + 1;
+  }
+  return r;
+}
+
+/** Spearman's rank correlation: Pearson's correlation of the ranks (ties get mean ranks). */
+export function spearman(a: number[], b: number[]): number {
+  if (a.length !== b.length || a.length < 2) throw new ExperimentError(`rank correlation needs two series of the same length ≥ 2, got ${a.length} and ${b.length}`);
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const m = (ra.length + 1) / 2;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < ra.length; i++) {
+    sab += (ra[i] - m) * (rb[i] - m);
+    saa += (ra[i] - m) ** 2;
+    sbb += (rb[i] - m) ** 2;
+  }
+  return saa === 0 || sbb === 0 ? Number.NaN : sab / Math.sqrt(saa * sbb);
+}
+
+/**
+ * How alike two suites' transfer patterns are: Spearman's correlation over the off-diagonal cells
+ * (a model trained on one domain, tested on another) that both matrices have. `map` renames domains
+ * of `a` to those of `b` (e.g. synthetic "sessile" is real "kvasir-sessile"); unmatched ones are left out.
+ */
+export function transferCorrelation(a: CrossMatrix, b: CrossMatrix, map: Record<string, string> = {}): { rho: number; cells: { train: string; test: string; a: number; b: number }[] } {
+  const name = (d: string): string => map[d] ?? d;
+  const cells: { train: string; test: string; a: number; b: number }[] = [];
+  a.train.forEach((tr, i) => {
+    const bi = b.train.indexOf(name(tr));
+    if (bi < 0) return;
+    a.test.forEach((te, j) => {
+      const bj = b.test.indexOf(name(te));
+      if (bj < 0 || name(te) === name(tr)) return;
+      const va = a.ap[i][j];
+      const vb = b.ap[bi][bj];
+      if (va === null || vb === null) return;
+      cells.push({ train: name(tr), test: name(te), a: va, b: vb });
+    });
+  });
+  if (cells.length < 2) throw new ExperimentError(`the two matrices share ${cells.length} off-diagonal cell(s); map the domain names with --map`);
+  return { rho: spearman(cells.map((c) => c.a), cells.map((c) => c.b)), cells };
+}

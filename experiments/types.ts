@@ -36,6 +36,11 @@ export interface ExperimentOptions {
   beyond: boolean;
   /** Only these paradigm labels (the plan's row names); undefined = the whole plan. */
   only?: string[];
+  /**
+   * Train on these domains of the --data-root suite, in this order (e.g. the paper's Table 4
+   * sequence); every other domain is evaluated as test-only. Undefined: the suite's own order.
+   */
+  sequence?: string[];
   insecure: boolean;
   logger: Logger;
 }

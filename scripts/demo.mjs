@@ -1,7 +1,9 @@
 // `make demo`: the README's main job. A coordinator and five agent processes (one per polyp
-// training domain) run a rehearsal continual run over mTLS on the synthetic suite, fine-tuning the
-// COCO-pretrained grounded detector (yolox-nano); every step is evaluated on all 8 domains and the
-// audit report lands in runs/demo/report/.
+// training domain) run the same five sites twice over mTLS on the synthetic suite, fine-tuning the
+// COCO-pretrained grounded detector (yolox-nano): first sequentially (site after site), then with
+// rehearsal (a 100-exemplar replay buffer). Every step is evaluated on all 8 domains, and the audit
+// report in runs/demo/report/ puts the two side by side: what fine-tuning forgets, and what replay
+// keeps.
 //
 // The pretrained weights come from, in order: $MEDFCL_BASE_WEIGHTS; the project's shared folder
 // (../shared/weights/yolox-nano, how CI gets them), imported into the cache; the cache; the pinned
@@ -27,10 +29,11 @@ function pretrainedWeights() {
 
 rmSync(out, { recursive: true, force: true });
 const weights = pretrainedWeights();
-// 128 px and 1 local epoch keep the five fine-tuning steps and 48 central evaluations of the
-// pretrained model within the 10-minute budget on 2 CPU cores (docs/results.md §C).
-const model = weights ? ["--model", "yolox-nano", "--input-size", "128", "--epochs", "1"] : ["--model", "nano"];
-const args = ["simulate", "--suite", "polyp", "--sites", "5", "--strategy", "rehearsal", "--buffer", "100", "--seed", "1", "--scale", "small", ...model, "--out", out];
+// 128 px and 3 local epochs keep two runs of five fine-tuning steps (and 96 central evaluations)
+// within the 10-minute budget on 2 CPU cores, install included; the defaults (256 px, 21 epochs)
+// forget more and take about an hour (docs/results.md §C).
+const model = weights ? ["--model", "yolox-nano", "--input-size", "128", "--epochs", "3"] : ["--model", "nano"];
+const args = ["simulate", "--suite", "polyp", "--sites", "5", "--strategy", "sequential", "--compare", "rehearsal", "--buffer", "100", "--seed", "1", "--scale", "small", ...model, "--out", out];
 console.log(`$ medfcl ${args.join(" ")}`);
 const r = cli(args);
 process.exit(r.status ?? 1);

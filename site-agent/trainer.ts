@@ -1,5 +1,6 @@
 import { trainTaskHyper } from "../services/transport/index.js";
 import { join } from "node:path";
+import { defaultAugmentOptions } from "../services/data/index.js";
 import type { AgentConfig } from "../services/config/index.js";
 import type { Logger } from "../services/log/index.js";
 import { detectorFromWeights, initBackend, parseCheckpoint, trainDetector, type TensorMap, type TfDetector } from "../services/model/index.js";
@@ -75,7 +76,8 @@ export function localTrainer({ config, data, fewShot, logger }: LocalTrainerDeps
         freezeStages: h.freeze_stages,
         gradClip: h.grad_clip,
         seed,
-        augment: { flip: true, scaleJitter: 0.1, colorJitter: 0.1 },
+        // The same augmentation `medfcl train` uses, so the epoch rule's learning curves hold for sites.
+        augment: defaultAugmentOptions(),
         replay: replayDs && h.replay_ratio > 0 ? { dataset: replayDs, ratio: h.replay_ratio } : undefined,
         onProgress: (p) => onProgress({ fraction: p.totalSteps ? p.step / p.totalSteps : 0, loss: p.loss, imagesPerSec: p.imagesPerSec }),
         signal,

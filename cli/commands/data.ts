@@ -19,6 +19,10 @@ import {
   formatProblem,
   loadCocoDataset,
   parseColorClasses,
+  profileDataset,
+  profilePanels,
+  profilesMarkdown,
+  type DomainProfile,
   readClassNames,
   renderContactSheet,
   type ConvertReport,
@@ -37,6 +41,8 @@ import {
   VOC_DIFFICULT,
   type VocDifficult,
 } from "../../services/data/index.js";
+import { scatterPanelsSvg } from "../../services/eval/index.js";
+import { writeFileAtomic } from "../../services/store/index.js";
 import { action, commaList, ExitCode, numberOption, withExamples } from "../context.js";
 
 function parseSeed(v: string): number {
@@ -407,5 +413,38 @@ export function registerData(program: Command): void {
         }),
       ),
     ["medfcl data distance data/polyp"],
+  );
+
+  withExamples(
+    data
+      .command("profile")
+      .argument("<folders...>", "dataset folders, suite folders (suite.json: one row per domain), or name=folder")
+      .option("--split <name>", "for suites: which split of each domain to measure (train | test; test-only domains use test)", "train")
+      .option("--max-images <n>", "images decoded per domain for the pixel statistics", numberOption("--max-images", true), 60)
+      .option("--json <file>", "also write the profiles as JSON")
+      .option("--svg <file>", "also draw them: colour, sharpness/contrast and object panels; name folders group/name to colour groups (e.g. real/kvasir=DIR synthetic/kvasir=DIR)")
+      .description("measure what domains look like: colour, contrast, sharpness, border, boxes per image, box sizes (what the synthetic suite is calibrated against)")
+      .action(
+        action(async (folders: string[], o: { split: string; maxImages: number; json?: string; svg?: string }) => {
+          if (o.split !== "train" && o.split !== "test") throw new DataArgumentError(`--split must be train or test, got "${o.split}"`);
+          const profiles: DomainProfile[] = [];
+          for (const arg of folders) {
+            const eq = arg.indexOf("=");
+            const [name, dir] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg.replace(/\/+$/, "").split("/").pop() ?? arg, arg];
+            if (existsSync(join(dir, SUITE_FILE))) {
+              for (const d of readSuiteIndex(dir).domains) {
+                const split = o.split === "train" ? (d.splits.train ?? d.splits.test) : d.splits.test;
+                profiles.push(await profileDataset(`${name}/${d.name}`, await loadCocoDataset(join(dir, split), { checkImages: "none" }), { maxImages: o.maxImages }));
+              }
+            } else {
+              profiles.push(await profileDataset(name, await loadCocoDataset(dir, { checkImages: "none" }), { maxImages: o.maxImages }));
+            }
+          }
+          process.stdout.write(`${profilesMarkdown(profiles)}\n`);
+          if (o.json) await writeFileAtomic(o.json, `${JSON.stringify(profiles, null, 2)}\n`);
+          if (o.svg) await writeFileAtomic(o.svg, scatterPanelsSvg("Domains as measured (medfcl data profile)", profilePanels(profiles)));
+        }),
+      ),
+    ["medfcl data profile runs/real-polyp runs/synth-polyp --json profiles.json", "medfcl data profile kvasir=data/kvasir/train bkai=data/bkai/train"],
   );
 }

@@ -1,6 +1,9 @@
 import { type Command } from "commander";
 import { join } from "node:path";
-import { defaultExperimentOptions, runExperiment, type ExperimentKind } from "../../experiments/index.js";
+import { readFileSync } from "node:fs";
+import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
+import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
+import { writeFileAtomic } from "../../services/store/index.js";
 import { trainingDefaults } from "../simulate.js";
 import { action, commaList, commandLogger, numberOption, withExamples } from "../context.js";
 
@@ -23,6 +26,7 @@ interface ExperimentFlags {
   mix: number;
   beyond: boolean;
   only?: string;
+  sequence?: string;
   insecure?: boolean;
 }
 
@@ -55,12 +59,14 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--mix <ratio>", "rehearsal: fraction of each batch from the replay buffer", numberOption("--mix"), d.mix)
     .option("--no-beyond", "paradigms: skip the runs beyond the paper (replay samplers, k-center few-shot, joint and specialized given sequential's budget)")
     .option("--only <labels>", "run only these paradigms, comma-separated (e.g. specialized,joint-central,sequential,rehearsal); zero-shot is always reported")
+    .option("--sequence <domains>", "with --data-root: train these domains in this order, comma-separated (e.g. kvasir,fuseg,busi,tbx11k); the suite's other domains are evaluated as test-only")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates");
   withExamples(cmd, [
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --out runs/${kind}`,
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --repeat 3 --out runs/${kind}-3seeds`,
     `medfcl experiment ${kind} --data-root /data/medical-suite --out runs/${kind}-real`,
     ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real-suite --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
+    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real/tasks --sequence kvasir,fuseg,busi,tbx11k --no-beyond --repeat 3`] : []),
   ]);
   cmd.action(
     action(async (f: ExperimentFlags, c: Command) => {
@@ -86,10 +92,68 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         mix: f.mix,
         beyond: f.beyond,
         only: f.only === undefined ? undefined : commaList(f.only),
+        sequence: f.sequence === undefined ? undefined : commaList(f.sequence),
         insecure: Boolean(f.insecure),
         logger,
       });
       process.stdout.write(`\nexperiment ${kind} finished in ${Math.round(res.wallSeconds)} s (seeds ${res.seeds.join(", ")})\nresults: ${join(f.out, "results.md")}\nreport: ${join(f.out, "report", "report.html")}\n`);
+    }),
+  );
+}
+
+function addEpochs(group: Command): void {
+  const rule = defaultEpochRule();
+  const cmd = group
+    .command("epochs")
+    .argument("<curves...>", "learning curves as name=FILE (from `medfcl train --eval-data VAL --curve FILE`)")
+    .option("--window <n>", "epochs in the centred moving average", numberOption("--window", true), rule.window)
+    .option("--min-gain <ap>", "converged at the first epoch whose smoothed AP is within this of the curve's best smoothed AP", numberOption("--min-gain"), rule.minGain)
+    .option("--svg <file>", "also draw the curves (each epoch's AP dashed, the smoothed AP solid)")
+    .description("the epoch rule: where each domain's held-out AP stops rising, and the epochs an experiment trains (the largest)");
+  withExamples(cmd, ["medfcl experiment epochs kvasir=curves/kvasir.json bkai=curves/bkai.json", "medfcl experiment epochs kvasir=curves/kvasir.json --window 3 --min-gain 2"]);
+  cmd.action(
+    action(async (curves: string[], f: { window: number; minGain: number; svg?: string }) => {
+      const rows: string[] = [];
+      const series: { name: string; values: (number | null)[]; dashed?: boolean; colorOf?: number }[] = [];
+      let epochs = 0;
+      for (const arg of curves) {
+        const eq = arg.indexOf("=");
+        const [name, file] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, arg];
+        const curve = readCurve(file);
+        const c = convergenceEpoch(curve, { window: f.window, minGain: f.minGain });
+        epochs = Math.max(epochs, c.epoch);
+        const best = Math.max(...curve.map((p) => p.ap));
+        series.push({ name: `${name}: smoothed (converged at ${c.epoch})`, values: c.smoothed, colorOf: series.length }, { name: `${name}: per epoch`, values: curve.map((p) => p.ap), dashed: true, colorOf: series.length });
+        rows.push(`| ${name} | ${curve.length} | ${c.epoch}${c.converged ? "" : " (may still be rising: the best smoothed AP is at the curve's end)"} | ${(c.smoothed[c.epoch - 1] ?? Number.NaN).toFixed(1)} | ${c.best.toFixed(1)} (epoch ${c.bestEpoch}) | ${best.toFixed(1)} |`);
+      }
+      process.stdout.write(
+        [`| domain | epochs measured | converged at | smoothed AP there | best smoothed AP | best single-epoch AP |`, "|---|---:|---:|---:|---:|---:|", ...rows, "", `epochs for every training job (the largest): ${epochs}`, ""].join("\n"),
+      );
+      if (f.svg) {
+        const n = Math.max(...series.map((x) => x.values.length));
+        const svg = lineChartSvg({ title: "Held-out AP per epoch, and its moving average (the epoch rule)", xLabels: Array.from({ length: n }, (_, i) => String(i + 1)), series, xLabel: "epoch", yLabel: "validation AP (%)" });
+        await writeFileAtomic(f.svg, svg);
+      }
+    }),
+  );
+}
+
+function addCorrelate(group: Command): void {
+  const cmd = group
+    .command("correlate")
+    .argument("<a>", "a cross matrix (matrix.json of cross-domain/ or cross-task/)")
+    .argument("<b>", "another cross matrix")
+    .option("--map <pairs>", "domain names of <a> as named in <b>, comma-separated a=b (e.g. sessile=kvasir-sessile)", "")
+    .description("Spearman's rank correlation of two suites' off-diagonal transfer (e.g. the synthetic polyp suite against the real one)");
+  withExamples(cmd, ["medfcl experiment correlate docs/results/synthetic-polyp/cross-domain/matrix.json docs/results/real-polyp/cross-domain/matrix.json --map sessile=kvasir-sessile"]);
+  cmd.action(
+    action(async (a: string, b: string, f: { map: string }) => {
+      const read = (p: string) => parseCrossMatrix(JSON.parse(readFileSync(p, "utf8")), p);
+      const map = Object.fromEntries(commaList(f.map).map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
+      const r = transferCorrelation(read(a), read(b), map);
+      process.stdout.write(
+        [`| train → test | ${a} | ${b} |`, "|---|---:|---:|", ...r.cells.map((c) => `| ${c.train} → ${c.test} | ${c.a.toFixed(1)} | ${c.b.toFixed(1)} |`), "", `Spearman rank correlation over ${r.cells.length} off-diagonal cells: ${r.rho.toFixed(3)}`, ""].join("\n"),
+      );
     }),
   );
 }
@@ -100,4 +164,6 @@ export function registerExperiment(program: Command): void {
   addKind(group, "cross-domain", "polyp");
   addKind(group, "cross-task", "tasks");
   addKind(group, "paradigms", "polyp");
+  addEpochs(group);
+  addCorrelate(group);
 }

@@ -1,6 +1,6 @@
 import { type Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadCocoDataset } from "../../services/data/index.js";
+import { defaultAugmentOptions, loadCocoDataset } from "../../services/data/index.js";
 import { evaluateCoco } from "../../services/eval/index.js";
 import {
   DEFAULT_TRAIN_ENGINE,
@@ -28,6 +28,7 @@ import {
   isBaseModel,
   isScratchSize,
   loadBaseWeights,
+  type TensorMap,
   type TrainEngine,
   type TrainProgress,
 } from "../../services/model/index.js";
@@ -64,6 +65,20 @@ interface TrainFlags {
   engine: string;
   threads?: string;
   executionProvider: string;
+  evalData?: string;
+  curve?: string;
+  emaDecay?: string;
+}
+
+/** One point of a learning curve: held-out COCO AP after an epoch. */
+export interface CurvePoint {
+  epoch: number;
+  ap: number;
+  ap50: number;
+  /** Mean training loss over the epoch. */
+  loss: number;
+  /** Seconds since training started (evaluation time included). */
+  seconds: number;
 }
 
 function engineOf(v: string): TrainEngine {
@@ -130,6 +145,9 @@ export function registerModel(program: Command): void {
       .option("--batch-size <n>", "images per step (default 8 from scratch, 4 with --init)")
       .option("--size <px>", "input size (not with --init; multiple of 32)")
       .option("--freeze <n>", "frozen bottom image stages (default 0 from scratch, 2 with --init)")
+      .option("--ema-decay <d>", "keep an exponential moving average of the weights with this decay and return it (0 = off; default: the model's)")
+      .option("--eval-data <dir>", "held-out dataset (e.g. a validation split) evaluated with COCO AP after every epoch: a learning curve")
+      .option("--curve <file>", "with --eval-data: write the learning curve as JSON (rewritten after every epoch)")
       .action(
         action(async (f: TrainFlags, cmd: Command) => {
           const log = commandLogger(cmd, "train");
@@ -165,16 +183,48 @@ export function registerModel(program: Command): void {
             textLr: num("--text-lr", f.textLr) ?? (isBaseModel(f.model) && !f.init ? lr : f.lr ? lr / 10 : base.textLr),
             batchSize: num("--batch-size", f.batchSize, true) ?? base.batchSize,
             freezeStages: num("--freeze", f.freeze, true) ?? base.freezeStages,
+            emaDecay: num("--ema-decay", f.emaDecay) ?? base.emaDecay,
             epochs: num("--epochs", f.epochs, true),
             steps: num("--steps", f.steps, true),
-            augment: { flip: true, scaleJitter: 0.2, colorJitter: 0.2 },
+            augment: defaultAugmentOptions(),
             engine,
             threads,
             executionProvider,
           };
           log.info({ engine, backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize }, "training");
+          if (f.curve && !f.evalData) throw new ModelOptionError("--curve", "needs --eval-data DIR (the held-out images the curve is measured on)");
+          const evalSet = f.evalData ? await loadCocoDataset(f.evalData) : undefined;
+          const curve: CurvePoint[] = [];
+          const started = performance.now();
+          let lossSum = 0;
+          let lossCount = 0;
+          const cfg = det.config;
+          const onEpochEnd = evalSet
+            ? async (epoch: number, weights: () => Promise<TensorMap>) => {
+                const detector = await createOnnxDetector(exportOnnx(cfg, await weights()), cfg, { threads: threads ?? 2 });
+                try {
+                  const r = evaluateCoco(evalSet, await detector.predictDataset(evalSet));
+                  const point = { epoch, ap: Math.max(0, r.stats[0]) * 100, ap50: Math.max(0, r.stats[1]) * 100, loss: lossSum / Math.max(1, lossCount), seconds: (performance.now() - started) / 1000 };
+                  curve.push(point);
+                  lossSum = 0;
+                  lossCount = 0;
+                  log.info({ ...point, ap: Number(point.ap.toFixed(2)), ap50: Number(point.ap50.toFixed(2)), loss: Number(point.loss.toFixed(4)), seconds: Math.round(point.seconds) }, "held-out AP after epoch");
+                  if (f.curve) await writeFileAtomic(f.curve, `${JSON.stringify({ data: f.data, evalData: f.evalData, model: f.init ?? f.model, seed, lr: opts.lr, batchSize: opts.batchSize, inputSize: cfg.inputSize, curve }, null, 2)}\n`);
+                } finally {
+                  await detector.close();
+                }
+              }
+            : undefined;
           const progress = progressReporter();
-          const res = await trainDetector(det, ds, { ...opts, onProgress: (p) => progress.update(p) });
+          const res = await trainDetector(det, ds, {
+            ...opts,
+            onProgress: (p) => {
+              lossSum += p.loss;
+              lossCount++;
+              progress.update(p);
+            },
+            ...(onEpochEnd ? { onEpochEnd } : {}),
+          });
           progress.stop();
           const sha = await saveCheckpoint(f.out, det, { parent, createdBy: `medfcl train (${engine === "ort" ? `onnxruntime ${executionProvider}` : backend})` });
           det.dispose();
@@ -186,6 +236,7 @@ export function registerModel(program: Command): void {
       "medfcl train --data site-b/train --init global.safetensors --epochs 5 --out local.safetensors",
       "medfcl model fetch yolox-nano && medfcl train --data kvasir/train --model yolox-nano --epochs 3 --out kvasir.safetensors",
       "medfcl train --data suite/kvasir/train --model nano --steps 500 --engine ort --threads 2 --out nano.safetensors",
+      "medfcl train --data real/kvasir/train --eval-data real/kvasir/val --model yolox-nano --epochs 30 --curve kvasir-curve.json --out kvasir.safetensors",
     ],
   );
 

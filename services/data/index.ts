@@ -54,7 +54,9 @@ export { BCCD_CLASSES, BCCD_PROMPTS, buildRealSuite, type RealSuiteOptions, type
 export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
+  DecodedImageCache,
   PAD_VALUE,
+  decodedImages,
   defaultAugmentOptions,
   iterateBatches,
   letterboxBox,
@@ -68,6 +70,7 @@ export {
   POLYP_DOMAINS,
   SCALE_FACTORS,
   SUITE_FILE,
+  SYNTH_GENERATOR_VERSION,
   TASK_CATEGORIES,
   TASK_DOMAINS,
   parseSynthesizeOptions,
@@ -120,3 +123,5 @@ export {
 } from "./convert/formats.js";
 export { convertDicom, dicomToGrey, type DicomOptions, type DicomPair, type DicomWindow } from "./convert/dicom.js";
 export { defaultPreviewOptions, renderContactSheet, type PreviewOptions } from "./preview.js";
+export { DARK_THRESHOLD, defaultProfileOptions, pixelStats, profileDataset, profilePanels, profilesMarkdown, spread, type DomainProfile, type ProfileOptions, type Spread } from "./profile.js";
+export { sequenceIndex, writeSequenceSuite } from "./sequence.js";

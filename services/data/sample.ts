@@ -1,4 +1,6 @@
+import { statSync } from "node:fs";
 import { join } from "node:path";
+import sharp from "sharp";
 import { DataArgumentError, DataValidationError, ImageDecodeError } from "./errors.js";
 import { sharpFromFile, toRgb } from "./image.js";
 import { mixSeed, mulberry32, shuffleInPlace, uniform, type Rng } from "./prng.js";
@@ -96,6 +98,94 @@ function colorJitter(px: Float32Array, n: number, amount: number, rng: Rng): voi
 }
 
 /**
+ * Decoded images kept across epochs: training reads every image once per epoch, and decoding a JPEG
+ * costs more than resizing its pixels, on the same two cores the optimiser step needs. Least
+ * recently used entries go first once the byte budget is spent (`MEDFCL_DECODE_CACHE_MB`, default
+ * 1024; 0 turns the cache off). An entry is keyed by path, size and mtime, so a replaced file is
+ * decoded again.
+ */
+export class DecodedImageCache {
+  #entries = new Map<string, { width: number; height: number; data: Uint8Array }>();
+  #bytes = 0;
+  readonly budget: number;
+
+  constructor(budgetBytes: number) {
+    this.budget = budgetBytes;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string): { width: number; height: number; data: Uint8Array } | undefined {
+    const e = this.#entries.get(key);
+    if (e) {
+      this.#entries.delete(key);
+      this.#entries.set(key, e);
+    }
+    return e;
+  }
+
+  set(key: string, value: { width: number; height: number; data: Uint8Array }): void {
+    if (value.data.byteLength > this.budget) return;
+    const old = this.#entries.get(key);
+    if (old) {
+      this.#bytes -= old.data.byteLength;
+      this.#entries.delete(key);
+    }
+    this.#entries.set(key, value);
+    this.#bytes += value.data.byteLength;
+    for (const [k, e] of this.#entries) {
+      if (this.#bytes <= this.budget) break;
+      this.#entries.delete(k);
+      this.#bytes -= e.data.byteLength;
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+}
+
+function cacheBudgetBytes(): number {
+  const mb = Number(process.env.MEDFCL_DECODE_CACHE_MB ?? 1024);
+  return Number.isFinite(mb) && mb > 0 ? mb * 1024 * 1024 : 0;
+}
+
+export const decodedImages = new DecodedImageCache(cacheBudgetBytes());
+
+/** The image's full-resolution RGB bytes, from the cache or decoded (and checked against the JSON size). */
+async function decodedRgb(ds: CocoDataset, index: number, path: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const im = ds.images[index];
+  let key = "";
+  if (decodedImages.budget > 0) {
+    try {
+      const st = statSync(path);
+      key = `${path}\u0000${st.size}\u0000${st.mtimeMs}`;
+      const hit = decodedImages.get(key);
+      if (hit) return hit;
+    } catch {
+      // A missing file is reported by the decode below, naming it.
+    }
+  }
+  const pipeline = await sharpFromFile(path);
+  const meta = await pipeline.metadata();
+  if (meta.width !== im.width || meta.height !== im.height) {
+    throw new DataValidationError(ds.dir, [
+      { file: path, record: `image ${im.id}`, field: "width/height", message: `the JSON says ${im.width}x${im.height} but the file is ${meta.width}x${meta.height}` },
+    ]);
+  }
+  const rgb = await toRgb(pipeline, path);
+  if (key) decodedImages.set(key, rgb);
+  return rgb;
+}
+
+/**
  * Decodes one image, letterboxes it to size×size with its boxes, and (with `augment`) applies a
  * seeded flip, scale jitter and colour jitter. The same (seed, image) gives the same sample.
  */
@@ -113,14 +203,9 @@ export async function loadSample(ds: CocoDataset, index: number, opts: LoadSampl
 
   let rgb;
   try {
-    const pipeline = await sharpFromFile(path);
-    const meta = await pipeline.metadata();
-    if (meta.width !== im.width || meta.height !== im.height) {
-      throw new DataValidationError(ds.dir, [
-        { file: path, record: `image ${im.id}`, field: "width/height", message: `the JSON says ${im.width}x${im.height} but the file is ${meta.width}x${meta.height}` },
-      ]);
-    }
-    rgb = await toRgb(pipeline.resize(rw, rh, { fit: "fill", kernel: "linear" }), path);
+    const full = await decodedRgb(ds, index, path);
+    const raw = sharp(Buffer.from(full.data.buffer, full.data.byteOffset, full.data.byteLength), { raw: { width: full.width, height: full.height, channels: 3 } });
+    rgb = await toRgb(raw.resize(rw, rh, { fit: "fill", kernel: "linear" }), path);
   } catch (err) {
     if (err instanceof DataValidationError) throw err;
     const msg = err instanceof ImageDecodeError ? err.message : `cannot decode the image: ${err instanceof Error ? err.message : String(err)}`;

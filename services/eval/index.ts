@@ -41,4 +41,4 @@ export {
   AccuracyMatrixBuilder,
 } from "./metrics.js";
 export { writeAuditReport, parseCrossMatrix, parseParadigmTable } from "./report.js";
-export { heatmapSvg, lineChartSvg, viridis, type HeatmapSpec, type LineChartSpec } from "./svg.js";
+export { heatmapSvg, lineChartSvg, scatterPanelsSvg, viridis, type HeatmapSpec, type LineChartSpec, type ScatterPanel, type ScatterPoint } from "./svg.js";

@@ -17,7 +17,9 @@ type Cell = string | number | null | { text: string; full: string; mono?: boolea
 type Block =
   | { kind: "text"; text: string }
   | { kind: "table"; header: string[]; rows: Cell[][] }
-  | { kind: "figure"; file: string; svg: string; caption: string };
+  | { kind: "figure"; file: string; svg: string; caption: string }
+  /** Figures shown side by side (HTML) for a direct comparison. */
+  | { kind: "figures"; items: { file: string; svg: string; caption: string }[] };
 interface Section {
   title: string;
   blocks: Block[];
@@ -318,14 +320,79 @@ export function runSummary(meta: Record<string, unknown>): Summary {
   return { fields, hyperparameters, sections };
 }
 
+/** A continual run of the report, by its folder name. */
+interface ParadigmRun {
+  name: string;
+  R: AccuracyMatrix;
+  m: ClMetrics;
+}
+
+const signed = (v: number | null, d = 1): string => (v === null ? "–" : `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(d)}`);
+
+/**
+ * When a report holds a sequential run and rehearsal runs on the same steps, what the report is
+ * for: how much fine-tuning site after site forgot, and how much replay kept. Returns the headline
+ * (one sentence for the report's header) and the side-by-side section; undefined without the pair.
+ */
+export function forgettingComparison(runs: ParadigmRun[]): { headline: string; section: Section } | undefined {
+  const seq = runs.find((r) => r.name === "sequential");
+  const cures = runs.filter((r) => r.name.startsWith("rehearsal") && seq && r.R.steps.join() === seq.R.steps.join() && r.R.steps.length > 1);
+  if (!seq || cures.length === 0 || seq.m.acc === null) return undefined;
+  const cure = cures[0];
+  const dAcc = cure.m.acc === null ? null : cure.m.acc - seq.m.acc;
+  const dBwt = cure.m.bwt === null || seq.m.bwt === null ? null : cure.m.bwt - seq.m.bwt;
+  const headline =
+    `Fine-tuned site after site (sequential), the model ends at ACC ${fmt(seq.m.acc)} with BWT ${signed(seq.m.bwt)}: it forgot the earlier sites. ` +
+    `Replaying a small buffer of their exemplars (${cure.name}) ends at ACC ${fmt(cure.m.acc)}, BWT ${signed(cure.m.bwt)}: ${signed(dAcc)} ACC and ${signed(dBwt)} BWT. ` +
+    "What to see: in the sequential heatmap the cells left of the diagonal fade row after row; with rehearsal they stay.";
+  const T = seq.R.steps.length;
+  const trained = seq.R.domains.slice(0, T);
+  const all = [seq, ...cures];
+  return {
+    headline,
+    section: {
+      title: `Forgetting and its cure: sequential against ${cures.map((c) => c.name).join(", ")}`,
+      blocks: [
+        { kind: "text", text: headline },
+        {
+          kind: "table",
+          header: ["paradigm", "ACC", "BWT", "mean forgetting", "Δ ACC vs sequential", "Δ BWT vs sequential"],
+          rows: all.map((r) => [
+            r.name,
+            fmt(r.m.acc, 2),
+            fmt(r.m.bwt, 2),
+            fmt(r.m.forgetting.mean, 2),
+            r === seq ? "–" : signed(r.m.acc === null ? null : r.m.acc - seq.m.acc!, 2),
+            r === seq || r.m.bwt === null || seq.m.bwt === null ? "–" : signed(r.m.bwt - seq.m.bwt, 2),
+          ]),
+        },
+        {
+          kind: "table",
+          header: ["domain", ...all.map((r) => `forgetting (${r.name})`), ...all.map((r) => `final AP (${r.name})`)],
+          rows: trained.map((d) => [d, ...all.map((r) => fmt(r.m.forgetting.per_domain[d], 1)), ...all.map((r) => fmt(r.R.ap[T - 1][r.R.domains.indexOf(d)]))]),
+        },
+        {
+          kind: "figures",
+          items: all.map((r) => ({
+            file: `fig-R-heatmap-${r.name}`,
+            caption: `R — ${r.name}`,
+            svg: heatmapSvg({ title: `Accuracy matrix R — ${r.name} (AP %)`, rowLabels: r.R.steps, colLabels: r.R.domains, values: r.R.ap, xLabel: "evaluated on domain", yLabel: "after training step" }),
+          })),
+        },
+      ],
+    },
+  };
+}
+
 function cellText(c: Cell): string {
   return c === null ? "–" : typeof c === "object" ? c.text : String(c);
 }
 
 const mdCell = (c: Cell): string => cellText(c).replace(/\|/g, "\\|").replace(/\n/g, " ");
 
-function toMarkdown(title: string, summary: Summary | undefined, sections: Section[]): string {
+function toMarkdown(title: string, summary: Summary | undefined, sections: Section[], headline?: string): string {
   const out: string[] = [`# ${title}`, ""];
+  if (headline) out.push(`> ${headline}`, "");
   if (summary && summary.fields.length) {
     out.push("## Summary", "", "| | |", "|---|---|", ...summary.fields.map(([k, v]) => `| **${k}** | ${mdCell(v)} |`), "");
   }
@@ -337,6 +404,7 @@ function toMarkdown(title: string, summary: Summary | undefined, sections: Secti
     for (const b of s.blocks) {
       if (b.kind === "text") out.push(b.text, "");
       else if (b.kind === "figure") out.push(`![${b.caption}](${b.file}.png)`, "", `*${b.caption}* ([SVG](${b.file}.svg))`, "");
+      else if (b.kind === "figures") out.push(b.items.map((f) => `![${f.caption}](${f.file}.png)`).join(" "), "", b.items.map((f) => `*${f.caption}* ([SVG](${f.file}.svg))`).join(" · "), "");
       else {
         out.push(`| ${b.header.join(" | ")} |`, `|${b.header.map(() => "---").join("|")}|`);
         for (const r of b.rows) out.push(`| ${r.map(mdCell).join(" | ")} |`);
@@ -365,9 +433,11 @@ const STYLE =
   "th{background:#f2f2f2}td:first-child,th:first-child,td.t{text-align:left}figure{margin:1em 0}figcaption{font-size:90%;color:#555}" +
   "svg{max-width:100%;height:auto}.wide{max-width:100%;overflow-x:auto}code{font-size:92%}" +
   ".summary{display:flex;flex-wrap:wrap;gap:0 2.5em;align-items:flex-start}.summary table{max-width:100%}" +
-  ".fields th{text-align:left;white-space:nowrap}.fields td{text-align:left;max-width:700px;overflow-wrap:anywhere}";
+  ".fields th{text-align:left;white-space:nowrap}.fields td{text-align:left;max-width:700px;overflow-wrap:anywhere}" +
+  ".headline{font-size:110%;background:#f6f6f0;border-left:4px solid #b33;padding:.6em 1em}" +
+  ".side{display:flex;flex-wrap:wrap;gap:1em}.side figure{flex:1 1 420px;min-width:0}";
 
-function toHtml(title: string, summary: Summary | undefined, sections: Section[]): string {
+function toHtml(title: string, summary: Summary | undefined, sections: Section[], headline?: string): string {
   const out: string[] = [
     "<!doctype html>",
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -375,6 +445,7 @@ function toHtml(title: string, summary: Summary | undefined, sections: Section[]
     `<style>${STYLE}</style>`,
     "</head><body>",
     `<h1>${escapeXml(title)}</h1>`,
+    ...(headline ? [`<p class="headline" id="headline">${escapeXml(headline)}</p>`] : []),
   ];
   if (summary && (summary.fields.length || summary.hyperparameters.length)) {
     out.push('<section class="summary" id="summary">');
@@ -389,6 +460,7 @@ function toHtml(title: string, summary: Summary | undefined, sections: Section[]
     for (const b of s.blocks) {
       if (b.kind === "text") out.push(`<p>${escapeXml(b.text)}</p>`);
       else if (b.kind === "figure") out.push(`<figure>${b.svg}<figcaption>${escapeXml(b.caption)}</figcaption></figure>`);
+      else if (b.kind === "figures") out.push(`<div class="side">${b.items.map((f) => `<figure>${f.svg}<figcaption>${escapeXml(f.caption)}</figcaption></figure>`).join("")}</div>`);
       else {
         out.push(
           `<div class="wide"><table><tr>${b.header.map((h) => `<th>${escapeXml(h)}</th>`).join("")}</tr>` +
@@ -488,6 +560,8 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
     });
   }
   for (const p of paradigmRs) sections.push(...rMatrixSections(p.R, p.m, p.name, ` — ${p.name}`));
+  const comparison = forgettingComparison(paradigmRs);
+  if (comparison) sections.unshift(comparison.section);
 
   const crosses: [string, string, string, string][] = [
     ["cross-domain/matrix.json", "Cross-domain AP matrix", "fig-cross-domain", "Fig. 3a / Table 1"],
@@ -512,16 +586,20 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
 
   for (const s of sections) {
     for (const b of s.blocks) {
-      if (b.kind !== "figure") continue;
-      await write(`${b.file}.svg`, b.svg);
-      // density 144 renders at 2x the SVG's pixel size, so text stays sharp.
-      await write(`${b.file}.png`, await sharp(Buffer.from(b.svg), { density: 144 }).png().toBuffer());
+      // The side-by-side heatmaps repeat each run's own figure under the same file name.
+      const figures = b.kind === "figure" ? [b] : b.kind === "figures" ? b.items : [];
+      for (const f of figures) {
+        if (files.includes(join(out, `${f.file}.svg`))) continue;
+        await write(`${f.file}.svg`, f.svg);
+        // density 144 renders at 2x the SVG's pixel size, so text stays sharp.
+        await write(`${f.file}.png`, await sharp(Buffer.from(f.svg), { density: 144 }).png().toBuffer());
+      }
     }
   }
   const name = summary?.fields.find(([k]) => k === "name")?.[1];
   const title = `medfcl audit report${name ? `: ${cellText(name)}` : ""}`;
   if (runMeta !== undefined) await write("run.json", `${JSON.stringify(runMeta, null, 2)}\n`);
-  await write("report.md", toMarkdown(title, summary, sections));
-  await write("report.html", toHtml(title, summary, sections));
+  await write("report.md", toMarkdown(title, summary, sections, comparison?.headline));
+  await write("report.html", toHtml(title, summary, sections, comparison?.headline));
   return { files };
 }

@@ -140,7 +140,8 @@ export function heatmapSvg(spec: HeatmapSpec): string {
 export interface LineChartSpec {
   title: string;
   xLabels: string[];
-  series: { name: string; values: (number | null)[]; dashed?: boolean }[];
+  /** `colorOf` draws a series in the colour of another one (by index), e.g. raw values beside their smoothing. */
+  series: { name: string; values: (number | null)[]; dashed?: boolean; colorOf?: number }[];
   xLabel: string;
   yLabel: string;
   yMax?: number;
@@ -183,7 +184,7 @@ export function lineChartSvg(spec: LineChartSpec): string {
   out.push(`<text x="${left + plotW / 2}" y="${height - 10}" font-size="14" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
   out.push(`<text x="16" y="${top + plotH / 2}" font-size="14" text-anchor="middle" transform="rotate(-90 16 ${top + plotH / 2})">${escapeXml(spec.yLabel)}</text>`);
   spec.series.forEach((s, si) => {
-    const color = PALETTE[si % PALETTE.length];
+    const color = PALETTE[(s.colorOf ?? si) % PALETTE.length];
     let d = "";
     let pen = false;
     s.values.forEach((v, i) => {
@@ -205,6 +206,85 @@ export function lineChartSvg(spec: LineChartSpec): string {
     const lx = left + plotW + 20;
     out.push(`<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2.5"${dash}/>`);
     out.push(`<text x="${lx + 28}" y="${ly + 4}" font-size="12">${escapeXml(s.name)}</text>`);
+  });
+  out.push("</svg>");
+  return out.join("\n");
+}
+
+export interface ScatterPoint {
+  x: number;
+  y: number;
+  label: string;
+  /** Points of one group share a colour; the first group is drawn filled, the others hollow. */
+  group: string;
+}
+
+export interface ScatterPanel {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  /** Logarithmic x axis (e.g. a sharpness measure spanning decades). */
+  logX?: boolean;
+  points: ScatterPoint[];
+}
+
+/** Scatter plots side by side, each point labelled: e.g. synthetic domains beside the real ones. */
+export function scatterPanelsSvg(title: string, panels: ScatterPanel[]): string {
+  const panelW = 360;
+  const panelH = 300;
+  const pad = { left: 58, right: 16, top: 52, bottom: 48 };
+  const width = panels.length * (panelW + pad.left + pad.right);
+  const height = panelH + pad.top + pad.bottom + 30;
+  const groups = [...new Set(panels.flatMap((p) => p.points.map((q) => q.group)))];
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="${FONT}">`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="${width / 2}" y="22" font-size="16" text-anchor="middle" font-weight="bold">${escapeXml(title)}</text>`,
+  ];
+  panels.forEach((p, pi) => {
+    const x0 = pi * (panelW + pad.left + pad.right) + pad.left;
+    const y0 = pad.top;
+    const tx = (v: number): number => (p.logX ? Math.log10(Math.max(v, 1e-9)) : v);
+    const xs = p.points.map((q) => tx(q.x));
+    const ys = p.points.map((q) => q.y);
+    const span = (vs: number[]): [number, number] => {
+      const lo = Math.min(...vs);
+      const hi = Math.max(...vs);
+      const m = (hi - lo || Math.abs(hi) || 1) * 0.1;
+      return [lo - m, hi + m];
+    };
+    const [xl, xh] = span(xs);
+    const [yl, yh] = span(ys);
+    const px = (v: number): number => x0 + ((tx(v) - xl) / (xh - xl)) * panelW;
+    const py = (v: number): number => y0 + panelH - ((v - yl) / (yh - yl)) * panelH;
+    out.push(`<g class="panel" data-title="${escapeXml(p.title)}">`);
+    out.push(`<rect x="${x0}" y="${y0}" width="${panelW}" height="${panelH}" fill="none" stroke="#888"/>`);
+    out.push(`<text x="${x0 + panelW / 2}" y="${y0 - 10}" font-size="13" text-anchor="middle">${escapeXml(p.title)}</text>`);
+    for (let k = 0; k <= 4; k++) {
+      const xv = xl + ((xh - xl) * k) / 4;
+      const yv = yl + ((yh - yl) * k) / 4;
+      const xText = p.logX ? (10 ** xv).toPrecision(2) : xv.toPrecision(3);
+      out.push(`<text x="${(x0 + (panelW * k) / 4).toFixed(1)}" y="${y0 + panelH + 16}" font-size="10" text-anchor="middle">${escapeXml(String(Number(xText)))}</text>`);
+      out.push(`<text x="${x0 - 6}" y="${(y0 + panelH - (panelH * k) / 4 + 3).toFixed(1)}" font-size="10" text-anchor="end">${escapeXml(String(Number(yv.toPrecision(3))))}</text>`);
+    }
+    out.push(`<text x="${x0 + panelW / 2}" y="${y0 + panelH + 36}" font-size="12" text-anchor="middle">${escapeXml(p.xLabel)}${p.logX ? " (log)" : ""}</text>`);
+    out.push(`<text x="${x0 - 44}" y="${y0 + panelH / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 ${x0 - 44} ${y0 + panelH / 2})">${escapeXml(p.yLabel)}</text>`);
+    for (const q of p.points) {
+      const gi = groups.indexOf(q.group);
+      const color = PALETTE[gi % PALETTE.length];
+      const cx = px(q.x).toFixed(1);
+      const cy = py(q.y).toFixed(1);
+      out.push(`<circle cx="${cx}" cy="${cy}" r="5" fill="${gi === 0 ? color : "#fff"}" stroke="${color}" stroke-width="2"><title>${escapeXml(`${q.group}: ${q.label}`)}</title></circle>`);
+      out.push(`<text x="${(Number(cx) + 7).toFixed(1)}" y="${(Number(cy) - 6).toFixed(1)}" font-size="10" fill="${color}">${escapeXml(q.label)}</text>`);
+    }
+    out.push("</g>");
+  });
+  groups.forEach((g, gi) => {
+    const color = PALETTE[gi % PALETTE.length];
+    const lx = pad.left + gi * 160;
+    const ly = height - 12;
+    out.push(`<circle cx="${lx}" cy="${ly - 4}" r="5" fill="${gi === 0 ? color : "#fff"}" stroke="${color}" stroke-width="2"/>`);
+    out.push(`<text x="${lx + 10}" y="${ly}" font-size="12">${escapeXml(g)}</text>`);
   });
   out.push("</svg>");
   return out.join("\n");

@@ -8,7 +8,7 @@ export { TfDetector, asTfDetector, checkWeights, createDetector, detectorFromWei
 export { paramSpecs, initWeights, type ParamSpec, type ParamGroup } from "./params.js";
 export { encodeCaption, splitWords, tokenId, vocabSize, type EncodedCaption } from "./tokenizer.js";
 export { assignTargets, type BatchTargets } from "./targets.js";
-export { Trainer, defaultTrainOptions, fromScratchTrainOptions, imageLosses, lrFactor, packBatch, parseTrainOptions, trainDetector, trainableSpecs, type TrainBatch } from "./train.js";
+export { Trainer, defaultTrainOptions, emaDecayAt, fromScratchTrainOptions, imageLosses, lrFactor, packBatch, parseTrainOptions, trainDetector, trainableSpecs, type TrainBatch } from "./train.js";
 export { decodeDetections, defaultPredictOptions, embedSamples, predictDataset, predictWith, runTfjs, type RawImageOutputs } from "./predict.js";
 export { decodeSafetensors, encodeSafetensors, readSafetensorsHeader } from "./safetensors.js";
 export { CKPT_META, checkpointBytes, loadCheckpoint, parseCheckpoint, saveCheckpoint } from "./checkpoint.js";

@@ -7,7 +7,7 @@ import { forward, locations, type Locations } from "./model.js";
 import type { ParamGroup, ParamSpec } from "./params.js";
 import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
-import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TrainOptions, type TrainResult } from "./types.js";
+import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TensorMap, type TrainOptions, type TrainResult } from "./types.js";
 
 /** The paper's fine-tuning settings (GLIP-T on medical data). */
 export function defaultTrainOptions(): TrainOptions {
@@ -39,10 +39,16 @@ export function parseTrainOptions(o: Partial<TrainOptions>): TrainOptions {
   }
   if (!Number.isInteger(r.freezeStages) || r.freezeStages < 0 || r.freezeStages > 5) throw new ModelOptionError("freezeStages", "must be 0..5");
   if (r.replay && !(r.replay.ratio >= 0 && r.replay.ratio < 1)) throw new ModelOptionError("replay.ratio", `must be in [0, 1), got ${r.replay.ratio}`);
+  if (r.emaDecay !== undefined && !(r.emaDecay >= 0 && r.emaDecay < 1)) throw new ModelOptionError("emaDecay", `must be in [0, 1), got ${r.emaDecay}`);
   return r;
 }
 
 const FREEZE_ORDER: ParamGroup[] = ["stem", "stage1", "stage2", "stage3", "stage4"];
+
+/** The EMA decay after `updates` steps: ramped in (TensorFlow's num_updates rule) so early weights fade fast. */
+export function emaDecayAt(decay: number, updates: number): number {
+  return Math.min(decay, (1 + updates) / (10 + updates));
+}
 
 /** Linear warm-up then cosine decay to 10 % (shared by both training engines). */
 export function lrFactor(opts: Pick<TrainOptions, "warmupSteps">, step: number, totalSteps: number): number {
@@ -82,9 +88,13 @@ export function packBatch(cfg: ModelConfig, samples: Sample[], captions: Encoded
 }
 
 interface AdamSlot {
+  /** The parameter's name in the checkpoint. */
+  name: string;
   v: tf.Variable;
   m: tf.Variable;
   s: tf.Variable;
+  /** The moving average of v (with opts.emaDecay). */
+  ema?: tf.Variable;
   lr: number;
   decay: boolean;
 }
@@ -111,9 +121,11 @@ export class Trainer {
       if (frozen.has(spec.group)) continue;
       const v = det.vars.get(spec.name)!;
       this.#slots.push({
+        name: spec.name,
         v,
         m: tf.variable(tf.zerosLike(v), false),
         s: tf.variable(tf.zerosLike(v), false),
+        ...(opts.emaDecay ? { ema: tf.variable(v.clone(), false) } : {}),
         lr: spec.group === "text" ? opts.textLr : opts.lr,
         decay: spec.decay,
       });
@@ -169,15 +181,34 @@ export class Trainer {
         if (s.decay && this.opts.weightDecay > 0) upd = tf.add(upd, tf.mul(s.v, lr * this.opts.weightDecay));
         s.v.assign(tf.sub(s.v, upd));
       });
+      if (this.opts.emaDecay) {
+        const d = emaDecayAt(this.opts.emaDecay, stepNo);
+        for (const s of this.#slots) s.ema!.assign(tf.add(tf.mul(s.ema!, d), tf.mul(s.v, 1 - d)));
+      }
       return value.dataSync()[0];
     });
     return lossValue;
+  }
+
+  /** The weights training returns: the moving average when it is kept, else the last step's. */
+  weights(): TensorMap {
+    const w = this.det.getWeights();
+    if (!this.opts.emaDecay) return w;
+    for (const s of this.#slots) w.set(s.name, { dtype: "float32", shape: [...s.v.shape], data: Float32Array.from(s.ema!.dataSync()) });
+    return w;
+  }
+
+  /** Puts the moving average into the detector (the end of training). */
+  commitAverage(): void {
+    if (!this.opts.emaDecay) return;
+    for (const s of this.#slots) s.v.assign(s.ema!);
   }
 
   dispose(): void {
     for (const s of this.#slots) {
       s.m.dispose();
       s.s.dispose();
+      s.ema?.dispose();
     }
     this.#slots = [];
     this.#strides.dispose();
@@ -243,6 +274,8 @@ export async function imageLosses(detector: Detector, ds: CocoDataset, indices: 
 
 interface StepEngine {
   step(batch: TrainBatch, totalSteps: number): Promise<number>;
+  /** The weights as they are now (no step may be in flight). */
+  weights(): Promise<TensorMap>;
   /** Releases the engine; after a successful run, leaves the trained weights in the detector. */
   finish(ok: boolean): Promise<void>;
 }
@@ -252,7 +285,11 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
     const trainer = new Trainer(det, opts);
     return {
       step: async (batch) => trainer.step(batch, totalSteps),
-      finish: async () => trainer.dispose(),
+      weights: async () => trainer.weights(),
+      finish: async (ok) => {
+        if (ok) trainer.commitAverage();
+        trainer.dispose();
+      },
     };
   }
   // Loaded on demand: onnxruntime training imports this module, and tfjs-only hosts never need it.
@@ -260,6 +297,7 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
   const ort = await OrtWorkerTrainer.start(det.config, det.getWeights(), opts, { threads: opts.threads, executionProvider: opts.executionProvider });
   return {
     step: async (batch) => (await ort.step(batch, totalSteps, opts.signal)).loss,
+    weights: () => ort.getWeights(),
     finish: async (ok) => {
       try {
         if (ok) det.setWeights(await ort.getWeights());
@@ -330,8 +368,14 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
         pending.catch(() => {}); // rethrown by the next settle()
       }
       epoch++;
+      if (opts.onEpochEnd && submitted < totalSteps) {
+        await settle();
+        await opts.onEpochEnd(epoch, () => engine.weights());
+      }
     }
     await settle();
+    // The last epoch's hook sees the final weights (a run cut short by --steps ends mid-epoch).
+    if (opts.onEpochEnd && submitted === totalSteps && totalSteps % stepsPerEpoch === 0) await opts.onEpochEnd(epoch, () => engine.weights());
     ok = true;
   } finally {
     await pending?.catch(() => {});

@@ -94,7 +94,18 @@ export interface TrainOptions {
   replay?: ReplayOptions;
   /** Linear warm-up steps. */
   warmupSteps?: number;
+  /**
+   * Exponential moving average of the trained weights (YOLOX and most detectors keep one): after
+   * step t the average moves by 1 − min(emaDecay, (1 + t) / (10 + t)), and the average, not the
+   * last step's weights, is what training returns (and what epoch hooks see). 0 or absent: off.
+   */
+  emaDecay?: number;
   onProgress?: (p: TrainProgress) => void;
+  /**
+   * Called after each full epoch (before the next starts) with the weights as they are then, e.g.
+   * to evaluate a learning curve on held-out data. Training waits for it.
+   */
+  onEpochEnd?: (epoch: number, weights: () => Promise<TensorMap>) => Promise<void>;
   signal?: AbortSignal;
   /** Default DEFAULT_TRAIN_ENGINE (see docs/model.md, "Training on onnxruntime"). */
   engine?: TrainEngine;

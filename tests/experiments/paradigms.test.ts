@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -14,16 +14,14 @@ import { parseAccuracyMatrix, parseCrossMatrix, parseParadigmTable } from "../..
 const root = new URL("../..", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "medfcl-experiment-"));
 const out = join(dir, "paradigms");
+const args = ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--model", "nano", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--shots", "8", "--seed", "3", "--out", out];
+const runExperimentCli = () => spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" }, maxBuffer: 64 * 1024 * 1024 });
 
 describe("experiment paradigms", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("experiment - paradigms --scale tiny completes and writes every table, figure and report", { timeout: 600_000 }, () => {
-    const r = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--model", "nano", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--shots", "8", "--seed", "3", "--out", out],
-      { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" }, maxBuffer: 64 * 1024 * 1024 },
-    );
+    const r = runExperimentCli();
     assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
     assert.match(r.stdout, /experiment paradigms finished/);
 
@@ -108,5 +106,26 @@ describe("experiment paradigms", () => {
     const central = JSON.parse(readFileSync(join(out, "seeds/seed-3/joint-central/simulation.json"), "utf8")) as { sites: string[] };
     assert.deepEqual(central.sites, ["site-1-pooled"]);
     assert.equal(parseAccuracyMatrix(read("seeds/seed-3/joint-central/runs/joint-central/R.json"), "R.json").domains.length, 8);
+  });
+
+  it("experiment - a rerun after an interruption redoes no stored run", { timeout: 600_000 }, () => {
+    const before = readFileSync(join(out, "paradigms.json"), "utf8");
+    // As if the experiment had been killed during its sequential run: that run was never stored.
+    const storeRoot = join(out, "store");
+    const keys = readdirSync(storeRoot);
+    assert.equal(keys.length, 15, "one stored folder per run");
+    const sequential = keys.find((k) => (JSON.parse(readFileSync(join(storeRoot, k, "config.json"), "utf8")) as { config: { label: string } }).config.label === "sequential");
+    assert.ok(sequential, "the sequential run is stored under its key");
+    rmSync(join(storeRoot, sequential), { recursive: true });
+
+    const r = runExperimentCli();
+    assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
+    const started = (r.stdout + r.stderr).split("\n").filter((l) => l.includes('"msg":"run started"'));
+    assert.equal(started.length, 1, `only the missing run runs again:\n${started.join("\n")}`);
+    assert.match(started[0], /"strategy":"sequential"/);
+    assert.match(r.stdout + r.stderr, /14 of 15 runs are stored and will not run again/);
+    assert.ok(existsSync(join(storeRoot, sequential, "R.json")), "the rerun stores the run under the same key");
+    // Training is deterministic, so the redone run reproduces the table exactly.
+    assert.equal(readFileSync(join(out, "paradigms.json"), "utf8"), before);
   });
 });

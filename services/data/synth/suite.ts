@@ -19,11 +19,18 @@ import {
   type SynthesizeOptions,
   type ValidationProblem,
 } from "../types.js";
-import { type Frame, type PolypStyle, renderPolypFrame } from "./endoscopy.js";
+import { type DeviceShift, type Frame, type LabelConvention, type LesionShift, type PolypStyle, renderPolypFrame } from "./endoscopy.js";
 import { toBytes } from "./raster.js";
 import { renderCells, renderMri, renderUlcer, renderUltrasound } from "./tasks.js";
 
 export const SUITE_FILE = "suite.json";
+
+/**
+ * Bumped whenever the generator's output changes for the same (suite, scale, seed), so results
+ * stored under a synthetic suite's name (experiments/store.ts) are not reused across versions.
+ * 2: device, lesion and labelling shifts calibrated against the real polyp sets.
+ */
+export const SYNTH_GENERATOR_VERSION = 2;
 
 export type ImageFormat = { kind: "jpeg"; quality: number } | { kind: "png" } | { kind: "tiff" } | { kind: "bmp" };
 
@@ -64,24 +71,75 @@ export interface DomainSpec {
   imitates: string;
 }
 
-const WHITE: Pick<PolypStyle, "mucosa" | "polyp" | "colorJitter" | "colorMode" | "noise"> = {
-  mucosa: [0.82, 0.45, 0.36],
-  polyp: [0.97, 0.66, 0.5],
-  colorJitter: 0.08,
-  colorMode: "white",
-  noise: 0.015,
+/** 8-bit RGB to the 0–1 scale the renderer works in. */
+const rgb8 = (r: number, g: number, b: number): [number, number, number] => [r / 255, g / 255, b / 255];
+
+/**
+ * The devices. Field colour and grey contrast are set so that the measured synthetic domain lands on
+ * the real one's measurement at a 256-px working size (`medfcl data profile`, docs/data.md
+ * "Synthetic beside real"): the targets started at the real means and were corrected once by the
+ * measured difference (clipping, highlights and FICE frames move the mean). Texture, noise and blur
+ * put the Laplacian variance in the real domain's range. Domains without a real counterpart here take
+ * the measurements of the closest one (CVC-ClinicDB and CVC-300 come from the same hospital and
+ * scopes as CVC-ColonDB) and the published descriptions.
+ */
+const DEVICES: Record<string, DeviceShift> = {
+  // Kvasir-SEG (Vestre Viken, Olympus scopes): white light, rounded black frame, scope-guide inset.
+  kvasir: { fieldRgb: rgb8(185, 103, 79), rgbJitter: 0.08, contrast: 50 / 255, vignette: 0.35, lumen: 0.6, folds: 0.6, texture: 1.2, distortion: 0.08, noise: 0.012, specular: 1, border: "rounded", inset: 0.6, text: 0.3, colorMode: "white", modeProb: 0 },
+  // Same hospital and scopes as Kvasir-SEG.
+  sessile: { fieldRgb: rgb8(183, 93, 65), rgbJitter: 0.08, contrast: 52 / 255, vignette: 0.35, lumen: 0.6, folds: 0.5, texture: 1.3, distortion: 0.08, noise: 0.012, specular: 0.6, border: "rounded", inset: 0.5, text: 0.2, colorMode: "white", modeProb: 0 },
+  // BKAI-IGH (Hanoi, Fujifilm processors): mostly white light, some FICE/BLI, burned-in text.
+  bkai: { fieldRgb: rgb8(180, 97, 66), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.3, lumen: 0.5, folds: 0.5, texture: 0.75, distortion: 0.12, noise: 0.015, specular: 0.8, border: "rounded", inset: 0, text: 0.8, colorMode: "fice", modeProb: 0.1 },
+  // CVC-ClinicDB (Hospital Clinic Barcelona, 384x288 from video): dark, strong vignetting, octagonal frame.
+  clinicdb: { fieldRgb: rgb8(149, 95, 68), rgbJitter: 0.1, contrast: 50 / 255, vignette: 0.4, lumen: 0.5, folds: 0.8, texture: 0.6, distortion: 0.2, noise: 0.02, specular: 1.6, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  // SinGAN-generated frames: stylized, posterized, far from every camera.
+  singan: { fieldRgb: rgb8(160, 95, 70), rgbJitter: 0.05, contrast: 50 / 255, vignette: 0.2, lumen: 0.4, folds: 0.9, texture: 1, distortion: 0, noise: 0.03, specular: 0.7, border: "none", inset: 0, text: 0, colorMode: "stylized", modeProb: 1 },
+  // CVC-300 (EndoScene): CVC-ColonDB frames, the CVC scopes' octagonal frame.
+  cvc300: { fieldRgb: rgb8(151, 96, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.35, lumen: 0.5, folds: 0.7, texture: 0.5, distortion: 0.2, noise: 0.02, specular: 1.4, border: "octagon", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  // CVC-ColonDB: blurry, low resolution, a thin dark frame (19 % dark pixels measured).
+  colondb: { fieldRgb: rgb8(143, 93, 68), rgbJitter: 0.1, contrast: 51 / 255, vignette: 0.45, lumen: 0.7, folds: 0.7, texture: 0.5, distortion: 0.05, noise: 0.02, specular: 0.8, border: "rounded", inset: 0, text: 0, colorMode: "white", modeProb: 0 },
+  // ETIS-Larib: high resolution, octagonal frame.
+  etis: { fieldRgb: rgb8(160, 92, 70), rgbJitter: 0.08, contrast: 48 / 255, vignette: 0.4, lumen: 0.6, folds: 0.6, texture: 1, distortion: 0.1, noise: 0.01, specular: 1, border: "octagon", inset: 0, text: 0.4, colorMode: "white", modeProb: 0 },
 };
 
-const STYLES: Record<string, PolypStyle> = {
-  kvasir: { ...WHITE, gain: 1.05, vignette: 0.35, lumen: 0.6, folds: 0.6, specular: 1, border: "rounded", inset: 0.6, text: 0.3, lesionRadius: [0.12, 0.26], lesionCount: [1, 2], flatness: 0.1, contrast: 0.8 },
-  clinicdb: { ...WHITE, mucosa: [0.78, 0.36, 0.28], gain: 0.85, vignette: 0.65, lumen: 0.5, folds: 0.8, specular: 1.6, border: "octagon", inset: 0, text: 0, lesionRadius: [0.09, 0.2], lesionCount: [1, 1], flatness: 0.15, contrast: 0.8 },
-  bkai: { ...WHITE, polyp: [0.95, 0.42, 0.28], gain: 1.1, vignette: 0.3, lumen: 0.5, folds: 0.5, specular: 0.8, border: "rounded", inset: 0, text: 0.8, colorMode: "fice", modeProb: 0.6, lesionRadius: [0.1, 0.24], lesionCount: [1, 3], flatness: 0.1, contrast: 0.9 },
-  sessile: { ...WHITE, gain: 1.0, vignette: 0.35, lumen: 0.6, folds: 0.5, specular: 0.5, border: "rounded", inset: 0.5, text: 0.2, lesionRadius: [0.06, 0.13], lesionCount: [1, 1], flatness: 0.7, contrast: 0.55 },
-  singan: { ...WHITE, gain: 1.0, vignette: 0.2, lumen: 0.4, folds: 0.9, specular: 0.7, border: "none", inset: 0, text: 0, colorMode: "stylized", lesionRadius: [0.12, 0.26], lesionCount: [1, 2], flatness: 0.1, contrast: 0.9, noise: 0.04 },
-  cvc300: { ...WHITE, mucosa: [0.8, 0.4, 0.3], gain: 0.9, vignette: 0.55, lumen: 0.5, folds: 0.7, specular: 1.4, border: "circle", inset: 0, text: 0, lesionRadius: [0.08, 0.18], lesionCount: [1, 1], flatness: 0.2, contrast: 0.75 },
-  colondb: { ...WHITE, mucosa: [0.72, 0.42, 0.34], gain: 0.8, vignette: 0.45, lumen: 0.7, folds: 0.7, specular: 0.8, border: "none", inset: 0, text: 0, lesionRadius: [0.08, 0.2], lesionCount: [1, 1], flatness: 0.3, contrast: 0.55, noise: 0.025 },
-  etis: { ...WHITE, gain: 1.0, vignette: 0.4, lumen: 0.6, folds: 0.6, specular: 1, border: "octagon", inset: 0, text: 0.4, lesionRadius: [0.035, 0.08], lesionCount: [1, 2], flatness: 0.3, contrast: 0.7 },
+/**
+ * The lesions. Sizes (median and log-normal sigma of the box side over the frame side), counts per
+ * frame and the lesion/surround colour ratio are the real domains' measurements; morphology mixes
+ * follow the datasets' descriptions (Kvasir-Sessile is the sessile subset; BKAI and ETIS hold many
+ * small and flat lesions).
+ */
+const LESIONS: Record<string, LesionShift> = {
+  kvasir: { morphology: { pedunculated: 0.3, sessile: 0.6, flat: 0.1 }, sizeMedian: 0.42, sizeSigma: 0.43, countProbs: [0.95, 0.04, 0.01], tint: [1.19, 1.21, 1.21], pits: 0.5 },
+  sessile: { morphology: { pedunculated: 0, sessile: 0.7, flat: 0.3 }, sizeMedian: 0.23, sizeSigma: 0.5, countProbs: [0.93, 0.06, 0.01], tint: [1.21, 1.3, 1.32], pits: 0.4 },
+  bkai: { morphology: { pedunculated: 0.25, sessile: 0.5, flat: 0.25 }, sizeMedian: 0.22, sizeSigma: 0.6, countProbs: [0.88, 0.08, 0.04], tint: [1.27, 1.28, 1.3], pits: 0.7 },
+  clinicdb: { morphology: { pedunculated: 0.3, sessile: 0.55, flat: 0.15 }, sizeMedian: 0.25, sizeSigma: 0.5, countProbs: [1], tint: [1.19, 1.21, 1.16], pits: 0.4 },
+  singan: { morphology: { pedunculated: 0.3, sessile: 0.6, flat: 0.1 }, sizeMedian: 0.38, sizeSigma: 0.4, countProbs: [0.8, 0.2], tint: [1.25, 1.25, 1.25], pits: 0.6 },
+  cvc300: { morphology: { pedunculated: 0.3, sessile: 0.55, flat: 0.15 }, sizeMedian: 0.22, sizeSigma: 0.5, countProbs: [1], tint: [1.19, 1.21, 1.16], pits: 0.4 },
+  colondb: { morphology: { pedunculated: 0.25, sessile: 0.5, flat: 0.25 }, sizeMedian: 0.22, sizeSigma: 0.6, countProbs: [1], tint: [1.19, 1.21, 1.16], pits: 0.4 },
+  etis: { morphology: { pedunculated: 0.1, sessile: 0.5, flat: 0.4 }, sizeMedian: 0.1, sizeSigma: 0.45, countProbs: [0.85, 0.15], tint: [1.15, 1.18, 1.18], pits: 0.5 },
 };
+
+/**
+ * Each site's annotation protocol (modelled, not measured: the public sets derive boxes from
+ * masks; hospitals that draw boxes for a consortium follow their own protocols, docs/data.md).
+ * Kvasir and Kvasir-Sessile share one team; the CVC sets share one.
+ */
+const TIGHT_WHOLE: LabelConvention = { margin: 0, stalk: true, jitter: 0.02 };
+const LABELS: Record<string, LabelConvention> = {
+  kvasir: TIGHT_WHOLE,
+  sessile: TIGHT_WHOLE,
+  // Neoplasia sits in the head: the stalk is left out of the box.
+  bkai: { margin: 0, stalk: false, jitter: 0.02 },
+  // Boxes drawn by hand with a margin of normal mucosa around the lesion.
+  clinicdb: { margin: 0.12, stalk: true, jitter: 0.04 },
+  cvc300: { margin: 0.12, stalk: true, jitter: 0.04 },
+  colondb: { margin: 0.12, stalk: true, jitter: 0.04 },
+  // Crowd-sourced boxes: a small margin and more noise.
+  singan: { margin: 0.06, stalk: true, jitter: 0.06 },
+  etis: TIGHT_WHOLE,
+};
+
+const STYLES: Record<string, PolypStyle> = Object.fromEntries(Object.keys(DEVICES).map((k) => [k, { device: DEVICES[k], lesion: LESIONS[k], label: LABELS[k] }]));
 
 const KVASIR_SIZES: [number, number][] = [[622, 530], [720, 576], [1024, 860], [1280, 1024]];
 

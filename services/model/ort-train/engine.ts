@@ -54,7 +54,7 @@ export class OrtWorkerTrainer {
 
   static async start(cfg: ModelConfig, weights: TensorMap, opts: WorkerTrainOptions, session: SessionOptions = {}): Promise<OrtWorkerTrainer> {
     const t = new OrtWorkerTrainer(spawnWorker());
-    const plain: WorkerTrainOptions = { batchSize: opts.batchSize, lr: opts.lr, textLr: opts.textLr, weightDecay: opts.weightDecay, freezeStages: opts.freezeStages, gradClip: opts.gradClip, seed: opts.seed, warmupSteps: opts.warmupSteps };
+    const plain: WorkerTrainOptions = { batchSize: opts.batchSize, lr: opts.lr, textLr: opts.textLr, weightDecay: opts.weightDecay, freezeStages: opts.freezeStages, gradClip: opts.gradClip, seed: opts.seed, warmupSteps: opts.warmupSteps, emaDecay: opts.emaDecay };
     try {
       await t.#call(-1, { type: "init", cfg, weights, opts: plain, session });
     } catch (err) {

@@ -5,7 +5,7 @@ import type { SessionOptions } from "./runtime.js";
 import type { StepResult } from "./stepper.js";
 
 /** The plain-data part of TrainOptions the worker needs (callbacks, signals and datasets stay in the main thread). */
-export type WorkerTrainOptions = Pick<TrainOptions, "batchSize" | "lr" | "textLr" | "weightDecay" | "freezeStages" | "gradClip" | "seed" | "warmupSteps">;
+export type WorkerTrainOptions = Pick<TrainOptions, "batchSize" | "lr" | "textLr" | "weightDecay" | "freezeStages" | "gradClip" | "seed" | "warmupSteps" | "emaDecay">;
 
 export type ToWorker =
   | { type: "init"; cfg: ModelConfig; weights: TensorMap; opts: WorkerTrainOptions; session: SessionOptions }

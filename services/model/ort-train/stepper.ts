@@ -5,7 +5,7 @@ import { defaultLossWeights, type LossWeights } from "../loss.js";
 import { locations, type Locations } from "../model.js";
 import { paramSpecs, type ParamSpec } from "../params.js";
 import { assignTargets } from "../targets.js";
-import { lrFactor, trainableSpecs, type TrainBatch } from "../train.js";
+import { emaDecayAt, lrFactor, trainableSpecs, type TrainBatch } from "../train.js";
 import type { ModelConfig, TrainOptions } from "../types.js";
 import { ADAM, TRAIN_IO, buildTrainGraph, flatLayout } from "./train-graph.js";
 import { createSession, ort, type SessionOptions } from "./runtime.js";
@@ -62,6 +62,8 @@ export class OrtStepper {
   #lossWeights: LossWeights;
   #loc: Locations;
   #step = 0;
+  /** The moving average of the flat parameters (opts.emaDecay), in the ONNX layout. */
+  #ema: Float32Array | null = null;
 
   constructor(cfg: ModelConfig, weights: TensorMap, opts: TrainOptions, session: SessionOptions = {}, lossWeights: LossWeights = defaultLossWeights()) {
     this.cfg = cfg;
@@ -78,6 +80,7 @@ export class OrtStepper {
     const params = new Float32Array(total);
     this.trainable.forEach((spec, k) => params.set(toOnnxLayout(spec, weights.get(spec.name)!.data), offsets[k]));
     const mk = (d?: Float32Array) => new ort.Tensor("float32", d ?? new Float32Array(total), [total]);
+    if (opts.emaDecay) this.#ema = Float32Array.from(params);
     this.#slots.set(TRAIN_IO.params, { cur: mk(params), next: mk() });
     this.#slots.set(TRAIN_IO.m, { cur: mk(), next: mk() });
     this.#slots.set(TRAIN_IO.v, { cur: mk(), next: mk() });
@@ -143,6 +146,12 @@ export class OrtStepper {
     const out = await session.run(feeds, fetches);
     for (const s of this.#slots.values()) [s.cur, s.next] = [s.next, s.cur];
     this.#step++;
+    if (this.#ema) {
+      const d = emaDecayAt(this.opts.emaDecay!, this.#step);
+      const p = this.#slots.get(TRAIN_IO.params)!.cur.data as Float32Array;
+      const e = this.#ema;
+      for (let i = 0; i < e.length; i++) e[i] = d * e[i] + (1 - d) * p[i];
+    }
     const v = (k: string) => (out[k].data as Float32Array)[0];
     return { loss: v(TRAIN_IO.loss), cls: v(TRAIN_IO.cls), box: v(TRAIN_IO.box), ctr: v(TRAIN_IO.ctr), gradNorm: v(TRAIN_IO.gradNorm) };
   }
@@ -158,9 +167,9 @@ export class OrtStepper {
     return { loss: (out[TRAIN_IO.loss].data as Float32Array)[0], grads };
   }
 
-  /** Current weights in the checkpoint (tfjs) layout. */
+  /** Current weights in the checkpoint (tfjs) layout: the moving average when one is kept. */
   getWeights(): TensorMap {
-    const flat = this.#slots.get(TRAIN_IO.params)!.cur.data as Float32Array;
+    const flat = this.#ema ?? (this.#slots.get(TRAIN_IO.params)!.cur.data as Float32Array);
     const index = new Map(this.trainable.map((s, k) => [s.name, k]));
     const out: TensorMap = new Map();
     for (const spec of this.specs) {

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -86,7 +86,8 @@ describe("report", () => {
     await writeAuditReport(dir);
     const html = readFileSync(join(dir, "report", "report.html"), "utf8");
     assert.ok(!/<img[^>]+src="(?!data:)/.test(html) && !/<link /.test(html) && !/<script/.test(html), "no external resources");
-    assert.equal((html.match(/<svg /g) ?? []).length, 8, "figures are inline SVG");
+    // 8 figures, plus the sequential and rehearsal heatmaps again side by side in the comparison.
+    assert.equal((html.match(/<svg /g) ?? []).length, 10, "figures are inline SVG");
     assert.ok(html.includes("demo &lt;run&gt;"), "run.json metadata escaped");
     const md = readFileSync(join(dir, "report", "report.md"), "utf8");
     assert.match(md, /## Paradigm comparison/);
@@ -94,6 +95,34 @@ describe("report", () => {
     assert.match(md, /\| kvasir \| 80\.0 \| 30\.0 \| 40\.0 \| 50\.0 \|/, "AVG column is the row mean");
     assert.match(md, /## Per-category AP/);
     assert.match(md, /!\[.*\]\(fig-R-heatmap\.png\)/);
+  });
+
+  it("report - sequential beside rehearsal: the header says how much was forgotten and how much replay kept", async () => {
+    const dir = sampleRunDir();
+    await writeAuditReport(dir);
+    const seq = continualMetrics(R);
+    const reh = continualMetrics({ ...R, ap: [[70, 10, 20, 5], [65, 69, 30, 6], [60, 62, 80, 5]] });
+    const md = readFileSync(join(dir, "report", "report.md"), "utf8");
+    const html = readFileSync(join(dir, "report", "report.html"), "utf8");
+    const headline = md.split("\n")[2];
+    assert.ok(headline.startsWith("> Fine-tuned site after site (sequential)"), `the headline follows the title: ${headline}`);
+    assert.ok(headline.includes(`ACC ${seq.acc!.toFixed(1)} with BWT −${Math.abs(seq.bwt!).toFixed(1)}`), headline);
+    assert.ok(headline.includes(`+${(reh.acc! - seq.acc!).toFixed(1)} ACC and +${(reh.bwt! - seq.bwt!).toFixed(1)} BWT`), headline);
+    // The comparison is the first section, with per-domain forgetting of both runs and both heatmaps side by side.
+    assert.match(md, /^# .*\n\n> .*\n\n(## Summary[\s\S]*?)?## Forgetting and its cure: sequential against rehearsal/);
+    assert.match(md, /\| domain \| forgetting \(sequential\) \| forgetting \(rehearsal\) \| final AP \(sequential\) \| final AP \(rehearsal\) \|/);
+    assert.match(md, new RegExp(`\\| kvasir \\| ${seq.forgetting.per_domain.kvasir!.toFixed(1)} \\| ${reh.forgetting.per_domain.kvasir!.toFixed(1)} \\| 30\\.5 \\| 60\\.0 \\|`));
+    assert.match(html, /<p class="headline" id="headline">Fine-tuned site after site/);
+    assert.match(html, /<div class="side"><figure><svg [\s\S]*?R — sequential[\s\S]*?<\/figure><figure><svg [\s\S]*?R — rehearsal/);
+  });
+
+  it("report - no comparison without both a sequential and a rehearsal run", async () => {
+    const dir = sampleRunDir();
+    rmSync(join(dir, "rehearsal"), { recursive: true });
+    await writeAuditReport(dir);
+    const md = readFileSync(join(dir, "report", "report.md"), "utf8");
+    assert.doesNotMatch(md, /Forgetting and its cure/);
+    assert.doesNotMatch(md, /^> /m);
   });
 
   it("report - the summary has name, strategy, state, seed, model, sites, options, duration and a hyperparameter table; lineage uses short ids", async () => {

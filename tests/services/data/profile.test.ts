@@ -1,0 +1,60 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { makeDataset, pixelStats, profileDataset, spread } from "../../../services/data/index.js";
+import { rgbImage, tempDir, writeImage } from "./helpers.js";
+
+describe("domain profile", () => {
+  it("profile - spread gives interpolated 10th, 50th and 90th percentiles", () => {
+    assert.deepEqual(spread([5, 1, 3, 2, 4]), { p10: 1.4, median: 3, p90: 4.6 });
+    assert.ok(Number.isNaN(spread([]).median));
+  });
+
+  it("profile - pixel statistics: field-of-view colour, dark border, flat field has no Laplacian, lesion/surround ratio", () => {
+    // 20x10: a black left border of 4 columns, grey (100,50,25) elsewhere, a (150,75,50) box.
+    const img = rgbImage(20, 10, [100, 50, 25], [
+      { box: [0, 0, 4, 10], color: [0, 0, 0] },
+      { box: [10, 2, 4, 4], color: [150, 75, 50] },
+    ]);
+    const s = pixelStats(img, 20, 10, [[10, 2, 4, 4]]);
+    assert.equal(s.dark, 40 / 200);
+    const n = 160;
+    assert.ok(Math.abs(s.rgb[0] - (144 * 100 + 16 * 150) / n) < 1e-9);
+    assert.deepEqual(s.inside, [16 * 150, 16 * 75, 16 * 50, 16]);
+    assert.deepEqual(s.outside, [144 * 100, 144 * 50, 144 * 25, 144]);
+    const flat = pixelStats(rgbImage(12, 12, [90, 90, 90]), 12, 12);
+    assert.equal(flat.lapVar, 0);
+    assert.equal(flat.greyStd, 0);
+    // A checkerboard is as sharp as 8-bit images get.
+    const board = new Uint8Array(12 * 12 * 3);
+    for (let i = 0; i < 144; i++) board.fill(((i % 12) + Math.floor(i / 12)) % 2 ? 200 : 40, i * 3, i * 3 + 3);
+    assert.ok(pixelStats(board, 12, 12).lapVar > 1e5);
+  });
+
+  it("profile - a dataset's boxes per image, negatives and relative box sizes come from every record", async () => {
+    const dir = tempDir();
+    for (const i of [1, 2, 3]) await writeImage(join(dir, "images", `${i}.png`), 40, 40, rgbImage(40, 40, [120, 60, 40], [{ box: [5, 5, 10, 10], color: [200, 100, 80] }]), "png");
+    const ds = makeDataset(
+      dir,
+      [1, 2, 3].map((id) => ({ id, file_name: `images/${id}.png`, width: 40, height: 40 })),
+      [
+        { id: 1, image_id: 1, category_id: 1, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 },
+        { id: 2, image_id: 1, category_id: 1, bbox: [0, 0, 20, 20], area: 400, iscrowd: 0 },
+        { id: 3, image_id: 2, category_id: 1, bbox: [5, 5, 10, 10], area: 100, iscrowd: 0 },
+        { id: 4, image_id: 3, category_id: 1, bbox: [5, 5, 10, 10], area: 100, iscrowd: 1 },
+      ],
+      [{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }],
+    );
+    const p = await profileDataset("toy", ds, { workSide: 40 });
+    assert.equal(p.images, 3);
+    assert.equal(p.boxesPerImage.max, 2);
+    assert.ok(Math.abs(p.boxesPerImage.mean - 1) < 1e-9, "crowd boxes do not count");
+    assert.ok(Math.abs(p.negativeFraction - 1 / 3) < 1e-9);
+    assert.deepEqual([p.relativeSize.p10, p.relativeSize.median, p.relativeSize.p90].map((v) => Number(v.toFixed(3))), [0.25, 0.25, 0.45]);
+    // Inside the boxes: 200 lesion pixels (R 200) and 300 background (R 120). Outside: 4,200
+    // background pixels and image 3's lesion, whose only box is a crowd box (not a box here).
+    const inside = (200 * 200 + 300 * 120) / 500;
+    const outside = (4200 * 120 + 100 * 200) / 4300;
+    assert.ok(Math.abs(p.lesionRgbRatio[0] - inside / outside) < 1e-9, `lesion/surround R ${p.lesionRgbRatio[0]}`);
+  });
+});
