@@ -81,7 +81,9 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     probeDb: () => store.probeWrite(database),
   });
   // Liveness is written behind, on a timer: a flush that fails is retried, and the guard hears of it.
-  store.onTouchFlushError(database, (err) => void storage.refusal(err, "liveness flush"));
+  store.onTouchFlushError(database, (err) => {
+    if (storage.refusal(err, "liveness flush") === err) logger.error({ err: (err as Error).message }, "liveness flush failed; retrying in a second");
+  });
   // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
   // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
   const feed = createDashboardFeed();

@@ -275,16 +275,27 @@ export async function receiveUpdate(
     const norm = checkDeltaFacts(layout, facts, ctx.config.updateNormBound);
     if (header.num_samples <= 0) throw new UpdateRejectedError("num_samples must be positive", { details: { field: "num_samples" } });
     // One commit: an update recorded as accepted always has its task done (a repeat push is then a
-    // duplicate, and the round closes), or, when the write fails, neither is recorded.
-    ctx.db.transaction(() => {
+    // duplicate, and the round closes), or, when the write fails, neither is recorded. A second push
+    // of the same bytes that raced this one past the checks above (a client that retried while the
+    // first was still being stored) is answered as the duplicate it is, and a task that ended
+    // meanwhile (dropped at its deadline) takes no update.
+    const outcome = ctx.db.transaction((): "accepted" | "duplicate" => {
+      if (store.getUpdate(ctx.db, sha256, task.taskId)?.accepted) return "duplicate";
       store.insertUpdate(ctx.db, { ...record, norm, accepted: true, reason: null });
-      store.setTaskState(ctx.db, task.taskId, "done");
+      if (!store.setTaskState(ctx.db, task.taskId, "done")) throw new StaleTaskError(task.taskId, store.getTask(ctx.db, task.taskId)?.state ?? "gone");
       for (const m of record.metrics) store.insertMetric(ctx.db, { runId: task.runId, taskId: task.taskId, siteId, name: m.name, value: m.value, step: m.step });
+      return "accepted";
     })();
+    if (outcome === "duplicate") return { update_id: sha256, accepted: true, duplicate: true };
     void ctx.events.publish({ type: "update.received", runId: task.runId, step: task.step, siteId, taskId: task.taskId, sha256, bytes: size, numSamples: header.num_samples });
     ctx.logger.info({ siteId, taskId: task.taskId, sha256, bytes: size, norm, encoding }, "update accepted");
     return { update_id: sha256, accepted: true, duplicate: false };
   } catch (err) {
+    if (err instanceof StaleTaskError) {
+      // The task ended while the bytes streamed in: they are not an update of it, refused or not.
+      if (!store.blobReferenced(ctx.db, sha256)) ctx.blobs.remove(sha256);
+      throw err;
+    }
     if (!(err instanceof MedfclError)) throw err;
     ctx.db.transaction(() => {
       store.insertUpdate(ctx.db, { ...record, norm: null, accepted: false, reason: err.message });

@@ -4,7 +4,7 @@
 // every step is really evaluated. It also checks the invariants every fault case ends with.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +12,7 @@ import sharp from "sharp";
 import { inspectState, verifyState } from "../../coordinator/index.js";
 import * as store from "../../coordinator/store.js";
 import { parseCheckpoint } from "../../services/model/index.js";
-import { createAdminClient, type AdminClient } from "../../services/transport/index.js";
+import { createAdminClient, retryTransient, type AdminClient } from "../../services/transport/index.js";
 import type { Audit__Output } from "../../generated/medfcl/v1/Audit.js";
 import type { CreateRunRequest } from "../../generated/medfcl/v1/CreateRunRequest.js";
 import { startCoordinatorProcess, type CoordinatorProcess } from "./processes.js";
@@ -28,12 +28,19 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  */
 export const TIME_SCALE = Math.max(1, Number(process.env.MEDFCL_TEST_TIME_SCALE ?? "1") || 1);
 
+/** With MEDFCL_FAULTS_TRACE=FILE, each wait of the suite is appended there as it starts and ends. */
+export function trace(line: string): void {
+  if (process.env.MEDFCL_FAULTS_TRACE) appendFileSync(process.env.MEDFCL_FAULTS_TRACE, `${new Date().toISOString()} ${line}\n`);
+}
+
 export async function until(what: string, ok: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  trace(`waiting for ${what}`);
   const end = Date.now() + timeoutMs * TIME_SCALE;
   while (!(await ok())) {
     if (Date.now() > end) throw new Error(`fault suite: timed out waiting for ${what}`);
     await sleep(50);
   }
+  trace(`done: ${what}`);
 }
 
 export async function freePort(): Promise<number> {
@@ -116,6 +123,7 @@ export class FaultRig {
 
   /** `medfcl coordinator` on the rig's state dir and address; the HTTP port is new each time. */
   async startCoordinator(): Promise<CoordinatorProcess> {
+    trace(`starting the coordinator on ${this.stateDir}`);
     this.coord = await startCoordinatorProcess(this.stateDir, {
       listen: this.listen,
       args: [...this.evalArgs, "--http", this.httpListen],
@@ -156,19 +164,16 @@ export class FaultRig {
 
   /** Creates a run, retrying while the coordinator is not up yet. */
   async createRun(req: CreateRunRequest): Promise<string> {
-    for (;;) {
-      const id = await this.admin.createRun({ strategy: "sequential", sites: this.o.sites, seed: 7, model: "nano", ...req }).then(
-        (r) => r.run_id,
-        () => "",
-      );
-      if (id) return id;
-      await sleep(250);
-    }
+    trace(`creating run ${req.name}`);
+    const run = await retryTransient(() => this.admin.createRun({ strategy: "sequential", sites: this.o.sites, seed: 7, model: "nano", ...req }));
+    return run.run_id;
   }
 
   /** Waits for the run to end (through coordinator restarts); returns its state. */
   async waitRun(runId: string, timeoutMs = 180_000): Promise<string> {
+    trace(`waiting for run ${runId}`);
     const run = await this.admin.waitForRun(runId, { pollMs: 200, timeoutMs: timeoutMs * TIME_SCALE });
+    trace(`run ${runId} ${run.state}`);
     return run.state;
   }
 
@@ -182,6 +187,7 @@ export class FaultRig {
    * trained (nothing accepted lost or replaced); no task is left open; step.opened once per step.
    */
   async assertIntact(runId: string, opts: { dropouts?: string[] } = {}): Promise<Audit__Output> {
+    trace(`checking run ${runId}`);
     const audit = await this.audit(runId);
     assert.ok(audit.matrix!.rows.length > 0 && audit.matrix!.rows.every((r) => r.cells.every((c) => !c.missing)), "R is complete");
     const state = inspectState(this.stateDir);

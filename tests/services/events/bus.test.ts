@@ -147,6 +147,22 @@ describe("events (no NATS)", () => {
     await bus.close();
   });
 
+  it("events - a transition has the same id each time it is published; other occurrences get their own; a given id is kept", async () => {
+    const sunk: MedfclEvent[] = [];
+    const bus = await createEventBus({ logger: silentLogger(), sink: (e) => sunk.push(e) });
+    await bus.publish({ type: "step.opened", runId: "r", step: 1, baseVersion: "v", sites: [] });
+    await bus.publish({ type: "step.opened", runId: "r", step: 1, baseVersion: "v", sites: [] });
+    await bus.publish({ type: "update.received", runId: "r", step: 1, siteId: "s", taskId: "t", sha256: "ab", bytes: 1 });
+    await bus.publish({ type: "site.heartbeat", siteId: "s", state: "idle" });
+    await bus.publish({ type: "site.heartbeat", siteId: "s", state: "idle" });
+    await bus.publish({ type: "site.heartbeat", siteId: "s", state: "idle", id: "mine" });
+    assert.deepEqual(sunk.slice(0, 3).map((e) => e.id), ["step.opened:r:1", "step.opened:r:1", "update.received:t:ab"]);
+    assert.notEqual(sunk[3].id, sunk[4].id);
+    assert.match(sunk[3].id, /^[0-9a-f-]{36}$/);
+    assert.equal(sunk[5].id, "mine");
+    await bus.close();
+  });
+
   it("events - a throwing sink or subscriber does not reach the caller", async () => {
     const bus = await createEventBus({
       logger: silentLogger(),
@@ -208,6 +224,22 @@ describe("events (real nats-server)", { skip: natsSkipReason() }, () => {
     }
     await bus.close();
     assert.equal(bus.connected, false);
+  });
+
+  it("events - JetStream keeps one copy of a transition published twice (its id is the Nats-Msg-Id)", async () => {
+    const bus = await createEventBus({ natsUrl: nats.url, logger: silentLogger() });
+    // What a coordinator resumed after a restart may do: publish the same step.opened again.
+    await bus.publish({ type: "step.opened", runId: "run-dedupe", step: 0, baseVersion: "v0", sites: ["a"] });
+    await bus.publish({ type: "step.opened", runId: "run-dedupe", step: 0, baseVersion: "v0", sites: ["a"] });
+    await bus.publish({ type: "step.opened", runId: "run-dedupe", step: 1, baseVersion: "v1", sites: ["a"] });
+    await bus.close();
+    const nc = await connect({ servers: nats.url });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info("MEDFCL_EVENTS", { subjects_filter: runSubjectFilter("run-dedupe") });
+      assert.deepEqual(info.state.subjects, { [`${runSubjectFilter("run-dedupe").slice(0, -2)}.step.0.opened`]: 1, [`${runSubjectFilter("run-dedupe").slice(0, -2)}.step.1.opened`]: 1 });
+    } finally {
+      await nc.close();
+    }
   });
 
   it("events - JetStream keeps the events durably, readable after the publisher closed", async () => {
