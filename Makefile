@@ -3,6 +3,12 @@ SHELL := /bin/bash
 NPM ?= npm
 MEDFCL := node dist/cli/main.js
 
+# onnxruntime-node's postinstall fetches CUDA 12 add-ons on linux/x64 from a host these machines
+# cannot reach; the CPU build is in the package itself. ONNXRUNTIME_NODE_INSTALL is the switch its
+# install script reads (npm warns on an unknown key in .npmrc, so it is not set there). A GPU host
+# installs with `make install ONNXRUNTIME_NODE_INSTALL=cuda12`.
+export ONNXRUNTIME_NODE_INSTALL ?= skip
+
 .PHONY: all install build lint typecheck check-proto test demo clean bench
 
 all: build

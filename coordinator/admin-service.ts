@@ -8,7 +8,9 @@ import type { CoordinatorContext } from "./context.js";
 import type { Run } from "./domain.js";
 import * as store from "./store.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
-import { accuracyMatrix, baseAp } from "./run-artifacts.js";
+import { accuracyMatrix, baseAp, missingReasons } from "./run-artifacts.js";
+import { evaluationAgreement } from "./site-evaluation.js";
+import { checkSecureRun } from "./secure-aggregation.js";
 import { createStrategy, strategyInfo } from "./strategies/index.js";
 import { createRunFromWire, runToWire as runMessage } from "./wire.js";
 
@@ -24,6 +26,10 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
   for (const s of input.sites) if (!store.getSite(ctx.db, s)) throw new InvalidRunError(`site "${s}" is not registered; start its agent first`, "sites");
   if (input.baseVersion && !ctx.blobs.has(input.baseVersion)) throw new InvalidRunError(`base_version ${input.baseVersion} is not stored`, "base_version");
   if (input.model && !(MODEL_NAMES as readonly string[]).includes(input.model)) throw new InvalidRunError(`model "${input.model}" is not one of ${MODEL_NAMES.join(", ")}`, "model");
+  if (input.secureAggregation) {
+    const infos = input.sites.map((siteId) => ({ siteId, domain: store.getSite(ctx.db, siteId)!.domain, numImages: store.getSite(ctx.db, siteId)!.manifest.num_images }));
+    checkSecureRun(input, createStrategy(input.strategy, input.options).planSteps(infos, input.hyper).map((s) => s.sites.length));
+  }
   const runId = randomUUID();
   store.insertRun(ctx.db, {
     runId,
@@ -38,6 +44,9 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
     baseVersion: input.baseVersion,
     dropoutPolicy: input.dropoutPolicy,
     deltaEncoding: input.deltaEncoding,
+    evaluation: input.evaluation,
+    secureAggregation: input.secureAggregation,
+    secureAggregationThreshold: input.secureAggregationThreshold,
   });
   void ctx.events.publish({ type: "run.created", runId, strategy: input.strategy, sites: input.sites, steps: strategyInfo(input.strategy).traits.stepCount(input.sites.length) });
   return store.getRun(ctx.db, runId)!;
@@ -69,13 +78,19 @@ export function buildAudit(ctx: CoordinatorContext, run: Run): Audit {
   const sites = run.sites;
   const exemplars = store.exemplarsForRun(ctx.db, run.runId);
   const runMetrics = store.metricsForRun(ctx.db, run.runId);
+  const reasons = missingReasons(ctx, run.runId);
+  const closedSteps = store.listSteps(ctx.db, run.runId).filter((s) => s.state === "closed");
+  const agreement = run.evaluation === "both" ? evaluationAgreement(ctx, run.runId) : null;
   return {
     run_id: run.runId,
     matrix: {
       steps: R.steps,
       domains: R.domains,
-      rows: R.ap.map((row) => ({ cells: row.map((v) => (v === null ? { value: 0, missing: true } : { value: v, missing: false })) })),
+      rows: R.ap.map((row, i) => ({
+        cells: row.map((v, j) => (v === null ? { value: 0, missing: true, missing_reason: reasons[`${closedSteps[i]?.index}/${R.domains[j]}`] ?? "" } : { value: v, missing: false, missing_reason: "" })),
+      })),
     },
+    evaluation_agreement: agreement ? { cells_compared: agreement.cellsCompared, mismatches: agreement.mismatches } : null,
     metrics: metrics
       ? (
           [

@@ -8,18 +8,20 @@ import { z } from "zod";
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/index.js";
 import {
   DROPOUT_POLICIES,
+  EVALUATION_PLACEMENTS,
   SHOTS_SELECTIONS,
   SITE_SAMPLERS,
   TASK_OUTCOMES,
   type DropoutPolicy,
+  type EvaluationPlacement,
   type ShotsSelection,
   type SiteSampler,
   type TaskOutcomeKind,
 } from "../services/transport/index.js";
 
 // The closed sets that cross the wire are listed beside their proto enum values (services/transport/enums.ts).
-export { DELTA_ENCODINGS, DROPOUT_POLICIES, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
-export type { DeltaEncoding, DropoutPolicy, ShotsSelection, SiteSampler, TaskOutcomeKind };
+export { DELTA_ENCODINGS, DROPOUT_POLICIES, EVALUATION_PLACEMENTS, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
+export type { DeltaEncoding, DropoutPolicy, EvaluationPlacement, ShotsSelection, SiteSampler, TaskOutcomeKind };
 
 export const RUN_STATES = ["pending", "running", "completed", "failed", "cancelled"] as const;
 export type RunState = (typeof RUN_STATES)[number];
@@ -71,7 +73,17 @@ export function stateForOutcome(kind: TaskOutcomeKind): TaskState | null {
 
 // ---- hyper-parameters -------------------------------------------------------------------------
 
-/** Local training settings sent with a task (proto Hyperparameters with every default resolved). */
+/**
+ * A setting a run or task may leave unset: absent, never 0. Rows stored before these fields were
+ * optional hold 0 for "unset", which reads back as absent.
+ */
+const unsetWhenZero = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === 0 || v === null ? undefined : v), schema.optional());
+
+/**
+ * Local training settings sent with a task (proto Hyperparameters). Every default is resolved,
+ * except what is unset on purpose: replayRatio (set per task by a strategy that replays), maxSteps
+ * (unset: the epochs decide) and inputSize (unset: the model's own).
+ */
 export const hyperSchema = z.object({
   lr: z.number().gt(0).max(1),
   textLr: z.number().min(0),
@@ -81,15 +93,17 @@ export const hyperSchema = z.object({
   freezeStages: z.number().int().min(0),
   gradClip: z.number().min(0),
   seed: z.number().int(),
-  replayRatio: z.number().min(0).max(1),
-  maxSteps: z.number().int().min(0),
-  inputSize: z.number().int().min(0),
-});
+  replayRatio: unsetWhenZero(z.number().gt(0).max(1)),
+  maxSteps: unsetWhenZero(z.number().int().min(1)),
+  inputSize: unsetWhenZero(z.number().int().min(1)),
+})
+  // An unset field is absent, not present as undefined: run.json and deepEqual see the same object.
+  .transform((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as typeof h);
 export type Hyper = z.infer<typeof hyperSchema>;
 
 /** Paper defaults (Adam 1e-4, text 1e-5, wd 0.05, batch 4, bottom two stages frozen, clip 1), overridable per run. */
 export function defaultHyper(): Hyper {
-  return { lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, batchSize: 4, epochs: 1, freezeStages: 2, gradClip: 1, seed: 1, replayRatio: 0, maxSteps: 0, inputSize: 0 };
+  return { lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, batchSize: 4, epochs: 1, freezeStages: 2, gradClip: 1, seed: 1 };
 }
 
 const deltaEncodingSchema = z.enum(DELTA_ENCODINGS as unknown as [DeltaEncoding, ...DeltaEncoding[]]);
@@ -114,6 +128,12 @@ export const runSchema = z.object({
   currentVersion: sha256.nullable(),
   dropoutPolicy: z.enum(DROPOUT_POLICIES),
   deltaEncoding: deltaEncodingSchema,
+  /** Where each model version is evaluated (central test sets, the sites' own splits, or both). */
+  evaluation: z.enum(EVALUATION_PLACEMENTS),
+  /** Aggregate each round with SecAgg+ (the coordinator learns only the weighted sum). */
+  secureAggregation: z.boolean(),
+  /** Shares needed to rebuild a site's secret; 0 = a majority of its share holders. */
+  secureAggregationThreshold: z.number().int().min(0),
   error: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -176,4 +196,41 @@ export interface SiteRecord {
   sessionId: string;
   registeredAt: string;
   lastSeenAt: string;
+}
+
+// ---- evaluation at the sites ------------------------------------------------------------------
+
+/**
+ * An evaluation a site is asked for (one model version on its own test split), and how it ended.
+ * `unavailable`: the site holds no test split, so no task was sent; the row keeps the reason.
+ */
+export const EVAL_TASK_STATES = ["assigned", "delivered", "done", "refused", "failed", "dropped", "cancelled", "unavailable"] as const;
+export type EvalTaskState = (typeof EVAL_TASK_STATES)[number];
+
+export function isEvalTaskOpen(state: EvalTaskState): boolean {
+  return state === "assigned" || state === "delivered";
+}
+
+export interface EvalTask {
+  taskId: string;
+  runId: string;
+  /** -1 for the run's base model. */
+  step: number;
+  siteId: string;
+  domain: string;
+  version: string;
+  state: EvalTaskState;
+  deadline: string;
+  createdAt: string;
+  finishedAt: string | null;
+  reason: string | null;
+}
+
+/** What a site declared about its held-out split at Register (TestSetManifest): counts and categories only. */
+export interface SiteTestSet {
+  siteId: string;
+  numImages: number;
+  numAnnotations: number;
+  categoryIds: number[];
+  annotationsSha256: string;
 }

@@ -1,14 +1,12 @@
 import { loadCocoDataset, type CocoDataset } from "../services/data/index.js";
-import { evaluateCoco } from "../services/eval/index.js";
+import { evaluateCheckpoint } from "../services/evaluation/index.js";
 import {
   MODEL_NAMES,
   CheckpointError,
   DeltaScanner,
   checkpointBytes,
   configHash,
-  createOnnxDetector,
   decodeDelta,
-  exportOnnx,
   importBaseModel,
   initWeights,
   isBaseModel,
@@ -83,26 +81,8 @@ export function detectorModelOps(options: DetectorModelOpsOptions = {}): ModelOp
       return checkpointBytes(config, addScaledTensors(tensors, delta, 1), { parent: meta.parent, createdBy: meta.createdBy });
     },
     async evaluate(checkpoint, sets) {
-      const { config, tensors } = parseCheckpoint(checkpoint, "model version");
-      const detector = await createOnnxDetector(exportOnnx(config, tensors), config, { threads: options.evalThreads ?? 2 });
-      try {
-        const out = [];
-        for (const set of sets) {
-          const ds = await dataset(set.dir);
-          const dets = await detector.predictDataset(ds);
-          const r = evaluateCoco(ds, dets);
-          out.push({
-            domain: set.domain,
-            ap: Math.max(0, r.stats[0]) * 100,
-            ap50: Math.max(0, r.stats[1]) * 100,
-            stats: r.stats,
-            perCategoryAp: r.perCategoryAp,
-          });
-        }
-        return out;
-      } finally {
-        await detector.close();
-      }
+      const loaded = await Promise.all(sets.map(async (set) => ({ domain: set.domain, dataset: await dataset(set.dir) })));
+      return evaluateCheckpoint(checkpoint, loaded, { threads: options.evalThreads });
     },
   };
 }

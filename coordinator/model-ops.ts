@@ -1,16 +1,8 @@
+import type { DomainEvaluation } from "../services/evaluation/index.js";
 import type { TensorMap } from "../services/tensors/index.js";
 import type { DeltaFacts, TensorSpecLite } from "./validation.js";
 
-export interface DomainEvaluation {
-  domain: string;
-  /** COCO AP@[.5:.95] in percent, as the paper reports it. */
-  ap: number;
-  /** AP@0.5 in percent. */
-  ap50: number;
-  /** The 12 pycocotools summary numbers (fractions). */
-  stats: number[];
-  perCategoryAp: Record<number, number>;
-}
+export type { DomainEvaluation };
 
 export interface EvalSet {
   domain: string;

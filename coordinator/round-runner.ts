@@ -3,10 +3,12 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import type { ReplayItem } from "../services/replay/index.js";
 import type { CoordinatorContext } from "./context.js";
-import { isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type Hyper, type Run, type ShotsSelection, type SiteSampler, type Task, type TaskSpec } from "./domain.js";
+import { isEvalTaskOpen, isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type Hyper, type Run, type ShotsSelection, type SiteSampler, type Task, type TaskSpec } from "./domain.js";
 import type { EvalSet } from "./model-ops.js";
 import { orderDomains, replaySummary, writeRunArtifacts } from "./run-artifacts.js";
 import { StorageRefusedError } from "./storage-guard.js";
+import { cancelOpenEvalTasks, disagreement, evaluateAtSites } from "./site-evaluation.js";
+import { aggregateSecureRound, planSecureRound, tickSecureRound } from "./secure-aggregation.js";
 import * as store from "./store.js";
 import { createStrategy, type SiteFailure, type SiteInfo, type SiteUpdate, type StepSpec, type Strategy } from "./strategies/index.js";
 
@@ -32,16 +34,37 @@ function replayPool(ctx: CoordinatorContext, runId: string): ReplayItem[] {
   }));
 }
 
-async function evaluateVersion(ctx: CoordinatorContext, runId: string, step: number, version: string, sets: EvalSet[]): Promise<Record<string, number>> {
-  if (sets.length === 0) return {};
+/**
+ * Fills R's row of a model version. Central: the coordinator's own test sets. Sites: each site's
+ * result on its own split. Both: the two, which must agree exactly; a domain only one side holds
+ * comes from that side.
+ */
+async function evaluateVersion(ctx: CoordinatorContext, run: Run, step: number, version: string, sets: EvalSet[]): Promise<Record<string, number>> {
+  const runId = run.runId;
   const started = Date.now();
-  const results = await ctx.models.evaluate(ctx.blobs.get(version), sets);
   const ap: Record<string, number> = {};
-  for (const r of results) {
+  const central = run.evaluation === "sites" || sets.length === 0 ? [] : await ctx.models.evaluate(ctx.blobs.get(version), sets);
+  for (const r of central) {
     store.upsertEvaluation(ctx.db, { runId, step, domain: r.domain, version, ap: r.ap, ap50: r.ap50, stats: r.stats, perCategoryAp: r.perCategoryAp });
     ap[r.domain] = r.ap;
   }
-  ctx.logger.info({ runId, step, version: version.slice(0, 12), ap, ms: Date.now() - started }, step < 0 ? "base model evaluated" : "step evaluated");
+  if (run.evaluation !== "central") {
+    const atSites = await evaluateAtSites(ctx, run, step, version);
+    for (const { siteId, evaluation: r } of atSites.results) {
+      const same = central.find((c) => c.domain === r.domain);
+      if (same) {
+        const differs = disagreement(step, same, r, siteId);
+        if (differs) ctx.logger.error({ runId, step, domain: r.domain, siteId }, `evaluation at the site differs from the central one: ${differs}`);
+        continue;
+      }
+      store.upsertEvaluation(ctx.db, { runId, step, domain: r.domain, version, ap: r.ap, ap50: r.ap50, stats: r.stats, perCategoryAp: r.perCategoryAp, source: `site:${siteId}` });
+      ap[r.domain] = r.ap;
+    }
+    for (const m of atSites.missing) ctx.logger.warn({ runId, step, domain: m.domain, siteId: m.siteId, reason: m.reason }, "cell of R left empty: the site did not evaluate");
+  }
+  if (central.length || run.evaluation !== "central") {
+    ctx.logger.info({ runId, step, version: version.slice(0, 12), ap, evaluation: run.evaluation, ms: Date.now() - started }, step < 0 ? "base model evaluated" : "step evaluated");
+  }
   return ap;
 }
 
@@ -86,10 +109,11 @@ async function whileRefused(ctx: CoordinatorContext, log: Logger, runId: string,
   void ctx.events.publish({ type: "run.resumed", runId, step, phase, reason: reason ?? state, pausedMs });
 }
 
-async function waitForRound(ctx: CoordinatorContext, log: Logger, tasks: Task[]): Promise<void> {
+async function waitForRound(ctx: CoordinatorContext, log: Logger, tasks: Task[], tick: () => void = () => undefined): Promise<void> {
   for (;;) {
     await whileRefused(ctx, log, tasks[0].runId, tasks[0].step, "waiting for the sites' updates");
     sweepDropouts(ctx, tasks);
+    tick();
     const open = tasks.filter((t) => !isTaskTerminal(store.getTask(ctx.db, t.taskId)!.state));
     if (open.length === 0 || ctx.signal.aborted) return;
     await ctx.hub.waitForAnyTaskFinished(open.map((t) => t.taskId), Math.min(1000, ctx.config.heartbeatIntervalMs), ctx.signal);
@@ -105,6 +129,11 @@ function closedName<T extends string>(names: readonly T[], value: string, what: 
 function assignTasks(ctx: CoordinatorContext, strategy: Strategy, run: Run, step: StepSpec, round: number, baseVersion: string, sites: SiteInfo[], hyper: Hyper, isLastStep: boolean): Task[] {
   const plan = strategy.configureRound({ step, round, sites, hyper, replayPool: replayPool(ctx, run.runId), seed: run.seed, isLastStep });
   const deadline = new Date(Date.now() + ctx.config.taskDeadlineMs).toISOString();
+  if (run.secureAggregation) {
+    // Each site's FedAvg weight comes from the images it declared (capped by shots), as plain FedAvg's num_samples would.
+    const samples = Object.fromEntries(plan.tasks.map((t) => [t.siteId, Math.min(sites.find((x) => x.siteId === t.siteId)?.numImages ?? 1, t.shots || Number.MAX_SAFE_INTEGER)]));
+    planSecureRound(ctx, run, step.index, round, samples);
+  }
   for (const t of plan.tasks) {
     const spec: TaskSpec = {
       hyper: t.hyper,
@@ -140,6 +169,11 @@ function collect(ctx: CoordinatorContext, tasks: Task[]): { updates: SiteUpdate[
   return { updates, failures };
 }
 
+/** The round's sites that sent no accepted update, with why. */
+function failuresOf(ctx: CoordinatorContext, tasks: Task[]): SiteFailure[] {
+  return tasks.map((t) => store.getTask(ctx.db, t.taskId)!).filter((t) => t.state !== "done").map((t) => ({ siteId: t.siteId, reason: t.reason ?? t.state }));
+}
+
 /** A round that asked its sites for exemplars and got none leaves the replay buffer as it was: say so. */
 function warnIfNoExemplars(ctx: CoordinatorContext, log: Logger, runId: string, step: number, tasks: Task[], failures: SiteFailure[]): void {
   const asking = tasks.filter((t) => t.spec.exemplarsWanted > 0 && !failures.some((f) => f.siteId === t.siteId));
@@ -155,6 +189,13 @@ function warnIfNoExemplars(ctx: CoordinatorContext, log: Logger, runId: string, 
   );
 }
 
+/** Whether a resumed run already has its base model's row (central results, or every site's answer). */
+function baseEvaluated(ctx: CoordinatorContext, run: Run): boolean {
+  if (run.evaluation === "central") return store.evaluationsForRun(ctx.db, run.runId).some((e) => e.step === -1);
+  const tasks = store.evalTasksForStep(ctx.db, run.runId, -1);
+  return tasks.length > 0 && tasks.every((t) => !isEvalTaskOpen(t.state));
+}
+
 async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): Promise<string> {
   let base = store.getRun(ctx.db, run.runId)?.baseVersion ?? run.baseVersion;
   if (!base) {
@@ -168,7 +209,7 @@ async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): P
     })();
     base = version;
   }
-  if (!store.evaluationsForRun(ctx.db, run.runId).some((e) => e.step === -1)) await evaluateVersion(ctx, run.runId, -1, base, sets);
+  if (!baseEvaluated(ctx, run)) await evaluateVersion(ctx, run, -1, base, sets);
   return base;
 }
 
@@ -234,21 +275,25 @@ async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise
         await whileRefused(ctx, log, runId, step.index, "assigning tasks");
         tasks = assignTasks(ctx, strategy, run, step, round, roundBase, stepSites, hyper, step.index === steps.length - 1);
       }
-      await waitForRound(ctx, log, tasks);
+      await waitForRound(ctx, log, tasks, () => tickSecureRound(ctx, run, step.index, round));
       if (ctx.signal.aborted) return;
-      const { updates, failures } = collect(ctx, tasks);
+      const { updates, failures } = run.secureAggregation ? { updates: [], failures: failuresOf(ctx, tasks) } : collect(ctx, tasks);
       for (const f of failures) dropouts.add(f.siteId);
       warnIfNoExemplars(ctx, log, runId, step.index, tasks, failures);
       if (failures.length && run.dropoutPolicy === "fail") {
         throw new MedfclError(ErrorCode.Aborted, `step ${step.index} round ${round}: ${failures.map((f) => `${f.siteId}: ${f.reason}`).join("; ")} (dropout policy "fail")`);
       }
       await whileRefused(ctx, log, runId, step.index, "aggregating");
-      const result = strategy.aggregate(step, round, updates, failures);
+      // Secure rounds: the coordinator holds only masked vectors, so FedAvg is the unmasked sum's
+      // weighted mean (the strategy's aggregate never sees a single site's update).
+      const result = run.secureAggregation ? await aggregateSecureRound(ctx, run, step.index, round, ctx.models.layoutOf(ctx.blobs.pathOf(roundBase))) : strategy.aggregate(step, round, updates, failures);
       let version = roundBase;
       let bytes: Buffer | null = null;
+      let contributors: string[] = [];
       if (result) {
         bytes = ctx.models.applyDelta(ctx.blobs.get(roundBase), result.delta, { parent: roundBase, createdBy: `${strategy.name}:step${step.index}:round${round}`, step: step.index });
         version = ctx.blobs.put(bytes);
+        contributors = run.secureAggregation ? tasks.map((t) => store.getTask(ctx.db, t.taskId)!).filter((t) => t.state === "done").map((t) => t.siteId) : updates.map((u) => u.siteId);
       } else {
         log.warn({ step: step.index, round, failures }, "no usable update in this round; the model is kept");
       }
@@ -256,14 +301,14 @@ async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise
       // failed commit makes other bytes (they carry a creation time): committed apart, the first
       // attempt's version would stay in the lineage as an orphan beside the real one.
       ctx.db.transaction(() => {
-        if (bytes) store.insertVersion(ctx.db, { version, parent: roundBase, runId, strategy: strategy.name, step: step.index, sites: updates.map((u) => u.siteId), configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
+        if (bytes) store.insertVersion(ctx.db, { version, parent: roundBase, runId, strategy: strategy.name, step: step.index, sites: contributors, configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
         store.closeRound(ctx.db, runId, step.index, round, version, result?.metrics ?? {});
       })();
       roundBase = version;
     }
     await whileRefused(ctx, log, runId, step.index, "evaluating");
     store.updateStep(ctx.db, runId, step.index, { state: "evaluating", dropouts: [...dropouts] });
-    const ap = await evaluateVersion(ctx, runId, step.index, roundBase, sets);
+    const ap = await evaluateVersion(ctx, run, step.index, roundBase, sets);
     void ctx.events.publish({ type: "evaluated", runId, step: step.index, version: roundBase, ap });
     ctx.db.transaction(() => {
       store.updateStep(ctx.db, runId, step.index, { state: "closed", version: roundBase, closedAt: store.nowIso() });
@@ -291,6 +336,7 @@ async function recordFailure(ctx: CoordinatorContext, log: Logger, runId: string
         store.updateRun(ctx.db, runId, { state: "failed", error: reason });
         for (const t of store.tasksOfRun(ctx.db, runId)) if (!isTaskTerminal(t.state)) store.setTaskState(ctx.db, t.taskId, "cancelled", "run failed");
       })();
+      cancelOpenEvalTasks(ctx, runId);
       writeRunArtifacts(ctx, runId);
       break;
     } catch (recordErr) {

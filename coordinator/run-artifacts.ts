@@ -4,6 +4,7 @@ import { writeFileAtomicSync } from "../services/store/index.js";
 import type { CoordinatorContext } from "./context.js";
 import type { AccuracyMatrix } from "../services/eval/index.js";
 import * as store from "./store.js";
+import { evaluationAgreement, missingSiteCells } from "./site-evaluation.js";
 
 /** Eval domains with the trained ones first, in step order, so R's first T columns are the diagonal's. */
 export function orderDomains(trainedInOrder: string[], evalDomains: string[]): string[] {
@@ -11,12 +12,24 @@ export function orderDomains(trainedInOrder: string[], evalDomains: string[]): s
   return [...trained, ...evalDomains.filter((d) => !trained.includes(d))];
 }
 
+/**
+ * R's columns. Central: the coordinator's test sets. Sites: the domains of the run's sites (a site
+ * that never answered still has its column, empty, with the reason). Both: the union.
+ */
+function evaluatedDomains(ctx: CoordinatorContext, runId: string, evalDomains: string[]): string[] {
+  const run = store.getRun(ctx.db, runId);
+  const central = Object.keys(ctx.config.evalSets);
+  if (!run || run.evaluation === "central") return central.length ? central : evalDomains;
+  const siteDomains = run.sites.map((s) => store.getSite(ctx.db, s)?.domain).filter((d): d is string => Boolean(d));
+  return [...new Set([...siteDomains, ...(run.evaluation === "both" ? central : []), ...evalDomains])];
+}
+
 export function accuracyMatrix(ctx: CoordinatorContext, runId: string): AccuracyMatrix {
   const steps = store.listSteps(ctx.db, runId);
   const evals = store.evaluationsForRun(ctx.db, runId);
   const domains = orderDomains(
     steps.map((s) => s.domain),
-    Object.keys(ctx.config.evalSets).length ? Object.keys(ctx.config.evalSets) : [...new Set(evals.map((e) => e.domain))],
+    evaluatedDomains(ctx, runId, [...new Set(evals.map((e) => e.domain))]),
   );
   const closed = steps.filter((s) => s.state === "closed");
   const ap = closed.map((s) => domains.map((d) => evals.find((e) => e.step === s.index && e.domain === d)?.ap ?? null));
@@ -27,6 +40,28 @@ export function baseAp(ctx: CoordinatorContext, runId: string): Record<string, n
   const out: Record<string, number> = {};
   for (const e of store.evaluationsForRun(ctx.db, runId)) if (e.step === -1) out[e.domain] = e.ap;
   return out;
+}
+
+/** Why a cell of R is empty, for the cells a site did not fill: `{"<step>/<domain>": reason}`, base as step -1. */
+export function missingReasons(ctx: CoordinatorContext, runId: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of missingSiteCells(ctx, runId)) out[`${m.step}/${m.domain}`] = m.reason;
+  return out;
+}
+
+/**
+ * Where the run evaluated and what came of it at the sites (evaluation.json): each site's cell
+ * that stayed empty with its reason, and for "both" the cells compared and any that differ.
+ */
+export function evaluationSummary(ctx: CoordinatorContext, runId: string): Record<string, unknown> | null {
+  const run = store.getRun(ctx.db, runId);
+  if (!run || run.evaluation === "central") return null;
+  const stepDomain = new Map(store.listSteps(ctx.db, runId).map((s) => [s.index, s.domain]));
+  return {
+    placement: run.evaluation,
+    missing: missingSiteCells(ctx, runId).map((m) => ({ step: m.step < 0 ? "base" : (stepDomain.get(m.step) ?? String(m.step)), domain: m.domain, site: m.siteId, reason: m.reason })),
+    ...(run.evaluation === "both" ? { agreement: evaluationAgreement(ctx, runId) } : {}),
+  };
 }
 
 /**
@@ -101,6 +136,8 @@ export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): strin
   }
   writeFileAtomicSync(join(dir, "per_category.json"), `${JSON.stringify(perCategory, null, 2)}\n`);
   writeFileAtomicSync(join(dir, "categories.json"), `${JSON.stringify(evalSetCategories(ctx), null, 2)}\n`);
+  const evaluation = evaluationSummary(ctx, runId);
+  if (evaluation) writeFileAtomicSync(join(dir, "evaluation.json"), `${JSON.stringify(evaluation, null, 2)}\n`);
   const steps = store.listSteps(ctx.db, runId);
   const meta = {
     run_id: run.runId,
@@ -114,6 +151,8 @@ export function writeRunArtifacts(ctx: CoordinatorContext, runId: string): strin
     hyperparameters: run.hyper,
     delta_encoding: run.deltaEncoding,
     dropout_policy: run.dropoutPolicy,
+    evaluation: run.evaluation,
+    secure_aggregation: run.secureAggregation ? { threshold: run.secureAggregationThreshold || "majority" } : false,
     created_at: run.createdAt,
     updated_at: run.updatedAt,
     base_version: run.baseVersion,

@@ -5,15 +5,18 @@ import type { ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.j
 import type { Metric__Output } from "../generated/medfcl/v1/Metric.js";
 import type { ReportMetricsRequest__Output } from "../generated/medfcl/v1/ReportMetricsRequest.js";
 import type { TrainTask } from "../generated/medfcl/v1/TrainTask.js";
+import type { EvalTask as WireEvalTask } from "../generated/medfcl/v1/EvalTask.js";
+import type { TestSetManifest__Output } from "../generated/medfcl/v1/TestSetManifest.js";
 import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
 import type { CoordinatorContext } from "./context.js";
-import { isTaskOpen, stateForOutcome, type Task } from "./domain.js";
+import { isEvalTaskOpen, isTaskOpen, stateForOutcome, type Task } from "./domain.js";
 import * as store from "./store.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
 import { checkDeltaFacts, checkManifest, type DeltaFacts, type TensorSpecLite } from "./validation.js";
 import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
 import { sha256Hex } from "../services/store/index.js";
-import { taskOutcomeFromWire, taskToWire, updateEncodingFromWire } from "./wire.js";
+import { maskedUpdateBytes, roundKeyOf, secureAggregationToWire, type SecureRoundPlan } from "./secure-aggregation.js";
+import { evalTaskToWire, taskOutcomeFromWire, taskToWire, testSetFromWire, updateEncodingFromWire } from "./wire.js";
 
 export const COORDINATOR_VERSION = "0.1.0";
 const MAX_WAIT_MS = 30_000;
@@ -65,15 +68,24 @@ export class UnknownSessionError extends MedfclError {
   }
 }
 
+/** A declared test split: positive counts, and no more categories than a manifest may declare. */
+function checkTestSet(t: TestSetManifest__Output): void {
+  if (t.num_images <= 0) throw new MedfclError(ErrorCode.InvalidArgument, "test_set.num_images must be positive", { details: { field: "test_set.num_images" } });
+  if (t.categories.length === 0 || t.categories.length > MANIFEST_LIMITS.categories) {
+    throw new MedfclError(ErrorCode.InvalidArgument, `test_set declares ${t.categories.length} categories; between 1 and ${MANIFEST_LIMITS.categories} are accepted`, { details: { field: "test_set.categories" } });
+  }
+}
+
 export function registerSite(
   ctx: CoordinatorContext,
   siteId: string,
-  req: { agent_version: string; manifest: DatasetManifest__Output | null; backend: string },
+  req: { agent_version: string; manifest: DatasetManifest__Output | null; backend: string; test_set?: TestSetManifest__Output | null },
 ): { session_id: string; heartbeat_interval_ms: number; coordinator_version: string; max_chunk_bytes: number } {
   const m = req.manifest;
   if (!m || !m.domain) throw new MedfclError(ErrorCode.InvalidArgument, "Register needs a manifest with a domain", { details: { field: "manifest.domain" } });
   if (m.num_images <= 0) throw new MedfclError(ErrorCode.InvalidArgument, "manifest.num_images must be positive", { details: { field: "manifest.num_images" } });
   checkManifestLimits(m, req);
+  if (req.test_set) checkTestSet(req.test_set);
   const sessionId = randomUUID();
   store.upsertSite(ctx.db, {
     siteId,
@@ -84,8 +96,9 @@ export function registerSite(
     agentVersion: req.agent_version || "unknown",
     sessionId,
   });
+  store.setSiteTestSet(ctx.db, siteId, testSetFromWire(req.test_set));
   void ctx.events.publish({ type: "site.registered", siteId, agentVersion: req.agent_version, backend: req.backend });
-  ctx.logger.info({ siteId, domain: m.domain, images: m.num_images }, "site registered");
+  ctx.logger.info({ siteId, domain: m.domain, images: m.num_images, testImages: req.test_set?.num_images ?? 0 }, "site registered");
   return {
     session_id: sessionId,
     heartbeat_interval_ms: ctx.config.heartbeatIntervalMs,
@@ -106,7 +119,11 @@ export function heartbeat(
   const cancel: string[] = [];
   if (req.task_id) {
     const task = store.getTask(ctx.db, req.task_id);
-    if (!task || task.siteId !== siteId || !isTaskOpen(task.state)) cancel.push(req.task_id);
+    if (!task) {
+      // An evaluation in progress: cancelled once its cell is closed (deadline, run failed).
+      const evalTask = store.getEvalTask(ctx.db, req.task_id);
+      if (!evalTask || evalTask.siteId !== siteId || !isEvalTaskOpen(evalTask.state)) cancel.push(req.task_id);
+    } else if (task.siteId !== siteId || !isTaskOpen(task.state)) cancel.push(req.task_id);
     else void ctx.events.publish({ type: "site.progress", siteId, runId: task.runId, taskId: task.taskId, progress: req.progress, loss: req.loss || undefined });
   }
   return { cancel_task_ids: cancel, reregister: false };
@@ -114,18 +131,30 @@ export function heartbeat(
 
 export { taskToWire };
 
-/** Long poll: hands out the site's oldest open task, waiting up to wait_ms for one. */
-export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { session_id: string; wait_ms: number }, signal: AbortSignal): Promise<TrainTask | null> {
+/** What NextTask hands out: a training task, or an evaluation (only to sites that declared a test split). */
+export type SiteTaskOffer = { task: TrainTask } | { eval_task: WireEvalTask };
+
+/**
+ * Long poll: hands out the site's oldest open evaluation, else its oldest open training task,
+ * waiting up to wait_ms for one. Evaluations go first: a step closes only once its row of R is in.
+ */
+export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { session_id: string; wait_ms: number }, signal: AbortSignal): Promise<SiteTaskOffer | null> {
   const site = store.getSite(ctx.db, siteId);
   if (!site) throw new MedfclError(ErrorCode.FailedPrecondition, `site ${siteId} is not registered; call Register first`, { details: { siteId } });
   if (site.sessionId !== req.session_id) throw new UnknownSessionError(siteId);
   store.touchSite(ctx.db, siteId);
   const deadline = Date.now() + Math.min(Math.max(req.wait_ms, 0), MAX_WAIT_MS);
   for (;;) {
+    const evalTask = store.pendingEvalTaskForSite(ctx.db, siteId);
+    if (evalTask) {
+      store.finishEvalTask(ctx.db, evalTask.taskId, "delivered");
+      return { eval_task: evalTaskToWire(evalTask, ctx.blobs.size(evalTask.version)) };
+    }
     const task = store.pendingTaskForSite(ctx.db, siteId);
     if (task) {
       store.setTaskState(ctx.db, task.taskId, "delivered");
-      return taskToWire(task, ctx.blobs.size(task.baseVersion));
+      const secure = store.getSecAggRound(ctx.db, roundKeyOf(task.runId, task.step, task.round));
+      return { task: taskToWire(task, ctx.blobs.size(task.baseVersion), secure ? secureAggregationToWire(secure.config as SecureRoundPlan, siteId) : null) };
     }
     // Idle means "no open task for this site" (agents drop their spooled updates on it), so a
     // coordinator that is shutting down says UNAVAILABLE instead.
@@ -136,9 +165,9 @@ export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { s
   }
 }
 
-/** A site may pull a version only when one of its tasks starts from it. */
+/** A site may pull a version only when one of its tasks starts from it, or it is asked to evaluate it. */
 export function assertMayPullVersion(ctx: CoordinatorContext, siteId: string, version: string): void {
-  if (!store.siteHasTaskFrom(ctx.db, siteId, version)) {
+  if (!store.siteHasTaskFrom(ctx.db, siteId, version) && !store.siteHasEvalTaskFor(ctx.db, siteId, version)) {
     throw new MedfclError(ErrorCode.PermissionDenied, `site ${siteId} has no task based on model ${version}`, { details: { siteId, version } });
   }
   if (!ctx.blobs.has(version)) throw new MedfclError(ErrorCode.NotFound, `model version ${version} is not in the blob store`, { details: { version } });
@@ -222,6 +251,8 @@ export async function receiveUpdate(
   // Checked before the first byte is read: while the state dir refuses writes the site keeps its
   // spooled update and pushes it again (RESOURCE_EXHAUSTED with a retry-after trailer).
   ctx.storage.assertWritable("PushUpdate");
+  const secure = store.getSecAggRound(ctx.db, roundKeyOf(task.runId, task.step, task.round));
+  if (secure || header.masked) return receiveMaskedUpdate(ctx, siteId, task, header, chunks, Boolean(secure));
   const encoding = updateEncodingFromWire(header);
   // An encoded delta is at most an index and a value per base weight (topk at fraction 1) plus a
   // header: twice the base checkpoint and 1 MiB bounds every encoding; a larger stream is cut off.
@@ -309,6 +340,38 @@ export async function receiveUpdate(
   } finally {
     ctx.hub.notifyTaskFinished(task.taskId);
   }
+}
+
+/**
+ * A SecAgg+ masked vector: uniformly random bytes to the coordinator, so nothing about its values
+ * can be checked here (the site checked them before masking: docs/privacy.md). What can be checked
+ * is that the round is secure, the header is honest about the layout, and the size is exact.
+ */
+async function receiveMaskedUpdate(ctx: CoordinatorContext, siteId: string, task: Task, header: UpdateHeader__Output, chunks: AsyncIterable<Buffer>, secureRound: boolean): Promise<{ update_id: string; accepted: boolean; duplicate: boolean }> {
+  const refuse = (message: string, field: string): never => {
+    throw new UpdateRejectedError(message, { details: { field } });
+  };
+  try {
+    if (!secureRound) refuse(`task ${task.taskId} is not part of a secure aggregation round; send the delta unmasked`, "masked");
+    if (!header.masked) refuse(`the round of task ${task.taskId} aggregates securely; a plaintext update is refused (upgrade the agent: it must mask its update)`, "masked");
+    const layout = baseLayout(ctx, task.baseVersion);
+    checkManifest(layout, headerManifest(header));
+    const expected = maskedUpdateBytes(layout);
+    if (Number(header.size) !== expected) refuse(`a masked update for this base is ${expected} bytes, the header says ${header.size}`, "size");
+    if (header.num_samples <= 0) refuse("num_samples must be positive", "num_samples");
+  } catch (err) {
+    for await (const _ of chunks) void _;
+    store.setTaskState(ctx.db, task.taskId, "rejected", (err as Error).message);
+    ctx.hub.notifyTaskFinished(task.taskId);
+    throw err;
+  }
+  const { sha256, size } = await ctx.blobs.putStream(chunks, header.sha256, Number(header.size));
+  store.insertUpdate(ctx.db, { updateId: sha256, taskId: task.taskId, siteId, runId: task.runId, step: task.step, baseVersion: task.baseVersion, encoding: "fp32", numSamples: header.num_samples, metrics: [], norm: null, accepted: true, reason: null });
+  store.setTaskState(ctx.db, task.taskId, "done");
+  ctx.hub.notifyTaskFinished(task.taskId);
+  void ctx.events.publish({ type: "update.received", runId: task.runId, step: task.step, siteId, taskId: task.taskId, sha256, bytes: size, numSamples: header.num_samples });
+  ctx.logger.info({ siteId, taskId: task.taskId, sha256, bytes: size }, "masked update accepted");
+  return { update_id: sha256, accepted: true, duplicate: false };
 }
 
 export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, taskId: string, ids: string[]): void {

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import {
   canTransition,
+  EVAL_TASK_STATES,
   OPEN_TASK_STATES,
   DELTA_ENCODINGS,
   runSchema,
@@ -12,8 +13,11 @@ import {
   taskSchema,
   taskSpecSchema,
   type DeltaEncoding,
+  type EvalTask,
+  type EvalTaskState,
   type Run,
   type SiteRecord,
+  type SiteTestSet,
   type Step,
   type Task,
   type TaskSpec,
@@ -101,6 +105,12 @@ CREATE TABLE IF NOT EXISTS notes (
   id INTEGER PRIMARY KEY AUTOINCREMENT, site_id TEXT NOT NULL, task_id TEXT, note TEXT NOT NULL, at TEXT NOT NULL);
 `;
 
+/** ALTER TABLE … ADD COLUMN, once: a hand-repaired or partly migrated database may have the column already. */
+function addColumnIfMissing(db: Db, table: string, column: string, declaration: string): void {
+  const columns = db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${declaration}`);
+}
+
 /**
  * Numbered migrations; `meta.schema_version` records the last one applied. Each runs in one
  * transaction with the version bump, so a crash leaves the database at the old version or the new
@@ -144,6 +154,47 @@ const MIGRATIONS: { version: number; what: string; up: (db: Db) => void }[] = [
         const filled = { ...spec, shotsSelection: spec.shotsSelection || "random", exemplarSampler: spec.exemplarSampler || "random", deltaEncoding: spec.deltaEncoding || "fp32" };
         setTask.run(JSON.stringify(taskSpecSchema.parse(filled)), t.task_id);
       }
+    },
+  },
+  {
+    version: 3,
+    what: "evaluation at the sites: the run's evaluation placement, the sites' test splits, eval tasks, the source of each evaluation",
+    up(db) {
+      addColumnIfMissing(db, "runs", "evaluation", "TEXT NOT NULL DEFAULT 'central'");
+      addColumnIfMissing(db, "evaluations", "source", "TEXT NOT NULL DEFAULT 'central'");
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS site_test_sets (
+          site_id TEXT PRIMARY KEY, manifest_json TEXT NOT NULL, registered_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS eval_tasks (
+          task_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, step INTEGER NOT NULL, site_id TEXT NOT NULL,
+          domain TEXT NOT NULL, version TEXT NOT NULL, state TEXT NOT NULL, deadline TEXT NOT NULL,
+          created_at TEXT NOT NULL, delivered_at TEXT, finished_at TEXT, reason TEXT, result_json TEXT);
+        CREATE INDEX IF NOT EXISTS eval_tasks_site_state ON eval_tasks (site_id, state);
+        CREATE INDEX IF NOT EXISTS eval_tasks_run_step ON eval_tasks (run_id, step);
+      `);
+    },
+  },
+  {
+    version: 4,
+    what: "secure aggregation: the run setting and the SecAgg+ round state (keys, forwarded shares, revealed shares)",
+    up(db) {
+      addColumnIfMissing(db, "runs", "secure_aggregation", "INTEGER NOT NULL DEFAULT 0");
+      addColumnIfMissing(db, "runs", "secure_aggregation_threshold", "INTEGER NOT NULL DEFAULT 0");
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS secagg_rounds (
+          round_key TEXT PRIMARY KEY, run_id TEXT NOT NULL, step INTEGER NOT NULL, round INTEGER NOT NULL,
+          config_json TEXT NOT NULL, stage TEXT NOT NULL, survivors_json TEXT NOT NULL DEFAULT '[]',
+          dropped_json TEXT NOT NULL DEFAULT '[]', error TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS secagg_keys (
+          round_key TEXT NOT NULL, site_id TEXT NOT NULL, encryption_public_key BLOB NOT NULL,
+          mask_public_key BLOB NOT NULL, self_mask_commitment TEXT NOT NULL, PRIMARY KEY (round_key, site_id));
+        CREATE TABLE IF NOT EXISTS secagg_shares (
+          round_key TEXT NOT NULL, from_site TEXT NOT NULL, to_site TEXT NOT NULL, ciphertext BLOB NOT NULL,
+          PRIMARY KEY (round_key, from_site, to_site));
+        CREATE TABLE IF NOT EXISTS secagg_reveals (
+          round_key TEXT NOT NULL, from_site TEXT NOT NULL, of_site TEXT NOT NULL, kind TEXT NOT NULL, share BLOB NOT NULL,
+          PRIMARY KEY (round_key, from_site, of_site));
+      `);
     },
   },
 ];
@@ -397,6 +448,9 @@ interface RunRow {
   current_version: string | null;
   dropout_policy: string;
   delta_encoding: string;
+  evaluation: string;
+  secure_aggregation: number;
+  secure_aggregation_threshold: number;
   error: string | null;
   created_at: string;
   updated_at: string;
@@ -420,6 +474,9 @@ function runFromRow(r: RunRow): Run {
       currentVersion: r.current_version,
       dropoutPolicy: r.dropout_policy,
       deltaEncoding: r.delta_encoding,
+      evaluation: r.evaluation,
+      secureAggregation: r.secure_aggregation === 1,
+      secureAggregationThreshold: r.secure_aggregation_threshold,
       error: r.error,
       createdAt: r.created_at,
       updatedAt: r.updated_at,
@@ -434,9 +491,9 @@ export function insertRun(db: Db, run: NewRun): void {
   const now = nowIso();
   db.prepare(
     `INSERT INTO runs (run_id, name, strategy, state, sites_json, options_json, hyper_json, model, seed, base_version,
-       current_version, dropout_policy, delta_encoding, error, created_at, updated_at)
+       current_version, dropout_policy, delta_encoding, evaluation, secure_aggregation, secure_aggregation_threshold, error, created_at, updated_at)
      VALUES (@run_id, @name, @strategy, @state, @sites_json, @options_json, @hyper_json, @model, @seed, @base_version,
-       NULL, @dropout_policy, @delta_encoding, NULL, @now, @now)`,
+       NULL, @dropout_policy, @delta_encoding, @evaluation, @secure_aggregation, @secure_aggregation_threshold, NULL, @now, @now)`,
   ).run({
     run_id: run.runId,
     name: run.name,
@@ -450,6 +507,9 @@ export function insertRun(db: Db, run: NewRun): void {
     base_version: run.baseVersion,
     dropout_policy: run.dropoutPolicy,
     delta_encoding: run.deltaEncoding,
+    evaluation: run.evaluation,
+    secure_aggregation: run.secureAggregation ? 1 : 0,
+    secure_aggregation_threshold: run.secureAggregationThreshold,
     now,
   });
 }
@@ -1067,6 +1127,8 @@ export interface EvaluationRecord {
   /** COCO summary statistics; null where COCO leaves one undefined (stored as JSON null). */
   stats: (number | null)[];
   perCategoryAp: Record<string, number | null>;
+  /** "central", or "site:<id>" for a result a site returned. */
+  source: string;
   createdAt: string;
 }
 
@@ -1079,14 +1141,15 @@ interface EvaluationRow {
   ap50: number;
   stats_json: string;
   per_category_json: string;
+  source: string;
   created_at: string;
 }
 
-export function upsertEvaluation(db: Db, e: Omit<EvaluationRecord, "createdAt">): void {
+export function upsertEvaluation(db: Db, e: Omit<EvaluationRecord, "createdAt" | "source"> & { source?: string }): void {
   db.prepare(
-    `INSERT OR REPLACE INTO evaluations (run_id, step, domain, version, ap, ap50, stats_json, per_category_json, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(e.runId, e.step, e.domain, e.version, e.ap, e.ap50, JSON.stringify(e.stats), JSON.stringify(e.perCategoryAp), nowIso());
+    `INSERT OR REPLACE INTO evaluations (run_id, step, domain, version, ap, ap50, stats_json, per_category_json, source, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(e.runId, e.step, e.domain, e.version, e.ap, e.ap50, JSON.stringify(e.stats), JSON.stringify(e.perCategoryAp), e.source ?? "central", nowIso());
 }
 
 export function evaluationsForRun(db: Db, runId: string): EvaluationRecord[] {
@@ -1101,6 +1164,7 @@ export function evaluationsForRun(db: Db, runId: string): EvaluationRecord[] {
       ap50: r.ap50,
       stats: parseJson(z.array(z.number().nullable()), r.stats_json, { table: "evaluations", key, field: "stats_json" }),
       perCategoryAp: parseJson(z.record(z.number().nullable()), r.per_category_json, { table: "evaluations", key, field: "per_category_json" }),
+      source: r.source,
       createdAt: r.created_at,
     };
   });
@@ -1119,5 +1183,248 @@ export function notesOfSite(db: Db, siteId: string): { taskId: string | null; no
     taskId: r.task_id,
     note: r.note,
     at: r.at,
+  }));
+}
+
+// ---- evaluation at the sites: test splits and eval tasks --------------------------------------
+// Tables of their own (site_test_sets, eval_tasks), read and written only here.
+
+const testSetSchema = z.object({
+  numImages: z.number().int().min(0),
+  numAnnotations: z.number().int().min(0),
+  categoryIds: z.array(z.number().int()),
+  annotationsSha256: z.string(),
+});
+
+/** Records the test split a site declared at Register; `null` forgets it (an agent restarted without one). */
+export function setSiteTestSet(db: Db, siteId: string, testSet: Omit<SiteTestSet, "siteId"> | null): void {
+  if (!testSet) {
+    db.prepare("DELETE FROM site_test_sets WHERE site_id = ?").run(siteId);
+    return;
+  }
+  db.prepare(
+    `INSERT INTO site_test_sets (site_id, manifest_json, registered_at) VALUES (?, ?, ?)
+     ON CONFLICT(site_id) DO UPDATE SET manifest_json = excluded.manifest_json, registered_at = excluded.registered_at`,
+  ).run(siteId, JSON.stringify(testSetSchema.parse(testSet)), nowIso());
+}
+
+export function getSiteTestSet(db: Db, siteId: string): SiteTestSet | undefined {
+  const row = db.prepare("SELECT manifest_json FROM site_test_sets WHERE site_id = ?").get(siteId) as { manifest_json: string } | undefined;
+  return row && { siteId, ...parseJson(testSetSchema, row.manifest_json, { table: "site_test_sets", key: siteId, field: "manifest_json" }) };
+}
+
+interface EvalTaskRow {
+  task_id: string;
+  run_id: string;
+  step: number;
+  site_id: string;
+  domain: string;
+  version: string;
+  state: string;
+  deadline: string;
+  created_at: string;
+  delivered_at: string | null;
+  finished_at: string | null;
+  reason: string | null;
+  result_json: string | null;
+}
+
+function evalTaskFromRow(r: EvalTaskRow): EvalTask {
+  return {
+    taskId: r.task_id,
+    runId: r.run_id,
+    step: r.step,
+    siteId: r.site_id,
+    domain: r.domain,
+    version: r.version,
+    state: parseValue(z.enum(EVAL_TASK_STATES), r.state, { table: "eval_tasks", key: r.task_id, field: "state" }),
+    deadline: r.deadline,
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
+    reason: r.reason,
+  };
+}
+
+export function insertEvalTask(db: Db, t: Pick<EvalTask, "taskId" | "runId" | "step" | "siteId" | "domain" | "version" | "state" | "deadline" | "reason">): void {
+  const now = nowIso();
+  db.prepare(
+    `INSERT INTO eval_tasks (task_id, run_id, step, site_id, domain, version, state, deadline, created_at, finished_at, reason)
+     VALUES (@task_id, @run_id, @step, @site_id, @domain, @version, @state, @deadline, @now, @finished_at, @reason)`,
+  ).run({
+    task_id: t.taskId,
+    run_id: t.runId,
+    step: t.step,
+    site_id: t.siteId,
+    domain: t.domain,
+    version: t.version,
+    state: t.state,
+    deadline: t.deadline,
+    now,
+    finished_at: t.state === "unavailable" ? now : null,
+    reason: t.reason,
+  });
+}
+
+export function getEvalTask(db: Db, taskId: string): EvalTask | undefined {
+  const row = db.prepare("SELECT * FROM eval_tasks WHERE task_id = ?").get(taskId) as EvalTaskRow | undefined;
+  return row && evalTaskFromRow(row);
+}
+
+/** The eval tasks of one step of a run (-1: the base model), by site. */
+export function evalTasksForStep(db: Db, runId: string, step: number): EvalTask[] {
+  return (db.prepare("SELECT * FROM eval_tasks WHERE run_id = ? AND step = ? ORDER BY site_id").all(runId, step) as EvalTaskRow[]).map(evalTaskFromRow);
+}
+
+export function evalTasksOfRun(db: Db, runId: string): EvalTask[] {
+  return (db.prepare("SELECT * FROM eval_tasks WHERE run_id = ? ORDER BY step, site_id").all(runId) as EvalTaskRow[]).map(evalTaskFromRow);
+}
+
+/** The oldest eval task waiting for this site (assigned, or delivered and not answered: redelivery after a restart). */
+export function pendingEvalTaskForSite(db: Db, siteId: string): EvalTask | undefined {
+  const row = db.prepare("SELECT * FROM eval_tasks WHERE site_id = ? AND state IN ('assigned', 'delivered') ORDER BY created_at, task_id LIMIT 1").get(siteId) as EvalTaskRow | undefined;
+  return row && evalTaskFromRow(row);
+}
+
+/** Whether one of the site's eval tasks names this model version (it may then pull it). */
+export function siteHasEvalTaskFor(db: Db, siteId: string, version: string): boolean {
+  return Boolean(db.prepare("SELECT 1 FROM eval_tasks WHERE site_id = ? AND version = ? AND state IN ('assigned', 'delivered') LIMIT 1").get(siteId, version));
+}
+
+/**
+ * Moves an eval task on: open tasks only (a late answer never rewrites how one ended). `result` is
+ * stored with "done". Returns whether it moved.
+ */
+export function finishEvalTask(db: Db, taskId: string, state: EvalTaskState, fields: { reason?: string | null; result?: unknown } = {}): boolean {
+  const now = nowIso();
+  if (state === "delivered") {
+    return db.prepare("UPDATE eval_tasks SET state = 'delivered', delivered_at = COALESCE(delivered_at, ?) WHERE task_id = ? AND state IN ('assigned', 'delivered')").run(now, taskId).changes > 0;
+  }
+  return (
+    db
+      .prepare("UPDATE eval_tasks SET state = ?, finished_at = ?, reason = ?, result_json = ? WHERE task_id = ? AND state IN ('assigned', 'delivered')")
+      .run(state, now, fields.reason ?? null, fields.result === undefined ? null : JSON.stringify(fields.result), taskId).changes > 0
+  );
+}
+
+/** The result a site returned for a done eval task (as stored by finishEvalTask), or undefined. */
+export function evalTaskResult(db: Db, taskId: string): unknown {
+  const row = db.prepare("SELECT result_json FROM eval_tasks WHERE task_id = ? AND state = 'done'").get(taskId) as { result_json: string | null } | undefined;
+  if (!row?.result_json) return undefined;
+  return parseJson(z.unknown(), row.result_json, { table: "eval_tasks", key: taskId, field: "result_json" });
+}
+
+// ---- secure aggregation: SecAgg+ round state --------------------------------------------------
+// Tables of their own (secagg_rounds, secagg_keys, secagg_shares, secagg_reveals), only here.
+
+export const SECAGG_STAGES = ["keys", "shares", "masking", "unmask", "done", "failed"] as const;
+export type SecAggStage = (typeof SECAGG_STAGES)[number];
+
+export interface SecAggRoundRecord {
+  roundKey: string;
+  runId: string;
+  step: number;
+  round: number;
+  config: unknown;
+  stage: SecAggStage;
+  survivors: string[];
+  dropped: string[];
+  error: string | null;
+}
+
+interface SecAggRoundRow {
+  round_key: string;
+  run_id: string;
+  step: number;
+  round: number;
+  config_json: string;
+  stage: string;
+  survivors_json: string;
+  dropped_json: string;
+  error: string | null;
+}
+
+export function insertSecAggRound(db: Db, r: { roundKey: string; runId: string; step: number; round: number; config: unknown }): void {
+  db.prepare("INSERT OR IGNORE INTO secagg_rounds (round_key, run_id, step, round, config_json, stage, created_at) VALUES (?, ?, ?, ?, ?, 'keys', ?)").run(
+    r.roundKey, r.runId, r.step, r.round, JSON.stringify(r.config), nowIso(),
+  );
+}
+
+export function getSecAggRound(db: Db, roundKey: string): SecAggRoundRecord | undefined {
+  const r = db.prepare("SELECT * FROM secagg_rounds WHERE round_key = ?").get(roundKey) as SecAggRoundRow | undefined;
+  if (!r) return undefined;
+  const where = (field: string) => ({ table: "secagg_rounds", key: roundKey, field });
+  return {
+    roundKey: r.round_key,
+    runId: r.run_id,
+    step: r.step,
+    round: r.round,
+    config: parseJson(z.unknown(), r.config_json, where("config_json")),
+    stage: parseValue(z.enum(SECAGG_STAGES), r.stage, where("stage")),
+    survivors: parseJson(stringList, r.survivors_json, where("survivors_json")),
+    dropped: parseJson(stringList, r.dropped_json, where("dropped_json")),
+    error: r.error,
+  };
+}
+
+export function setSecAggStage(db: Db, roundKey: string, stage: SecAggStage, fields: { survivors?: string[]; dropped?: string[]; error?: string } = {}): void {
+  db.prepare(
+    "UPDATE secagg_rounds SET stage = ?, survivors_json = COALESCE(?, survivors_json), dropped_json = COALESCE(?, dropped_json), error = COALESCE(?, error) WHERE round_key = ?",
+  ).run(stage, fields.survivors ? JSON.stringify(fields.survivors) : null, fields.dropped ? JSON.stringify(fields.dropped) : null, fields.error ?? null, roundKey);
+}
+
+export interface SecAggKeysRecord {
+  siteId: string;
+  encryptionPublicKey: Buffer;
+  maskPublicKey: Buffer;
+  selfMaskCommitment: string;
+}
+
+/** Stores a site's advertised keys once; returns the stored ones (a retry with other keys gets the first). */
+export function putSecAggKeys(db: Db, roundKey: string, k: SecAggKeysRecord): SecAggKeysRecord {
+  db.prepare("INSERT OR IGNORE INTO secagg_keys (round_key, site_id, encryption_public_key, mask_public_key, self_mask_commitment) VALUES (?, ?, ?, ?, ?)").run(
+    roundKey, k.siteId, k.encryptionPublicKey, k.maskPublicKey, k.selfMaskCommitment,
+  );
+  return secAggKeys(db, roundKey).find((x) => x.siteId === k.siteId)!;
+}
+
+export function secAggKeys(db: Db, roundKey: string): SecAggKeysRecord[] {
+  return (
+    db.prepare("SELECT site_id, encryption_public_key, mask_public_key, self_mask_commitment FROM secagg_keys WHERE round_key = ? ORDER BY site_id").all(roundKey) as {
+      site_id: string;
+      encryption_public_key: Buffer;
+      mask_public_key: Buffer;
+      self_mask_commitment: string;
+    }[]
+  ).map((r) => ({ siteId: r.site_id, encryptionPublicKey: r.encryption_public_key, maskPublicKey: r.mask_public_key, selfMaskCommitment: r.self_mask_commitment }));
+}
+
+export function putSecAggShares(db: Db, roundKey: string, shares: { from: string; to: string; ciphertext: Buffer }[]): void {
+  const stmt = db.prepare("INSERT OR IGNORE INTO secagg_shares (round_key, from_site, to_site, ciphertext) VALUES (?, ?, ?, ?)");
+  db.transaction(() => {
+    for (const s of shares) stmt.run(roundKey, s.from, s.to, s.ciphertext);
+  })();
+}
+
+export function secAggShares(db: Db, roundKey: string): { from: string; to: string; ciphertext: Buffer }[] {
+  return (db.prepare("SELECT from_site, to_site, ciphertext FROM secagg_shares WHERE round_key = ? ORDER BY from_site, to_site").all(roundKey) as { from_site: string; to_site: string; ciphertext: Buffer }[]).map((r) => ({
+    from: r.from_site,
+    to: r.to_site,
+    ciphertext: r.ciphertext,
+  }));
+}
+
+export function putSecAggReveals(db: Db, roundKey: string, reveals: { from: string; of: string; kind: string; share: Buffer }[]): void {
+  const stmt = db.prepare("INSERT OR IGNORE INTO secagg_reveals (round_key, from_site, of_site, kind, share) VALUES (?, ?, ?, ?, ?)");
+  db.transaction(() => {
+    for (const r of reveals) stmt.run(roundKey, r.from, r.of, r.kind, r.share);
+  })();
+}
+
+export function secAggReveals(db: Db, roundKey: string): { from: string; of: string; kind: string; share: Buffer }[] {
+  return (db.prepare("SELECT from_site, of_site, kind, share FROM secagg_reveals WHERE round_key = ?").all(roundKey) as { from_site: string; of_site: string; kind: string; share: Buffer }[]).map((r) => ({
+    from: r.from_site,
+    of: r.of_site,
+    kind: r.kind,
+    share: r.share,
   }));
 }

@@ -10,8 +10,23 @@ import type { ReportMetricsRequest__Output } from "../generated/medfcl/v1/Report
 import type { Run as WireRun } from "../generated/medfcl/v1/Run.js";
 import type { TrainTask } from "../generated/medfcl/v1/TrainTask.js";
 import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
-import { deltaEncodingWire, dropoutPolicyWire, siteSamplerWire, shotsSelectionWire, taskOutcomeWire } from "../services/transport/index.js";
-import { defaultHyper, hyperSchema, type DeltaEncoding, type DropoutPolicy, type Hyper, type Run, type Step, type Task, type TaskOutcome } from "./domain.js";
+import type { EvalTask as WireEvalTask } from "../generated/medfcl/v1/EvalTask.js";
+import type { TestSetManifest__Output } from "../generated/medfcl/v1/TestSetManifest.js";
+import { deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, siteSamplerWire, shotsSelectionWire, taskOutcomeWire } from "../services/transport/index.js";
+import {
+  defaultHyper,
+  hyperSchema,
+  type DeltaEncoding,
+  type DropoutPolicy,
+  type EvalTask,
+  type EvaluationPlacement,
+  type Hyper,
+  type Run,
+  type SiteTestSet,
+  type Step,
+  type Task,
+  type TaskOutcome,
+} from "./domain.js";
 import { InvalidRunError } from "./errors.js";
 
 /** Throws InvalidRunError naming the first bad field, with `prefix` before zod's path. */
@@ -42,11 +57,12 @@ const HYPER_FIELDS: [keyof Hyper, keyof Hyperparameters__Output][] = [
 /**
  * A run's hyper-parameters: each field the request sets, the default for each it leaves unset
  * (fields are `optional` on the wire, so an explicit 0 is kept). The seed, unset or 0, falls back to the run's
- * seed. replay_ratio is the strategy's to set per task, never the run's.
+ * seed. replay_ratio is the strategy's to set per task, never the run's. max_steps and input_size
+ * have no default: unset (or 0, as clients before `optional` sent it) they stay unset.
  */
 export function hyperFromWire(h: Hyperparameters__Output | null | undefined, runSeed: number): Hyper {
   const d = defaultHyper();
-  const out: Record<string, number> = { ...d, seed: runSeed || d.seed };
+  const out: Record<string, number | undefined> = { ...d, seed: runSeed || d.seed };
   for (const [name, field] of HYPER_FIELDS) {
     const v = h?.[field];
     if (v === undefined || v === null || name === "replayRatio") continue;
@@ -64,6 +80,7 @@ export function hyperFromWire(h: Hyperparameters__Output | null | undefined, run
   return r.data;
 }
 
+/** Unset fields stay unset on the wire (proto3 `optional`), so a site never reads a 0 for them. */
 export function hyperToWire(h: Hyper): Hyperparameters {
   return {
     lr: h.lr,
@@ -95,6 +112,9 @@ export interface CreateRunInput {
   seed: number;
   dropoutPolicy: DropoutPolicy;
   deltaEncoding: DeltaEncoding;
+  evaluation: EvaluationPlacement;
+  secureAggregation: boolean;
+  secureAggregationThreshold: number;
 }
 
 const createRunShape = z.object({
@@ -136,6 +156,10 @@ export function createRunFromWire(req: CreateRunRequest__Output): CreateRunInput
     seed: base.seed,
     dropoutPolicy,
     deltaEncoding: deltaEncodingWire.fromWire(req.delta_encoding) ?? "fp32",
+    // Unset (a client built before the field) is the paper's lab setting, as it always was.
+    evaluation: evaluationPlacementWire.fromWire(req.evaluation) ?? "central",
+    secureAggregation: req.secure_aggregation === true,
+    secureAggregationThreshold: Math.max(0, req.secure_aggregation_threshold || 0),
   };
 }
 
@@ -157,13 +181,16 @@ export function runToWire(run: Run, steps: Step[]): WireRun {
     dropout_policy: dropoutPolicyWire.toWire(run.dropoutPolicy),
     hyperparameters: hyperToWire(run.hyper),
     seed: run.seed,
+    evaluation: evaluationPlacementWire.toWire(run.evaluation),
+    secure_aggregation: run.secureAggregation,
+    secure_aggregation_threshold: run.secureAggregationThreshold,
   };
 }
 
 // ---- tasks ------------------------------------------------------------------------------------
 
 /** A task as its site receives it; the deprecated string fields are filled for agents built before the enums. */
-export function taskToWire(task: Task, baseSize: number): TrainTask {
+export function taskToWire(task: Task, baseSize: number, secureAggregation: TrainTask["secure_aggregation"] = null): TrainTask {
   const spec = task.spec;
   return {
     task_id: task.taskId,
@@ -184,6 +211,7 @@ export function taskToWire(task: Task, baseSize: number): TrainTask {
     shots_selection: shotsSelectionWire.toWire(spec.shotsSelection),
     legacy_shots_selection: spec.shotsSelection,
     strategy: spec.strategy,
+    secure_aggregation: secureAggregation,
   };
 }
 
@@ -209,4 +237,29 @@ export function taskOutcomeFromWire(req: Pick<ReportMetricsRequest__Output, "out
     if (note.startsWith("failed:")) return { kind: "failed", reason: note.slice("failed:".length).trim() };
   }
   return null;
+}
+
+// ---- evaluation at the sites ------------------------------------------------------------------
+
+export function evalTaskToWire(task: EvalTask, modelSize: number): WireEvalTask {
+  return {
+    task_id: task.taskId,
+    run_id: task.runId,
+    step: task.step,
+    model_version: task.version,
+    model_size: modelSize,
+    domain: task.domain,
+    deadline: task.deadline,
+  };
+}
+
+/** A site's declared test split (counts and category ids), or null when Register carried none. */
+export function testSetFromWire(m: TestSetManifest__Output | null | undefined): Omit<SiteTestSet, "siteId"> | null {
+  if (!m) return null;
+  return {
+    numImages: m.num_images,
+    numAnnotations: m.num_annotations,
+    categoryIds: m.categories.map((c) => c.id),
+    annotationsSha256: m.annotations_sha256,
+  };
 }

@@ -40,7 +40,7 @@ import {
 import { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type PlannedRun, type RunResult, type SeedTables } from "./types.js";
 
 export function defaultExperimentOptions(): Omit<ExperimentOptions, "kind" | "out" | "logger"> {
-  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: 3, maxSteps: 0, lr: 1e-4, batchSize: 4, model: "yolox-nano", shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
+  return { suite: "polyp", scale: "small", seed: 1, repeat: 1, epochs: 16, maxSteps: 0, lr: 1e-4, batchSize: 4, model: "yolox-nano", shots: 100, buffer: 100, mix: 0.3, beyond: true, insecure: false };
 }
 
 /** Validates what commander cannot: names, ranges, and that a --data-root holds a suite.json. */

@@ -7,9 +7,11 @@ import type { ApCell as _medfcl_v1_ApCell, ApCell__Output as _medfcl_v1_ApCell__
 import type { Audit as _medfcl_v1_Audit, Audit__Output as _medfcl_v1_Audit__Output } from './medfcl/v1/Audit.js';
 import type { Box as _medfcl_v1_Box, Box__Output as _medfcl_v1_Box__Output } from './medfcl/v1/Box.js';
 import type { Category as _medfcl_v1_Category, Category__Output as _medfcl_v1_Category__Output } from './medfcl/v1/Category.js';
+import type { CategoryAp as _medfcl_v1_CategoryAp, CategoryAp__Output as _medfcl_v1_CategoryAp__Output } from './medfcl/v1/CategoryAp.js';
 import type { Chunk as _medfcl_v1_Chunk, Chunk__Output as _medfcl_v1_Chunk__Output } from './medfcl/v1/Chunk.js';
 import type { CreateRunRequest as _medfcl_v1_CreateRunRequest, CreateRunRequest__Output as _medfcl_v1_CreateRunRequest__Output } from './medfcl/v1/CreateRunRequest.js';
 import type { DatasetManifest as _medfcl_v1_DatasetManifest, DatasetManifest__Output as _medfcl_v1_DatasetManifest__Output } from './medfcl/v1/DatasetManifest.js';
+import type { EvaluationAgreement as _medfcl_v1_EvaluationAgreement, EvaluationAgreement__Output as _medfcl_v1_EvaluationAgreement__Output } from './medfcl/v1/EvaluationAgreement.js';
 import type { ExemplarInfo as _medfcl_v1_ExemplarInfo, ExemplarInfo__Output as _medfcl_v1_ExemplarInfo__Output } from './medfcl/v1/ExemplarInfo.js';
 import type { FilterStage as _medfcl_v1_FilterStage, FilterStage__Output as _medfcl_v1_FilterStage__Output } from './medfcl/v1/FilterStage.js';
 import type { GetAuditRequest as _medfcl_v1_GetAuditRequest, GetAuditRequest__Output as _medfcl_v1_GetAuditRequest__Output } from './medfcl/v1/GetAuditRequest.js';
@@ -25,9 +27,11 @@ import type { Provenance as _medfcl_v1_Provenance, Provenance__Output as _medfcl
 import type { RejectedUpdate as _medfcl_v1_RejectedUpdate, RejectedUpdate__Output as _medfcl_v1_RejectedUpdate__Output } from './medfcl/v1/RejectedUpdate.js';
 import type { Run as _medfcl_v1_Run, Run__Output as _medfcl_v1_Run__Output } from './medfcl/v1/Run.js';
 import type { SiteAudit as _medfcl_v1_SiteAudit, SiteAudit__Output as _medfcl_v1_SiteAudit__Output } from './medfcl/v1/SiteAudit.js';
+import type { SiteEvaluationResult as _medfcl_v1_SiteEvaluationResult, SiteEvaluationResult__Output as _medfcl_v1_SiteEvaluationResult__Output } from './medfcl/v1/SiteEvaluationResult.js';
 import type { Step as _medfcl_v1_Step, Step__Output as _medfcl_v1_Step__Output } from './medfcl/v1/Step.js';
 import type { TensorManifest as _medfcl_v1_TensorManifest, TensorManifest__Output as _medfcl_v1_TensorManifest__Output } from './medfcl/v1/TensorManifest.js';
 import type { TensorSpec as _medfcl_v1_TensorSpec, TensorSpec__Output as _medfcl_v1_TensorSpec__Output } from './medfcl/v1/TensorSpec.js';
+import type { TestSetManifest as _medfcl_v1_TestSetManifest, TestSetManifest__Output as _medfcl_v1_TestSetManifest__Output } from './medfcl/v1/TestSetManifest.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -42,11 +46,14 @@ export interface ProtoGrpcType {
       Audit: MessageTypeDefinition<_medfcl_v1_Audit, _medfcl_v1_Audit__Output>
       Box: MessageTypeDefinition<_medfcl_v1_Box, _medfcl_v1_Box__Output>
       Category: MessageTypeDefinition<_medfcl_v1_Category, _medfcl_v1_Category__Output>
+      CategoryAp: MessageTypeDefinition<_medfcl_v1_CategoryAp, _medfcl_v1_CategoryAp__Output>
       Chunk: MessageTypeDefinition<_medfcl_v1_Chunk, _medfcl_v1_Chunk__Output>
       CreateRunRequest: MessageTypeDefinition<_medfcl_v1_CreateRunRequest, _medfcl_v1_CreateRunRequest__Output>
       DatasetManifest: MessageTypeDefinition<_medfcl_v1_DatasetManifest, _medfcl_v1_DatasetManifest__Output>
       DeltaEncoding: EnumTypeDefinition
       DropoutPolicy: EnumTypeDefinition
+      EvaluationAgreement: MessageTypeDefinition<_medfcl_v1_EvaluationAgreement, _medfcl_v1_EvaluationAgreement__Output>
+      EvaluationPlacement: EnumTypeDefinition
       ExemplarInfo: MessageTypeDefinition<_medfcl_v1_ExemplarInfo, _medfcl_v1_ExemplarInfo__Output>
       FilterStage: MessageTypeDefinition<_medfcl_v1_FilterStage, _medfcl_v1_FilterStage__Output>
       GetAuditRequest: MessageTypeDefinition<_medfcl_v1_GetAuditRequest, _medfcl_v1_GetAuditRequest__Output>
@@ -64,9 +71,11 @@ export interface ProtoGrpcType {
       Run: MessageTypeDefinition<_medfcl_v1_Run, _medfcl_v1_Run__Output>
       ShotsSelection: EnumTypeDefinition
       SiteAudit: MessageTypeDefinition<_medfcl_v1_SiteAudit, _medfcl_v1_SiteAudit__Output>
+      SiteEvaluationResult: MessageTypeDefinition<_medfcl_v1_SiteEvaluationResult, _medfcl_v1_SiteEvaluationResult__Output>
       Step: MessageTypeDefinition<_medfcl_v1_Step, _medfcl_v1_Step__Output>
       TensorManifest: MessageTypeDefinition<_medfcl_v1_TensorManifest, _medfcl_v1_TensorManifest__Output>
       TensorSpec: MessageTypeDefinition<_medfcl_v1_TensorSpec, _medfcl_v1_TensorSpec__Output>
+      TestSetManifest: MessageTypeDefinition<_medfcl_v1_TestSetManifest, _medfcl_v1_TestSetManifest__Output>
     }
   }
 }

@@ -3,8 +3,10 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { Box as _medfcl_v1_Box, Box__Output as _medfcl_v1_Box__Output } from './medfcl/v1/Box.js';
 import type { Category as _medfcl_v1_Category, Category__Output as _medfcl_v1_Category__Output } from './medfcl/v1/Category.js';
+import type { CategoryAp as _medfcl_v1_CategoryAp, CategoryAp__Output as _medfcl_v1_CategoryAp__Output } from './medfcl/v1/CategoryAp.js';
 import type { Chunk as _medfcl_v1_Chunk, Chunk__Output as _medfcl_v1_Chunk__Output } from './medfcl/v1/Chunk.js';
 import type { DatasetManifest as _medfcl_v1_DatasetManifest, DatasetManifest__Output as _medfcl_v1_DatasetManifest__Output } from './medfcl/v1/DatasetManifest.js';
+import type { EvalTask as _medfcl_v1_EvalTask, EvalTask__Output as _medfcl_v1_EvalTask__Output } from './medfcl/v1/EvalTask.js';
 import type { ExemplarInfo as _medfcl_v1_ExemplarInfo, ExemplarInfo__Output as _medfcl_v1_ExemplarInfo__Output } from './medfcl/v1/ExemplarInfo.js';
 import type { ExemplarMessage as _medfcl_v1_ExemplarMessage, ExemplarMessage__Output as _medfcl_v1_ExemplarMessage__Output } from './medfcl/v1/ExemplarMessage.js';
 import type { ExemplarPushHeader as _medfcl_v1_ExemplarPushHeader, ExemplarPushHeader__Output as _medfcl_v1_ExemplarPushHeader__Output } from './medfcl/v1/ExemplarPushHeader.js';
@@ -27,13 +29,27 @@ import type { PushUpdateResponse as _medfcl_v1_PushUpdateResponse, PushUpdateRes
 import type { RegisterRequest as _medfcl_v1_RegisterRequest, RegisterRequest__Output as _medfcl_v1_RegisterRequest__Output } from './medfcl/v1/RegisterRequest.js';
 import type { RegisterResponse as _medfcl_v1_RegisterResponse, RegisterResponse__Output as _medfcl_v1_RegisterResponse__Output } from './medfcl/v1/RegisterResponse.js';
 import type { RejectedExemplar as _medfcl_v1_RejectedExemplar, RejectedExemplar__Output as _medfcl_v1_RejectedExemplar__Output } from './medfcl/v1/RejectedExemplar.js';
+import type { ReportEvaluationRequest as _medfcl_v1_ReportEvaluationRequest, ReportEvaluationRequest__Output as _medfcl_v1_ReportEvaluationRequest__Output } from './medfcl/v1/ReportEvaluationRequest.js';
+import type { ReportEvaluationResponse as _medfcl_v1_ReportEvaluationResponse, ReportEvaluationResponse__Output as _medfcl_v1_ReportEvaluationResponse__Output } from './medfcl/v1/ReportEvaluationResponse.js';
 import type { ReportMetricsRequest as _medfcl_v1_ReportMetricsRequest, ReportMetricsRequest__Output as _medfcl_v1_ReportMetricsRequest__Output } from './medfcl/v1/ReportMetricsRequest.js';
 import type { ReportMetricsResponse as _medfcl_v1_ReportMetricsResponse, ReportMetricsResponse__Output as _medfcl_v1_ReportMetricsResponse__Output } from './medfcl/v1/ReportMetricsResponse.js';
+import type { RevealedShare as _medfcl_v1_RevealedShare, RevealedShare__Output as _medfcl_v1_RevealedShare__Output } from './medfcl/v1/RevealedShare.js';
+import type { SealedShare as _medfcl_v1_SealedShare, SealedShare__Output as _medfcl_v1_SealedShare__Output } from './medfcl/v1/SealedShare.js';
+import type { SecAggKeysRequest as _medfcl_v1_SecAggKeysRequest, SecAggKeysRequest__Output as _medfcl_v1_SecAggKeysRequest__Output } from './medfcl/v1/SecAggKeysRequest.js';
+import type { SecAggKeysResponse as _medfcl_v1_SecAggKeysResponse, SecAggKeysResponse__Output as _medfcl_v1_SecAggKeysResponse__Output } from './medfcl/v1/SecAggKeysResponse.js';
+import type { SecAggPeerKeys as _medfcl_v1_SecAggPeerKeys, SecAggPeerKeys__Output as _medfcl_v1_SecAggPeerKeys__Output } from './medfcl/v1/SecAggPeerKeys.js';
+import type { SecAggSharesRequest as _medfcl_v1_SecAggSharesRequest, SecAggSharesRequest__Output as _medfcl_v1_SecAggSharesRequest__Output } from './medfcl/v1/SecAggSharesRequest.js';
+import type { SecAggSharesResponse as _medfcl_v1_SecAggSharesResponse, SecAggSharesResponse__Output as _medfcl_v1_SecAggSharesResponse__Output } from './medfcl/v1/SecAggSharesResponse.js';
+import type { SecAggUnmaskRequest as _medfcl_v1_SecAggUnmaskRequest, SecAggUnmaskRequest__Output as _medfcl_v1_SecAggUnmaskRequest__Output } from './medfcl/v1/SecAggUnmaskRequest.js';
+import type { SecAggUnmaskResponse as _medfcl_v1_SecAggUnmaskResponse, SecAggUnmaskResponse__Output as _medfcl_v1_SecAggUnmaskResponse__Output } from './medfcl/v1/SecAggUnmaskResponse.js';
+import type { SecureAggregation as _medfcl_v1_SecureAggregation, SecureAggregation__Output as _medfcl_v1_SecureAggregation__Output } from './medfcl/v1/SecureAggregation.js';
 import type { Shutdown as _medfcl_v1_Shutdown, Shutdown__Output as _medfcl_v1_Shutdown__Output } from './medfcl/v1/Shutdown.js';
+import type { SiteEvaluationResult as _medfcl_v1_SiteEvaluationResult, SiteEvaluationResult__Output as _medfcl_v1_SiteEvaluationResult__Output } from './medfcl/v1/SiteEvaluationResult.js';
 import type { SiteServiceClient as _medfcl_v1_SiteServiceClient, SiteServiceDefinition as _medfcl_v1_SiteServiceDefinition } from './medfcl/v1/SiteService.js';
 import type { TaskOutcome as _medfcl_v1_TaskOutcome, TaskOutcome__Output as _medfcl_v1_TaskOutcome__Output } from './medfcl/v1/TaskOutcome.js';
 import type { TensorManifest as _medfcl_v1_TensorManifest, TensorManifest__Output as _medfcl_v1_TensorManifest__Output } from './medfcl/v1/TensorManifest.js';
 import type { TensorSpec as _medfcl_v1_TensorSpec, TensorSpec__Output as _medfcl_v1_TensorSpec__Output } from './medfcl/v1/TensorSpec.js';
+import type { TestSetManifest as _medfcl_v1_TestSetManifest, TestSetManifest__Output as _medfcl_v1_TestSetManifest__Output } from './medfcl/v1/TestSetManifest.js';
 import type { TrainTask as _medfcl_v1_TrainTask, TrainTask__Output as _medfcl_v1_TrainTask__Output } from './medfcl/v1/TrainTask.js';
 import type { UpdateHeader as _medfcl_v1_UpdateHeader, UpdateHeader__Output as _medfcl_v1_UpdateHeader__Output } from './medfcl/v1/UpdateHeader.js';
 
@@ -46,10 +62,13 @@ export interface ProtoGrpcType {
     v1: {
       Box: MessageTypeDefinition<_medfcl_v1_Box, _medfcl_v1_Box__Output>
       Category: MessageTypeDefinition<_medfcl_v1_Category, _medfcl_v1_Category__Output>
+      CategoryAp: MessageTypeDefinition<_medfcl_v1_CategoryAp, _medfcl_v1_CategoryAp__Output>
       Chunk: MessageTypeDefinition<_medfcl_v1_Chunk, _medfcl_v1_Chunk__Output>
       DatasetManifest: MessageTypeDefinition<_medfcl_v1_DatasetManifest, _medfcl_v1_DatasetManifest__Output>
       DeltaEncoding: EnumTypeDefinition
       DropoutPolicy: EnumTypeDefinition
+      EvalTask: MessageTypeDefinition<_medfcl_v1_EvalTask, _medfcl_v1_EvalTask__Output>
+      EvaluationPlacement: EnumTypeDefinition
       ExemplarInfo: MessageTypeDefinition<_medfcl_v1_ExemplarInfo, _medfcl_v1_ExemplarInfo__Output>
       ExemplarMessage: MessageTypeDefinition<_medfcl_v1_ExemplarMessage, _medfcl_v1_ExemplarMessage__Output>
       ExemplarPushHeader: MessageTypeDefinition<_medfcl_v1_ExemplarPushHeader, _medfcl_v1_ExemplarPushHeader__Output>
@@ -73,15 +92,30 @@ export interface ProtoGrpcType {
       RegisterResponse: MessageTypeDefinition<_medfcl_v1_RegisterResponse, _medfcl_v1_RegisterResponse__Output>
       RejectedExemplar: MessageTypeDefinition<_medfcl_v1_RejectedExemplar, _medfcl_v1_RejectedExemplar__Output>
       ReplaySampler: EnumTypeDefinition
+      ReportEvaluationRequest: MessageTypeDefinition<_medfcl_v1_ReportEvaluationRequest, _medfcl_v1_ReportEvaluationRequest__Output>
+      ReportEvaluationResponse: MessageTypeDefinition<_medfcl_v1_ReportEvaluationResponse, _medfcl_v1_ReportEvaluationResponse__Output>
       ReportMetricsRequest: MessageTypeDefinition<_medfcl_v1_ReportMetricsRequest, _medfcl_v1_ReportMetricsRequest__Output>
       ReportMetricsResponse: MessageTypeDefinition<_medfcl_v1_ReportMetricsResponse, _medfcl_v1_ReportMetricsResponse__Output>
+      RevealedShare: MessageTypeDefinition<_medfcl_v1_RevealedShare, _medfcl_v1_RevealedShare__Output>
+      SealedShare: MessageTypeDefinition<_medfcl_v1_SealedShare, _medfcl_v1_SealedShare__Output>
+      SecAggKeysRequest: MessageTypeDefinition<_medfcl_v1_SecAggKeysRequest, _medfcl_v1_SecAggKeysRequest__Output>
+      SecAggKeysResponse: MessageTypeDefinition<_medfcl_v1_SecAggKeysResponse, _medfcl_v1_SecAggKeysResponse__Output>
+      SecAggPeerKeys: MessageTypeDefinition<_medfcl_v1_SecAggPeerKeys, _medfcl_v1_SecAggPeerKeys__Output>
+      SecAggSharesRequest: MessageTypeDefinition<_medfcl_v1_SecAggSharesRequest, _medfcl_v1_SecAggSharesRequest__Output>
+      SecAggSharesResponse: MessageTypeDefinition<_medfcl_v1_SecAggSharesResponse, _medfcl_v1_SecAggSharesResponse__Output>
+      SecAggUnmaskRequest: MessageTypeDefinition<_medfcl_v1_SecAggUnmaskRequest, _medfcl_v1_SecAggUnmaskRequest__Output>
+      SecAggUnmaskResponse: MessageTypeDefinition<_medfcl_v1_SecAggUnmaskResponse, _medfcl_v1_SecAggUnmaskResponse__Output>
+      SecretKind: EnumTypeDefinition
+      SecureAggregation: MessageTypeDefinition<_medfcl_v1_SecureAggregation, _medfcl_v1_SecureAggregation__Output>
       ShotsSelection: EnumTypeDefinition
       Shutdown: MessageTypeDefinition<_medfcl_v1_Shutdown, _medfcl_v1_Shutdown__Output>
+      SiteEvaluationResult: MessageTypeDefinition<_medfcl_v1_SiteEvaluationResult, _medfcl_v1_SiteEvaluationResult__Output>
       SiteService: SubtypeConstructor<typeof grpc.Client, _medfcl_v1_SiteServiceClient> & { service: _medfcl_v1_SiteServiceDefinition }
       TaskOutcome: MessageTypeDefinition<_medfcl_v1_TaskOutcome, _medfcl_v1_TaskOutcome__Output>
       TaskOutcomeKind: EnumTypeDefinition
       TensorManifest: MessageTypeDefinition<_medfcl_v1_TensorManifest, _medfcl_v1_TensorManifest__Output>
       TensorSpec: MessageTypeDefinition<_medfcl_v1_TensorSpec, _medfcl_v1_TensorSpec__Output>
+      TestSetManifest: MessageTypeDefinition<_medfcl_v1_TestSetManifest, _medfcl_v1_TestSetManifest__Output>
       TrainTask: MessageTypeDefinition<_medfcl_v1_TrainTask, _medfcl_v1_TrainTask__Output>
       UpdateHeader: MessageTypeDefinition<_medfcl_v1_UpdateHeader, _medfcl_v1_UpdateHeader__Output>
     }

@@ -12,10 +12,12 @@ import type { NextTaskResponse__Output } from "../generated/medfcl/v1/NextTaskRe
 import type { RegisterResponse__Output } from "../generated/medfcl/v1/RegisterResponse.js";
 import type { HeartbeatResponse__Output } from "../generated/medfcl/v1/HeartbeatResponse.js";
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
+import type { EvalTask__Output } from "../generated/medfcl/v1/EvalTask.js";
 import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate, withRetry } from "./client.js";
 import { agentDiskUsage, diskUsageMetrics, modelPath, pruneAgentState, touchModel } from "./retention.js";
 import { listSpool, markExemplarsPushed, pruneSpool, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
 import { TaskRefusedError } from "./errors.js";
+import { SecAggSession } from "./secure-aggregation.js";
 import type { SiteWork, TaskProgress } from "./types.js";
 
 export const AGENT_VERSION = "0.1.0";
@@ -67,6 +69,7 @@ export function checkHealth(stateDir: string, now = Date.now()): { ok: boolean; 
 
 async function register(client: SiteServiceClient, o: AgentOptions, siteId: string): Promise<RegisterResponse__Output> {
   const manifest = o.work.manifest();
+  const testSet = o.work.testSet?.() ?? null;
   for (let attempt = 1; ; attempt++) {
     try {
       const res = await call<object, RegisterResponse__Output>(client.Register.bind(client), {
@@ -74,14 +77,17 @@ async function register(client: SiteServiceClient, o: AgentOptions, siteId: stri
         agent_version: AGENT_VERSION,
         manifest,
         backend: o.config.backend,
-        capabilities: ["dicom-deid", ...(o.config.privacy.dp.enabled ? ["dp"] : [])],
+        capabilities: ["dicom-deid", ...(o.config.privacy.dp.enabled ? ["dp"] : []), ...(testSet ? ["site-eval"] : [])],
+        test_set: testSet,
       }, 15_000);
       o.logger.info({ siteId, coordinator: o.config.coordinator, session: res.session_id, domain: manifest.domain }, "registered with the coordinator");
       return res;
     } catch (err) {
       const code = (err as grpc.ServiceError).code;
-      // 7 PERMISSION_DENIED, 16 UNAUTHENTICATED, 3 INVALID_ARGUMENT: retrying cannot help.
-      if (code === 7 || code === 16 || code === 3) throw new MedfclError(code === 3 ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
+      // Refusals that retrying cannot help.
+      if (code === grpc.status.PERMISSION_DENIED || code === grpc.status.UNAUTHENTICATED || code === grpc.status.INVALID_ARGUMENT) {
+        throw new MedfclError(code === grpc.status.INVALID_ARGUMENT ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
+      }
       if (o.signal.aborted) throw err;
       const delay = backoffMs(attempt, { baseMs: 500, maxMs: 10_000 });
       o.logger[attempt === 1 ? "warn" : "debug"]({ attempt, retryInMs: delay, err: (err as Error).message }, "coordinator not reachable yet; retrying");
@@ -172,6 +178,23 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
         if (res.shutdown) {
           o.logger.info({ reason: res.shutdown.reason }, "coordinator asked the agent to stop");
           break;
+        }
+        if (res.eval_task) {
+          // Evaluations are not counted against maxTasks: a site asked to evaluate the last step
+          // must still be there to answer.
+          const evalTask = res.eval_task;
+          st.taskId = evalTask.task_id;
+          taskAbort = new AbortController();
+          const stopEval = (): void => taskAbort?.abort();
+          o.signal.addEventListener("abort", stopEval, { once: true });
+          try {
+            await runEvalTask(client, o, siteId, evalTask, st, taskAbort.signal);
+          } finally {
+            o.signal.removeEventListener("abort", stopEval);
+            st.state = "idle";
+            st.taskId = "";
+          }
+          continue;
         }
         if (!res.task) {
           // The coordinator hands out a site's open tasks before answering idle: no spooled update
@@ -268,10 +291,16 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
   }
   let entry: SpooledUpdate;
   let delta: Buffer;
+  let secagg: SecAggSession | null = null;
   if (spooled) {
     ({ entry, delta } = spooled);
     log.info({ update: entry.header.sha256.slice(0, 12), spooledAt: entry.spooledAt }, "finished update found in the spool; uploading it without training again");
   } else {
+    // SecAgg+ stages 1–2 come first: every participant must be online for them, training is long.
+    if (task.secure_aggregation) {
+      st.state = "secure-aggregation";
+      secagg = await SecAggSession.setup(client, siteId, task, log, signal);
+    }
     st.state = "downloading";
     const model = modelPath(o.config.stateDir, task.base_version);
     await pullModel(client, siteId, task.base_version, model, {
@@ -287,20 +316,22 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       if (p.loss !== undefined) st.loss = p.loss;
       o.onProgress?.(task, p);
     }, signal);
-    delta = result.delta;
+    // A secure round's upload is the masked vector; the plaintext delta never leaves this process.
+    delta = secagg ? secagg.mask(result.delta, result.numSamples) : result.delta;
     const header: SpooledUpdate["header"] = {
       site_id: siteId,
       task_id: task.task_id,
       base_version: task.base_version,
-      sha256: createHash("sha256").update(result.delta).digest("hex"),
-      size: result.delta.length,
+      sha256: createHash("sha256").update(delta).digest("hex"),
+      size: delta.length,
       manifest: { tensors: result.manifest },
       ...updateEncoding(result.encoding),
       num_samples: result.numSamples,
       metrics: result.metrics,
+      masked: secagg !== null,
     };
     try {
-      entry = writeSpool(o.config.stateDir, header, result.delta);
+      entry = writeSpool(o.config.stateDir, header, delta);
     } catch (err) {
       if (!(err instanceof StorageWriteError)) throw err;
       // The trained update is worth more than the spool: it goes up from memory. Only a restart
@@ -330,6 +361,10 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     }
     const res = await withRetry("PushUpdate", () => pushUpdate(client, entry.header, delta), retry);
     removeSpool(o.config.stateDir, task.task_id);
+    if (secagg) {
+      st.state = "secure-aggregation";
+      await secagg.unmask(signal);
+    }
     st.progress = 1;
     log.info({ update: res.update_id.slice(0, 12), accepted: res.accepted, duplicate: res.duplicate, bytes: delta.length }, "update pushed");
   } catch (err) {
@@ -347,5 +382,41 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: [...(entry.header.metrics ?? []), ...disk], notes: [], outcome: { kind: taskOutcomeWire.toWire("ok"), reason: "" } });
   } catch (err) {
     log.warn({ err: (err as Error).message }, "metrics not reported; the update itself reached the coordinator");
+  }
+}
+
+/**
+ * One evaluation: download the version (only when the site agrees to evaluate), evaluate it on the
+ * site's held-out split, return the statistics. A refusal or a failure is said once, with its
+ * reason, and the cell stays empty; nothing else about the test split ever leaves.
+ */
+async function runEvalTask(client: SiteServiceClient, o: AgentOptions, siteId: string, task: EvalTask__Output, st: AgentState, signal: AbortSignal): Promise<void> {
+  const log = o.logger.child({ evalTaskId: task.task_id, step: task.step, version: task.model_version.slice(0, 12) });
+  const report = (body: object): Promise<unknown> =>
+    withRetry("ReportEvaluation", () => call(client.ReportEvaluation.bind(client), { site_id: siteId, task_id: task.task_id, ...body }), { signal, logger: log });
+  st.state = "evaluating";
+  log.info({ domain: task.domain }, "evaluation task received");
+  try {
+    if (!o.work.evaluate) throw new TaskRefusedError("this agent does not evaluate at the site");
+    const model = async (): Promise<Buffer> => {
+      st.state = "downloading";
+      const path = join(o.config.stateDir, "models", `${task.model_version}.safetensors`);
+      await pullModel(client, siteId, task.model_version, path, { logger: log });
+      st.state = "evaluating";
+      return readFileSync(path);
+    };
+    const result = await o.work.evaluate(task, model, signal);
+    await report({ result });
+    log.info({ ap: Number((Number(result.stats?.[0] ?? 0) * 100).toFixed(2)) }, "evaluation reported");
+  } catch (err) {
+    if (signal.aborted) return void log.info("evaluation interrupted");
+    const refused = err instanceof TaskRefusedError;
+    const reason = (err as Error).message.slice(0, 480);
+    log[refused ? "warn" : "error"]({ reason }, refused ? "evaluation refused" : "evaluation failed");
+    try {
+      await report({ outcome: { kind: taskOutcomeWire.toWire(refused ? "refused" : "failed"), reason } });
+    } catch (reportErr) {
+      log.warn({ err: (reportErr as Error).message }, "could not tell the coordinator; the cell closes at its deadline");
+    }
   }
 }

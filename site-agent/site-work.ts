@@ -16,6 +16,7 @@ import { TaskRefusedError } from "./errors.js";
 import { exemplarOfferer, siteSecret } from "./exemplar-offerer.js";
 import { checkShotsSelection, fewShotSelection } from "./few-shot.js";
 import { loadSiteData } from "./site-data.js";
+import { createSiteEvaluator } from "./site-evaluator.js";
 import { localTrainer, type LocalTrainer } from "./trainer.js";
 import type { LocalTrainResult, SiteWork } from "./types.js";
 
@@ -37,6 +38,7 @@ function checkTaskSettings(task: TrainTask__Output): void {
 
 export async function createSiteWork(config: AgentConfig, logger: Logger): Promise<SiteWork> {
   const data = await loadSiteData(config, logger);
+  const evaluator = await createSiteEvaluator(config, logger);
   const siteId = config.siteId ?? "site";
   const plain = localTrainer({ config, data, fewShot: fewShotSelection(data.dataset, siteId, logger), logger });
   const trainer: LocalTrainer = config.privacy.dp.enabled ? withDifferentialPrivacy(plain, config.privacy.dp, { siteId, stateDir: config.stateDir }) : plain;
@@ -75,5 +77,12 @@ export async function createSiteWork(config: AgentConfig, logger: Logger): Promi
     },
 
     offerExemplars: offer,
+
+    testSet: () => evaluator?.testSet() ?? null,
+
+    async evaluate(task, model, signal) {
+      if (!evaluator) throw new TaskRefusedError("this site holds no test split (agent.testData is not set)");
+      return evaluator.evaluate(task, model, signal);
+    },
   };
 }

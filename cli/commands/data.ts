@@ -2,31 +2,42 @@ import { type Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
+  AGREEMENT_SOURCES,
   DataArgumentError,
   SUITE_FILE,
   assembleSuite,
-  buildRealSuite,
+  COLONDB_FRAMES,
+  MASK_OBJECTS,
+  REAL_SUITES,
+  buildRealSuites,
   compareBoxes,
+  convertAperio,
   convertDicom,
   convertKvasir,
   convertMasks,
   convertRgbMasks,
   convertVoc,
   convertYolo,
+  convertYoloFolder,
   domainDistances,
   formatAgreement,
   formatDistanceReport,
   formatProblem,
+  formatRealSuite,
   loadCocoDataset,
   parseColorClasses,
+  parseTileSpec,
   profileDataset,
   profilePanels,
   profilesMarkdown,
   type DomainProfile,
   readClassNames,
+  readYoloLayout,
   renderContactSheet,
+  type ColonDbFrames,
   type ConvertReport,
   type DicomPair,
+  type MaskObjects,
   type PromptMap,
   readGroupFile,
   readIdList,
@@ -35,6 +46,7 @@ import {
   summarizeIds,
   synthesizeSuite,
   validateDataset,
+  type RealSuiteName,
   type SuiteName,
   type SuiteScale,
   type ValidationProblem,
@@ -72,6 +84,12 @@ interface ConvertFlags {
   minArea: string;
   categoryName: string;
   maskSuffix?: string;
+  maskPrefix?: string;
+  recursive?: boolean;
+  objects: string;
+  tile?: string;
+  tileMinVisible?: string;
+  dropEmptyCategories?: boolean;
   threshold: string;
   promptPrefix?: string;
   promptName?: string;
@@ -82,7 +100,7 @@ interface ConvertFlags {
   difficult: string;
 }
 
-const FORMATS = ["kvasir", "masks", "rgb-masks", "voc", "yolo", "dicom"] as const;
+const FORMATS = ["kvasir", "masks", "rgb-masks", "voc", "yolo", "aperio", "dicom"] as const;
 
 /** The first of `candidates` (relative to root) that exists, else the first one. */
 function pick(root: string, explicit: string | undefined, candidates: string[]): string {
@@ -120,28 +138,63 @@ function minArea(f: ConvertFlags): number {
   return v;
 }
 
+function maskObjects(f: ConvertFlags): MaskObjects {
+  if (!(MASK_OBJECTS as readonly string[]).includes(f.objects)) throw new DataArgumentError(`--objects must be one of ${MASK_OBJECTS.join(", ")}; got "${f.objects}"`);
+  return f.objects as MaskObjects;
+}
+
+/** Options every converter takes: out, prompts, tiling, empty categories. */
+function commonOptions(f: ConvertFlags, categories: string[]): { out: string; prompts: PromptMap; tile?: ReturnType<typeof parseTileSpec>; dropEmptyCategories?: boolean } {
+  const minVisible = f.tileMinVisible === undefined ? undefined : Number(f.tileMinVisible);
+  if (f.tileMinVisible !== undefined && f.tile === undefined) throw new DataArgumentError("--tile-min-visible needs --tile");
+  return {
+    out: f.out,
+    prompts: promptMap(f, categories),
+    ...(f.tile ? { tile: parseTileSpec(f.tile, minVisible) } : {}),
+    ...(f.dropEmptyCategories ? { dropEmptyCategories: true } : {}),
+  };
+}
+
 async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport> {
   const threshold = Number(f.threshold);
   if (!Number.isFinite(threshold)) throw new DataArgumentError(`--threshold must be a number, got "${f.threshold}"`);
   switch (f.from) {
     case "kvasir":
-      return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), minArea: minArea(f), out: f.out, prompts: promptMap(f, ["polyp"]) });
+      return convertKvasir({ bboxes: pick(input, f.bboxes, ["kavsir_bboxes.json", "kvasir_bboxes.json", "bboxes.json"]), images: pick(input, f.images, ["images", "."]), minArea: minArea(f), ...commonOptions(f, ["polyp"]) });
     case "masks":
-      return convertMasks({ images: pick(input, f.images, ["images", "Original", "original", "."]), masks: pick(input, f.masks, ["masks", "Ground Truth", "GroundTruth", "ground_truth"]), minArea: minArea(f), category: f.categoryName, threshold, maskSuffix: f.maskSuffix, out: f.out, prompts: promptMap(f, [f.categoryName]) });
+      return convertMasks({
+        images: pick(input, f.images, ["images", "Original", "original", "."]),
+        masks: pick(input, f.masks, ["masks", "Ground Truth", "GroundTruth", "ground_truth", "labels"]),
+        minArea: minArea(f),
+        category: f.categoryName,
+        threshold,
+        maskSuffix: f.maskSuffix,
+        maskPrefix: f.maskPrefix,
+        recursive: f.recursive,
+        objects: maskObjects(f),
+        ...commonOptions(f, [f.categoryName]),
+      });
     case "rgb-masks": {
       const classes = f.classes ? parseColorClasses(f.classes) : undefined;
-      return convertRgbMasks({ images: pick(input, f.images, ["train", "images", "."]), masks: pick(input, f.masks, ["train_gt", "masks"]), minArea: minArea(f), classes, maskSuffix: f.maskSuffix, out: f.out, prompts: promptMap(f, (classes ?? []).map((c) => c.name)) });
+      return convertRgbMasks({ images: pick(input, f.images, ["train", "images", "."]), masks: pick(input, f.masks, ["train_gt", "masks"]), minArea: minArea(f), classes, maskSuffix: f.maskSuffix, ...commonOptions(f, (classes ?? []).map((c) => c.name)) });
     }
     case "voc": {
       const classes = classList(input, f);
       if (!(VOC_DIFFICULT as readonly string[]).includes(f.difficult)) throw new DataArgumentError(`--difficult must be one of ${VOC_DIFFICULT.join(", ")}; got "${f.difficult}"`);
-      return convertVoc({ annotations: pick(input, f.annotations, ["Annotations", "annotations"]), images: pick(input, f.images, ["JPEGImages", "images"]), classes, difficult: f.difficult as VocDifficult, out: f.out, prompts: promptMap(f, classes ?? []) });
+      return convertVoc({ annotations: pick(input, f.annotations, ["Annotations", "annotations"]), images: pick(input, f.images, ["JPEGImages", "images"]), classes, difficult: f.difficult as VocDifficult, ...commonOptions(f, classes ?? []) });
     }
     case "yolo": {
       const classes = classList(input, f);
-      if (!classes) throw new DataArgumentError("--from yolo needs --classes a,b,c (or a classes.txt / obj.names in the input folder)");
-      return convertYolo({ images: pick(input, f.images, ["images", "."]), labels: pick(input, f.labels, ["labels", "."]), classes, out: f.out, prompts: promptMap(f, classes) });
+      // Explicit folders: one images/labels pair; otherwise the folder's own layout (data.yaml, or images/ + labels/).
+      if (f.images || f.labels) {
+        if (!classes) throw new DataArgumentError("--from yolo needs --classes a,b,c (or a classes.txt / obj.names in the input folder)");
+        return convertYolo({ images: pick(input, f.images, ["images", "."]), labels: pick(input, f.labels, ["labels", "."]), classes, ...commonOptions(f, classes) });
+      }
+      const known = classes ?? readYoloLayout(input).classes ?? [];
+      return convertYoloFolder(input, { ...(f.classes !== undefined && classes ? { classes } : {}), ...commonOptions(f, known) });
     }
+    case "aperio":
+      return convertAperio({ images: pick(input, f.images, ["Tissue_Images", "images", "."]), annotations: pick(input, f.annotations, ["Annotations", "annotations", "."]), category: f.categoryName, ...commonOptions(f, [f.categoryName]) });
     case "dicom": {
       let window;
       if (f.window) {
@@ -163,6 +216,17 @@ async function runConvert(input: string, f: ConvertFlags): Promise<ConvertReport
     default:
       throw new DataArgumentError(`--from must be one of ${FORMATS.join(", ")}; got "${f.from}"`);
   }
+}
+
+/** What a conversion wrote and left out: counts first, then notes, then each skipped input. */
+function formatConvertReport(r: ConvertReport, indent = ""): string {
+  const lines = [
+    `wrote ${r.out}: ${r.images} images, ${r.annotations} boxes${r.crowd > 0 ? ` (${r.crowd} of them ignore regions, iscrowd = 1)` : ""}, ${r.negatives} negatives (images without objects)`,
+    `boxes per category: ${Object.entries(r.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    ...r.notes.map((n) => `note: ${n}`),
+    ...r.skipped.map((s) => `skipped: ${s}`),
+  ];
+  return lines.map((l) => `${indent}${l}`).join("\n");
 }
 
 export function registerData(program: Command): void {
@@ -218,14 +282,20 @@ export function registerData(program: Command): void {
       .requiredOption("--out <dir>", "output dataset folder (annotations.json + images/)")
       .option("--images <dir>", "image folder (default: per format, e.g. IN/images, IN/JPEGImages, IN/train)")
       .option("--masks <dir>", "mask folder for masks / rgb-masks (default IN/masks, IN/train_gt)")
-      .option("--annotations <dir>", "VOC XML folder (default IN/Annotations)")
-      .option("--labels <dir>", "YOLO label folder (default IN/labels)")
+      .option("--annotations <dir>", "VOC XML folder (default IN/Annotations); aperio: folder of <id>.xml or <id>.xml.gz (default IN/Annotations)")
+      .option("--labels <dir>", "YOLO label folder; without --images/--labels, IN is read as an Ultralytics folder (data.yaml) or images/ + labels/ + classes.txt")
       .option("--bboxes <file>", "Kvasir-SEG bbox JSON (default IN/kavsir_bboxes.json)")
       .option("--classes <list>", "voc/yolo: a,b,c or a names file; rgb-masks: \"255,0,0=neoplastic polyp;0,255,0=non-neoplastic polyp\"")
       .option("--min-area <px>", "masks: drop connected components smaller than this; kvasir: drop boxes smaller than this after scaling (JPEG specks)", "32")
       .option("--threshold <v>", "masks: foreground if the mask value (max over channels) >= this (0-255; 128 = the usual > 127)", "128")
-      .option("--mask-suffix <s>", "masks: mask file = image stem + suffix (e.g. _mask)")
-      .option("--category-name <name>", "masks / dicom: the category of every component", "polyp")
+      .option("--mask-suffix <s>", "masks: mask file = image stem + suffix (e.g. _mask, PH2's _lesion); numbered extras <stem><suffix>_1, _2 are further masks of the image")
+      .option("--mask-prefix <s>", "masks: mask file = prefix + image stem (e.g. p for CVC-ColonDB's pN.tiff)")
+      .option("--recursive", "masks: also read subfolders of the image and mask folders (PH2: one folder per image; BUSI: one per class)")
+      .option("--objects <what>", "masks: component (one box per connected component) | mask (one box per mask file: BUSI's one lesion per file)", "component")
+      .option("--tile <RxC>", "cut every image into a grid of tiles (e.g. 4x4 for MoNuSeg's 1000x1000 images); boxes are clipped to each tile")
+      .option("--tile-min-visible <f>", "with --tile: a box with less than this fraction inside a tile becomes an ignore region (iscrowd = 1); default 0.25")
+      .option("--drop-empty-categories", "leave out categories that no box uses (e.g. TBX11K's unused third class)")
+      .option("--category-name <name>", "masks / aperio / dicom: the category of every object", "polyp")
       .option("--prompt-prefix <s>", "prompt prefix for the category(ies)")
       .option("--prompt-name <s>", 'prompt name, e.g. "pink yellow red color oval bump"')
       .option("--prompt-suffix <s>", 'prompt suffix, e.g. " in rectum"')
@@ -237,10 +307,7 @@ export function registerData(program: Command): void {
       .action(
         action(async (input: string, f: ConvertFlags) => {
           const report = await runConvert(input, f);
-          for (const s of report.skipped) process.stderr.write(`skipped: ${s}\n`);
-          for (const n of report.notes) process.stdout.write(`note: ${n}\n`);
-          process.stdout.write(`wrote ${report.out}: ${report.images} images, ${report.annotations} boxes, categories ${report.categories.join(", ")}\n`);
-          process.stdout.write(`boxes per category: ${Object.entries(report.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
+          process.stdout.write(`${formatConvertReport(report)}\n`);
           const problems = await validateDataset(report.out, { checkImages: "header" });
           for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
           return problems.length === 0 ? ExitCode.Ok : ExitCode.Failure;
@@ -252,6 +319,9 @@ export function registerData(program: Command): void {
       "medfcl data convert --from rgb-masks bkai --images bkai/train --masks bkai/train_gt --out data/bkai",
       "medfcl data convert --from voc BCCD --classes RBC,WBC,Platelets --out data/bccd",
       "medfcl data convert --from yolo set --classes nodule --out data/set",
+      "medfcl data convert --from yolo tbx11k/tbx11k-small-balanced --drop-empty-categories --out data/tbx11k   # Ultralytics folder (data.yaml)",
+      "medfcl data convert --from aperio monuseg/MoNuSegTestData --images monuseg/MoNuSegTestData --annotations monuseg/MoNuSegTestData --category-name nucleus --tile 4x4 --out data/monuseg-test",
+      "medfcl data convert --from masks busi --images busi --masks busi --recursive --objects mask --category-name 'breast tumor' --out data/busi",
       "medfcl data convert --from dicom scans --pair masks --masks scans/masks --window 40,400 --category-name nodule --out data/scans",
     ],
   );
@@ -264,14 +334,19 @@ export function registerData(program: Command): void {
       .option("--test <fraction>", "fraction of images in test", "0.2")
       .option("--val <fraction>", "fraction of images in val (0 = no val split)", "0")
       .option("--seed <n>", "seed of the hash order; the same seed gives the same bytes", "0")
+      .option("--every <n>", "instead of --test/--seed: every nth image by sorted id is test (issue 23's Kvasir rule: --every 5)")
+      .option("--val-every <n>", "with --every: every nth of the remaining images (sorted) is val")
       .option("--groups <file>", 'lines "id group": ids of one group stay in one split (e.g. frames of one patient)')
       .option("--include <file>", "keep only the ids listed (one per line), e.g. kvasir-seg/sessile-ids.txt for the sessile domain")
       .option("--exclude <file>", "leave out the ids listed, e.g. the sessile ids when they form their own domain")
       .option("--shareable", "mark every train image shareable: it may leave the site as a privacy-filtered replay exemplar (default: keep each record's own flag)")
-      .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key")
+      .description("deterministic train/test(/val) split by a hash of the image id (file name stem) or of its group key, or (--every) by sorted id")
       .action(
-        action(async (src: string, o: { out: string; test: string; val: string; seed: string; groups?: string; include?: string; exclude?: string; shareable?: boolean }) => {
+        action(async (src: string, o: { out: string; test: string; val: string; seed: string; every?: string; valEvery?: string; groups?: string; include?: string; exclude?: string; shareable?: boolean }) => {
+          if (o.valEvery !== undefined && o.every === undefined) throw new DataArgumentError("--val-every needs --every");
+          if (o.every !== undefined && o.groups) throw new DataArgumentError("--every splits by sorted id; it cannot keep --groups together");
           const r = await splitDataset({
+            ...(o.every !== undefined ? { every: { test: Number(o.every), ...(o.valEvery !== undefined ? { val: Number(o.valEvery) } : {}) } } : {}),
             src,
             out: o.out,
             test: Number(o.test),
@@ -288,6 +363,7 @@ export function registerData(program: Command): void {
         }),
       ),
     [
+      "medfcl data split data/kvasir --every 5 --shareable --out real/kvasir   # every 5th sorted id is test",
       "medfcl data split data/kvasir --exclude kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir",
       "medfcl data split data/kvasir --include kvasir-seg/sessile-ids.txt --test 0.2 --seed 0 --out real/kvasir-sessile",
       "medfcl data split data/bccd --test 0.2 --val 0.1 --groups patients.txt --out real/cells",
@@ -329,32 +405,49 @@ export function registerData(program: Command): void {
   withExamples(
     data
       .command("real-suite")
-      .option("--datasets <dir>", "folder with kvasir-seg/ and bccd/ (the layout of ../shared/datasets)", "../shared/datasets")
-      .option("--out <dir>", "suite folder (outside git: runs/ is ignored)", "runs/real-suite")
-      .option("--test <fraction>", "test fraction of every domain", "0.2")
-      .option("--seed <n>", "split seed", "0")
-      .option("--min-area <px>", "Kvasir: mask components and JSON boxes under this many pixels are specks", "32")
+      .option("--suite <names>", `which suites, comma-separated: ${REAL_SUITES.join(", ")} (polyp: kvasir -> kvasir-sessile -> bkai, colondb test-only; tasks: kvasir -> fuseg -> busi -> tbx11k -> bccd -> monuseg -> ph2)`, REAL_SUITES.join(","))
+      .option("--datasets <dir>", "folder with the datasets (the layout of ../shared/datasets)", "../shared/datasets")
+      .option("--out <dir>", "root folder (outside git: runs/ is ignored): each suite goes to DIR/<suite>/ (suite.json there), the converted datasets to DIR/converted/", "runs/real")
+      .option("--val", "also hold out a validation split: the dataset's own (BCCD val.txt), else every 5th train image by sorted id")
+      .option("--colondb-frames <which>", `CVC-ColonDB frames in the polyp suite's test-only domain: ${COLONDB_FRAMES.join(" | ")} (1-300: without the fecal and poor-view sequences 4, 8, 12, 13)`, "1-300")
+      .option("--monuseg-tile <RxC>", "MoNuSeg tiling: 1000x1000 images with hundreds of nuclei become RxC tiles", "4x4")
       .option("--no-shareable", "mark no train image shareable, so no replay exemplar leaves a site (default: all are, these being public research datasets)")
-      .description("build the real suite: kvasir (Kvasir-SEG minus the sessile ids) -> kvasir-sessile -> cells (BCCD); prints the mask/JSON agreement")
+      .description("build the real-data suites from the shared datasets: deterministic splits (a dataset's own, else every 5th image by sorted id is test); prints every conversion's counts and what it dropped")
       .action(
-        action(async (o: { datasets: string; out: string; test: string; seed: string; minArea: string; shareable: boolean }) => {
+        action(async (o: { suite: string; datasets: string; out: string; val?: boolean; colondbFrames: string; monusegTile: string; shareable: boolean }) => {
+          const suites = commaList(o.suite);
+          for (const s of suites) if (!(REAL_SUITES as readonly string[]).includes(s)) throw new DataArgumentError(`--suite: "${s}" is not one of ${REAL_SUITES.join(", ")}`);
           const started = Date.now();
-          const r = await buildRealSuite({ datasets: o.datasets, out: o.out, test: Number(o.test), seed: parseSeed(o.seed), minArea: minArea({ minArea: o.minArea } as ConvertFlags), shareable: o.shareable });
-          for (const [name, c] of Object.entries(r.converted)) {
-            for (const s of c.skipped) process.stderr.write(`${name}: skipped: ${s}\n`);
-            for (const n of c.notes) process.stdout.write(`${name}: note: ${n}\n`);
-            process.stdout.write(`${name}: ${c.images} images, boxes per category: ${Object.entries(c.perCategory).map(([k, v]) => `${k} ${v}`).join(", ")}\n`);
+          const results = await buildRealSuites({
+            datasets: o.datasets,
+            out: o.out,
+            suites: suites as RealSuiteName[],
+            val: o.val === true,
+            colondbFrames: o.colondbFrames as ColonDbFrames,
+            monusegTile: parseTileSpec(o.monusegTile),
+            shareable: o.shareable,
+            log: (line) => process.stderr.write(`${line}\n`),
+          });
+          for (const r of results) {
+            const suite = r.index.suite;
+            process.stdout.write(`\n== suite ${suite}\n`);
+            for (const d of r.datasets) {
+              process.stdout.write(`${d.name}:\n${formatConvertReport(d.report, "  ")}\n  split: ${d.splitRule}\n`);
+              if (d.duplicates.length > 0) process.stdout.write(`  left out ${d.duplicates.length} exact duplicate image(s) (same bytes as a kept one): ${d.duplicates.map((x) => `${x.id} = ${x.sameAs}`).join(", ")}\n`);
+            }
+            for (const [name, a] of Object.entries(r.agreement)) process.stdout.write(`${name}: ${AGREEMENT_SOURCES[name]}:\n${formatAgreement(a).replace(/^/gm, "  ")}\n`);
+            process.stdout.write(`${formatRealSuite(r)}\n`);
+            process.stdout.write(`train images ${o.shareable ? "are" : "are not"} shareable as replay exemplars${o.shareable ? " (--no-shareable to keep every image at its site)" : ""}\n`);
+            process.stdout.write(`wrote ${join(r.dir, SUITE_FILE)}\n`);
           }
-          process.stdout.write(`kvasir JSON vs masks:\n${formatAgreement(r.agreement)}\n`);
-          for (const d of r.index.domains) {
-            const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
-            process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(10)} ${d.role.padEnd(10)} ${counts}\n`);
-          }
-          process.stdout.write(`train images ${o.shareable ? "are" : "are not"} shareable as replay exemplars${o.shareable ? " (--no-shareable to keep every image at its site)" : ""}\n`);
-          process.stdout.write(`wrote ${join(o.out, SUITE_FILE)} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+          process.stdout.write(`built ${suites.join(" and ")} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         }),
       ),
-    ["medfcl data real-suite", "medfcl data real-suite --datasets /data/shared/datasets --out /tmp/real --seed 1"],
+    [
+      "medfcl data real-suite",
+      "medfcl data real-suite --suite polyp --out runs/real   # runs/real/polyp/suite.json",
+      "medfcl data real-suite --suite tasks --val --datasets /data/shared/datasets --out /tmp/real",
+    ],
   );
 
   withExamples(

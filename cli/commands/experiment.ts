@@ -14,7 +14,7 @@ interface ExperimentFlags {
   seed: number;
   repeat: number;
   dataRoot?: string;
-  epochs: number;
+  epochs?: number;
   maxSteps: number;
   lr?: number;
   batchSize?: number;
@@ -47,7 +47,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--seed <n>", "first seed (data, initialisation, sampling)", numberOption("--seed", true), d.seed)
     .option("--repeat <n>", "run N seeds (seed, seed+1, …) and report mean ± std", numberOption("--repeat", true), d.repeat)
     .option("--data-root <dir>", "a suite.json folder of real data (COCO per domain) instead of the synthetic suite")
-    .option("--epochs <n>", "local epochs per step (joint: one round per epoch)", numberOption("--epochs", true), d.epochs)
+    .option("--epochs <n>", "local epochs per step (joint: one round per epoch; default by model: 16 for a pretrained base, the epoch rule's, 3 from scratch)", numberOption("--epochs", true))
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--model <name>", "nano | small (random init) or yolox-nano (COCO-pretrained; `medfcl model fetch yolox-nano` first)", d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
@@ -65,7 +65,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --out runs/${kind}`,
     `medfcl experiment ${kind} --suite ${defaultSuite} --scale small --repeat 3 --out runs/${kind}-3seeds`,
     `medfcl experiment ${kind} --data-root /data/medical-suite --out runs/${kind}-real`,
-    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real-suite --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
+    ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real/polyp --only specialized,joint-central,sequential,rehearsal --repeat 3`] : []),
     ...(kind === "paradigms" ? [`medfcl experiment paradigms --data-root runs/real/tasks --sequence kvasir,fuseg,busi,tbx11k --no-beyond --repeat 3`] : []),
   ]);
   cmd.action(
@@ -80,7 +80,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         seed: f.seed,
         repeat: f.repeat,
         dataRoot: f.dataRoot,
-        epochs: f.epochs,
+        epochs: f.epochs ?? trainingDefaults(f.model).epochs,
         maxSteps: f.maxSteps,
         lr: f.lr ?? trainingDefaults(f.model).lr,
         batchSize: f.batchSize ?? trainingDefaults(f.model).batchSize,

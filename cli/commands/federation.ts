@@ -10,7 +10,7 @@ import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
 import { BAD_IMAGE_POLICIES, type BadImagePolicy } from "../../site-agent/image-check.js";
 import { DELTA_ENCODINGS, MODEL_NAMES, type DeltaEncoding } from "../../services/model/index.js";
-import { DROPOUT_POLICIES, deltaEncodingWire, dropoutPolicyWire, type DropoutPolicy } from "../../services/transport/index.js";
+import { DROPOUT_POLICIES, EVALUATION_PLACEMENTS, deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, type DropoutPolicy, type EvaluationPlacement } from "../../services/transport/index.js";
 import { action, choiceOption, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
 import { watchRun } from "../watch.js";
 
@@ -106,6 +106,7 @@ interface AgentFlags {
   site?: string;
   coordinator?: string;
   data?: string;
+  testData?: string;
   domain?: string;
   task?: string;
   stateDir?: string;
@@ -129,6 +130,7 @@ function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
         siteId: f.site,
         coordinator: f.coordinator,
         data: f.data,
+        testData: f.testData,
         domain: f.domain,
         task: f.task,
         stateDir: f.stateDir,
@@ -198,6 +200,7 @@ export function registerFederation(program: Command): void {
       .option("--site <id>", "site id; must equal the certificate CN (agent.siteId)")
       .option("--coordinator <host:port>", "coordinator gRPC address")
       .option("--data <dir>", "the site's COCO folder (annotations.json + images/)")
+      .option("--test-data <dir>", "the site's held-out test split (COCO folder): the site evaluates model versions on it and returns only COCO statistics (agent.testData)")
       .option("--domain <name>", "domain name of the site's data")
       .option("--task <name>", "task family, e.g. polyp")
       .option("--state-dir <dir>", "audit log, models, privacy state")
@@ -242,6 +245,7 @@ export function registerFederation(program: Command): void {
   withExamples(agent, [
     "medfcl agent --site hospital-a --coordinator fl.example.org:7443 --data /data/kvasir --tls-ca /certs/ca.crt --tls-cert /certs/site.crt --tls-key /certs/site.key",
     "MEDFCL_AGENT_SITE_ID=site-1 MEDFCL_AGENT_DATA=/data medfcl agent --insecure",
+    "medfcl agent --site hospital-a --data /data/kvasir/train --test-data /data/kvasir/test --coordinator fl.example.org:7443 --tls-ca ...   # evaluates at the site",
     "medfcl agent health --state-dir /state",
   ]);
   withExamples(
@@ -287,11 +291,19 @@ export function registerFederation(program: Command): void {
         .option("--grad-clip <norm>", "global-norm gradient clipping, 0 = off (default: the coordinator's, 1)", numberOption("--grad-clip", false, { min: 0 }))
         .option("--delta-encoding <enc>", `encoding of the sites' deltas: ${DELTA_ENCODINGS.join(" | ")}`, choiceOption("--delta-encoding", DELTA_ENCODINGS), "fp32")
         .option("--dropout-policy <p>", "a site that misses its deadline, refuses or fails: skip (close the step without it) | fail (fail the run)", choiceOption("--dropout-policy", DROPOUT_POLICIES), "skip")
+        .option(
+          "--evaluation <where>",
+          "where each model version is evaluated: central (the coordinator's --eval-set test sets) | sites (each site on its own --test-data split; only COCO statistics leave it) | both (they must agree exactly)",
+          choiceOption("--evaluation", EVALUATION_PLACEMENTS),
+          "central",
+        )
+        .option("--secure-aggregation", "aggregate each round with SecAgg+: the coordinator learns only the weighted sum of the sites' updates (rounds of ≥ 3 sites, fp32)")
+        .option("--secure-aggregation-threshold <t>", "shares needed to rebuild a site's secret (default: a majority of its share holders)", numberOption("--secure-aggregation-threshold", true, { min: 2 }))
         .option("--model <name>", `base model size when no --base-version: ${MODEL_NAMES.join(" | ")} (default: the coordinator's, nano)`)
         .option("--base-version <sha256>", "start from this stored model version")
         .option("--wait", "wait for the run to finish and print its audit"),
     ).action(
-      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
+      action(async (f: { name: string; strategy: string; site: string[]; option?: string[]; epochs: number; lr: number; batchSize: number; seed: number; weightDecay?: number; freezeStages?: number; gradClip?: number; deltaEncoding: DeltaEncoding; dropoutPolicy: DropoutPolicy; evaluation: EvaluationPlacement; secureAggregation?: boolean; secureAggregationThreshold?: number; model?: string; baseVersion?: string; wait?: boolean; coordinator: string }) => {
         const options = Object.fromEntries(
           (f.option ?? []).map((kv) => {
             const i = kv.indexOf("=");
@@ -312,6 +324,9 @@ export function registerFederation(program: Command): void {
             base_version: f.baseVersion ?? "",
             delta_encoding: deltaEncodingWire.toWire(f.deltaEncoding),
             dropout_policy: dropoutPolicyWire.toWire(f.dropoutPolicy),
+            evaluation: evaluationPlacementWire.toWire(f.evaluation),
+            secure_aggregation: f.secureAggregation === true,
+            secure_aggregation_threshold: f.secureAggregationThreshold ?? 0,
             hyperparameters: { epochs: f.epochs, lr: f.lr, batch_size: f.batchSize, seed: f.seed, weight_decay: f.weightDecay, freeze_stages: f.freezeStages, grad_clip: f.gradClip },
           }).catch(usageOnInvalidArgument);
           process.stdout.write(`${run.run_id} ${run.state}\n`);
@@ -328,7 +343,12 @@ export function registerFederation(program: Command): void {
         }
       }),
     ),
-    ["medfcl runs create --name seq1 --strategy sequential --site a --site b --epochs 2 --insecure --wait", "medfcl runs create --name r16 --strategy rehearsal --site a --site b --delta-encoding fp16 --insecure"],
+    [
+      "medfcl runs create --name seq1 --strategy sequential --site a --site b --epochs 2 --insecure --wait",
+      "medfcl runs create --name r16 --strategy rehearsal --site a --site b --delta-encoding fp16 --insecure",
+      "medfcl runs create --name cross1 --strategy sequential --site a --site b --evaluation sites --insecure   # the sites evaluate on their own test splits",
+      "medfcl runs create --name sa1 --strategy joint --site a --site b --site c --site d --site e --secure-aggregation --secure-aggregation-threshold 3 --insecure",
+    ],
   );
 
   withExamples(

@@ -111,6 +111,7 @@ export function registerPrivacy(program: Command): void {
           const r = await runDicomJob({ op: "deidentify", bytes: readFileSync(input), options: { siteSecret: secret }, path: input }, { timeoutMs: opts.timeoutMs, heapMb: opts.maxHeapMb });
           if (r.op !== "deidentify") throw new PrivacyArgumentError("the DICOM worker answered with the wrong result");
           await writeFileAtomic(opts.out, r.bytes);
+          for (const note of r.notes) process.stderr.write(`medfcl: note: ${input}: decoder: ${note}\n`);
           for (const line of r.removed) process.stdout.write(`${line}\n`);
           process.stdout.write(`${r.removed.length} change(s); wrote ${opts.out}\n`);
         }),

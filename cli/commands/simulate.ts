@@ -5,6 +5,7 @@ import { strategyNames } from "../../coordinator/strategies/index.js";
 import { defaultSimulateOptions, simulate, trainingDefaults } from "../simulate.js";
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
 import { action, choiceOption, commaList, commandLogger, numberOption, withExamples } from "../context.js";
+import { EVALUATION_PLACEMENTS, type EvaluationPlacement } from "../../services/transport/index.js";
 
 export function registerSimulate(program: Command): void {
   const d = defaultSimulateOptions("yolox-nano");
@@ -27,6 +28,8 @@ export function registerSimulate(program: Command): void {
     .option("--lr <lr>", "learning rate (default by model: 2e-3 from scratch, 1e-4 for a pretrained base)", numberOption("--lr"))
     .option("--batch-size <n>", "batch size (default by model: 8 from scratch, 4 for a pretrained base)", numberOption("--batch-size", true))
     .option("--delta-encoding <enc>", `encoding of the sites' deltas: ${DELTA_ENCODINGS.join(" | ")}`, choiceOption("--delta-encoding", DELTA_ENCODINGS), "fp32")
+    .option("--evaluation <where>", "central (the coordinator holds every test split) | sites (each agent evaluates on its own domain's test split; the coordinator holds none) | both", choiceOption("--evaluation", EVALUATION_PLACEMENTS), "central")
+    .option("--secure-aggregation", "aggregate with SecAgg+ (strategies whose rounds have ≥ 3 sites, e.g. joint)")
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--data-root <dir>", "suite folder (suite.json); synthesized there when missing")
     .option("--insecure", "plaintext gRPC instead of mTLS with dev certificates")
@@ -34,10 +37,11 @@ export function registerSimulate(program: Command): void {
   withExamples(cmd, [
     "medfcl simulate --suite polyp --sites 5 --strategy rehearsal --buffer 100 --seed 1 --scale small --out runs/demo",
     "medfcl simulate --strategy sequential --compare rehearsal --scale tiny --out runs/cmp",
+    "medfcl simulate --strategy sequential --evaluation sites --scale tiny --out runs/at-sites",
     "medfcl simulate --model yolox-nano --base-weights ../shared/weights/yolox-nano/yolox_nano.onnx --input-size 128 --out runs/pretrained",
   ]);
   cmd.action(
-    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; deltaEncoding: DeltaEncoding; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
+    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; deltaEncoding: DeltaEncoding; evaluation: EvaluationPlacement; secureAggregation?: boolean; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
       if (!["polyp", "tasks"].includes(f.suite)) throw new MedfclError(ErrorCode.InvalidArgument, `--suite must be polyp or tasks, got "${f.suite}"`, { details: { option: "--suite" } });
       if (!["tiny", "small", "full"].includes(f.scale)) throw new MedfclError(ErrorCode.InvalidArgument, `--scale must be tiny, small or full, got "${f.scale}"`, { details: { option: "--scale" } });
       const logger = commandLogger(c, "simulate");

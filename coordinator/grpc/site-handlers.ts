@@ -9,6 +9,8 @@ import type { ExemplarMessage__Output } from "../../generated/medfcl/v1/Exemplar
 import type { CoordinatorContext } from "../context.js";
 import * as store from "../store.js";
 import * as site from "../site-service.js";
+import { reportEvaluation } from "../site-evaluation.js";
+import * as secagg from "../secure-aggregation.js";
 import { failStream, toGrpcStatus } from "./errors.js";
 
 /** Unary wrapper: authenticate, run, map errors; always exactly one reply. */
@@ -22,6 +24,13 @@ function unary<Req extends { site_id: string }, Res>(ctx: CoordinatorContext, rp
         callback(toGrpcStatus(ctx.storage.refusal(err, rpc)));
       });
   };
+}
+
+/** Aborted when the client cancels the call (a long poll it no longer waits for). */
+function cancelSignal(call: { on(event: "cancelled", fn: () => void): unknown }): AbortSignal {
+  const abort = new AbortController();
+  call.on("cancelled", () => abort.abort());
+  return abort.signal;
 }
 
 const widenedSessions = new WeakSet<ServerHttp2Session>();
@@ -64,13 +73,16 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
     NextTask: unary(ctx, "NextTask", async (siteId, req, call) => {
       const abort = new AbortController();
       call.on("cancelled", () => abort.abort());
-      const task = await site.nextTask(ctx, siteId, req, abort.signal);
-      return task ? { task } : { idle: { retry_after_ms: 500 } };
+      return (await site.nextTask(ctx, siteId, req, abort.signal)) ?? { idle: { retry_after_ms: 500 } };
     }),
     ReportMetrics: unary(ctx, "ReportMetrics", (siteId, req) => {
       site.reportMetrics(ctx, siteId, req);
       return {};
     }),
+    ReportEvaluation: unary(ctx, "ReportEvaluation", (siteId, req) => reportEvaluation(ctx, siteId, req)),
+    SecAggAdvertiseKeys: unary(ctx, "SecAggAdvertiseKeys", (siteId, req, call) => secagg.advertiseKeys(ctx, siteId, req, cancelSignal(call))),
+    SecAggShareKeys: unary(ctx, "SecAggShareKeys", (siteId, req, call) => secagg.shareKeys(ctx, siteId, req, cancelSignal(call))),
+    SecAggUnmask: unary(ctx, "SecAggUnmask", (siteId, req, call) => secagg.unmask(ctx, siteId, req, cancelSignal(call))),
 
     PullModel(call) {
       (async () => {

@@ -31,7 +31,7 @@ export const rehearsal: StrategyDefinition<typeof options> = {
       },
       configureRound(ctx: RoundContext): RoundPlan {
         const chosen = sampleReplay(ctx.replayPool, buffer, sampler, ctx.seed * 1000 + ctx.step.index);
-        const replayRatio = chosen.length > 0 ? mix : 0;
+        const replayRatio = chosen.length > 0 && mix > 0 ? mix : undefined;
         const lastRound = ctx.round === ctx.step.rounds - 1;
         return {
           tasks: ctx.step.sites.map((siteId) =>

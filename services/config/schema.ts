@@ -132,6 +132,17 @@ export const agentSchema = z
     coordinator: hostPort.default("127.0.0.1:7443"),
     /** The site's dataset: a COCO folder (annotations.json + images/). Never leaves the site. */
     data: z.string().min(1).optional(),
+    /**
+     * The site's held-out test split (a COCO folder), for runs that evaluate at the sites: the site
+     * evaluates each model version it is asked to on it and returns only COCO statistics. Never
+     * leaves the site. Without it the site is not asked to evaluate.
+     */
+    testData: z.string().min(1).optional(),
+    /**
+     * The smallest test split the site evaluates on: statistics over a handful of images come close
+     * to describing those images, so below this the site refuses (the cell stays empty, with why).
+     */
+    evalMinImages: z.number().int().min(1).default(10),
     /** Domain name this site's data belongs to (a column of R); defaults to the data folder's name. */
     domain: z.string().min(1).optional(),
     /** Task family, e.g. "polyp" or "cells". */

@@ -39,6 +39,7 @@ export {
   SPLIT_FILE,
   SPLIT_NAMES,
   assembleSuite,
+  assignEveryNth,
   assignSplits,
   imageIdOf,
   readGroupFile,
@@ -50,7 +51,29 @@ export {
   type SplitResult,
   type SuiteDomainInput,
 } from "./split.js";
-export { BCCD_CLASSES, BCCD_PROMPTS, buildRealSuite, type RealSuiteOptions, type RealSuiteResult } from "./real-suite.js";
+export {
+  AGREEMENT_SOURCES,
+  BCCD_CLASSES,
+  BCCD_PROMPTS,
+  COLONDB_FRAMES,
+  COLONDB_SEQUENCES,
+  HOLD_OUT_EVERY,
+  REAL_SUITES,
+  TASK_PROMPTS,
+  TBX11K_PROMPTS,
+  buildRealSuite,
+  buildRealSuites,
+  colonDbSequence,
+  formatRealSuite,
+  type ColonDbFrames,
+  type ConvertedSet,
+  type RealDomainCounts,
+  type RealDomainResult,
+  type RealSuiteName,
+  type RealSuiteOptions,
+  type RealSuiteResult,
+  type RealSuitesOptions,
+} from "./real-suite.js";
 export { mergeDatasets, type MergePart, type MergeResult } from "./merge.js";
 export { decodeBmp, encodeBmp, readBmpHeader } from "./bmp.js";
 export {
@@ -94,11 +117,16 @@ export {
 export {
   POLYP_PROMPT,
   clipBox,
+  listImages,
   promptFor,
   summarizeIds,
+  type CommonConvertOptions,
   type ConvertReport,
+  type Folders,
   type PromptMap,
 } from "./convert/common.js";
+export { DEFAULT_TILE_MIN_VISIBLE, parseTileSpec, tileImages, type TileOptions } from "./convert/tiles.js";
+export { convertAperio, parseAperioRegions, type AperioOptions } from "./convert/aperio.js";
 export { componentBoxes } from "./convert/components.js";
 export {
   BKAI_CLASSES,
@@ -107,7 +135,11 @@ export {
   convertRgbMasks,
   convertVoc,
   convertYolo,
+  convertYoloFolder,
+  convertYoloSources,
+  MASK_OBJECTS,
   parseColorClasses,
+  readYoloLayout,
   readClassNames,
   singlePrompt,
   sizeRelation,
@@ -119,7 +151,10 @@ export {
   type MaskOptions,
   type RgbMaskOptions,
   type VocOptions,
+  type MaskObjects,
+  type YoloLayout,
   type YoloOptions,
+  type YoloSource,
 } from "./convert/formats.js";
 export { convertDicom, dicomToGrey, type DicomOptions, type DicomPair, type DicomWindow } from "./convert/dicom.js";
 export { defaultPreviewOptions, renderContactSheet, type PreviewOptions } from "./preview.js";

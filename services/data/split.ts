@@ -25,8 +25,8 @@ export interface SplitOptions {
   src: string;
   /** Written: out/train, out/test, out/val (when val > 0), out/split.json. */
   out: string;
-  /** Fraction of images in test, in (0, 1). */
-  test: number;
+  /** Fraction of images in test, in (0, 1); not used with `assignment`. */
+  test?: number;
   /** Fraction in val, in [0, 1); default 0 (no val split). */
   val?: number;
   seed: number;
@@ -36,6 +36,16 @@ export interface SplitOptions {
   include?: Set<string>;
   /** Leave these ids out (e.g. the sessile ids, which form their own domain). */
   exclude?: Set<string>;
+  /**
+   * Every `test`th id (sorted) is test, and every `val`th of the rest val (assignEveryNth); replaces
+   * the test/val fractions and the seed.
+   */
+  every?: { test: number; val?: number };
+  /**
+   * The split of each id, decided by the caller (a dataset's own split, or assignEveryNth); replaces
+   * test/val/seed/groups. Every id left after include/exclude must have one.
+   */
+  assignment?: Map<string, SplitName>;
   /**
    * Consent for the train split: true marks every train record `shareable` (it may leave the site
    * as a privacy-filtered replay exemplar), false marks none; undefined keeps each record's flag.
@@ -131,6 +141,24 @@ export function assignSplits(ids: string[], o: { test: number; val?: number; see
   return out;
 }
 
+/**
+ * The rule issue 23 uses for Kvasir-SEG: ids sorted (by code point), and every `n`th of them (the
+ * n-th, 2n-th, ...) is test. With `valEvery`, every `valEvery`th of the remaining ids (sorted) is
+ * val. No seed: the same ids always give the same split (an added id moves only the ids sorted after it).
+ */
+export function assignEveryNth(ids: Iterable<string>, n: number, valEvery?: number): Map<string, SplitName> {
+  if (!Number.isInteger(n) || n < 2) throw new DataArgumentError(`--every must be an integer >= 2, got ${n}`);
+  if (valEvery !== undefined && (!Number.isInteger(valEvery) || valEvery < 2)) throw new DataArgumentError(`the val interval must be an integer >= 2, got ${valEvery}`);
+  const sorted = [...new Set(ids)].sort();
+  const out = new Map<string, SplitName>();
+  let rest = 0;
+  for (const [i, id] of sorted.entries()) {
+    if ((i + 1) % n === 0) out.set(id, "test");
+    else out.set(id, valEvery !== undefined && ++rest % valEvery === 0 ? "val" : "train");
+  }
+  return out;
+}
+
 /** Splits `src` into out/train, out/test (and out/val); images are hard-linked (copied across devices). */
 export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
   const ds = await loadCocoDataset(o.src);
@@ -146,13 +174,25 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
   const ids = [...byId.keys()].filter((id) => (!o.include || o.include.has(id)) && !o.exclude?.has(id)).sort();
   if (ids.length === 0) throw new DataArgumentError(`${o.src}: no image left after --include/--exclude`);
   const excluded = byId.size - ids.length;
-  const assign = assignSplits(ids, o);
+  let assign: Map<string, SplitName>;
+  let splits: SplitName[];
+  const explicit = o.assignment ?? (o.every ? assignEveryNth(ids, o.every.test, o.every.val) : undefined);
+  if (explicit) {
+    const unassigned = ids.filter((id) => !explicit.has(id));
+    if (unassigned.length > 0) throw new DataArgumentError(`${o.src}: ${unassigned.length} image id(s) have no split in the given assignment, e.g. ${unassigned.slice(0, 3).join(", ")}`);
+    assign = explicit;
+    splits = SPLIT_NAMES.filter((s) => ids.some((id) => assign.get(id) === s));
+    if (!splits.includes("test")) throw new DataArgumentError(`${o.src}: the assignment puts no image in test`);
+  } else {
+    if (o.test === undefined) throw new DataArgumentError("--test (a fraction) or an explicit assignment is needed to split");
+    assign = assignSplits(ids, { ...o, test: o.test });
+    splits = (o.val ?? 0) > 0 ? ["train", "val", "test"] : ["train", "test"];
+  }
 
   const out = resolve(o.out);
   if (existsSync(out) && !existsSync(join(out, SPLIT_FILE)) && existsSync(join(out, "train"))) {
     throw new DataArgumentError(`${out} holds a train/ folder that no \`data split\` wrote (no ${SPLIT_FILE}); choose another --out`);
   }
-  const splits: SplitName[] = (o.val ?? 0) > 0 ? ["train", "val", "test"] : ["train", "test"];
   // A val/ left by an earlier split of ours with --val would otherwise be taken for part of this one.
   if (existsSync(join(out, SPLIT_FILE))) for (const s of SPLIT_NAMES) if (!splits.includes(s)) rmSync(join(out, s), { recursive: true, force: true });
   const counts: Partial<Record<SplitName, number>> = {};
@@ -186,7 +226,7 @@ export async function splitDataset(o: SplitOptions): Promise<SplitResult> {
   const groups = new Set(ids.map((id) => o.groups?.get(id) ?? `id:${id}`)).size;
   writeFileAtomicSync(
     join(out, SPLIT_FILE),
-    `${JSON.stringify({ seed: o.seed, test: o.test, val: o.val ?? 0, groups, excluded, ...(o.shareable === undefined ? {} : { train_shareable: o.shareable }), counts, ids: manifest }, null, 1)}\n`,
+    `${JSON.stringify({ ...(o.assignment ? { rule: "assignment" } : o.every ? { rule: "every", every: o.every } : { rule: "hash", seed: o.seed, test: o.test, val: o.val ?? 0 }), groups, excluded, ...(o.shareable === undefined ? {} : { train_shareable: o.shareable }), counts, ids: manifest }, null, 1)}\n`,
   );
   return { out, counts, missingIncluded, excluded, groups };
 }

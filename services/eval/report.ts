@@ -160,6 +160,41 @@ function rMatrixSections(R: AccuracyMatrix, m: ClMetrics, tag: string, label: st
   return sections;
 }
 
+/**
+ * `evaluation.json` (runs that evaluate at the sites): where R's numbers came from, each cell a
+ * site left empty with its reason, and for "both" how many cells were compared and which differ.
+ */
+function evaluationSection(json: unknown, source: string): Section {
+  const bad = (msg: string): never => {
+    throw new EvalInputError(`${source}: ${msg}`, { details: { file: source } });
+  };
+  if (!isRecord(json)) bad("expected an object");
+  const o = json as Record<string, unknown>;
+  const placement = typeof o.placement === "string" ? o.placement : bad('"placement" must be a string');
+  const missing = Array.isArray(o.missing) ? (o.missing as unknown[]) : bad('"missing" must be an array');
+  const rows: Cell[][] = missing.map((m, i) => {
+    if (!isRecord(m)) return bad(`missing[${i}] must be an object`);
+    const r = m as Record<string, unknown>;
+    return [String(r.step), String(r.domain), String(r.site), String(r.reason)];
+  });
+  const blocks: Block[] = [
+    {
+      kind: "text",
+      text:
+        placement === "sites"
+          ? "Every number in R was computed by the site that holds the domain's test split, on its own split; only COCO statistics and per-category AP left the site."
+          : "R holds the coordinator's central numbers; the sites evaluated the same model versions on their own splits, and every cell both produced is compared bit for bit.",
+    },
+  ];
+  blocks.push(rows.length ? { kind: "table", header: ["step", "domain", "site", "why the cell is empty"], rows } : { kind: "text", text: "Every site evaluated every model version it was asked to." });
+  if (isRecord(o.agreement)) {
+    const a = o.agreement as Record<string, unknown>;
+    const mismatches = Array.isArray(a.mismatches) ? (a.mismatches as unknown[]).map(String) : [];
+    blocks.push({ kind: "text", text: `Central vs site: ${Number(a.cellsCompared)} cells compared, ${mismatches.length} differ${mismatches.length ? `: ${mismatches.join("; ")}` : ""}.` });
+  }
+  return { title: `Evaluation at the sites (${placement})`, blocks };
+}
+
 function crossSection(cm: CrossMatrix, title: string, file: string, figure: string): Section {
   const avg = cm.ap.map((row) => meanOf(row));
   return {
@@ -255,7 +290,7 @@ const TERMINAL_STATES = ["completed", "failed", "cancelled"];
 /** Reads run.json's known fields into a summary, steps, lineage and rejected updates; other keys become short fields. */
 export function runSummary(meta: Record<string, unknown>): Summary {
   const fields: [string, Cell][] = [];
-  const known = new Set(["name", "strategy", "state", "seed", "model", "sites", "options", "hyperparameters", "created_at", "updated_at", "run_id", "base_version", "current_version", "steps", "lineage", "rejected_updates", "error"]);
+  const known = new Set(["name", "strategy", "state", "seed", "model", "sites", "options", "hyperparameters", "created_at", "updated_at", "run_id", "base_version", "current_version", "steps", "lineage", "rejected_updates", "replay", "error"]);
   const put = (label: string, v: Cell) => fields.push([label, v]);
   if ("name" in meta) put("name", str(meta.name));
   if ("strategy" in meta) put("strategy", str(meta.strategy));
@@ -278,6 +313,8 @@ export function runSummary(meta: Record<string, unknown>): Summary {
   if ("base_version" in meta) put("base version", shortId(meta.base_version));
   if ("current_version" in meta) put("final version", shortId(meta.current_version));
   if (meta.error !== null && meta.error !== undefined && meta.error !== "") put("error", shortValue(meta.error, 300));
+  const replay = replayOf(meta.replay);
+  if (replay) put("replay", replay.requested === 0 ? "none asked for" : `${replay.received} exemplar(s) received of ${replay.requested} asked for`);
   for (const [k, v] of Object.entries(meta)) if (!known.has(k)) put(k.replace(/_/g, " "), shortValue(v));
 
   const hyperparameters: [string, string][] = isRecord(meta.hyperparameters) ? Object.entries(meta.hyperparameters).map(([k, v]) => [k, str(v)]) : [];
@@ -317,7 +354,26 @@ export function runSummary(meta: Record<string, unknown>): Summary {
       blocks: rows.length ? [{ kind: "table", header: ["site", "task", "reason"], rows }] : [{ kind: "text", text: "None: every update passed validation." }],
     });
   }
+  if (replay && Object.keys(replay.perStep).length > 0) {
+    const rows = Object.entries(replay.perStep)
+      .sort(([a], [b]) => Number(a) - Number(b))
+      .map(([step, n]): Cell[] => [step, String(n)]);
+    sections.push({
+      title: "Replay buffer",
+      blocks: [
+        { kind: "text", text: "Exemplars that reached the coordinator's replay buffer, per step whose tasks asked for some. A step that asked and received none trained without replay: its sites hold no shareable records, or the privacy filter refused them all." },
+        { kind: "table", header: ["step", "exemplars received"], rows },
+      ],
+    });
+  }
   return { fields, hyperparameters, sections };
+}
+
+/** run.json's `replay` (coordinator/run-artifacts.ts ReplaySummary), or undefined when absent or malformed. */
+function replayOf(v: unknown): { requested: number; received: number; perStep: Record<string, number> } | undefined {
+  if (!isRecord(v) || typeof v.requested !== "number" || typeof v.received !== "number") return undefined;
+  const perStep = isRecord(v.received_per_step) ? Object.fromEntries(Object.entries(v.received_per_step).filter((e): e is [string, number] => typeof e[1] === "number")) : {};
+  return { requested: v.requested, received: v.received, perStep };
 }
 
 /** A continual run of the report, by its folder name. */
@@ -518,6 +574,11 @@ export async function writeAuditReport(runDir: string, outDir?: string): Promise
     sections.push(...rMatrixSections(R, m, "", ""));
     const perCat = await readOptionalJson(join(dir, "per_category.json"));
     if (perCat !== undefined) sections.push(perCategorySection(perCat, join(dir, "per_category.json"), categoryNames));
+    const evaluation = await readOptionalJson(join(dir, "evaluation.json"));
+    if (evaluation !== undefined) {
+      sections.push(evaluationSection(evaluation, join(dir, "evaluation.json")));
+      await write("evaluation.json", `${JSON.stringify(evaluation, null, 2)}\n`);
+    }
   }
   if (summary) sections.push(...summary.sections);
 

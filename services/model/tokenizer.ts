@@ -6,7 +6,7 @@ import { CLS_ID, PAD_ID, SEP_ID, SPECIAL_TOKENS, WORDS } from "./vocab.js";
 
 const WORD_IDS: ReadonlyMap<string, number> = (() => {
   const m = new Map<string, number>();
-  // Duplicates in WORDS keep their first id, so appending a repeated word never changes an id.
+  // A word the list repeats keeps its first id; the later rows are never used (but exist: vocabSize).
   WORDS.forEach((w, i) => {
     if (!m.has(w)) m.set(w, SPECIAL_TOKENS.length + i);
   });

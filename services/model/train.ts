@@ -9,9 +9,14 @@ import { assignTargets, type SampleTargetInput } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
 import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TensorMap, type TrainOptions, type TrainResult } from "./types.js";
 
-/** The paper's fine-tuning settings (GLIP-T on medical data). */
+/**
+ * The paper's fine-tuning settings (GLIP-T on medical data), plus a moving average of the weights
+ * (decay 0.998, about the last 500 steps): on real Kvasir-SEG it reaches in 8 epochs the held-out AP
+ * the last step's weights reach in 25, and it smooths the epoch-to-epoch noise the epoch rule reads
+ * (docs/results.md, "The epoch rule").
+ */
 export function defaultTrainOptions(): TrainOptions {
-  return { epochs: 1, batchSize: 4, lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, freezeStages: 2, gradClip: 1.0, seed: 0, augment: false };
+  return { epochs: 1, batchSize: 4, lr: 1e-4, textLr: 1e-5, weightDecay: 0.05, freezeStages: 2, gradClip: 1.0, seed: 0, augment: false, emaDecay: 0.998 };
 }
 
 /**

@@ -1,7 +1,13 @@
 /**
- * The committed word-level vocabulary. Ids are positions in SPECIAL + WORDS; append only (never
- * reorder or delete), because token embedding rows are indexed by these ids in every checkpoint.
- * Words outside this list hash into `oovBuckets` extra rows (see tokenizer.ts).
+ * The committed word-level vocabulary: 230 distinct words (the list repeats a few) after 3 special
+ * tokens. Ids are positions in SPECIAL + WORDS; words outside the list hash into `oovBuckets` rows
+ * that come after all of WORDS (see tokenizer.ts).
+ *
+ * Frozen. Any change, appending included, breaks every checkpoint: the token embedding has one row
+ * per entry of WORDS (repeats too), so appending changes its shape, and it moves every hashed row,
+ * so an unknown word that a model has learnt lands on another row. A new vocabulary needs a new
+ * model family or config (services/model's registry), not an edit here;
+ * tests/services/model/model.test.ts pins the list.
  */
 export const SPECIAL_TOKENS = ["[PAD]", "[CLS]", "[SEP]"] as const;
 export const PAD_ID = 0;

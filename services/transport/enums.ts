@@ -6,6 +6,7 @@
  */
 import type { DeltaEncoding__Output as WireDeltaEncoding } from "../../generated/medfcl/v1/DeltaEncoding.js";
 import type { DropoutPolicy__Output as WireDropoutPolicy } from "../../generated/medfcl/v1/DropoutPolicy.js";
+import type { EvaluationPlacement__Output as WireEvaluationPlacement } from "../../generated/medfcl/v1/EvaluationPlacement.js";
 import type { ReplaySampler__Output as WireReplaySampler } from "../../generated/medfcl/v1/ReplaySampler.js";
 import type { ShotsSelection__Output as WireShotsSelection } from "../../generated/medfcl/v1/ShotsSelection.js";
 import type { TaskOutcomeKind__Output as WireTaskOutcomeKind } from "../../generated/medfcl/v1/TaskOutcomeKind.js";
@@ -25,6 +26,13 @@ export type ShotsSelection = (typeof SHOTS_SELECTIONS)[number];
 /** What a run does with a site that drops out of a step. */
 export const DROPOUT_POLICIES = ["skip", "fail"] as const;
 export type DropoutPolicy = (typeof DROPOUT_POLICIES)[number];
+
+/**
+ * Where a run evaluates its model versions: the coordinator on its central test sets, each site on
+ * its own held-out split (only COCO statistics leave it), or both (they must agree exactly).
+ */
+export const EVALUATION_PLACEMENTS = ["central", "sites", "both"] as const;
+export type EvaluationPlacement = (typeof EVALUATION_PLACEMENTS)[number];
 
 /** How a task ended at its site. */
 export const TASK_OUTCOMES = ["ok", "refused", "failed"] as const;
@@ -71,6 +79,12 @@ export const shotsSelectionWire = enumTable<ShotsSelection, WireShotsSelection>(
 export const dropoutPolicyWire = enumTable<DropoutPolicy, WireDropoutPolicy>(DROPOUT_POLICIES, {
   skip: "DROPOUT_POLICY_SKIP",
   fail: "DROPOUT_POLICY_FAIL",
+});
+
+export const evaluationPlacementWire = enumTable<EvaluationPlacement, WireEvaluationPlacement>(EVALUATION_PLACEMENTS, {
+  central: "EVALUATION_PLACEMENT_CENTRAL",
+  sites: "EVALUATION_PLACEMENT_SITES",
+  both: "EVALUATION_PLACEMENT_BOTH",
 });
 
 export const taskOutcomeWire = enumTable<TaskOutcomeKind, WireTaskOutcomeKind>(TASK_OUTCOMES, {

@@ -51,8 +51,9 @@ describe("cli", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--only: unknown paradigm "rehersal"; this plan has specialized, joint/);
     assert.equal(existsSync(join(out, ".data")), false, "no suite was synthesized");
-    // A budget label (its number needs the suite's domain count) is checked once the data is known.
-    const b = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--only", "joint-7-rounds", "--out", out], { encoding: "utf8" });
+    // A budget label (its number needs the suite's domain count) is checked once the data is known;
+    // --epochs pins it (5 domains x 3 epochs), since the default depends on which model is installed.
+    const b = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--epochs", "3", "--only", "joint-7-rounds", "--out", out], { encoding: "utf8" });
     assert.equal(b.status, 2);
     assert.match(b.stderr, /--only: unknown paradigm "joint-7-rounds"; this plan has .*joint-15-rounds/);
   });

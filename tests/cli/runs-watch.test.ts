@@ -38,7 +38,7 @@ describe("runs watch", () => {
     for (const [site, domain] of [["site-1", "kvasir"], ["site-2", "etis"]]) {
       db.upsertSite(coord.ctx.db, { siteId: site, domain, task: "polyp", manifest: { num_images: 1 }, backend: "wasm", agentVersion: "0.1.0", sessionId: "s" });
     }
-    db.insertRun(coord.ctx.db, { runId: "run-w", name: "watched", strategy: "sequential", state: "running", sites: ["site-1", "site-2"], options: {}, hyper: defaultHyper(), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32" });
+    db.insertRun(coord.ctx.db, { runId: "run-w", name: "watched", strategy: "sequential", state: "running", sites: ["site-1", "site-2"], options: {}, hyper: defaultHyper(), model: "nano", seed: 1, baseVersion: null, dropoutPolicy: "skip", deltaEncoding: "fp32", evaluation: "central", secureAggregation: false, secureAggregationThreshold: 0 });
   });
   after(async () => {
     await coord?.close();

@@ -7,6 +7,7 @@ import Database from "better-sqlite3";
 import { StateDirLockedError, StateMismatchError } from "../../coordinator/index.js";
 import { openBlobStore } from "../../services/store/index.js";
 import { startTestCoordinator } from "../helpers/federation.js";
+import { SCHEMA_VERSION } from "../../coordinator/store.js";
 import { runCli, startCoordinatorProcess } from "../helpers/processes.js";
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), "medfcl-statedir-"));
@@ -92,7 +93,7 @@ describe("coordinator - a database that does not match its blob store", () => {
     const d = new Database(join(dir, "coordinator.sqlite"));
     d.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
     d.close();
-    await assert.rejects(startTestCoordinator({ stateDir: dir }), (err) => err instanceof StateMismatchError && /schema version 99; this coordinator knows versions up to 2 \(run a newer coordinator\)/.test(err.message));
+    await assert.rejects(startTestCoordinator({ stateDir: dir }), (err) => err instanceof StateMismatchError && new RegExp(`schema version 99; this coordinator knows versions up to ${SCHEMA_VERSION} \\(run a newer coordinator\\)`).test(err.message));
   });
 
   it("coordinator - a new state dir and a reopened healthy one start", async () => {

@@ -35,7 +35,7 @@ describe("coordinator store", () => {
     assert.equal(storedVersion(path), "1", "the fixture is a schema-1 database");
     const d = store.openDb(path);
     try {
-      assert.equal(store.SCHEMA_VERSION, 2);
+      assert.equal(store.SCHEMA_VERSION, 4);
       assert.equal(store.storedSchemaVersion(d), store.SCHEMA_VERSION);
 
       const run = store.getRun(d, R1)!;
@@ -43,8 +43,9 @@ describe("coordinator store", () => {
       assert.equal(run.strategy, "rehearsal");
       assert.equal(run.state, "completed");
       assert.deepEqual(run.sites, ["site-a", "site-b"]);
+      assert.equal(run.evaluation, "central", "a run stored before evaluation at the sites was evaluated centrally");
       assert.deepEqual(run.options, { buffer: "4", sampler: "random", mix: "0.5" });
-      assert.deepEqual(run.hyper, { lr: 1e-4, textLr: 1e-5, weightDecay: 0, batchSize: 2, epochs: 1, freezeStages: 0, gradClip: 0, seed: 7, replayRatio: 0, maxSteps: 0, inputSize: 0 });
+      assert.deepEqual(run.hyper, { lr: 1e-4, textLr: 1e-5, weightDecay: 0, batchSize: 2, epochs: 1, freezeStages: 0, gradClip: 0, seed: 7 });
       assert.equal(run.deltaEncoding, "fp32", "runs of schema 1 had no delta encoding: fp32");
       assert.equal(run.dropoutPolicy, "skip");
       assert.equal(run.currentVersion, "d".repeat(64));
@@ -96,7 +97,7 @@ describe("coordinator store", () => {
     } finally {
       d.close();
     }
-    assert.equal(storedVersion(path), "2", "the version bump is on disk");
+    assert.equal(storedVersion(path), String(store.SCHEMA_VERSION), "the version bump is on disk");
     // A second open has nothing left to migrate and reads the same.
     const again = store.openDb(path);
     try {
@@ -114,7 +115,7 @@ describe("coordinator store", () => {
     d.close();
     assert.throws(
       () => store.openDb(path),
-      (err: unknown) => err instanceof store.SchemaTooNewError && err.found === 7 && /schema version 7; this coordinator knows versions up to 2/.test((err as Error).message),
+      (err: unknown) => err instanceof store.SchemaTooNewError && err.found === 7 && new RegExp(`schema version 7; this coordinator knows versions up to ${store.SCHEMA_VERSION}`).test((err as Error).message),
     );
     assert.equal(storedVersion(path), "7", "nothing was written");
   });

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { CreateRunRequest__Output } from "../../generated/medfcl/v1/CreateRunRequest.js";
 import { defaultHyper } from "../../coordinator/domain.js";
 import { InvalidRunError } from "../../coordinator/errors.js";
-import { createRunFromWire, hyperFromWire, taskOutcomeFromWire, updateEncodingFromWire } from "../../coordinator/wire.js";
+import { createRunFromWire, hyperFromWire, hyperToWire, taskOutcomeFromWire, updateEncodingFromWire } from "../../coordinator/wire.js";
 import { medfclProto, packageDefinition } from "../../services/transport/index.js";
 
 function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest__Output {
@@ -19,6 +19,9 @@ function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest
     legacy_dropout_policy: "",
     delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
     dropout_policy: "DROPOUT_POLICY_UNSPECIFIED",
+    evaluation: "EVALUATION_PLACEMENT_UNSPECIFIED",
+    secure_aggregation: false,
+    secure_aggregation_threshold: 0,
     ...over,
   };
 }
@@ -36,6 +39,17 @@ describe("coordinator wire mapping", () => {
     assert.equal(req.hyperparameters?.weight_decay, undefined, "unset on the wire");
     const h = createRunFromWire(req).hyper;
     assert.deepEqual(h, { ...defaultHyper(), epochs: 3, gradClip: 0 });
+  });
+
+  it("wire - replay_ratio, max_steps and input_size a run leaves unset stay unset, in the domain and on the wire to the site", () => {
+    const h = createRunFromWire(request({ hyperparameters: { epochs: 2 } as CreateRunRequest__Output["hyperparameters"] })).hyper;
+    for (const key of ["replayRatio", "maxSteps", "inputSize"] as const) assert.ok(!(key in h) || h[key] === undefined, `${key} unset, got ${h[key]}`);
+    assert.ok(!/replayRatio|maxSteps|inputSize/.test(JSON.stringify(h)), "run.json's hyperparameters list none of them");
+    const task = roundTrip("Hyperparameters", hyperToWire(h)) as Record<string, unknown>;
+    assert.deepEqual([task.replay_ratio, task.max_steps, task.input_size], [undefined, undefined, undefined]);
+    // A client from before `optional` sent 0 for "unset"; it reads as unset too. A set value is kept.
+    assert.equal(hyperFromWire({ max_steps: 0, input_size: 0 } as Parameters<typeof hyperFromWire>[0], 1).maxSteps, undefined);
+    assert.equal(hyperFromWire({ max_steps: 8, input_size: 256 } as Parameters<typeof hyperFromWire>[0], 1).maxSteps, 8);
   });
 
   it("wire - a bad request is refused naming the field", () => {
@@ -76,7 +90,7 @@ describe("coordinator wire mapping", () => {
   });
 
   it("wire - an upload's encoding: the enum, else the old string, else fp32; an unknown string is refused", () => {
-    const header = { site_id: "s", task_id: "t", base_version: "b", sha256: "x", size: 1, manifest: null, num_samples: 1, metrics: [] };
+    const header = { site_id: "s", task_id: "t", base_version: "b", sha256: "x", size: 1, manifest: null, num_samples: 1, metrics: [], masked: false };
     assert.equal(updateEncodingFromWire({ ...header, encoding: "DELTA_ENCODING_FP16", legacy_encoding: "" }), "fp16");
     assert.equal(updateEncodingFromWire({ ...header, encoding: "DELTA_ENCODING_UNSPECIFIED", legacy_encoding: "topk" }), "topk");
     assert.equal(updateEncodingFromWire({ ...header, encoding: "DELTA_ENCODING_UNSPECIFIED", legacy_encoding: "" }), "fp32");

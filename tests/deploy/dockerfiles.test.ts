@@ -8,6 +8,7 @@ import { after, describe, it } from "node:test";
 import { assembleContext, dropped, productionPackages } from "../../deploy/build-context.mjs";
 import { envLeaves } from "../../services/config/index.js";
 import { repoRoot } from "../helpers/docker.js";
+import { skipUnless } from "../helpers/ci.js";
 
 interface Instruction {
   op: string;
@@ -158,11 +159,8 @@ describe("deploy build context", () => {
     for (const [path, expected] of cases) assert.equal(dropped(path), expected, path);
   });
 
-  it("build context - the assembled folder has dist, a slim package.json, runtime packages and no dev packages", (t) => {
-    if (!existsSync(join(repoRoot, "dist", "cli", "main.js"))) {
-      t.skip("dist/ is not built (npm run build)");
-      return;
-    }
+  const distMissing = existsSync(join(repoRoot, "dist", "cli", "main.js")) ? false : "dist/ is not built (npm run build; make test builds first)";
+  it("build context - the assembled folder has dist, a slim package.json, runtime packages and no dev packages", { skip: skipUnless("the build-context test", distMissing) }, () => {
     const out = join(tmp, "ctx");
     const stats = assembleContext({ out });
     assert.ok(stats.files > 0);

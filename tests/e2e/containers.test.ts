@@ -7,7 +7,7 @@
 // own commands (mTLS, tiny synthetic data), a two-step sequential run through AdminService with its
 // R matrix and NATS events, then an agent container stopped mid-step, recorded as a dropout.
 //
-// Needs a docker daemon. Without one it skips, unless MEDFCL_REQUIRE_DOCKER=1 (CI), where it fails.
+// Needs a docker daemon. Without one it skips, except under CI=true (or MEDFCL_REQUIRE_DOCKER=1), where it fails.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type Dockerode from "dockerode";

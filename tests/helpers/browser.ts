@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import puppeteer, { type Browser } from "puppeteer-core";
+import { skipUnless } from "./ci.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -30,11 +31,7 @@ export function chromiumPath(): string | null {
  * it is not. Under CI=true a missing browser is an error, not a skip.
  */
 export function browserSkipReason(): string | false {
-  if (chromiumPath()) return false;
-  if (process.env.CI === "true" || process.env.MEDFCL_REQUIRE_BROWSER === "1") {
-    throw new Error("chromium is not on PATH but CI=true; install it (apt-get install -y chromium) or set MEDFCL_CHROMIUM");
-  }
-  return "chromium is not installed (apt-get install -y chromium, or MEDFCL_CHROMIUM=/path); the browser tests are skipped";
+  return skipUnless("the browser tests", chromiumPath() ? false : "chromium is not installed (apt-get install -y chromium, or MEDFCL_CHROMIUM=/path)", "MEDFCL_REQUIRE_BROWSER");
 }
 
 /** Where a test's screenshots go: test-output/<name>/ at the repo root (git-ignored; CI keeps it). */

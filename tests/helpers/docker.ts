@@ -11,6 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, realpathSy
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { type ContainerRuntimeClient, GenericContainer, getContainerRuntimeClient } from "testcontainers";
+import { MissingRequirementError, required } from "./ci.js";
 
 export const repoRoot = resolve(new URL("../..", import.meta.url).pathname);
 
@@ -24,9 +25,9 @@ export const images = {
 
 export type DockerGate = { ok: true; client: ContainerRuntimeClient } | { ok: false; reason: string };
 
-/** True when CI demands docker: then a missing daemon fails the suite instead of skipping it. */
+/** True under CI (or MEDFCL_REQUIRE_DOCKER=1): then a missing daemon fails the suite instead of skipping it. */
 export function dockerRequired(): boolean {
-  return process.env.MEDFCL_REQUIRE_DOCKER === "1";
+  return required("MEDFCL_REQUIRE_DOCKER");
 }
 
 let gate: Promise<DockerGate> | undefined;
@@ -56,13 +57,13 @@ export function detectDocker(): Promise<DockerGate> {
 export async function dockerSkip(): Promise<string | false> {
   const g = await detectDocker();
   if (g.ok || dockerRequired()) return false;
-  return `skipped: ${g.reason} (set MEDFCL_REQUIRE_DOCKER=1 to make this a failure)`;
+  return `skipped: ${g.reason} (under CI=true, or with MEDFCL_REQUIRE_DOCKER=1, this is a failure)`;
 }
 
 /** The runtime client, or a thrown error that names why docker is unusable (used when it is required). */
 export async function requireDocker(): Promise<ContainerRuntimeClient> {
   const g = await detectDocker();
-  if (!g.ok) throw new Error(`MEDFCL_REQUIRE_DOCKER=1 but ${g.reason}`);
+  if (!g.ok) throw new MissingRequirementError("a docker daemon", g.reason);
   return g.client;
 }
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { required, skipUnless } from "./ci.js";
 
 export interface NatsServerHandle {
   url: string;
@@ -19,18 +20,12 @@ export function natsAvailable(): boolean {
   return available;
 }
 
-function natsRequired(): boolean {
-  return Boolean(process.env.CI || process.env.MEDFCL_REQUIRE_NATS);
-}
-
 /**
  * For `describe(name, { skip: natsSkipReason() })`: false when nats-server is there; a message
- * when it is not. In CI (or with MEDFCL_REQUIRE_NATS) a missing server is an error, not a skip.
+ * when it is not. Under CI (or with MEDFCL_REQUIRE_NATS=1) a missing server is an error, not a skip.
  */
 export function natsSkipReason(): string | false {
-  if (natsAvailable()) return false;
-  if (natsRequired()) throw new Error("nats-server is not on PATH but CI/MEDFCL_REQUIRE_NATS is set; install it (apt-get install -y nats-server)");
-  return "nats-server is not on PATH; install it (apt-get install -y nats-server) to run the NATS integration tests";
+  return skipUnless("the NATS integration tests", natsAvailable() ? false : "nats-server is not on PATH; install it (apt-get install -y nats-server)", "MEDFCL_REQUIRE_NATS");
 }
 
 /** Binds port 0 and closes it again; the port is free for the moment after. */
@@ -66,7 +61,7 @@ export interface StartNatsOptions {
 /** Starts `nats-server -js` and resolves once it accepts connections and says it is ready. */
 export async function startNatsServer(options: StartNatsOptions = {}): Promise<NatsServerHandle> {
   if (!natsAvailable()) {
-    throw new Error(natsRequired() ? "nats-server is not on PATH (CI/MEDFCL_REQUIRE_NATS set)" : "nats-server is not on PATH; guard the test with natsSkipReason()");
+    throw new Error(required("MEDFCL_REQUIRE_NATS") ? "nats-server is not on PATH (CI/MEDFCL_REQUIRE_NATS set)" : "nats-server is not on PATH; guard the test with natsSkipReason()");
   }
   const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), "medfcl-nats-"));
   const port = await freePort();

@@ -35,7 +35,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const t = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-    p.on("exit", (code) => {
+    // "close", not "exit": all of stdout and stderr has been read by then.
+    p.on("close", (code) => {
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { it } from "node:test";
+import { skipUnless } from "./ci.js";
 
 /**
  * The project's shared folder of real data and weights (never committed): `$MEDFCL_SHARED_DIR`, else
@@ -19,16 +20,9 @@ export const KVASIR_DIR = (): string => join(sharedDir(), "datasets", "kvasir-se
  */
 export function haveShared(what: string, paths: string[]): boolean {
   const missing = paths.filter((p) => !existsSync(p));
-  if (missing.length === 0) return true;
-  const msg = `${what} needs ${missing.join(", ")} (set MEDFCL_SHARED_DIR to the shared folder)`;
-  if (process.env.CI) {
-    it(`${what} - shared data is required in CI`, () => {
-      throw new Error(msg);
-    });
-  } else {
-    it(`${what} - skipped: shared data missing`, { skip: msg }, () => undefined);
-  }
-  return false;
+  const skip = skipUnless(what, missing.length === 0 ? false : `it needs ${missing.join(", ")} (set MEDFCL_SHARED_DIR to the shared folder)`);
+  if (skip !== false) it(`${what} - needs the shared folder`, { skip }, () => undefined);
+  return skip === false;
 }
 
 export function sharedDatasets(): string {
@@ -41,8 +35,19 @@ export function sharedDatasets(): string {
  */
 export function sharedDataSkipReason(): string | false {
   const d = sharedDatasets();
-  const have = existsSync(join(d, "kvasir-seg", "kavsir_bboxes.json")) && existsSync(join(d, "bccd", "Annotations"));
-  if (have) return false;
-  if (process.env.CI) throw new Error(`the real datasets are required in CI but ${d} lacks kvasir-seg/kavsir_bboxes.json or bccd/Annotations; set MEDFCL_SHARED_DIR or put shared/ beside the clone`);
-  return `real datasets not found in ${d}; set MEDFCL_SHARED_DIR=/path/to/shared to run these tests`;
+  const missing = REAL_DATASET_FILES.filter((f) => !existsSync(join(d, f)));
+  return skipUnless("the real-data tests", missing.length === 0 ? false : `${d} lacks ${missing.join(", ")}; set MEDFCL_SHARED_DIR=/path/to/shared or put shared/ beside the clone`);
 }
+
+/** One file of each dataset in ../shared/datasets (its README.md describes them). */
+const REAL_DATASET_FILES = [
+  "kvasir-seg/kavsir_bboxes.json",
+  "bccd/Annotations",
+  "bkai-neopolyp/masks",
+  "cvc-colondb/README.txt.txt",
+  "fuseg/validation/labels",
+  "tbx11k/tbx11k-small-balanced/data.yaml",
+  "busi/normal/mask",
+  "ph2/PH2 Dataset images",
+  "monuseg/MoNuSegTestData",
+];

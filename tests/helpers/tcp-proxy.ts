@@ -1,5 +1,6 @@
 // A TCP proxy for chaos tests: forwards to a target and throttles the client-to-server direction,
-// so an upload is slow enough to be cut in the middle. Counts the bytes it forwarded upstream.
+// so an upload is slow enough to be cut in the middle. Counts the bytes it forwarded upstream, and
+// hands them to `record` when given (tests that search everything a server received).
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 export interface TcpProxy {
@@ -9,7 +10,7 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(target: { host: string; port: number }, upBytesPerSec: number): Promise<TcpProxy> {
+export async function startTcpProxy(target: { host: string; port: number }, upBytesPerSec: number, record?: (bytes: Buffer) => void): Promise<TcpProxy> {
   let up = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -28,6 +29,7 @@ export async function startTcpProxy(target: { host: string; port: number }, upBy
     let windowBytes = 0;
     client.on("data", (d: Buffer) => {
       up += d.length;
+      record?.(d);
       upstream.write(d);
       windowBytes += d.length;
       const elapsed = Date.now() - windowStart;

@@ -4,9 +4,11 @@
 export interface ApCell {
   'value'?: (number | string);
   'missing'?: (boolean);
+  'missing_reason'?: (string);
 }
 
 export interface ApCell__Output {
   'value': (number);
   'missing': (boolean);
+  'missing_reason': (string);
 }

@@ -3,6 +3,7 @@
 import type { Hyperparameters as _medfcl_v1_Hyperparameters, Hyperparameters__Output as _medfcl_v1_Hyperparameters__Output } from '../../medfcl/v1/Hyperparameters.js';
 import type { DeltaEncoding as _medfcl_v1_DeltaEncoding, DeltaEncoding__Output as _medfcl_v1_DeltaEncoding__Output } from '../../medfcl/v1/DeltaEncoding.js';
 import type { DropoutPolicy as _medfcl_v1_DropoutPolicy, DropoutPolicy__Output as _medfcl_v1_DropoutPolicy__Output } from '../../medfcl/v1/DropoutPolicy.js';
+import type { EvaluationPlacement as _medfcl_v1_EvaluationPlacement, EvaluationPlacement__Output as _medfcl_v1_EvaluationPlacement__Output } from '../../medfcl/v1/EvaluationPlacement.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CreateRunRequest {
@@ -17,6 +18,9 @@ export interface CreateRunRequest {
   'legacy_dropout_policy'?: (string);
   'delta_encoding'?: (_medfcl_v1_DeltaEncoding);
   'dropout_policy'?: (_medfcl_v1_DropoutPolicy);
+  'evaluation'?: (_medfcl_v1_EvaluationPlacement);
+  'secure_aggregation'?: (boolean);
+  'secure_aggregation_threshold'?: (number);
 }
 
 export interface CreateRunRequest__Output {
@@ -31,4 +35,7 @@ export interface CreateRunRequest__Output {
   'legacy_dropout_policy': (string);
   'delta_encoding': (_medfcl_v1_DeltaEncoding__Output);
   'dropout_policy': (_medfcl_v1_DropoutPolicy__Output);
+  'evaluation': (_medfcl_v1_EvaluationPlacement__Output);
+  'secure_aggregation': (boolean);
+  'secure_aggregation_threshold': (number);
 }

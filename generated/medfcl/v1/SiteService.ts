@@ -15,8 +15,16 @@ import type { PushUpdateMessage as _medfcl_v1_PushUpdateMessage, PushUpdateMessa
 import type { PushUpdateResponse as _medfcl_v1_PushUpdateResponse, PushUpdateResponse__Output as _medfcl_v1_PushUpdateResponse__Output } from '../../medfcl/v1/PushUpdateResponse.js';
 import type { RegisterRequest as _medfcl_v1_RegisterRequest, RegisterRequest__Output as _medfcl_v1_RegisterRequest__Output } from '../../medfcl/v1/RegisterRequest.js';
 import type { RegisterResponse as _medfcl_v1_RegisterResponse, RegisterResponse__Output as _medfcl_v1_RegisterResponse__Output } from '../../medfcl/v1/RegisterResponse.js';
+import type { ReportEvaluationRequest as _medfcl_v1_ReportEvaluationRequest, ReportEvaluationRequest__Output as _medfcl_v1_ReportEvaluationRequest__Output } from '../../medfcl/v1/ReportEvaluationRequest.js';
+import type { ReportEvaluationResponse as _medfcl_v1_ReportEvaluationResponse, ReportEvaluationResponse__Output as _medfcl_v1_ReportEvaluationResponse__Output } from '../../medfcl/v1/ReportEvaluationResponse.js';
 import type { ReportMetricsRequest as _medfcl_v1_ReportMetricsRequest, ReportMetricsRequest__Output as _medfcl_v1_ReportMetricsRequest__Output } from '../../medfcl/v1/ReportMetricsRequest.js';
 import type { ReportMetricsResponse as _medfcl_v1_ReportMetricsResponse, ReportMetricsResponse__Output as _medfcl_v1_ReportMetricsResponse__Output } from '../../medfcl/v1/ReportMetricsResponse.js';
+import type { SecAggKeysRequest as _medfcl_v1_SecAggKeysRequest, SecAggKeysRequest__Output as _medfcl_v1_SecAggKeysRequest__Output } from '../../medfcl/v1/SecAggKeysRequest.js';
+import type { SecAggKeysResponse as _medfcl_v1_SecAggKeysResponse, SecAggKeysResponse__Output as _medfcl_v1_SecAggKeysResponse__Output } from '../../medfcl/v1/SecAggKeysResponse.js';
+import type { SecAggSharesRequest as _medfcl_v1_SecAggSharesRequest, SecAggSharesRequest__Output as _medfcl_v1_SecAggSharesRequest__Output } from '../../medfcl/v1/SecAggSharesRequest.js';
+import type { SecAggSharesResponse as _medfcl_v1_SecAggSharesResponse, SecAggSharesResponse__Output as _medfcl_v1_SecAggSharesResponse__Output } from '../../medfcl/v1/SecAggSharesResponse.js';
+import type { SecAggUnmaskRequest as _medfcl_v1_SecAggUnmaskRequest, SecAggUnmaskRequest__Output as _medfcl_v1_SecAggUnmaskRequest__Output } from '../../medfcl/v1/SecAggUnmaskRequest.js';
+import type { SecAggUnmaskResponse as _medfcl_v1_SecAggUnmaskResponse, SecAggUnmaskResponse__Output as _medfcl_v1_SecAggUnmaskResponse__Output } from '../../medfcl/v1/SecAggUnmaskResponse.js';
 
 export interface SiteServiceClient extends grpc.Client {
   Heartbeat(argument: _medfcl_v1_HeartbeatRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_HeartbeatResponse__Output>): grpc.ClientUnaryCall;
@@ -74,6 +82,15 @@ export interface SiteServiceClient extends grpc.Client {
   register(argument: _medfcl_v1_RegisterRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   register(argument: _medfcl_v1_RegisterRequest, callback: grpc.requestCallback<_medfcl_v1_RegisterResponse__Output>): grpc.ClientUnaryCall;
   
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  ReportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  reportEvaluation(argument: _medfcl_v1_ReportEvaluationRequest, callback: grpc.requestCallback<_medfcl_v1_ReportEvaluationResponse__Output>): grpc.ClientUnaryCall;
+  
   ReportMetrics(argument: _medfcl_v1_ReportMetricsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
   ReportMetrics(argument: _medfcl_v1_ReportMetricsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
   ReportMetrics(argument: _medfcl_v1_ReportMetricsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
@@ -82,6 +99,33 @@ export interface SiteServiceClient extends grpc.Client {
   reportMetrics(argument: _medfcl_v1_ReportMetricsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
   reportMetrics(argument: _medfcl_v1_ReportMetricsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
   reportMetrics(argument: _medfcl_v1_ReportMetricsRequest, callback: grpc.requestCallback<_medfcl_v1_ReportMetricsResponse__Output>): grpc.ClientUnaryCall;
+  
+  SecAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  SecAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  SecAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  SecAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  secAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  secAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  secAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  secAggAdvertiseKeys(argument: _medfcl_v1_SecAggKeysRequest, callback: grpc.requestCallback<_medfcl_v1_SecAggKeysResponse__Output>): grpc.ClientUnaryCall;
+  
+  SecAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  SecAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  SecAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  SecAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  secAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  secAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  secAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  secAggShareKeys(argument: _medfcl_v1_SecAggSharesRequest, callback: grpc.requestCallback<_medfcl_v1_SecAggSharesResponse__Output>): grpc.ClientUnaryCall;
+  
+  SecAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  SecAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  SecAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  SecAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  secAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  secAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  secAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
+  secAggUnmask(argument: _medfcl_v1_SecAggUnmaskRequest, callback: grpc.requestCallback<_medfcl_v1_SecAggUnmaskResponse__Output>): grpc.ClientUnaryCall;
   
 }
 
@@ -100,7 +144,15 @@ export interface SiteServiceHandlers extends grpc.UntypedServiceImplementation {
   
   Register: grpc.handleUnaryCall<_medfcl_v1_RegisterRequest__Output, _medfcl_v1_RegisterResponse>;
   
+  ReportEvaluation: grpc.handleUnaryCall<_medfcl_v1_ReportEvaluationRequest__Output, _medfcl_v1_ReportEvaluationResponse>;
+  
   ReportMetrics: grpc.handleUnaryCall<_medfcl_v1_ReportMetricsRequest__Output, _medfcl_v1_ReportMetricsResponse>;
+  
+  SecAggAdvertiseKeys: grpc.handleUnaryCall<_medfcl_v1_SecAggKeysRequest__Output, _medfcl_v1_SecAggKeysResponse>;
+  
+  SecAggShareKeys: grpc.handleUnaryCall<_medfcl_v1_SecAggSharesRequest__Output, _medfcl_v1_SecAggSharesResponse>;
+  
+  SecAggUnmask: grpc.handleUnaryCall<_medfcl_v1_SecAggUnmaskRequest__Output, _medfcl_v1_SecAggUnmaskResponse>;
   
 }
 
@@ -112,5 +164,9 @@ export interface SiteServiceDefinition extends grpc.ServiceDefinition {
   PushExemplars: MethodDefinition<_medfcl_v1_ExemplarMessage, _medfcl_v1_PushExemplarsResponse, _medfcl_v1_ExemplarMessage__Output, _medfcl_v1_PushExemplarsResponse__Output>
   PushUpdate: MethodDefinition<_medfcl_v1_PushUpdateMessage, _medfcl_v1_PushUpdateResponse, _medfcl_v1_PushUpdateMessage__Output, _medfcl_v1_PushUpdateResponse__Output>
   Register: MethodDefinition<_medfcl_v1_RegisterRequest, _medfcl_v1_RegisterResponse, _medfcl_v1_RegisterRequest__Output, _medfcl_v1_RegisterResponse__Output>
+  ReportEvaluation: MethodDefinition<_medfcl_v1_ReportEvaluationRequest, _medfcl_v1_ReportEvaluationResponse, _medfcl_v1_ReportEvaluationRequest__Output, _medfcl_v1_ReportEvaluationResponse__Output>
   ReportMetrics: MethodDefinition<_medfcl_v1_ReportMetricsRequest, _medfcl_v1_ReportMetricsResponse, _medfcl_v1_ReportMetricsRequest__Output, _medfcl_v1_ReportMetricsResponse__Output>
+  SecAggAdvertiseKeys: MethodDefinition<_medfcl_v1_SecAggKeysRequest, _medfcl_v1_SecAggKeysResponse, _medfcl_v1_SecAggKeysRequest__Output, _medfcl_v1_SecAggKeysResponse__Output>
+  SecAggShareKeys: MethodDefinition<_medfcl_v1_SecAggSharesRequest, _medfcl_v1_SecAggSharesResponse, _medfcl_v1_SecAggSharesRequest__Output, _medfcl_v1_SecAggSharesResponse__Output>
+  SecAggUnmask: MethodDefinition<_medfcl_v1_SecAggUnmaskRequest, _medfcl_v1_SecAggUnmaskResponse, _medfcl_v1_SecAggUnmaskRequest__Output, _medfcl_v1_SecAggUnmaskResponse__Output>
 }

@@ -4,6 +4,7 @@ import type { Hyperparameters as _medfcl_v1_Hyperparameters, Hyperparameters__Ou
 import type { ReplaySampler as _medfcl_v1_ReplaySampler, ReplaySampler__Output as _medfcl_v1_ReplaySampler__Output } from '../../medfcl/v1/ReplaySampler.js';
 import type { DeltaEncoding as _medfcl_v1_DeltaEncoding, DeltaEncoding__Output as _medfcl_v1_DeltaEncoding__Output } from '../../medfcl/v1/DeltaEncoding.js';
 import type { ShotsSelection as _medfcl_v1_ShotsSelection, ShotsSelection__Output as _medfcl_v1_ShotsSelection__Output } from '../../medfcl/v1/ShotsSelection.js';
+import type { SecureAggregation as _medfcl_v1_SecureAggregation, SecureAggregation__Output as _medfcl_v1_SecureAggregation__Output } from '../../medfcl/v1/SecureAggregation.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TrainTask {
@@ -25,6 +26,7 @@ export interface TrainTask {
   'exemplar_sampler'?: (_medfcl_v1_ReplaySampler);
   'delta_encoding'?: (_medfcl_v1_DeltaEncoding);
   'shots_selection'?: (_medfcl_v1_ShotsSelection);
+  'secure_aggregation'?: (_medfcl_v1_SecureAggregation | null);
 }
 
 export interface TrainTask__Output {
@@ -46,4 +48,5 @@ export interface TrainTask__Output {
   'exemplar_sampler': (_medfcl_v1_ReplaySampler__Output);
   'delta_encoding': (_medfcl_v1_DeltaEncoding__Output);
   'shots_selection': (_medfcl_v1_ShotsSelection__Output);
+  'secure_aggregation': (_medfcl_v1_SecureAggregation__Output | null);
 }

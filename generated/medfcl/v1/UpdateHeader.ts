@@ -16,6 +16,7 @@ export interface UpdateHeader {
   'num_samples'?: (number);
   'metrics'?: (_medfcl_v1_Metric)[];
   'encoding'?: (_medfcl_v1_DeltaEncoding);
+  'masked'?: (boolean);
 }
 
 export interface UpdateHeader__Output {
@@ -29,4 +30,5 @@ export interface UpdateHeader__Output {
   'num_samples': (number);
   'metrics': (_medfcl_v1_Metric__Output)[];
   'encoding': (_medfcl_v1_DeltaEncoding__Output);
+  'masked': (boolean);
 }

@@ -21,9 +21,10 @@ export interface DicomBudget {
 export const DEFAULT_DICOM_BUDGET: DicomBudget = { timeoutMs: 20_000, heapMb: 512 };
 
 export type DicomJob = { op: "deidentify" | "render"; bytes: Uint8Array; options: DeidentifyOptions; path: string };
+/** `notes`: what the decoder said about the file while reading it (odd VRs and the like); not errors. */
 export type DicomJobResult =
-  | { op: "deidentify"; bytes: Uint8Array; removed: string[]; uids: number }
-  | { op: "render"; image: RgbImage; removed: string[]; uids: number };
+  | { op: "deidentify"; bytes: Uint8Array; removed: string[]; uids: number; notes: string[] }
+  | { op: "render"; image: RgbImage; removed: string[]; uids: number; notes: string[] };
 
 /** A DICOM file that exceeded its budget; refused like any other unreadable file. */
 export class DicomBudgetError extends DicomError {}
@@ -51,10 +52,11 @@ function acquire(budget: DicomBudget): Worker {
     reuse.ref();
     return reuse;
   }
+  // The worker's stdio is left piped to this process (not `stdout: true`): a parent-side stdio
+  // stream that has been read holds the process open until its worker exits, and pooled workers
+  // live on. The worker itself writes nothing to stdio (worker.ts returns decoder messages as notes).
   const worker = startWorker({
     resourceLimits: { maxOldGenerationSizeMb: budget.heapMb, maxYoungGenerationSizeMb: Math.min(64, budget.heapMb / 4), stackSizeMb: 8 },
-    stdout: true,
-    stderr: true,
   });
   // A worker that dies while idle must not be handed the next file.
   worker.once("exit", () => {

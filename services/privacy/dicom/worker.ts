@@ -1,19 +1,21 @@
 // Runs DICOM decodes in a worker thread, so that their time and memory can be bounded by the
 // caller (bounded.ts): a file that makes a decoder spin or balloon is killed with the worker.
 // A worker serves one job at a time and may be reused for the next while it stays healthy.
+import { takeNotes } from "./worker-console.js";
 import { parentPort } from "node:worker_threads";
 import { deidentifyDataset, deidentifyDicom } from "./deidentify.js";
 import { renderDicomFrame } from "./render.js";
 import type { DicomJob, DicomJobResult } from "./bounded.js";
 
 async function run(job: DicomJob): Promise<DicomJobResult> {
+  takeNotes();
   if (job.op === "deidentify") {
     const r = deidentifyDicom(job.bytes, job.options, job.path);
-    return { op: "deidentify", bytes: r.bytes, removed: r.removed, uids: r.uidMap.size };
+    return { op: "deidentify", bytes: r.bytes, removed: r.removed, uids: r.uidMap.size, notes: takeNotes() };
   }
   const r = deidentifyDataset(job.bytes, job.options, job.path);
   const image = await renderDicomFrame(r.dict, job.path);
-  return { op: "render", image, removed: r.removed, uids: r.uidMap.size };
+  return { op: "render", image, removed: r.removed, uids: r.uidMap.size, notes: takeNotes() };
 }
 
 parentPort!.on("message", (job: DicomJob) => {

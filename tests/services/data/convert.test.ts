@@ -1,16 +1,21 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
+  convertAperio,
   convertDicom,
   convertKvasir,
   convertMasks,
   convertRgbMasks,
   convertVoc,
   convertYolo,
+  convertYoloFolder,
   decodeImage,
+  parseTileSpec,
+  readYoloLayout,
   dicomToGrey,
   loadCocoDataset,
   sizeRelation,
@@ -262,10 +267,129 @@ describe("data convert", () => {
       const out = join(tempDir(), "cli");
       const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "data", "convert", "--from", "yolo", root, "--out", out, "--prompt-suffix", " on foot"], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /1 images, 1 boxes, categories ulcer/);
+      assert.match(r.stdout, /1 images, 1 boxes, 0 negatives/);
+      assert.match(r.stdout, /boxes per category: ulcer 1/);
       const coco = JSON.parse(readFileSync(join(out, "annotations.json"), "utf8"));
       assert.deepEqual(coco.categories[0].prompt, { prefix: "", name: "ulcer", suffix: " on foot" });
       assert.deepEqual(coco.annotations[0].bbox, [5, 5, 10, 10]);
     });
+  });
+  it("convert - several mask files per image: one box per file (objects: mask) or per component; empty masks are negatives", async () => {
+    const root = tempDir();
+    const white: [number, number, number] = [255, 255, 255];
+    for (const n of ["a (1)", "a (2)", "n (1)"]) await writeImage(join(root, `cls/images/${n}.png`), 40, 30, rgbImage(40, 30, [90, 90, 90]), "png");
+    // a (1): two lesions, one per file; the first drawn in two touching-free pieces.
+    await writeImage(join(root, "cls/mask/a (1)_mask.png"), 40, 30, rgbImage(40, 30, [0, 0, 0], [{ box: [2, 2, 4, 4], color: white }, { box: [8, 2, 4, 4], color: white }]), "png");
+    await writeImage(join(root, "cls/mask/a (1)_mask_1.png"), 40, 30, rgbImage(40, 30, [0, 0, 0], [{ box: [20, 10, 10, 10], color: white }]), "png");
+    await writeImage(join(root, "cls/mask/a (2)_mask.png"), 40, 30, rgbImage(40, 30, [0, 0, 0], [{ box: [5, 5, 6, 6], color: white }]), "png");
+    await writeImage(join(root, "cls/mask/n (1)_mask.png"), 40, 30, rgbImage(40, 30, [0, 0, 0]), "png");
+    // Images and masks under one root, walked recursively: a mask is never taken for an image.
+    const perFile = await convertMasks({ images: root, masks: root, recursive: true, objects: "mask", minArea: 4, category: "lesion", out: join(tempDir(), "a") });
+    assert.equal(perFile.images, 3);
+    assert.equal(perFile.negatives, 1);
+    assert.match(perFile.notes.join("\n"), /1 image\(s\) have several mask files/);
+    const ds = await valid(perFile.out);
+    assert.deepEqual(boxesOf(ds, "a (1).png").map((b) => b.bbox), [[2, 2, 10, 4], [20, 10, 10, 10]]);
+    assert.deepEqual(boxesOf(ds, "n (1).png"), []);
+    const perComponent = await convertMasks({ images: join(root, "cls/images"), masks: join(root, "cls/mask"), minArea: 4, category: "lesion", out: join(tempDir(), "b") });
+    assert.deepEqual(boxesOf(await valid(perComponent.out), "a (1).png").map((b) => b.bbox), [[2, 2, 4, 4], [8, 2, 4, 4], [20, 10, 10, 10]]);
+  });
+
+  it("convert - masks named with a prefix (pN.tiff), and a mask with only specks under --min-area is a named negative", async () => {
+    const root = tempDir();
+    const white: [number, number, number] = [255, 255, 255];
+    await writeImage(join(root, "images/1.png"), 30, 30, rgbImage(30, 30, [90, 90, 90]), "png");
+    await writeImage(join(root, "images/2.png"), 30, 30, rgbImage(30, 30, [90, 90, 90]), "png");
+    await writeImage(join(root, "masks/p1.tiff"), 30, 30, rgbImage(30, 30, [0, 0, 0], [{ box: [3, 4, 10, 12], color: white }]), "tiff");
+    await writeImage(join(root, "masks/p2.tiff"), 30, 30, rgbImage(30, 30, [0, 0, 0], [{ box: [3, 4, 2, 2], color: white }]), "tiff");
+    const r = await convertMasks({ images: join(root, "images"), masks: join(root, "masks"), maskPrefix: "p", minArea: 10, category: "polyp", out: join(tempDir(), "m") });
+    assert.deepEqual(boxesOf(await valid(r.out), "1.png").map((b) => b.bbox), [[3, 4, 10, 12]]);
+    assert.equal(r.negatives, 1);
+    assert.ok(r.notes.some((n) => n.startsWith("1 id: 2: the mask marks only regions under 10 px")));
+    const none = await convertMasks({ images: join(root, "images"), masks: join(root, "masks"), minArea: 10, category: "polyp", out: join(tempDir(), "n") }).catch((e: Error) => e);
+    assert.match(String(none), /nothing to convert: no images were found \(skipped: 2 ids: 1, 2: no mask file found/);
+  });
+
+  it("convert - RGB colours that share a name are one class, their pixels joined", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/a.jpeg"), 40, 40, rgbImage(40, 40, [150, 80, 70]), "jpeg");
+    // A red and a green region that touch: one polyp, not two.
+    await writeImage(join(root, "masks/a.png"), 40, 40, rgbImage(40, 40, [0, 0, 0], [{ box: [2, 2, 10, 10], color: [250, 5, 5] }, { box: [12, 2, 6, 10], color: [3, 240, 10] }, { box: [30, 30, 6, 6], color: [0, 255, 0] }]), "png");
+    const r = await convertRgbMasks({ images: join(root, "images"), masks: join(root, "masks"), minArea: 4, classes: [{ color: [255, 0, 0], name: "polyp" }, { color: [0, 255, 0], name: "polyp" }], out: join(tempDir(), "p") });
+    assert.deepEqual(r.categories, ["polyp"]);
+    assert.deepEqual(boxesOf(await valid(r.out), "a.jpeg").map((b) => b.bbox), [[2, 2, 16, 10], [30, 30, 6, 6]]);
+    assert.match(r.notes[0], /polyp \(255,0,0\) \+ polyp \(0,255,0\): 1/);
+  });
+
+  it("convert - VOC boxes in the pixels of another <size> are scaled to the file; a rotated file is refused", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/x.jpeg"), 64, 64, rgbImage(64, 64, [100, 100, 100]), "jpeg");
+    mkdirSync(join(root, "xml"));
+    const xml = (w: number, h: number): string =>
+      `<annotation><filename>x</filename><size><width>${w}</width><height>${h}</height></size><object><name>TB</name><bndbox><xmin>101</xmin><ymin>51</ymin><xmax>200</xmax><ymax>100</ymax></bndbox></object></annotation>`;
+    writeFileSync(join(root, "xml/x.xml"), xml(256, 128));
+    const r = await convertVoc({ annotations: join(root, "xml"), images: join(root, "images"), out: join(tempDir(), "v") });
+    // 256x128 -> 64x64: x by 1/4, y by 1/2.
+    assert.deepEqual(boxesOf(await valid(r.out), "x.jpeg").map((b) => b.bbox), [[25, 25, 25, 25]]);
+    assert.match(r.notes[0], /^scaled boxes from the XML <size> \(the original image's size\) to the image files' sizes for 1 of 1 images/);
+    await writeImage(join(root, "images/x.jpeg"), 64, 32, rgbImage(64, 32, [100, 100, 100]), "jpeg");
+    writeFileSync(join(root, "xml/x.xml"), xml(32, 64));
+    await assert.rejects(convertVoc({ annotations: join(root, "xml"), images: join(root, "images"), out: join(tempDir(), "w") }), /1 image\(s\) have a size the boxes cannot be scaled to: width and height are swapped/);
+  });
+
+  it("convert - an Ultralytics YOLO folder: names as a map, a foreign path: ignored, labels beside images; empty classes can be dropped", async () => {
+    const root = tempDir();
+    for (const [split, n] of [["train", "t1"], ["valid", "v1"]]) {
+      await writeImage(join(root, `${split}/images/${n}.png`), 100, 50, rgbImage(100, 50, [90, 90, 90]), "png");
+      mkdirSync(join(root, `${split}/labels`), { recursive: true });
+    }
+    writeFileSync(join(root, "train/labels/t1.txt"), "0 0.5 0.5 0.2 0.4\n");
+    writeFileSync(join(root, "valid/labels/v1.txt"), "1 0.1 0.1 0.1 0.1\n3 0.5 0.5 0.1 0.1\n");
+    writeFileSync(join(root, "data.yaml"), "path: /kaggle/input/somewhere\ntrain: train/images\nval: valid/images\ntest: valid/images\nnc: 4\nnames:\n  0: nodule\n  1: cyst\n  2: unused\n  3: spare\n");
+    const r = await convertYoloFolder(root, { out: join(tempDir(), "u"), dropEmptyCategories: true });
+    assert.deepEqual(r.categories, ["nodule", "cyst", "spare"]);
+    const notes = r.notes.join("\n");
+    assert.match(notes, /data.yaml: ignored path: \/kaggle\/input\/somewhere/);
+    assert.match(notes, /data.yaml: test is the same folder as val/);
+    assert.match(notes, /left out 1 category that no box uses: unused/);
+    const ds = await valid(r.out);
+    assert.deepEqual(boxesOf(ds, "t1.png"), [{ bbox: [40, 15, 20, 20], cat: "nodule" }]);
+    assert.deepEqual(boxesOf(ds, "v1.png").map((b) => b.cat), ["cyst", "spare"]);
+    const records = (JSON.parse(readFileSync(join(r.out, "annotations.json"), "utf8")) as { images: { source_split: string }[] }).images;
+    assert.deepEqual(records.map((im) => im.source_split), ["train", "val"]);
+    writeFileSync(join(root, "data.yaml"), "train: train/images\nnames: [a, b]\nnc: 3\n");
+    assert.throws(() => readYoloLayout(root), /data.yaml: nc is 3 but names lists 2 classes/);
+  });
+
+  it("convert - Aperio XML regions (plain and gzip) become instance boxes, and tiling clips them, slivers becoming ignore regions", async () => {
+    const root = tempDir();
+    await writeImage(join(root, "images/s1.png"), 40, 40, rgbImage(40, 40, [200, 150, 200]), "png");
+    await writeImage(join(root, "images/s2.png"), 40, 40, rgbImage(40, 40, [200, 150, 200]), "png");
+    await writeImage(join(root, "images/s3.png"), 40, 40, rgbImage(40, 40, [200, 150, 200]), "png");
+    const region = (id: number, pts: number[][]): string => `<Region Id="${id}"><Vertices>${pts.map(([x, y]) => `<Vertex X="${x}" Y="${y}" Z="0"/>`).join("")}</Vertices></Region>`;
+    const doc = (regions: string[]): string => `<Annotations MicronsPerPixel="0.25"><Annotation Id="1"><Regions>${regions.join("")}</Regions></Annotation></Annotations>`;
+    mkdirSync(join(root, "xml"));
+    // s1: a nucleus inside the top-left tile, one across the vertical tile edge (x = 20) mostly on the left, and a degenerate region.
+    writeFileSync(join(root, "xml/s1.xml"), doc([region(1, [[2, 2], [8.5, 2], [8.5, 6], [2, 6]]), region(2, [[10, 10], [21, 10], [21, 14], [10, 14]]), region(3, [[5, 5], [6, 6]])]));
+    writeFileSync(join(root, "xml/s2.xml.gz"), gzipSync(doc([region(1, [[30, 30], [35, 30], [35, 36]])])));
+    const whole = await convertAperio({ images: join(root, "images"), annotations: join(root, "xml"), category: "nucleus", out: join(tempDir(), "w") });
+    assert.equal(whole.images, 2);
+    assert.deepEqual(boxesOf(await valid(whole.out), "s1.png").map((b) => b.bbox), [[2, 2, 6.5, 4], [10, 10, 11, 4]]);
+    assert.deepEqual(boxesOf(await valid(whole.out), "s2.png").map((b) => b.bbox), [[30, 30, 5, 6]]);
+    assert.match(whole.skipped.join("\n"), /s1.xml: region 3 has 2 vertices and no area/);
+    assert.match(whole.skipped.join("\n"), /1 id: s3 have no <id>\.xml or <id>\.xml\.gz/);
+    const tiled = await convertAperio({ images: join(root, "images"), annotations: join(root, "xml"), category: "nucleus", tile: parseTileSpec("2x2"), out: join(tempDir(), "t") });
+    assert.equal(tiled.images, 8);
+    const ds = await valid(tiled.out);
+    const coco = JSON.parse(readFileSync(join(tiled.out, "annotations.json"), "utf8")) as { images: { file_name: string; source_image: string }[]; annotations: { image_id: number; bbox: number[]; iscrowd: number }[] };
+    const of = (file: string): number[][] => coco.annotations.filter((a) => coco.images[a.image_id - 1].file_name === `images/${file}`).map((a) => [...a.bbox, a.iscrowd]);
+    // The edge-crossing nucleus keeps 10 of its 11 px on the left (an object) and 1 px on the right (a sliver: ignored).
+    assert.deepEqual(of("s1_r0c0.png"), [[2, 2, 6.5, 4, 0], [10, 10, 10, 4, 0]]);
+    assert.deepEqual(of("s1_r0c1.png"), [[0, 10, 1, 4, 1]]);
+    assert.deepEqual(of("s2_r1c1.png"), [[10, 10, 5, 6, 0]]);
+    assert.equal(coco.images.find((im) => im.file_name === "images/s2_r1c1.png")!.source_image, "s2");
+    assert.equal(ds.images.every((im) => im.width === 20 && im.height === 20), true);
+    assert.equal(tiled.negatives, 6);
+    assert.throws(() => parseTileSpec("1x1"), /--tile must be ROWSxCOLS with at least two tiles/);
   });
 });

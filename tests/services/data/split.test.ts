@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { assembleSuite, assignSplits, convertYolo, readGroupFile, readSuiteIndex, splitDataset, DataArgumentError } from "../../../services/data/index.js";
+import { assembleSuite, assignEveryNth, assignSplits, convertYolo, readGroupFile, readSuiteIndex, splitDataset, DataArgumentError } from "../../../services/data/index.js";
 import { rgbImage, tempDir, writeImage } from "./helpers.js";
 
 const ids = Array.from({ length: 100 }, (_, i) => `img${String(i).padStart(3, "0")}`);
@@ -26,6 +26,35 @@ describe("data split", () => {
       for (let g = 0; g < 20; g++) assert.equal(new Set(ids.slice(g * 5, g * 5 + 5).map((id) => a.get(id))).size, 1);
       assert.equal([...a.values()].filter((v) => v === "test").length, 30);
     }
+  });
+
+  it("split - every 5th id by sorted order is test, whatever order the ids come in; every 5th of the rest is val", () => {
+    const shuffled = [...ids].sort((a, b) => (a.slice(-1) < b.slice(-1) ? -1 : a.slice(-1) > b.slice(-1) ? 1 : a < b ? -1 : 1));
+    const a = assignEveryNth(shuffled, 5);
+    assert.deepEqual([...a].filter(([, s]) => s === "test").map(([id]) => id).sort(), ids.filter((_, i) => i % 5 === 4));
+    assert.ok([...a.values()].every((s) => s !== "val"));
+    const v = assignEveryNth(ids, 5, 4);
+    const count = (s: string): number => [...v.values()].filter((x) => x === s).length;
+    assert.deepEqual([count("train"), count("val"), count("test")], [60, 20, 20]);
+    assert.equal(v.get("img004"), "test");
+    assert.equal(v.get("img003"), "val"); // the 4th of the non-test ids img000..img003
+    assert.throws(() => assignEveryNth(ids, 1), /--every must be an integer >= 2/);
+  });
+
+  it("split - --every and an explicit assignment write only the splits they use", async () => {
+    const root = tempDir();
+    for (const n of ["a", "b", "c", "d", "e", "f"]) await writeImage(join(root, `images/${n}.png`), 16, 16, rgbImage(16, 16, [n.charCodeAt(0), 50, 60]), "png");
+    const conv = join(root, "conv");
+    await convertYolo({ images: join(root, "images"), labels: join(root, "labels"), classes: ["polyp"], out: conv });
+    const every = await splitDataset({ src: conv, out: join(root, "every"), seed: 0, every: { test: 3 } });
+    assert.deepEqual(every.counts, { train: 4, test: 2 });
+    const split = JSON.parse(readFileSync(join(root, "every", "split.json"), "utf8")) as { rule: string; ids: Record<string, string[]> };
+    assert.equal(split.rule, "every");
+    assert.deepEqual(split.ids.test, ["c", "f"]);
+    const only = await splitDataset({ src: conv, out: join(root, "only"), seed: 0, assignment: new Map(["a", "b", "c"].map((id) => [id, "test"] as const)), include: new Set(["a", "b", "c"]) });
+    assert.deepEqual(only.counts, { test: 3 });
+    await assert.rejects(splitDataset({ src: conv, out: join(root, "bad"), seed: 0, assignment: new Map([["a", "test"]]) }), /5 image id\(s\) have no split in the given assignment/);
+    await assert.rejects(splitDataset({ src: conv, out: join(root, "bad2"), seed: 0, assignment: new Map(["a", "b", "c", "d", "e", "f"].map((id) => [id, "train"] as const)) }), /the assignment puts no image in test/);
   });
 
   it("split - bad fractions and group files are refused by name", () => {

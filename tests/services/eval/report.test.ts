@@ -125,7 +125,7 @@ describe("report", () => {
     assert.doesNotMatch(md, /^> /m);
   });
 
-  it("report - the summary has name, strategy, state, seed, model, sites, options, duration and a hyperparameter table; lineage uses short ids", async () => {
+  it("report - the summary has name, strategy, state, seed, model, sites, options, duration, replay and a hyperparameter table; lineage uses short ids; no raw JSON", async () => {
     const dir = sampleRunDir();
     const v = (c: string) => c.repeat(64);
     writeFileSync(
@@ -150,6 +150,7 @@ describe("report", () => {
           { version: v("b"), parent: v("a"), step: 0, strategy: "rehearsal", sites: ["site-1-kvasir"] },
         ],
         rejected_updates: [{ update_id: "u1", site_id: "site-2-clinicdb", task_id: "0f1e2d3c-4b5a-4968-8776-655443322110", reason: "norm 1e9 exceeds the bound 1e4" }],
+        replay: { requested: 20, received: 4, received_per_step: { "0": 4, "10": 0, "2": 0 } },
         error: null,
       }),
     );
@@ -163,6 +164,8 @@ describe("report", () => {
     assert.match(md, /\| version \| parent \| step \| strategy \| trained at \|\n\|---\|---\|---\|---\|---\|\n\| aaaaaaaaaaaa \| – \| base \| base \| – \|\n\| bbbbbbbbbbbb \| aaaaaaaaaaaa \| 0 \| rehearsal \| site-1-kvasir \|/);
     assert.match(md, /\| 0 \| kvasir \| site-1-kvasir \| closed \| bbbbbbbbbbbb \| site-9 \|/, "steps with dropouts");
     assert.match(md, /\| site-2-clinicdb \| 0f1e2d3c \| norm 1e9 exceeds the bound 1e4 \|/, "rejected updates");
+    assert.ok(md.includes("| **replay** | 4 exemplar(s) received of 20 asked for |"), "replay in the summary");
+    assert.match(md, /## Replay buffer\n\n.*\n\n\| step \| exemplars received \|\n\|---\|---\|\n\| 0 \| 4 \|\n\| 2 \| 0 \|\n\| 10 \| 0 \|/, "replay per step, in step order");
     assert.ok(!md.includes(v("a")) && !/\{"/.test(md), "no whole version id and no raw JSON in the Markdown");
     const html = readFileSync(join(dir, "report", "report.html"), "utf8");
     assert.ok(html.includes(`<td class="t" title="${v("b")}"><code>bbbbbbbbbbbb</code></td>`), "the whole id on hover");

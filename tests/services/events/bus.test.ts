@@ -163,18 +163,27 @@ describe("events (no NATS)", () => {
     await bus.close();
   });
 
-  it("events - a throwing sink or subscriber does not reach the caller", async () => {
+  it("events - a throwing sink or subscriber does not reach the caller, is logged, and is called again for the next event", async () => {
+    const { logger, lines } = captureLogger();
+    let sinkCalls = 0;
+    let handlerCalls = 0;
     const bus = await createEventBus({
-      logger: silentLogger(),
+      logger,
       sink: () => {
+        sinkCalls++;
         throw new Error("disk full");
       },
     });
     await bus.subscribe("medfcl.>", () => {
+      handlerCalls++;
       throw new Error("bad handler");
     });
     await bus.publish({ type: "run.failed", runId: "r", reason: "x" });
+    await bus.publish({ type: "run.failed", runId: "r2", reason: "y" });
     await bus.close();
+    assert.equal(sinkCalls, 2, "the sink ran for both events");
+    assert.equal(handlerCalls, 2, "the subscriber ran for both events");
+    assert.equal(lines().filter((l) => /event sink threw/.test(String(l.msg)) && l.err === "disk full").length, 2, "each sink failure is logged with its error");
   });
 
   it("events - an unreachable NATS URL is a clear error naming the URL", async () => {

@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import { configHash, encodeCaption, explicitPads, modelConfig, paramSpecs, tokenId, vocabSize } from "../../../services/model/index.js";
+import { SPECIAL_TOKENS, WORDS } from "../../../services/model/vocab.js";
 
 describe("model", () => {
   it("model - caption joins prefix+name+suffix with '. ' and marks only each name's tokens", () => {
@@ -27,6 +29,15 @@ describe("model", () => {
     assert.equal(a, tokenId("xylophonoma", cfg));
     assert.ok(a >= vocabSize(cfg) - cfg.oovBuckets && a < vocabSize(cfg));
     assert.ok(tokenId("polyp", cfg) < vocabSize(cfg) - cfg.oovBuckets);
+  });
+
+  it("model - the committed vocabulary is frozen: 3 special tokens and 230 distinct words, pinned by sha256", () => {
+    // Changing the list in any way (appending too) changes the token embedding's shape and moves
+    // every hashed row, so every checkpoint stops fitting. A new vocabulary is a new model config.
+    assert.equal(new Set(WORDS).size, 230);
+    assert.equal(SPECIAL_TOKENS.length + new Set(WORDS).size, 233, "known tokens");
+    assert.equal(createHash("sha256").update(JSON.stringify([SPECIAL_TOKENS, WORDS])).digest("hex"), "452e9f6ea2952439cf2171f946c2301d7841299f178aa19f3fbc8bc2f2f5288b");
+    assert.equal(vocabSize(modelConfig("nano")), SPECIAL_TOKENS.length + WORDS.length + 64);
   });
 
   it("model - a caption longer than maxTokens is refused with advice", () => {

@@ -12,6 +12,7 @@ import { syntheticBatch } from "./fixtures.js";
 import { readFileSync } from "node:fs";
 import { detectorFromWeights, importBaseModel } from "../../../../services/model/index.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../../../helpers/shared.js";
+import { assertClose, type Tolerance } from "../../../helpers/close.js";
 
 /** tfjs autodiff of the same loss (the reference), for the given parameter names. */
 function tfjsGradients(det: TfDetector, batch: TrainBatch, names: string[]): { loss: number; grads: TensorMap } {
@@ -34,11 +35,15 @@ function tfjsGradients(det: TfDetector, batch: TrainBatch, names: string[]): { l
   return { loss, grads: out };
 }
 
-function maxRel(a: Float32Array, ref: Float32Array): number {
-  let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - ref[i]) / Math.max(1, Math.abs(ref[i])));
-  return e;
-}
+/**
+ * onnxruntime's graph gradients against tfjs autodiff. Measured on nano: |Δ| ≤ 6.1e-5 where the
+ * tensor's largest |g| is 69, ≤ 3.1e-6 of each tensor's largest |g|. Every trainable tensor's
+ * largest |g| is above 1e-2 except those whose exact gradient is 0 (the attention key bias, to
+ * which softmax is invariant; YOLOX convs that feed nothing), so a zeroed or sign-flipped tensor
+ * fails here.
+ */
+const GRADIENT_TOLERANCE: Tolerance = { atol: 2e-5, rtol: 5e-4 };
+const LOSS_TOLERANCE: Tolerance = { atol: 1e-6, rtol: 1e-4 };
 
 describe("ort-train parity with tfjs", () => {
   before(async () => {
@@ -46,7 +51,7 @@ describe("ort-train parity with tfjs", () => {
   });
 
   for (const freezeStages of [0, 2]) {
-    it(`ort-train parity - nano (freeze ${freezeStages}): every trainable parameter's gradient matches tfjs within 1e-4 of max(1,|g|)`, async () => {
+    it(`ort-train parity - nano (freeze ${freezeStages}): every trainable parameter's gradient matches tfjs within 2e-5 + 5e-4·|g|`, async () => {
       const cfg = modelConfig("nano");
       const det = createDetector(cfg, 3);
       const st = new OrtStepper(cfg, det.getWeights(), { ...fromScratchTrainOptions(), freezeStages }, { threads: 2 });
@@ -57,12 +62,9 @@ describe("ort-train parity with tfjs", () => {
         assert.equal(names.length, det.specs.length - (freezeStages === 2 ? 4 : 0));
         assert.ok(!names.includes("image.stem.weight") || freezeStages === 0, "the stem is frozen");
         const ref = tfjsGradients(det, batch, names);
-        assert.ok(Math.abs(ort.loss - ref.loss) / Math.max(1, ref.loss) <= 1e-4, `loss ${ort.loss} vs ${ref.loss}`);
+        assertClose(ort.loss, ref.loss, LOSS_TOLERANCE, "loss");
         assert.equal(ort.grads.size, names.length);
-        for (const n of names) {
-          const e = maxRel(ort.grads.get(n)!.data, ref.grads.get(n)!.data);
-          assert.ok(e <= 1e-4, `${n}: max relative difference ${e.toExponential(2)}`);
-        }
+        for (const n of names) assertClose(ort.grads.get(n)!.data, ref.grads.get(n)!.data, GRADIENT_TOLERANCE, `gradient of ${n}`);
       } finally {
         await st.release();
         det.dispose();
@@ -72,7 +74,7 @@ describe("ort-train parity with tfjs", () => {
 
   describe("on the pretrained base", () => {
     if (!haveShared("ort-train yolox parity", [YOLOX_NANO_ONNX()])) return;
-    it("ort-train parity - yolox-nano (freeze 2): every trainable parameter's gradient matches tfjs within 1e-4 of max(1,|g|)", async () => {
+    it("ort-train parity - yolox-nano (freeze 2): every trainable parameter's gradient matches tfjs within 2e-5 + 5e-4·|g|", async () => {
       const { config, weights } = importBaseModel("yolox-nano", readFileSync(YOLOX_NANO_ONNX()), 3, { inputSize: 64 });
       const det = detectorFromWeights(config, weights);
       const st = new OrtStepper(config, det.getWeights(), { ...fromScratchTrainOptions(), freezeStages: 2 }, { threads: 2 });
@@ -83,11 +85,8 @@ describe("ort-train parity with tfjs", () => {
         const frozen = Object.entries(config.backbone!.params).filter(([, p]) => p.group === "stem" || p.group === "stage1").map(([n]) => n);
         assert.ok(frozen.length > 0 && frozen.every((n) => !names.includes(n)), "stem and dark2 get no gradient");
         const ref = tfjsGradients(det, batch, names);
-        assert.ok(Math.abs(ort.loss - ref.loss) / Math.max(1, ref.loss) <= 1e-4, `loss ${ort.loss} vs ${ref.loss}`);
-        for (const n of names) {
-          const e = maxRel(ort.grads.get(n)!.data, ref.grads.get(n)!.data);
-          assert.ok(e <= 1e-4, `${n}: max relative difference ${e.toExponential(2)}`);
-        }
+        assertClose(ort.loss, ref.loss, LOSS_TOLERANCE, "loss");
+        for (const n of names) assertClose(ort.grads.get(n)!.data, ref.grads.get(n)!.data, GRADIENT_TOLERANCE, `gradient of ${n}`);
       } finally {
         await st.release();
         det.dispose();
@@ -98,7 +97,8 @@ describe("ort-train parity with tfjs", () => {
   it("ort-train step - one step applies AdamW (two lr groups, decay on weights only, global-norm clip) to the graph's own gradients", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 5);
-    const opts = { ...fromScratchTrainOptions(), lr: 3e-3, textLr: 7e-4, weightDecay: 0.2, gradClip: 2, warmupSteps: 4, freezeStages: 1 };
+    // The raw step's weights: no moving average (ema.test.ts covers that).
+    const opts = { ...fromScratchTrainOptions(), lr: 3e-3, textLr: 7e-4, weightDecay: 0.2, gradClip: 2, warmupSteps: 4, freezeStages: 1, emaDecay: 0 };
     const st = new OrtStepper(cfg, det.getWeights(), opts, { threads: 2 });
     try {
       const batch = syntheticBatch(cfg, 2, 9);
@@ -143,10 +143,11 @@ describe("ort-train parity with tfjs", () => {
 
   // Over many steps the engines drift apart: parameters whose exact gradient is 0 (e.g. the attention
   // key bias, to which softmax is invariant) get float-noise gradients, and Adam turns noise of any size into ±lr steps.
-  it("ort-train parity - nano: 8 AdamW steps give the tfjs Trainer's losses within 1e-3 and its weights within 1e-3", async () => {
+  it("ort-train parity - nano: 8 AdamW steps give the tfjs Trainer's losses within 1e-4 + 1e-3·|loss| and its weights within 1e-3 + 1e-3·|w|", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 11);
-    const opts = { ...fromScratchTrainOptions(), warmupSteps: 3 };
+    // Raw weights on both sides (the moving average is compared in ema.test.ts).
+    const opts = { ...fromScratchTrainOptions(), warmupSteps: 3, emaDecay: 0 };
     const st = new OrtStepper(cfg, det.getWeights(), opts, { threads: 2 });
     const tr = new Trainer(det, opts);
     try {
@@ -154,11 +155,12 @@ describe("ort-train parity with tfjs", () => {
       for (let s = 0; s < 8; s++) {
         const ref = tr.step(batches[s % 3], 8);
         const got = (await st.step(batches[s % 3], 8)).loss;
-        assert.ok(Math.abs(got - ref) / Math.max(1, ref) <= 1e-3, `step ${s}: loss ${got} vs tfjs ${ref}`);
+        assertClose(got, ref, { atol: 1e-4, rtol: 1e-3 }, `step ${s}: loss`);
       }
       const wr = det.getWeights();
       const wo = st.getWeights();
-      for (const [n, t] of wr) assert.ok(maxRel(wo.get(n)!.data, t.data) <= 1e-3, `${n}: ${maxRel(wo.get(n)!.data, t.data)}`);
+      // Weights, not gradients: each drifts by float-noise Adam steps of about lr, hence the floor.
+      for (const [n, t] of wr) assertClose(wo.get(n)!.data, t.data, { atol: 1e-3, rtol: 1e-3 }, n);
     } finally {
       tr.dispose();
       await st.release();
