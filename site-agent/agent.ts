@@ -1,4 +1,4 @@
-import { backoffMs, deltaEncodingWire, retryAfterMs, taskOutcomeWire } from "../services/transport/index.js";
+import { backoffMs, deltaEncodingWire, retryAfterMs, sleepUnlessAborted, taskOutcomeWire } from "../services/transport/index.js";
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -45,11 +45,7 @@ interface AgentState {
   heartbeatMs: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => sleepUnlessAborted(ms, signal);
 
 /** Health file the container HEALTHCHECK (`medfcl agent health`) reads. */
 export function writeHealth(stateDir: string, s: { state: string; taskId: string; heartbeatMs: number }): void {

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import { storageFault, writeAllSync } from "../services/store/index.js";
-import { backoffMs, channelOptions, clientCredentials, isTransient, medfclProto, retryAfterMs, type TlsFiles } from "../services/transport/index.js";
+import { backoffMs, channelOptions, clientCredentials, isTransient, medfclProto, retryAfterMs, sleepUnlessAborted, type TlsFiles } from "../services/transport/index.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 import type { ExemplarInfo, ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
 import type { UpdateHeader } from "../generated/medfcl/v1/UpdateHeader.js";
@@ -36,9 +36,15 @@ export function call<Req, Res>(
   signal?: AbortSignal,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const pending = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res))) as grpc.ClientUnaryCall;
-    // A long poll must not hold a shutdown for its whole wait.
-    signal?.addEventListener("abort", () => pending.cancel(), { once: true });
+    // A long poll must not hold a shutdown for its whole wait. The listener goes with the call: the
+    // agent's signal lives as long as the agent, and one left per call is a leak.
+    const cancel = (): void => pending.cancel();
+    const pending = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      signal?.removeEventListener("abort", cancel);
+      if (err) reject(err);
+      else resolve(res as Res);
+    }) as grpc.ClientUnaryCall;
+    signal?.addEventListener("abort", cancel, { once: true });
   });
 }
 
@@ -208,10 +214,7 @@ export async function withRetry<T>(what: string, op: () => Promise<T>, opts: Ret
       // A coordinator whose disk is full says when to come back; it is not waited on harder than that.
       const delay = Math.max(backoffMs(attempt, { baseMs: base, maxMs: max }), Math.min(retryAfterMs(err) ?? 0, max));
       opts.logger?.warn({ what, attempt, retryInMs: delay, err: (err as Error).message }, "upload failed; retrying");
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        opts.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-      });
+      await sleepUnlessAborted(delay, opts.signal);
       if (opts.signal.aborted) throw err;
     }
   }
