@@ -81,7 +81,7 @@ describe("faults - processes killed and stopped", { timeout: 600_000 * TIME_SCAL
   });
 
   it("faults - an agent stopped (SIGSTOP) past its deadline is a dropout; resumed, its late update is refused and dropped from its spool; the run completes without it", async () => {
-    const rig = new FaultRig({ sites: ["site-a", "site-b"], trainMs: 1500, coordinatorEnv: { MEDFCL_COORDINATOR_TASK_DEADLINE_MS: "8000" } });
+    const rig = new FaultRig({ sites: ["site-a", "site-b"], trainMs: 1500, coordinatorEnv: { MEDFCL_COORDINATOR_TASK_DEADLINE_MS: String(8000 * TIME_SCALE) } });
     await rig.start();
     try {
       const runId = await rig.createRun({ name: "stopped" });

@@ -23,8 +23,9 @@ const repo = join(import.meta.dirname, "..", "..");
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Every wait of the fault suite is multiplied by MEDFCL_TEST_TIME_SCALE (default 1): on a machine
- * shared with other work, processes started at a lower priority may take minutes to start.
+ * Every wait of the fault suite, and the liveness window and deadlines it gives the coordinator, is
+ * multiplied by MEDFCL_TEST_TIME_SCALE (default 1): on a machine shared with other work, processes
+ * started at a lower priority may take minutes to start and stall for many seconds.
  */
 export const TIME_SCALE = Math.max(1, Number(process.env.MEDFCL_TEST_TIME_SCALE ?? "1") || 1);
 
@@ -119,6 +120,8 @@ export class FaultRig {
     if (this.o.uploadBytesPerSec) this.proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(this.listen.split(":")[1]) }, this.o.uploadBytesPerSec);
     this.admin = createAdminClient(this.listen, { insecure: true });
     for (const s of this.o.sites) this.startAgent(s);
+    // A run names its sites, and the coordinator refuses one whose sites have not registered yet.
+    await until("every agent registered", () => [...this.agents.values()].every((a) => a.stderr().includes('"msg":"registered with the coordinator"')));
   }
 
   /** `medfcl coordinator` on the rig's state dir and address; the HTTP port is new each time. */
@@ -127,7 +130,7 @@ export class FaultRig {
     this.coord = await startCoordinatorProcess(this.stateDir, {
       listen: this.listen,
       args: [...this.evalArgs, "--http", this.httpListen],
-      env: { MEDFCL_COORDINATOR_STORAGE_CHECK_MS: "200", MEDFCL_COORDINATOR_HEARTBEAT_INTERVAL_MS: "500", MEDFCL_COORDINATOR_HEARTBEAT_MISSES: "60", MEDFCL_COORDINATOR_DASHBOARD_TOKEN: DASHBOARD_TOKEN, ...this.o.coordinatorEnv },
+      env: { MEDFCL_COORDINATOR_STORAGE_CHECK_MS: "200", MEDFCL_COORDINATOR_HEARTBEAT_INTERVAL_MS: "500", MEDFCL_COORDINATOR_HEARTBEAT_MISSES: String(60 * TIME_SCALE), MEDFCL_COORDINATOR_DASHBOARD_TOKEN: DASHBOARD_TOKEN, ...this.o.coordinatorEnv },
       timeoutMs: 90_000 * TIME_SCALE,
     });
     return this.coord;
@@ -138,9 +141,20 @@ export class FaultRig {
     await this.startCoordinator();
   }
 
+  /**
+   * A GET on the coordinator's HTTP port. fetch reuses kept-alive sockets, and one the server closed
+   * at the same moment fails with ECONNRESET (seen on a loaded machine): that request is sent again
+   * on a new socket. Any other failure (the process is gone: ECONNREFUSED) is thrown.
+   */
   async http(path: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(`http://${this.httpListen}${path}`, { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
-    return { status: res.status, body: await res.text() };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await fetch(`http://${this.httpListen}${path}`, { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
+        return { status: res.status, body: await res.text() };
+      } catch (err) {
+        if (attempt >= 3 || ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code !== "ECONNRESET") throw err;
+      }
+    }
   }
 
   startAgent(site: string, env: NodeJS.ProcessEnv = {}): AgentProc {

@@ -15,8 +15,13 @@ export interface SmallFs {
   fill(leaveBytes: number): void;
   /** Removes the filler: the space is back. */
   unfill(): void;
-  /** Remounts read-only (`ro: true`) or read-write. */
-  remount(opts: { ro: boolean }): void;
+  /**
+   * Makes `path` (a folder on this filesystem) read-only under a running process: a read-only bind
+   * mount of it on itself. A remount of the whole filesystem cannot do that (the kernel refuses it,
+   * EBUSY, while a file is open for writing, and a coordinator keeps its database open): files
+   * already open stay writable, every new file or rename fails with EROFS. Returns the undo.
+   */
+  readOnly(path: string): () => void;
   /** Unmounts and removes the mount point (idempotent). */
   close(): void;
 }
@@ -78,9 +83,25 @@ export function mountTmpfs(sizeBytes: number): SmallFs {
     unfill() {
       rmSync(filler, { force: true });
     },
-    remount({ ro }) {
-      const m = mount(["-o", `remount,${ro ? "ro" : "rw"}`, dir]);
-      if (!m.ok) throw new Error(`remount ${ro ? "ro" : "rw"} ${dir}: ${m.err}`);
+    readOnly(path) {
+      // Bind, then flag the new mount read-only. Should a file be opened for writing through the new
+      // mount in between (EBUSY), the bind is undone and tried again.
+      for (let attempt = 1; ; attempt++) {
+        const bind = mount(["--bind", path, path]);
+        if (!bind.ok) throw new Error(`mount --bind ${path}: ${bind.err}`);
+        const ro = mount(["-o", "remount,bind,ro", path]);
+        if (ro.ok) break;
+        spawnSync("umount", ["-l", path]);
+        if (attempt >= 10) throw new Error(`remount,bind,ro ${path}: ${ro.err}`);
+      }
+      let undone = false;
+      return () => {
+        if (undone) return;
+        undone = true;
+        // Lazy: a reader may hold a file open through the bind; new opens see the writable folder.
+        const r = spawnSync("umount", ["-l", path], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`umount ${path}: ${(r.stderr || r.error?.message || "").trim()}`);
+      };
     },
     close() {
       if (!mounted) return;
