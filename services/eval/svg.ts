@@ -153,11 +153,12 @@ const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b
 export function lineChartSvg(spec: LineChartSpec): string {
   const all = spec.series.flatMap((s) => s.values).filter((v): v is number => v !== null);
   const yMax = spec.yMax ?? Math.max(100, ...all);
-  const width = 720;
   const legendW = Math.max(120, ...spec.series.map((s) => textWidth(s.name, 12) + 40));
   const left = 64;
   const top = 44;
-  const plotW = width - left - legendW - 24;
+  // A long legend widens the figure rather than squeezing the plot.
+  const plotW = Math.max(720 - left - legendW - 24, 440);
+  const width = left + plotW + legendW + 24;
   const plotH = 300;
   const height = top + plotH + 90;
   const n = spec.xLabels.length;
@@ -176,9 +177,13 @@ export function lineChartSvg(spec: LineChartSpec): string {
   }
   out.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="#333"/>`);
   out.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
+  // At most about 15 labels fit under the axis; the others keep their tick only.
+  const labelEvery = Math.max(1, Math.ceil(n / 15));
   spec.xLabels.forEach((l, i) => {
     const x = xAt(i);
     out.push(`<line x1="${x}" x2="${x}" y1="${top + plotH}" y2="${top + plotH + 4}" stroke="#333"/>`);
+    const lastApart = i === n - 1 && i % labelEvery > labelEvery / 2;
+    if (i % labelEvery !== 0 && !lastApart) return;
     out.push(`<text x="${x}" y="${top + plotH + 12}" font-size="11" text-anchor="end" transform="rotate(-30 ${x} ${top + plotH + 12})">${escapeXml(l)}</text>`);
   });
   out.push(`<text x="${left + plotW / 2}" y="${height - 10}" font-size="14" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);

@@ -1,5 +1,6 @@
 // `medfcl privacy deid-dicom` as a hospital script runs it: one process per file, over every file
 // of pydicom's test corpus (MEDFCL_PYDICOM_TESTFILES; .ci/run unpacks Debian's python3-pydicom).
+// It runs the built CLI, as a deployment does (tsx would double each start-up on ~100 files).
 // Each process must exit by itself within 30 s, with either the de-identified file written or an
 // error that names the file. It used to print "N change(s); wrote …" and then never exit on the
 // files that make dcmjs log a warning (MR_small_implicit.dcm, rtdose.dcm, …).
@@ -13,7 +14,13 @@ import { tempDir } from "../services/privacy/fixtures.js";
 
 const EXIT_WITHIN_MS = 30_000;
 const corpus = process.env.MEDFCL_PYDICOM_TESTFILES;
-const missing = corpus && existsSync(join(corpus, "CT_small.dcm")) ? false : `MEDFCL_PYDICOM_TESTFILES=${corpus ?? "(unset)"} does not hold pydicom's CT_small.dcm; set it to pydicom's data/test_files (apt-get download python3-pydicom && dpkg -x, as .ci/run does)`;
+const builtCli = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+const missing =
+  corpus && existsSync(join(corpus, "CT_small.dcm"))
+    ? existsSync(builtCli)
+      ? false
+      : "dist/ is not built (npm run build; make test builds first)"
+    : `MEDFCL_PYDICOM_TESTFILES=${corpus ?? "(unset)"} does not hold pydicom's CT_small.dcm; set it to pydicom's data/test_files (apt-get download python3-pydicom && dpkg -x, as .ci/run does)`;
 
 interface Exit {
   file: string;
@@ -26,7 +33,7 @@ interface Exit {
 
 async function deid(file: string, out: string, secretFile: string): Promise<Exit> {
   const started = Date.now();
-  const r = await runCli(["privacy", "deid-dicom", join(corpus as string, file), "--out", out, "--secret-file", secretFile], { MEDFCL_LOG_LEVEL: "silent" }, EXIT_WITHIN_MS);
+  const r = await runCli(["privacy", "deid-dicom", join(corpus as string, file), "--out", out, "--secret-file", secretFile], { MEDFCL_LOG_LEVEL: "silent" }, EXIT_WITHIN_MS, { built: true });
   return { file, ...r, ms: Date.now() - started };
 }
 

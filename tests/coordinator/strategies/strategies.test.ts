@@ -68,7 +68,7 @@ describe("strategies", () => {
   it("strategies - rehearsal sends no replay at step 0, the sampled buffer later, and asks for exemplars except at the last step", () => {
     const pool = Array.from({ length: 150 }, (_, i) => ({ id: `e${i}`, domain: i < 100 ? "kvasir" : "clinicdb", categoryIds: [1], order: i }));
     const first = createStrategy("rehearsal", { buffer: "100" }).configureRound(ctx("rehearsal", { buffer: "100" }, 0));
-    assert.deepEqual([first.tasks[0].exemplarIds.length, first.tasks[0].hyper.replayRatio, first.tasks[0].exemplarsWanted], [0, 0, 100]);
+    assert.deepEqual([first.tasks[0].exemplarIds.length, first.tasks[0].hyper.replayRatio, first.tasks[0].exemplarsWanted], [0, undefined, 100], "no replay: the ratio is absent, not 0");
     const s = createStrategy("rehearsal", { buffer: "100", mix: "0.5" });
     const later = s.configureRound(ctx("rehearsal", { buffer: "100", mix: "0.5" }, 2, pool));
     assert.equal(later.tasks[0].exemplarIds.length, 100);
