@@ -6,6 +6,7 @@ import type { Db } from "./store.js";
 import type { Hub } from "./hub.js";
 import type { ModelOps } from "./model-ops.js";
 import type { CentralEvaluator } from "./central-evaluation.js";
+import type { StorageGuard } from "./storage-guard.js";
 
 /** Everything a handler or the round runner needs; built once in startCoordinator. */
 export interface CoordinatorContext {
@@ -18,6 +19,8 @@ export interface CoordinatorContext {
   models: ModelOps;
   /** Central evaluation: in this process, or jobs on the JetStream work queue with --nats. */
   central: CentralEvaluator;
+  /** Whether the state dir takes writes (disk-full / disk-error refuse uploads and run creation). */
+  storage: StorageGuard;
   /** Where each run's R.json, base.json and run.json are written for `medfcl audit report`. */
   runsDir: string;
   version: string;

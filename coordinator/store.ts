@@ -258,7 +258,28 @@ export function openDb(path: string): Db {
   return db;
 }
 
+/**
+ * Opens a coordinator database to read only (`store verify`, a dry-run `store gc`), beside a running
+ * coordinator or not; it is neither migrated nor written. A newer schema is refused.
+ */
+export function openDbReadOnly(path: string): Db {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const version = storedSchemaVersion(db);
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
 export const nowIso = (): string => new Date().toISOString();
+
+/** One small committed write, tried before a coordinator that refused writes takes them again. */
+export function probeWrite(db: Db): void {
+  db.prepare("INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(nowIso());
+}
 
 // ---- parsing ----------------------------------------------------------------------------------
 
@@ -366,7 +387,7 @@ export function listSites(db: Db): SiteRecord[] {
   return (db.prepare("SELECT * FROM sites ORDER BY site_id").all() as SiteRow[]).map(siteFromRow);
 }
 
-const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null }>();
+const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null; onError?: (err: unknown) => void }>();
 
 /**
  * Liveness of a site. Every heartbeat and poll touches it, so the writes are gathered and flushed
@@ -381,13 +402,45 @@ export function touchSite(db: Db, siteId: string): void {
     pendingTouches.set(db, p);
   }
   p.at.set(siteId, nowIso());
-  if (!p.timer) {
-    p.timer = setTimeout(() => flushTouches(db), 1000);
-    p.timer.unref();
-  }
+  scheduleFlush(db, p);
 }
 
-/** Writes the gathered liveness now (before close, and on the timer). */
+function scheduleFlush(db: Db, p: NonNullable<ReturnType<typeof pendingTouches.get>>): void {
+  if (p.timer) return;
+  // A timer callback that throws ends the process: a flush that fails (a full disk) keeps its
+  // entries, tells the owner, and is tried again on the next tick.
+  p.timer = setTimeout(() => {
+    p.timer = null;
+    try {
+      flushTouches(db);
+    } catch (err) {
+      p.onError?.(err);
+      if (db.open) scheduleFlush(db, p);
+    }
+  }, 1000);
+  p.timer.unref();
+}
+
+/** When the site was last heard from, counting a touch not yet flushed (a flush may be failing on a full disk). */
+export function lastSeenAt(db: Db, site: SiteRecord): string {
+  const pending = pendingTouches.get(db)?.at.get(site.siteId);
+  return pending && pending > site.lastSeenAt ? pending : site.lastSeenAt;
+}
+
+/** Called with the error of every write-behind flush that fails (it is retried a second later). */
+export function onTouchFlushError(db: Db, fn: (err: unknown) => void): void {
+  let p = pendingTouches.get(db);
+  if (!p) {
+    p = { at: new Map(), timer: null };
+    pendingTouches.set(db, p);
+  }
+  p.onError = fn;
+}
+
+/**
+ * Writes the gathered liveness now (before close, and on the timer). When the write fails, the
+ * entries stay pending (newer touches win) and the error is thrown.
+ */
 export function flushTouches(db: Db): void {
   const p = pendingTouches.get(db);
   if (!p) return;
@@ -397,9 +450,14 @@ export function flushTouches(db: Db): void {
   const stmt = db.prepare("UPDATE sites SET last_seen_at = ? WHERE site_id = ?");
   const entries = [...p.at];
   p.at.clear();
-  db.transaction(() => {
-    for (const [siteId, at] of entries) stmt.run(at, siteId);
-  })();
+  try {
+    db.transaction(() => {
+      for (const [siteId, at] of entries) stmt.run(at, siteId);
+    })();
+  } catch (err) {
+    for (const [siteId, at] of entries) if (!p.at.has(siteId)) p.at.set(siteId, at);
+    throw err;
+  }
 }
 
 // ---- runs and steps ---------------------------------------------------------------------------
@@ -683,6 +741,15 @@ export function openTasksOfSite(db: Db, siteId: string): Task[] {
   return (db.prepare(`SELECT * FROM tasks WHERE site_id = ? AND state IN ${OPEN_STATES_SQL}`).all(siteId) as TaskRow[]).map(taskFromRow);
 }
 
+/** Moves the deadline of each open task of a run `ms` later (the time the run was paused for a full disk). */
+export function extendOpenTaskDeadlines(db: Db, runId: string, ms: number): void {
+  const rows = db.prepare(`SELECT task_id, deadline FROM tasks WHERE run_id = ? AND state IN ${OPEN_STATES_SQL}`).all(runId) as { task_id: string; deadline: string }[];
+  const set = db.prepare("UPDATE tasks SET deadline = ? WHERE task_id = ?");
+  db.transaction(() => {
+    for (const r of rows) set.run(new Date(Date.parse(r.deadline) + ms).toISOString(), r.task_id);
+  })();
+}
+
 /** Whether one of the site's tasks starts from this model version (it may then pull it). */
 export function siteHasTaskFrom(db: Db, siteId: string, version: string): boolean {
   return Boolean(db.prepare("SELECT 1 FROM tasks WHERE site_id = ? AND base_version = ? LIMIT 1").get(siteId, version));
@@ -875,6 +942,51 @@ export function blobReferenced(db: Db, sha256: string): boolean {
   return Boolean(
     db.prepare("SELECT 1 FROM updates WHERE update_id = ? AND accepted = 1 UNION SELECT 1 FROM versions WHERE version = ? UNION SELECT 1 FROM exemplars WHERE exemplar_id = ? LIMIT 1").get(sha256, sha256, sha256),
   );
+}
+
+// ---- retention and integrity (store gc, store verify) ------------------------------------------
+
+/** The blobs the database names, by what they are; `store gc` deletes none of `versions`, `exemplars` or `liveUpdates`. */
+export interface BlobReferences {
+  /** Every model version of every lineage. */
+  versions: Set<string>;
+  exemplars: Set<string>;
+  /** Accepted updates of runs still pending or running (a round may yet aggregate them). */
+  liveUpdates: Set<string>;
+  /** Accepted updates of runs that ended: their record (sha256, site, norm) stays; the bytes are no longer needed. */
+  endedUpdates: Set<string>;
+}
+
+export function blobReferences(db: Db): BlobReferences {
+  const col = (sql: string): Set<string> => new Set((db.prepare(sql).pluck().all() as string[]));
+  const updates = db.prepare("SELECT u.update_id AS id, r.state AS state FROM updates u LEFT JOIN runs r ON r.run_id = u.run_id WHERE u.accepted = 1").all() as { id: string; state: string | null }[];
+  const live = new Set(updates.filter((u) => u.state === "pending" || u.state === "running").map((u) => u.id));
+  return {
+    versions: col("SELECT version FROM versions"),
+    exemplars: col("SELECT exemplar_id FROM exemplars"),
+    liveUpdates: live,
+    endedUpdates: new Set(updates.map((u) => u.id).filter((id) => !live.has(id))),
+  };
+}
+
+/**
+ * Version rows that nothing points to: no run (base, current), step (parent, result), round or
+ * child version names them. A retried aggregation that committed its version but not its round
+ * left such a row beside the real one before both became one commit.
+ */
+export function orphanVersions(db: Db): VersionRecord[] {
+  return (
+    db
+      .prepare(
+        `SELECT * FROM versions v WHERE
+           NOT EXISTS (SELECT 1 FROM runs r WHERE r.base_version = v.version OR r.current_version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.version = v.version OR s.parent_version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM rounds o WHERE o.version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM versions c WHERE c.parent = v.version)
+         ORDER BY v.created_at`,
+      )
+      .all() as VersionRow[]
+  ).map(versionFromRow);
 }
 
 // ---- exemplars --------------------------------------------------------------------------------

@@ -5,11 +5,12 @@ import { connectEvalQueue, runEvalWorker } from "../../services/eval-queue/index
 import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
-import { createAdminClient } from "../../services/transport/index.js";
+import { createAdminClient, retryTransient } from "../../services/transport/index.js";
 import { startCoordinator, StateDirLockedError, StateMismatchError, strategyInfo, strategyNames } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
+import { BAD_IMAGE_POLICIES, type BadImagePolicy } from "../../site-agent/image-check.js";
 import { DELTA_ENCODINGS, MODEL_NAMES, type DeltaEncoding } from "../../services/model/index.js";
 import { DROPOUT_POLICIES, EVALUATION_PLACEMENTS, deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, type DropoutPolicy, type EvaluationPlacement } from "../../services/transport/index.js";
 import { action, choiceOption, commandLogger, ExitCode, globalOptions, numberOption, reportError, withExamples } from "../context.js";
@@ -80,6 +81,7 @@ interface CoordinatorFlags {
   deadlineMs?: number;
   normBound?: number;
   baseWeights?: string;
+  minFreeBytes?: number;
 }
 
 export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): MedfclConfig {
@@ -101,6 +103,7 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
         taskDeadlineMs: f.deadlineMs,
         updateNormBound: f.normBound,
+        minFreeBytes: f.minFreeBytes,
       },
     }),
   });
@@ -121,6 +124,8 @@ interface AgentFlags {
   backend?: string;
   maxTasks?: number;
   serverName?: string;
+  keepModels?: number;
+  badImages?: BadImagePolicy;
 }
 
 function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
@@ -138,6 +143,8 @@ function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
         stateDir: f.stateDir,
         insecure: f.insecure,
         backend: f.backend,
+        keepModels: f.keepModels,
+        badImages: f.badImages,
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
       },
     }),
@@ -168,6 +175,7 @@ export function registerFederation(program: Command): void {
       .option("--eval-max-deliver <n>", "deliveries of an eval job before its cell is reported as failed (coordinator.evalQueue.maxDeliver, default 5)", numberOption("--eval-max-deliver", true))
       .option("--deadline-ms <ms>", "task deadline", numberOption("--deadline-ms", true))
       .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this", numberOption("--norm-bound"))
+      .option("--min-free-bytes <n>", "free bytes the state dir must keep; below it uploads and new runs are refused until there is room (coordinator.minFreeBytes, default 256 MiB; 0 = off)", numberOption("--min-free-bytes", true, { min: 0 }))
       .option("--fresh-state", "start a new database when the existing one is empty, corrupt or of another schema (the old file is kept as .bak)")
       .option("--base-weights <file>", "pretrained base weights for runs whose model is one, e.g. yolox_nano.onnx (coordinator.baseWeights; default: the cache of `medfcl model fetch`)"),
   ).action(
@@ -209,7 +217,9 @@ export function registerFederation(program: Command): void {
       .option("--state-dir <dir>", "audit log, models, privacy state")
       .option("--backend <name>", "wasm | tensorflow | cpu")
       .option("--server-name <host>", "expected name in the coordinator certificate")
-      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true)),
+      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true))
+      .option("--bad-images <policy>", `images that do not decode (checked at start-up): ${BAD_IMAGE_POLICIES.join(" | ")}; skip trains without them and names them, refuse does not start (agent.badImages, default skip)`, choiceOption("--bad-images", BAD_IMAGE_POLICIES))
+      .option("--keep-models <n>", "downloaded models kept besides those of open tasks, most recently used first (agent.keepModels, default 2)", numberOption("--keep-models", true, { min: 0 })),
   ).action(
     action(async (flags: AgentFlags, cmd: Command) => {
       const cfg = agentConfigFrom(cmd, flags);
@@ -382,8 +392,11 @@ export function registerFederation(program: Command): void {
           }).catch(usageOnInvalidArgument);
           process.stdout.write(`${run.run_id} ${run.state}\n`);
           if (f.wait) {
-            const done = await client.waitForRun(run.run_id);
-            process.stdout.write(`${JSON.stringify(await client.getAudit(done.run_id), null, 2)}\n`);
+            // A coordinator restart mid-run is waited out: the run resumes there, and so does the wait.
+            const onRetry = (err: unknown, ms: number): void => void process.stderr.write(`medfcl: the coordinator at ${f.coordinator} is not answering (${(err as Error).message}); trying again in ${(ms / 1000).toFixed(1)} s\n`);
+            const done = await client.waitForRun(run.run_id, { onRetry });
+            const audit = await retryTransient(() => client.getAudit(done.run_id), { onRetry });
+            process.stdout.write(`${JSON.stringify(audit, null, 2)}\n`);
             return done.state === "completed" ? ExitCode.Ok : ExitCode.Failure;
           }
         } finally {
@@ -453,7 +466,7 @@ export function registerFederation(program: Command): void {
             process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
             pending = null;
           };
-          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal });
+          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal, onRetry: (line) => process.stderr.write(`medfcl: ${line}\n`) });
           if (tty && pending) process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
           return state === "completed" || (f.once && state !== "failed") ? ExitCode.Ok : ExitCode.Failure;
         }),

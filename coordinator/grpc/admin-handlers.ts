@@ -7,12 +7,12 @@ import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { modelChunks } from "../site-service.js";
 import { failStream, toGrpcStatus } from "./errors.js";
 
-function unary<Req, Res>(fn: (req: Req) => Res) {
+function unary<Req, Res>(ctx: CoordinatorContext, fn: (req: Req) => Res) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
     try {
       callback(null, fn(call.request));
     } catch (err) {
-      callback(toGrpcStatus(err));
+      callback(toGrpcStatus(ctx.storage.refusal(err, call.getPath())));
     }
   };
 }
@@ -24,7 +24,7 @@ function unary<Req, Res>(fn: (req: Req) => Res) {
  */
 export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string) => void, authorizeAdmin: (call: ServerCallIdentity) => void): AdminServiceHandlers {
   const guarded = <Req, Res>(fn: (req: Req) => Res) => {
-    const inner = unary(fn);
+    const inner = unary(ctx, fn);
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       try {
         authorizeAdmin(call);

@@ -9,6 +9,7 @@ import type { ListRunsResponse__Output } from "../../generated/medfcl/v1/ListRun
 import type { Run__Output } from "../../generated/medfcl/v1/Run.js";
 import { channelOptions, clientCredentials, type TlsFiles } from "./channel.js";
 import { medfclProto } from "./proto.js";
+import { retryTransient } from "./retry.js";
 
 export interface AdminClient {
   createRun(req: CreateRunRequest): Promise<Run__Output>;
@@ -17,8 +18,11 @@ export interface AdminClient {
   getAudit(runId: string): Promise<Audit__Output>;
   /** The bytes of a stored model version, checked against its sha256 (the version's name). */
   pullModelVersion(version: string): Promise<Buffer>;
-  /** Polls GetRun until the run is completed, failed or cancelled. */
-  waitForRun(runId: string, opts?: { pollMs?: number; timeoutMs?: number; onUpdate?: (run: Run__Output) => void }): Promise<Run__Output>;
+  /**
+   * Polls GetRun until the run is completed, failed or cancelled. A coordinator that is away (a
+   * restart: UNAVAILABLE) is waited for with backoff, and `onRetry` hears of each wait.
+   */
+  waitForRun(runId: string, opts?: { pollMs?: number; timeoutMs?: number; onUpdate?: (run: Run__Output) => void; onRetry?: (err: unknown, delayMs: number) => void }): Promise<Run__Output>;
   close(): void;
 }
 
@@ -51,7 +55,7 @@ export function createAdminClient(address: string, opts: { tls?: TlsFiles; insec
     async waitForRun(runId, o = {}) {
       const until = Date.now() + (o.timeoutMs ?? 24 * 3600_000);
       for (;;) {
-        const run = await api.getRun(runId);
+        const run = await retryTransient(() => api.getRun(runId), { onRetry: o.onRetry });
         o.onUpdate?.(run);
         if (["completed", "failed", "cancelled"].includes(run.state)) return run;
         if (Date.now() > until) return run;
