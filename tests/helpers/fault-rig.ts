@@ -53,7 +53,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** A tiny central test set: two 64×64 images with one box each. */
-async function evalSet(dir: string, seed: number): Promise<void> {
+export async function evalSet(dir: string, seed: number): Promise<void> {
   mkdirSync(join(dir, "images"), { recursive: true });
   const images = [];
   const annotations = [];
