@@ -169,9 +169,7 @@ describe("eval workers - central evaluation on a JetStream work queue", { skip: 
     assert.ok(answers.every((a) => a.ok && a.worker === "worker-survivor"), JSON.stringify(answers.map((a) => a.worker)));
   });
 
-  // todo: on 2026-12-06 the cell came back empty as it should, but the audit's missing_reason was ""
-  // (the stored failure did not reach run-artifacts.missingReasons); not yet understood.
-  it("eval workers - a job that fails on every delivery leaves its cell empty with the reason after MaxDeliver", { todo: "missing_reason comes back empty: see the comment above" }, async () => {
+  it("eval workers - a job that fails on every delivery leaves its cell empty with the reason after MaxDeliver", async () => {
     const coord = await startTestCoordinator({ nats: nats.url, evalWorkers: "external", evalQueue: { ackWaitMs: 2000, maxDeliver: 2 }, evalSets: sets, heartbeatMisses: 15 }, detectorModelOps({ evalThreads: 1 }));
     cleanups.push(() => coord.close());
     const stopAgents = await federation(coord, Object.keys(sets));
