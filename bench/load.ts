@@ -7,10 +7,11 @@
  * Rows: idle (no agent: the baseline), then each agent count. Latency is the client-side round trip
  * of Heartbeat (p50, p99, max) over every beat of the window; RSS is the coordinator's VmRSS at the
  * end of the window and VmHWM (peak); CPU is the coordinator's utime+stime over the window, as a
- * percentage of one core. Ratios are against the idle row (CPU, RSS) of the same run. Note that the
- * agents run in this one process: at high counts its own event loop adds to the latency measured.
+ * percentage of one core. Ratios are against the idle row (CPU, RSS) of the same run; RSS per agent
+ * is (RSS − idle RSS) / agents. The agents run in client processes of 250 each (this file with
+ * --client), so that no single client event loop with 1,000 channels is what gets measured.
  *
- * Run: npx tsx bench/load.ts [agents=100,500] [seconds=20] [intervalMs=1500]
+ * Run: npx tsx bench/load.ts [agents=100,500,1000] [seconds=20] [intervalMs=1500]
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -23,11 +24,17 @@ import { call } from "../site-agent/client.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 
 const repo = join(fileURLToPath(import.meta.url), "..", "..");
-const counts = (process.argv[2] ?? "100,500").split(",").map(Number);
-const seconds = Number(process.argv[3] ?? "20");
-const intervalMs = Number(process.argv[4] ?? "1500");
+const clientMode = process.argv[2] === "--client";
+const counts = clientMode ? [] : (process.argv[2] ?? "100,500,1000").split(",").map(Number);
+const seconds = clientMode ? 1 : Number(process.argv[3] ?? "20");
+const intervalMs = Number(clientMode ? process.argv[9] : (process.argv[4] ?? "1500"));
+if (clientMode) {
+  const [address, total, from, to, startAt, endAt] = process.argv.slice(3, 9);
+  process.stdout.write(JSON.stringify(await runSlice(address, Number(total), Number(from), Number(to), Number(startAt), Number(endAt))));
+  process.exit(0);
+}
 if (!counts.every((n) => Number.isInteger(n) && n > 0) || !(seconds > 0) || !(intervalMs > 0)) {
-  process.stderr.write("usage: npx tsx bench/load.ts [agents=100,500] [seconds=20] [intervalMs=1500]\n");
+  process.stderr.write("usage: npx tsx bench/load.ts [agents=100,500,1000] [seconds=20] [intervalMs=1500]\n");
   process.exit(2);
 }
 
@@ -72,19 +79,30 @@ interface Row {
   cpuPct: number;
 }
 
-async function measure(address: string, pid: number, agents: number): Promise<Row> {
+interface SliceResult {
+  latencies: number[];
+  failed: number;
+}
+
+/**
+ * One client process's share of the agents: registers them, then heartbeats until `endAt` (epoch
+ * ms), starting at `startAt`. Run as `bench/load.ts --client ADDRESS TOTAL FROM TO START_AT END_AT
+ * INTERVAL_MS`; prints JSON.
+ */
+async function runSlice(address: string, total: number, from: number, to: number, startAt: number, endAt: number): Promise<SliceResult> {
   const clients: SiteServiceClient[] = [];
   const sessions: string[] = [];
   const manifest = (i: number) => ({ domain: `load-${i}`, task: "polyp", num_images: 10, num_annotations: 10, categories: [{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }], annotations_sha256: "0".repeat(64), num_shareable: 0 });
-  for (let i = 0; i < agents; i++) {
+  const siteId = (i: number): string => `load-site-${total}-${i}`;
+  for (let i = from; i < to; i++) {
     // A local subchannel pool gives each agent its own connection, as separate sites would have.
     clients.push(new (medfclProto().medfcl.v1.SiteService)(address, grpc.credentials.createInsecure(), { ...channelOptions(), "grpc.use_local_subchannel_pool": 1 }) as SiteServiceClient);
   }
   await Promise.all(
-    clients.map(async (c, i) => {
+    clients.map(async (c, k) => {
       for (let attempt = 0; ; attempt++) {
         try {
-          sessions[i] = (await call<object, { session_id: string }>(c.Register.bind(c), { site_id: `load-site-${agents}-${i}`, agent_version: "bench", manifest: manifest(i), backend: "wasm" }, 30_000)).session_id;
+          sessions[k] = (await call<object, { session_id: string }>(c.Register.bind(c), { site_id: siteId(from + k), agent_version: "bench", manifest: manifest(from + k), backend: "wasm" }, 30_000)).session_id;
           return;
         } catch (err) {
           if (attempt > 5) throw err;
@@ -93,18 +111,17 @@ async function measure(address: string, pid: number, agents: number): Promise<Ro
       }
     }),
   );
+  if (Date.now() > startAt) throw new Error(`registering ${to - from} agents took past the window's start; give the bench more time`);
+  await new Promise((r) => setTimeout(r, startAt - Date.now()));
   const latencies: number[] = [];
   let failed = 0;
-  const before = procStat(pid);
-  const t0 = Date.now();
-  const end = t0 + seconds * 1000;
   await Promise.all(
-    clients.map(async (c, i) => {
+    clients.map(async (c, k) => {
       await new Promise((r) => setTimeout(r, Math.random() * intervalMs));
-      while (Date.now() < end) {
+      while (Date.now() < endAt) {
         const s = performance.now();
         try {
-          await call(c.Heartbeat.bind(c), { site_id: `load-site-${agents}-${i}`, session_id: sessions[i], state: "idle", task_id: "", progress: 0, loss: 0 }, 10_000);
+          await call(c.Heartbeat.bind(c), { site_id: siteId(from + k), session_id: sessions[k], state: "idle", task_id: "", progress: 0, loss: 0 }, 10_000);
           latencies.push(performance.now() - s);
         } catch {
           failed++;
@@ -113,11 +130,36 @@ async function measure(address: string, pid: number, agents: number): Promise<Ro
       }
     }),
   );
-  const wall = (Date.now() - t0) / 1000;
-  const after = procStat(pid);
   for (const c of clients) c.close();
-  latencies.sort((a, b) => a - b);
-  return { agents, beats: latencies.length, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? Number.NaN, rssMb: after.rssMb, hwmMb: after.hwmMb, cpuPct: (100 * (after.cpuSec - before.cpuSec)) / wall };
+  return { latencies, failed };
+}
+
+/** Agents per client process: one Node event loop answering 1,000 channels would measure itself, not the coordinator. */
+const AGENTS_PER_CLIENT = 250;
+
+async function measure(address: string, pid: number, agents: number): Promise<Row> {
+  const registerMs = 15_000 + agents * 20;
+  const before = { at: 0, stat: procStat(pid) };
+  const startAt = Date.now() + registerMs;
+  const endAt = startAt + seconds * 1000;
+  const slices: Promise<SliceResult>[] = [];
+  for (let from = 0; from < agents; from += AGENTS_PER_CLIENT) {
+    const to = Math.min(agents, from + AGENTS_PER_CLIENT);
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--client", address, String(agents), String(from), String(to), String(startAt), String(endAt), String(intervalMs)], { cwd: repo, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    slices.push(new Promise((resolve, reject) => child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as SliceResult) : reject(new Error(`client ${from}-${to} exited ${code}`))))));
+  }
+  // The window opens once every client registered its agents (registration is not what is measured).
+  await new Promise((r) => setTimeout(r, startAt - Date.now()));
+  before.stat = procStat(pid);
+  before.at = Date.now();
+  const results = await Promise.all(slices);
+  const wall = (Date.now() - before.at) / 1000;
+  const after = procStat(pid);
+  const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const failed = results.reduce((a, r) => a + r.failed, 0);
+  return { agents, beats: latencies.length, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? Number.NaN, rssMb: after.rssMb, hwmMb: after.hwmMb, cpuPct: (100 * (after.cpuSec - before.stat.cpuSec)) / wall };
 }
 
 async function idle(pid: number): Promise<Row> {
@@ -134,9 +176,10 @@ try {
   const base = rows[0];
   const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
   process.stdout.write(`\nheartbeat load: ${seconds} s per row, one beat per agent every ${intervalMs} ms; coordinator pid ${coord.pid}\n\n`);
-  process.stdout.write("| agents | beats | failed | p50 ms | p99 ms | max ms | coord RSS MB (× idle) | coord peak MB | coord CPU % of a core (− idle) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  process.stdout.write("| agents | beats | failed | p50 ms | p99 ms | max ms | coord RSS MB (× idle) | RSS KiB per agent (over idle) | coord peak MB | coord CPU % of a core (− idle) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const r of rows) {
-    process.stdout.write(`| ${r.agents} | ${r.beats} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rssMb, 0)} (${f(r.rssMb / base.rssMb, 2)}) | ${f(r.hwmMb, 0)} | ${f(r.cpuPct)} (${r.agents ? `+${f(r.cpuPct - base.cpuPct)}` : "-"}) |\n`);
+    const perAgent = r.agents ? f(((r.rssMb - base.rssMb) * 1024) / r.agents) : "-";
+    process.stdout.write(`| ${r.agents} | ${r.beats} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rssMb, 0)} (${f(r.rssMb / base.rssMb, 2)}) | ${perAgent} | ${f(r.hwmMb, 0)} | ${f(r.cpuPct)} (${r.agents ? `+${f(r.cpuPct - base.cpuPct)}` : "-"}) |\n`);
   }
 } finally {
   coord.stop();

@@ -7,6 +7,7 @@ import { request, type IncomingMessage } from "node:http";
 import type { DashboardSnapshot, RunView, SiteView } from "../coordinator/dashboard/snapshot.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { MedfclEvent } from "../services/events/index.js";
+import { backoffMs, sleepUnlessAborted } from "../services/transport/index.js";
 
 export interface WatchOptions {
   /** host:port of the coordinator's HTTP listener. */
@@ -19,6 +20,8 @@ export interface WatchOptions {
   /** Print one frame from the current state and return. */
   once?: boolean;
   signal?: AbortSignal;
+  /** Told (a line for the operator) each time the coordinator could not be reached and a retry is due. */
+  onRetry?: (message: string) => void;
 }
 
 const TERMINAL = ["completed", "failed", "cancelled"];
@@ -133,6 +136,12 @@ export function applyEvent(view: { sites: SiteView[]; run: RunView }, e: MedfclE
         run.error = e.reason;
       }
       return false;
+    case "run.paused":
+      if (run) run.error = `paused while ${e.phase}: ${e.reason}`;
+      return false;
+    case "run.resumed":
+      if (run) run.error = null;
+      return false;
     case "site.registered":
     case "run.created":
     case "exemplar.refused":
@@ -207,22 +216,41 @@ function findRun(snap: DashboardSnapshot, run: string): RunView {
   return r;
 }
 
-/** Watches until the run ends (or the signal aborts); returns the run's final state. */
+/** Whether a failure of the HTTP side is the coordinator being away (restart, network), not a refusal. */
+function transient(err: unknown): boolean {
+  return !(err instanceof MedfclError) || err.code === ErrorCode.Unavailable;
+}
+
+/**
+ * Watches until the run ends (or the signal aborts); returns the run's final state. When the
+ * coordinator goes away (a restart) it reconnects with backoff, reads the state again and follows
+ * the new stream; events are delivered at least once, so each is applied once by its id.
+ */
 export async function watchRun(o: WatchOptions): Promise<string> {
-  let snap = await fetchSnapshot(o);
-  const view = { sites: snap.sites, run: findRun(snap, o.run) };
-  if (o.once || TERMINAL.includes(view.run.state)) {
-    o.render(renderFrame(view.run, view.sites));
-    return view.run.state;
-  }
-  o.render(renderFrame(view.run, view.sites));
-  let lastSeq = snap.lastSeq;
-  for (;;) {
-    if (o.signal?.aborted) return view.run.state;
-    const res = await open(o, `/events?after=${lastSeq}`);
-    let buf = "";
-    res.setEncoding("utf8");
+  const seen = new Set<string>();
+  const seenOrder: string[] = [];
+  const repeated = (e: MedfclEvent): boolean => {
+    if (!e.id) return false;
+    if (seen.has(e.id)) return true;
+    seen.add(e.id);
+    seenOrder.push(e.id);
+    if (seenOrder.length > 5000) seen.delete(seenOrder.shift()!);
+    return false;
+  };
+  let lastState = "unknown";
+  for (let attempt = 0; ; ) {
+    if (o.signal?.aborted) return lastState;
     try {
+      let snap = await fetchSnapshot(o);
+      const view = { sites: snap.sites, run: findRun(snap, o.run) };
+      lastState = view.run.state;
+      o.render(renderFrame(view.run, view.sites));
+      if (o.once || TERMINAL.includes(view.run.state)) return view.run.state;
+      attempt = 0;
+      let lastSeq = snap.lastSeq;
+      const res = await open(o, `/events?after=${lastSeq}`);
+      let buf = "";
+      res.setEncoding("utf8");
       for await (const chunk of res) {
         buf += chunk as string;
         let i: number;
@@ -237,11 +265,14 @@ export async function watchRun(o: WatchOptions): Promise<string> {
           }
           if (!data || id <= lastSeq) continue;
           lastSeq = id;
-          if (applyEvent(view, JSON.parse(data) as MedfclEvent)) {
+          const event = JSON.parse(data) as MedfclEvent;
+          if (repeated(event)) continue;
+          if (applyEvent(view, event)) {
             snap = await fetchSnapshot(o);
             view.sites = snap.sites;
             view.run = findRun(snap, o.run);
           }
+          lastState = view.run.state;
           o.render(renderFrame(view.run, view.sites));
           if (TERMINAL.includes(view.run.state)) {
             res.destroy();
@@ -249,11 +280,16 @@ export async function watchRun(o: WatchOptions): Promise<string> {
           }
         }
       }
+      // The coordinator closed the stream (a restart): read the state again and follow the new one.
     } catch (err) {
-      if (o.signal?.aborted) return view.run.state;
-      throw err;
+      if (o.signal?.aborted) return lastState;
+      if (o.once || !transient(err)) throw err;
+      attempt++;
+      const delay = backoffMs(attempt, { baseMs: 500, maxMs: 10_000 });
+      o.onRetry?.(`the coordinator at ${o.http} is not answering (${(err as Error).message}); trying again in ${(delay / 1000).toFixed(1)} s`);
+      await sleepUnlessAborted(delay, o.signal);
+      continue;
     }
-    // The coordinator closed the stream (restart): reconnect after the last event seen.
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleepUnlessAborted(500, o.signal);
   }
 }

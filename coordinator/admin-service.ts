@@ -41,6 +41,8 @@ function runModel(ctx: CoordinatorContext, requested: string, baseVersion: strin
 /** Validates and stores a run; the caller starts its executor. */
 export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output): Run {
   const input = createRunFromWire(req, (requested) => resolveModel(runModel(ctx, requested, req.base_version)));
+  // A run would fill the state dir further; it is refused until there is room.
+  ctx.storage.assertWritable("CreateRun");
   if (store.getRunByName(ctx.db, input.name)) throw new InvalidRunError(`a run named "${input.name}" already exists; pick another name`, "name");
   createStrategy(input.strategy, input.options); // validates the name and the strategy's options
   for (const s of input.sites) if (!store.getSite(ctx.db, s)) throw new InvalidRunError(`site "${s}" is not registered; start its agent first`, "sites");

@@ -5,6 +5,8 @@ import type { BlobStore } from "../services/store/index.js";
 import type { Db } from "./store.js";
 import type { Hub } from "./hub.js";
 import type { ModelOps } from "./model-ops.js";
+import type { CentralEvaluator } from "./central-evaluation.js";
+import type { StorageGuard } from "./storage-guard.js";
 
 /** Everything a handler or the round runner needs; built once in startCoordinator. */
 export interface CoordinatorContext {
@@ -15,6 +17,10 @@ export interface CoordinatorContext {
   events: EventBus;
   hub: Hub;
   models: ModelOps;
+  /** Central evaluation: in this process, or jobs on the JetStream work queue with --nats. */
+  central: CentralEvaluator;
+  /** Whether the state dir takes writes (disk-full / disk-error refuse uploads and run creation). */
+  storage: StorageGuard;
   /** Where each run's R.json, base.json and run.json are written for `medfcl audit report`. */
   runsDir: string;
   version: string;

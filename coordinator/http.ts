@@ -4,6 +4,8 @@ import type { CoordinatorContext } from "./context.js";
 import type { DashboardFeed, FeedEntry } from "./dashboard/feed.js";
 import { DASHBOARD_CSP, dashboardPage } from "./dashboard/page.js";
 import { dashboardSnapshot } from "./dashboard/snapshot.js";
+import { BLOB_KINDS, blobInventory, blobUsage } from "./maintenance.js";
+import { STORAGE_STATES } from "./storage-guard.js";
 import * as store from "./store.js";
 
 /** Prometheus text format: counts operators alert on (sites, runs by state, rejected updates). */
@@ -13,7 +15,7 @@ export function metricsText(ctx: CoordinatorContext): string {
   const silentMs = ctx.config.heartbeatIntervalMs * ctx.config.heartbeatMisses;
   lines.push("# HELP medfcl_sites Registered sites.", "# TYPE medfcl_sites gauge", `medfcl_sites ${sites.length}`);
   lines.push("# HELP medfcl_sites_alive Sites heard from within the heartbeat window.", "# TYPE medfcl_sites_alive gauge");
-  lines.push(`medfcl_sites_alive ${sites.filter((s) => Date.now() - Date.parse(s.lastSeenAt) <= silentMs).length}`);
+  lines.push(`medfcl_sites_alive ${sites.filter((s) => Date.now() - Date.parse(store.lastSeenAt(ctx.db, s)) <= silentMs).length}`);
   lines.push("# HELP medfcl_runs Runs by state.", "# TYPE medfcl_runs gauge");
   const byState = store.runCountsByState(ctx.db);
   for (const r of byState) lines.push(`medfcl_runs{state="${r.state}"} ${r.n}`);
@@ -21,7 +23,32 @@ export function metricsText(ctx: CoordinatorContext): string {
   lines.push("# HELP medfcl_updates_total Updates received.", "# TYPE medfcl_updates_total counter");
   for (const u of upd) lines.push(`medfcl_updates_total{accepted="${u.accepted ? "true" : "false"}"} ${u.n}`);
   lines.push("# HELP medfcl_exemplars Stored replay exemplars.", "# TYPE medfcl_exemplars gauge", `medfcl_exemplars ${store.exemplarCount(ctx.db)}`);
+  lines.push(...storageMetrics(ctx));
   return `${lines.join("\n")}\n`;
+}
+
+/** Whether the state dir takes writes, and why not: the numbers an operator alerts on before and after the disk fills. */
+function storageMetrics(ctx: CoordinatorContext): string[] {
+  const st = ctx.storage.status();
+  const lines = [
+    "# HELP medfcl_storage_state 1 for the state the coordinator's storage is in (ok, disk-full: writes refused for lack of space, disk-error: an I/O error or a read-only filesystem).",
+    "# TYPE medfcl_storage_state gauge",
+    ...STORAGE_STATES.map((s) => `medfcl_storage_state{state="${s}"} ${s === st.state ? 1 : 0}`),
+    "# HELP medfcl_storage_write_failures_total Writes that failed for a storage fault (ENOSPC, EDQUOT, EIO, EROFS, SQLITE_FULL).",
+    "# TYPE medfcl_storage_write_failures_total counter",
+    `medfcl_storage_write_failures_total ${st.writeFailures}`,
+    "# HELP medfcl_state_dir_min_free_bytes coordinator.minFreeBytes: below it uploads and run creation are refused.",
+    "# TYPE medfcl_state_dir_min_free_bytes gauge",
+    `medfcl_state_dir_min_free_bytes ${st.watermarkBytes}`,
+  ];
+  if (st.freeBytes !== null) lines.push("# HELP medfcl_state_dir_free_bytes Free bytes of the state dir's filesystem.", "# TYPE medfcl_state_dir_free_bytes gauge", `medfcl_state_dir_free_bytes ${st.freeBytes}`);
+  // What the blobs are, so growth is visible before the disk fills; ended-update and unreferenced are what `store gc` frees.
+  const usage = blobUsage(blobInventory(ctx.db, ctx.blobs));
+  lines.push("# HELP medfcl_blob_store_bytes Bytes in the blob store by kind (store gc deletes ended-update and unreferenced).", "# TYPE medfcl_blob_store_bytes gauge");
+  for (const k of BLOB_KINDS) lines.push(`medfcl_blob_store_bytes{kind="${k}"} ${usage[k].bytes}`);
+  lines.push("# HELP medfcl_blob_store_blobs Blobs in the blob store by kind.", "# TYPE medfcl_blob_store_blobs gauge");
+  for (const k of BLOB_KINDS) lines.push(`medfcl_blob_store_blobs{kind="${k}"} ${usage[k].blobs}`);
+  return lines;
 }
 
 const COOKIE = "medfcl_dashboard";
@@ -91,7 +118,10 @@ export function startHttp(ctx: CoordinatorContext, host: string, port: number, f
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
       if (url.pathname === "/healthz") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, version: ctx.version }));
+        // 200 while the process serves (container health checks restart on anything else, and a
+        // restart frees no disk); `writable` and `storage` say whether uploads are taken, and why not.
+        const storage = ctx.storage.status();
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, version: ctx.version, writable: storage.state === "ok", storage }));
         return;
       }
       if (url.pathname === "/metrics") {

@@ -18,7 +18,9 @@ import { createHub } from "./hub.js";
 import { startHttp } from "./http.js";
 import type { ModelOps } from "./model-ops.js";
 import { executeRun } from "./round-runner.js";
+import { startCentralEvaluator, type CentralEvaluator } from "./central-evaluation.js";
 import { acquireStateLock, checkStateDir } from "./state-dir.js";
+import { createStorageGuard } from "./storage-guard.js";
 import { COORDINATOR_VERSION } from "./site-service.js";
 
 export type { ModelOps, DomainEvaluation, EvalSet } from "./model-ops.js";
@@ -26,6 +28,8 @@ export { createStrategy, findStrategy, registerStrategy, strategyInfo, strategyN
 export { checkManifest, checkDelta } from "./validation.js";
 export { defaultHyper } from "./admin-service.js";
 export { StateDirLockedError, StateMismatchError } from "./state-dir.js";
+export { BLOB_KINDS, gcState, inspectState, verifyState, type BlobKind, type GcResult, type VerifyReport } from "./maintenance.js";
+export { fmtBytes } from "./storage-guard.js";
 
 export interface RunningCoordinator {
   /** host:port of the gRPC server (the real port when 0 was asked). */
@@ -70,6 +74,17 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     throw err;
   }
   const blobs = openBlobStore(join(config.stateDir, "blobs"));
+  const storage = createStorageGuard({
+    stateDir: config.stateDir,
+    watermarkBytes: config.minFreeBytes,
+    checkMs: config.storageCheckMs,
+    logger: logger.child({ component: "storage" }),
+    probeDb: () => store.probeWrite(database),
+  });
+  // Liveness is written behind, on a timer: a flush that fails is retried, and the guard hears of it.
+  store.onTouchFlushError(database, (err) => {
+    if (storage.refusal(err, "liveness flush") === err) logger.error({ err: (err as Error).message }, "liveness flush failed; retrying in a second");
+  });
   // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
   // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
   const feed = createDashboardFeed();
@@ -81,12 +96,28 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       name: "medfcl-coordinator",
       // Heartbeats are liveness, already kept as sites.last_seen_at; storing each would grow the
       // table by thousands of rows per site and day.
+      // While the state dir refuses writes, events still reach NATS, the log and the dashboard; only
+      // their SQLite copy is skipped (a failed insert would only add a fault per event).
       sink: (e) => {
-        if (e.type !== "site.heartbeat") store.insertEventRow(database, e.type, eventSubject(e), e);
         feed.push(e);
+        if (e.type === "site.heartbeat" || !storage.writable) return;
+        try {
+          store.insertEventRow(database, e.type, eventSubject(e), e);
+        } catch (err) {
+          if (storage.refusal(err, `event ${e.type}`) === err) throw err;
+        }
       },
     }));
   if (options.events) await options.events.subscribe(ALL_EVENTS_SUBJECT, (e) => feed.push(e));
+  let central: CentralEvaluator;
+  try {
+    central = await startCentralEvaluator({ db: database, blobs, config, logger, models, signal: abort.signal });
+  } catch (err) {
+    await events.close();
+    database.close();
+    lock.release();
+    throw err;
+  }
   const ctx: CoordinatorContext = {
     db: database,
     blobs,
@@ -95,6 +126,8 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     events,
     hub: createHub(),
     models,
+    central,
+    storage,
     runsDir: join(config.stateDir, "runs"),
     version: COORDINATOR_VERSION,
     signal: abort.signal,
@@ -102,7 +135,13 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const running = new Map<string, Promise<void>>();
   const startRun = (runId: string): void => {
     if (running.has(runId)) return;
-    running.set(runId, executeRun(ctx, runId));
+    running.set(
+      runId,
+      executeRun(ctx, runId).catch((err: unknown) => {
+        // executeRun records its own failures; this only keeps a bug from ending the process.
+        logger.error({ runId, err: (err as Error).message }, "run executor ended with an error");
+      }),
+    );
   };
 
   const server = new grpc.Server(serverOptions());
@@ -111,6 +150,11 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, (call) => assertAdminRole(call, config.insecure)));
   const standard = createStandardServices();
   standard.addTo(server, { reflection: true });
+  // Probes and balancers see the site service NOT_SERVING while uploads are refused; the server
+  // ("") and AdminService stay SERVING, since reads go on (and a liveness probe must not restart it).
+  const siteServing = (writable: boolean): void => standard.setServiceStatus("medfcl.v1.SiteService", writable ? "SERVING" : "NOT_SERVING");
+  siteServing(storage.writable);
+  storage.onChange((st) => siteServing(st.state === "ok"));
   const creds = serverCredentials(config.tls, config.insecure, "coordinator");
   const { host } = splitHostPort(config.listen);
   const boundPort = await bind(server, config.listen, "coordinator.listen", creds);
@@ -159,6 +203,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       }
     },
     async close() {
+      storage.close();
       // Probes and balancers see NOT_SERVING before the ports close.
       standard.setStatus("NOT_SERVING");
       abort.abort();
@@ -172,8 +217,13 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
         httpServer.closeAllConnections();
       });
       await Promise.allSettled([...running.values()]);
+      await central.close();
       await events.close();
-      store.flushTouches(database);
+      try {
+        store.flushTouches(database);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, "the last liveness could not be written; it is a second of heartbeats");
+      }
       database.close();
       lock.release();
     },

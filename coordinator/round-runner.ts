@@ -6,6 +6,7 @@ import type { CoordinatorContext } from "./context.js";
 import { isEvalTaskOpen, isTaskTerminal, SHOTS_SELECTIONS, SITE_SAMPLERS, type Hyper, type Run, type ShotsSelection, type SiteSampler, type Task, type TaskSpec } from "./domain.js";
 import type { EvalSet } from "./model-ops.js";
 import { orderDomains, replaySummary, writeRunArtifacts } from "./run-artifacts.js";
+import { StorageRefusedError } from "./storage-guard.js";
 import { cancelOpenEvalTasks, disagreement, evaluateAtSites } from "./site-evaluation.js";
 import { aggregateSecureRound, planSecureRound, tickSecureRound } from "./secure-aggregation.js";
 import * as store from "./store.js";
@@ -42,7 +43,8 @@ async function evaluateVersion(ctx: CoordinatorContext, run: Run, step: number, 
   const runId = run.runId;
   const started = Date.now();
   const ap: Record<string, number> = {};
-  const central = run.evaluation === "sites" || sets.length === 0 ? [] : await ctx.models.evaluate(ctx.blobs.get(version), sets);
+  const { results: central, failed } = run.evaluation === "sites" ? { results: [], failed: [] } : await ctx.central.evaluate({ runId, step, version }, sets);
+  for (const f of failed) ctx.logger.warn({ runId, step, domain: f.domain, reason: f.reason }, "cell of R left empty: central evaluation failed");
   for (const r of central) {
     store.upsertEvaluation(ctx.db, { runId, step, domain: r.domain, version, ap: r.ap, ap50: r.ap50, stats: r.stats, perCategoryAp: r.perCategoryAp });
     ap[r.domain] = r.ap;
@@ -76,8 +78,8 @@ function sweepDropouts(ctx: CoordinatorContext, tasks: Task[]): void {
     const site = store.getSite(ctx.db, task.siteId);
     let reason: string | null = null;
     if (Date.now() > Date.parse(task.deadline)) reason = `deadline ${task.deadline} passed`;
-    else if (site && Date.now() - Date.parse(site.lastSeenAt) > silentMs && Date.now() - Date.parse(task.createdAt) > silentMs) {
-      reason = `no heartbeat for ${Math.round((Date.now() - Date.parse(site.lastSeenAt)) / 1000)} s`;
+    else if (site && Date.now() - Date.parse(store.lastSeenAt(ctx.db, site)) > silentMs && Date.now() - Date.parse(task.createdAt) > silentMs) {
+      reason = `no heartbeat for ${Math.round((Date.now() - Date.parse(store.lastSeenAt(ctx.db, site))) / 1000)} s`;
     }
     if (reason) {
       store.setTaskState(ctx.db, task.taskId, "dropped", reason);
@@ -87,8 +89,30 @@ function sweepDropouts(ctx: CoordinatorContext, tasks: Task[]): void {
   }
 }
 
-async function waitForRound(ctx: CoordinatorContext, tasks: Task[], tick: () => void = () => undefined): Promise<void> {
+/**
+ * Holds the run while the state dir refuses writes (disk-full, disk-error), and says so: a log line
+ * and `run.paused`, then `run.resumed` with how long it waited. The tasks' deadlines move by the
+ * pause, so a site whose upload was refused is not counted out for it, and the liveness gathered
+ * meanwhile is written before any dropout is judged.
+ */
+async function whileRefused(ctx: CoordinatorContext, log: Logger, runId: string, step: number, phase: string): Promise<void> {
+  if (ctx.storage.writable || ctx.signal.aborted) return;
+  const { state, reason } = ctx.storage.status();
+  const started = Date.now();
+  log.warn({ step, phase, state, reason }, "run paused: the state dir refuses writes; it goes on by itself once there is room");
+  void ctx.events.publish({ type: "run.paused", runId, step, phase, reason: reason ?? state });
+  await ctx.storage.waitWritable(ctx.signal);
+  if (ctx.signal.aborted) return;
+  const pausedMs = Date.now() - started;
+  store.flushTouches(ctx.db);
+  store.extendOpenTaskDeadlines(ctx.db, runId, pausedMs);
+  log.info({ step, phase, pausedMs }, "run resumed");
+  void ctx.events.publish({ type: "run.resumed", runId, step, phase, reason: reason ?? state, pausedMs });
+}
+
+async function waitForRound(ctx: CoordinatorContext, log: Logger, tasks: Task[], tick: () => void = () => undefined): Promise<void> {
   for (;;) {
+    await whileRefused(ctx, log, tasks[0].runId, tasks[0].step, "waiting for the sites' updates");
     sweepDropouts(ctx, tasks);
     tick();
     const open = tasks.filter((t) => !isTaskTerminal(store.getTask(ctx.db, t.taskId)!.state));
@@ -174,12 +198,17 @@ function baseEvaluated(ctx: CoordinatorContext, run: Run): boolean {
 }
 
 async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): Promise<string> {
-  let base = run.baseVersion;
+  let base = store.getRun(ctx.db, run.runId)?.baseVersion ?? run.baseVersion;
   if (!base) {
     const bytes = await ctx.models.createBase(run.model, run.seed, run.hyper.inputSize ? { inputSize: run.hyper.inputSize } : {});
-    base = ctx.blobs.put(bytes);
-    store.insertVersion(ctx.db, { version: base, parent: null, runId: run.runId, strategy: "base", step: -1, sites: [], configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
-    store.updateRun(ctx.db, run.runId, { baseVersion: base });
+    const version = ctx.blobs.put(bytes);
+    // The version row and the run's pointer to it are one commit: a base created again after a
+    // failed commit (its bytes carry a creation time) never leaves a second base in the lineage.
+    ctx.db.transaction(() => {
+      store.insertVersion(ctx.db, { version, parent: null, runId: run.runId, strategy: "base", step: -1, sites: [], configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
+      store.updateRun(ctx.db, run.runId, { baseVersion: version });
+    })();
+    base = version;
   }
   if (!baseEvaluated(ctx, run)) await evaluateVersion(ctx, run, -1, base, sets);
   return base;
@@ -187,81 +216,138 @@ async function ensureBase(ctx: CoordinatorContext, run: Run, sets: EvalSet[]): P
 
 /**
  * The only loop over steps and rounds. It resumes from SQLite: closed steps and rounds are kept,
- * open tasks stay assigned so agents pick them up again after a coordinator restart.
+ * open tasks stay assigned so agents pick them up again after a coordinator restart. A write the
+ * state dir refuses (a full disk) pauses the run instead of failing it; once there is room the
+ * loop resumes from what was committed, as after a restart.
  */
 export async function executeRun(ctx: CoordinatorContext, runId: string): Promise<void> {
   const run = store.getRun(ctx.db, runId)!;
   const log = ctx.logger.child({ runId, run: run.name });
+  let phase = "starting";
+  for (;;) {
+    try {
+      await whileRefused(ctx, log, runId, -1, phase);
+      await runSteps(ctx, run, log);
+      return;
+    } catch (err) {
+      if (ctx.signal.aborted) return;
+      if (!(ctx.storage.refusal(err, `a write of run ${run.name}`) instanceof StorageRefusedError)) {
+        await recordFailure(ctx, log, runId, err);
+        return;
+      }
+      phase = `after a write failed (${(err as Error).message.slice(0, 200)})`;
+    }
+  }
+}
+
+async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise<void> {
+  const runId = run.runId;
   const strategy = createStrategy(run.strategy, run.options);
   const hyper = run.hyper;
   const sites = siteInfos(ctx, run.sites);
   const steps = strategy.planSteps(sites, hyper);
   const sets = evalSets(ctx, steps);
   store.updateRun(ctx.db, runId, { state: "running" });
-  try {
-    const base = await ensureBase(ctx, run, sets);
-    let current = base;
-    for (const step of steps) {
-      const existing = store.listSteps(ctx.db, runId).find((s) => s.index === step.index);
-      if (existing?.state === "closed" && existing.version) {
-        current = existing.version;
-        continue;
-      }
-      const parent = step.parent === "previous" ? current : base;
+  const base = await ensureBase(ctx, run, sets);
+  let current = base;
+  for (const step of steps) {
+    const existing = store.listSteps(ctx.db, runId).find((s) => s.index === step.index);
+    if (existing?.state === "closed" && existing.version) {
+      current = existing.version;
+      continue;
+    }
+    const parent = step.parent === "previous" ? current : base;
+    if (!existing) {
       store.upsertStep(ctx.db, { runId, index: step.index, state: "training", domain: step.domain, sites: step.sites, parentVersion: parent, version: null });
+      // Once per step: a step resumed after a restart or a pause was opened already.
       void ctx.events.publish({ type: "step.opened", runId, step: step.index, baseVersion: parent, sites: step.sites });
       log.info({ step: step.index, domain: step.domain, sites: step.sites, rounds: step.rounds }, "step opened");
-      const done = store.roundsOfStep(ctx.db, runId, step.index);
-      let roundBase = done.length ? done[done.length - 1].version : parent;
-      const dropouts = new Set<string>();
-      for (let round = done.length; round < step.rounds; round++) {
-        if (ctx.signal.aborted) return;
-        const stepSites = sites.filter((s) => step.sites.includes(s.siteId));
-        let tasks = store.tasksForRound(ctx.db, runId, step.index, round);
-        if (tasks.length === 0) tasks = assignTasks(ctx, strategy, run, step, round, roundBase, stepSites, hyper, step.index === steps.length - 1);
-        await waitForRound(ctx, tasks, () => tickSecureRound(ctx, run, step.index, round));
-        if (ctx.signal.aborted) return;
-        const { updates, failures } = run.secureAggregation ? { updates: [], failures: failuresOf(ctx, tasks) } : collect(ctx, tasks);
-        for (const f of failures) dropouts.add(f.siteId);
-        warnIfNoExemplars(ctx, log, runId, step.index, tasks, failures);
-        if (failures.length && run.dropoutPolicy === "fail") {
-          throw new MedfclError(ErrorCode.Aborted, `step ${step.index} round ${round}: ${failures.map((f) => `${f.siteId}: ${f.reason}`).join("; ")} (dropout policy "fail")`);
-        }
-        // Secure rounds: the coordinator holds only masked vectors, so FedAvg is the unmasked sum's
-        // weighted mean (the strategy's aggregate never sees a single site's update).
-        const result = run.secureAggregation ? await aggregateSecureRound(ctx, run, step.index, round, ctx.models.layoutOf(ctx.blobs.pathOf(roundBase))) : strategy.aggregate(step, round, updates, failures);
-        let version = roundBase;
-        if (result) {
-          const bytes = ctx.models.applyDelta(ctx.blobs.get(roundBase), result.delta, { parent: roundBase, createdBy: `${strategy.name}:step${step.index}:round${round}`, step: step.index });
-          version = ctx.blobs.put(bytes);
-          const contributors = run.secureAggregation ? tasks.map((t) => store.getTask(ctx.db, t.taskId)!).filter((t) => t.state === "done").map((t) => t.siteId) : updates.map((u) => u.siteId);
-          store.insertVersion(ctx.db, { version, parent: roundBase, runId, strategy: strategy.name, step: step.index, sites: contributors, configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
-        } else {
-          log.warn({ step: step.index, round, failures }, "no usable update in this round; the model is kept");
-        }
-        store.closeRound(ctx.db, runId, step.index, round, version, result?.metrics ?? {});
-        roundBase = version;
+    } else {
+      log.info({ step: step.index, state: existing.state }, "step resumed");
+    }
+    const done = store.roundsOfStep(ctx.db, runId, step.index);
+    let roundBase = done.length ? done[done.length - 1].version : parent;
+    const dropouts = new Set<string>(existing?.dropouts ?? []);
+    for (let round = done.length; round < step.rounds; round++) {
+      if (ctx.signal.aborted) return;
+      const stepSites = sites.filter((s) => step.sites.includes(s.siteId));
+      let tasks = store.tasksForRound(ctx.db, runId, step.index, round);
+      if (tasks.length === 0) {
+        await whileRefused(ctx, log, runId, step.index, "assigning tasks");
+        tasks = assignTasks(ctx, strategy, run, step, round, roundBase, stepSites, hyper, step.index === steps.length - 1);
       }
-      store.updateStep(ctx.db, runId, step.index, { state: "evaluating", dropouts: [...dropouts] });
-      const ap = await evaluateVersion(ctx, run, step.index, roundBase, sets);
-      void ctx.events.publish({ type: "evaluated", runId, step: step.index, version: roundBase, ap });
+      await waitForRound(ctx, log, tasks, () => tickSecureRound(ctx, run, step.index, round));
+      if (ctx.signal.aborted) return;
+      const { updates, failures } = run.secureAggregation ? { updates: [], failures: failuresOf(ctx, tasks) } : collect(ctx, tasks);
+      for (const f of failures) dropouts.add(f.siteId);
+      warnIfNoExemplars(ctx, log, runId, step.index, tasks, failures);
+      if (failures.length && run.dropoutPolicy === "fail") {
+        throw new MedfclError(ErrorCode.Aborted, `step ${step.index} round ${round}: ${failures.map((f) => `${f.siteId}: ${f.reason}`).join("; ")} (dropout policy "fail")`);
+      }
+      await whileRefused(ctx, log, runId, step.index, "aggregating");
+      // Secure rounds: the coordinator holds only masked vectors, so FedAvg is the unmasked sum's
+      // weighted mean (the strategy's aggregate never sees a single site's update).
+      const result = run.secureAggregation ? await aggregateSecureRound(ctx, run, step.index, round, ctx.models.layoutOf(ctx.blobs.pathOf(roundBase))) : strategy.aggregate(step, round, updates, failures);
+      let version = roundBase;
+      let bytes: Buffer | null = null;
+      let contributors: string[] = [];
+      if (result) {
+        bytes = ctx.models.applyDelta(ctx.blobs.get(roundBase), result.delta, { parent: roundBase, createdBy: `${strategy.name}:step${step.index}:round${round}`, step: step.index });
+        version = ctx.blobs.put(bytes);
+        contributors = run.secureAggregation ? tasks.map((t) => store.getTask(ctx.db, t.taskId)!).filter((t) => t.state === "done").map((t) => t.siteId) : updates.map((u) => u.siteId);
+      } else {
+        log.warn({ step: step.index, round, failures }, "no usable update in this round; the model is kept");
+      }
+      // The version and the round that made it are one commit. A round aggregated again after a
+      // failed commit makes other bytes (they carry a creation time): committed apart, the first
+      // attempt's version would stay in the lineage as an orphan beside the real one.
+      ctx.db.transaction(() => {
+        if (bytes) store.insertVersion(ctx.db, { version, parent: roundBase, runId, strategy: strategy.name, step: step.index, sites: contributors, configHash: ctx.models.inspect(bytes).configHash, size: bytes.length });
+        store.closeRound(ctx.db, runId, step.index, round, version, result?.metrics ?? {});
+      })();
+      roundBase = version;
+    }
+    await whileRefused(ctx, log, runId, step.index, "evaluating");
+    store.updateStep(ctx.db, runId, step.index, { state: "evaluating", dropouts: [...dropouts] });
+    const ap = await evaluateVersion(ctx, run, step.index, roundBase, sets);
+    void ctx.events.publish({ type: "evaluated", runId, step: step.index, version: roundBase, ap });
+    ctx.db.transaction(() => {
       store.updateStep(ctx.db, runId, step.index, { state: "closed", version: roundBase, closedAt: store.nowIso() });
       store.updateRun(ctx.db, runId, { currentVersion: roundBase });
-      void ctx.events.publish({ type: "step.closed", runId, step: step.index, version: roundBase });
-      writeRunArtifacts(ctx, runId);
-      current = roundBase;
-    }
-    store.updateRun(ctx.db, runId, { state: "completed" });
+    })();
+    void ctx.events.publish({ type: "step.closed", runId, step: step.index, version: roundBase });
     writeRunArtifacts(ctx, runId);
-    void ctx.events.publish({ type: "run.completed", runId, finalVersion: current });
-    log.info({ dir: ctx.runsDir }, "run completed");
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    store.updateRun(ctx.db, runId, { state: "failed", error: reason });
-    for (const t of store.tasksOfRun(ctx.db, runId)) if (!isTaskTerminal(t.state)) store.setTaskState(ctx.db, t.taskId, "cancelled", "run failed");
-    cancelOpenEvalTasks(ctx, runId);
-    writeRunArtifacts(ctx, runId);
-    void ctx.events.publish({ type: "run.failed", runId, reason });
-    log.error({ err: reason }, "run failed");
+    current = roundBase;
   }
+  store.updateRun(ctx.db, runId, { state: "completed" });
+  writeRunArtifacts(ctx, runId);
+  void ctx.events.publish({ type: "run.completed", runId, finalVersion: current });
+  log.info({ dir: ctx.runsDir }, "run completed");
+}
+
+/**
+ * Marks the run failed and cancels its open tasks. A full disk must not lose this record either
+ * (it once threw from here and ended the process): the record waits for room and is written then.
+ */
+async function recordFailure(ctx: CoordinatorContext, log: Logger, runId: string, err: unknown): Promise<void> {
+  const reason = err instanceof Error ? err.message : String(err);
+  for (;;) {
+    try {
+      ctx.db.transaction(() => {
+        store.updateRun(ctx.db, runId, { state: "failed", error: reason });
+        for (const t of store.tasksOfRun(ctx.db, runId)) if (!isTaskTerminal(t.state)) store.setTaskState(ctx.db, t.taskId, "cancelled", "run failed");
+      })();
+      cancelOpenEvalTasks(ctx, runId);
+      writeRunArtifacts(ctx, runId);
+      break;
+    } catch (recordErr) {
+      if (ctx.signal.aborted || !(ctx.storage.refusal(recordErr, "recording a failed run") instanceof StorageRefusedError)) {
+        log.error({ err: reason, recordErr: (recordErr as Error).message }, "run failed, and the failure could not be recorded");
+        return;
+      }
+      await whileRefused(ctx, log, runId, -1, "recording the run's failure");
+    }
+  }
+  void ctx.events.publish({ type: "run.failed", runId, reason });
+  log.error({ err: reason }, "run failed");
 }

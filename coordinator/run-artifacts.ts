@@ -46,6 +46,11 @@ export function baseAp(ctx: CoordinatorContext, runId: string): Record<string, n
 export function missingReasons(ctx: CoordinatorContext, runId: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of missingSiteCells(ctx, runId)) out[`${m.step}/${m.domain}`] = m.reason;
+  // Central cells that JetStream workers could not fill (MaxDeliver reached, or the evaluation failed).
+  const stepOf = new Map<string, number>(store.listSteps(ctx.db, runId).flatMap((s) => (s.version ? [[s.version, s.index] as [string, number]] : [])));
+  const base = store.getRun(ctx.db, runId)?.baseVersion;
+  if (base) stepOf.set(base, -1);
+  for (const f of store.centralFailures(ctx.db, [...stepOf.keys()])) out[`${stepOf.get(f.version)}/${f.domain}`] ??= `central evaluation: ${f.reason}`;
   return out;
 }
 

@@ -112,8 +112,7 @@ export function heartbeat(
   siteId: string,
   req: { session_id: string; state: string; task_id: string; progress: number; loss: number },
 ): { cancel_task_ids: string[]; reregister: boolean } {
-  const site = store.getSite(ctx.db, siteId);
-  if (!site || site.sessionId !== req.session_id) return { cancel_task_ids: [], reregister: true };
+  if (store.siteSession(ctx.db, siteId) !== req.session_id) return { cancel_task_ids: [], reregister: true };
   store.touchSite(ctx.db, siteId);
   void ctx.events.publish({ type: "site.heartbeat", siteId, state: req.state || "idle", taskId: req.task_id || undefined });
   const cancel: string[] = [];
@@ -156,8 +155,11 @@ export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { s
       const secure = store.getSecAggRound(ctx.db, roundKeyOf(task.runId, task.step, task.round));
       return { task: taskToWire(task, ctx.blobs.size(task.baseVersion), secure ? secureAggregationToWire(secure.config as SecureRoundPlan, siteId) : null) };
     }
+    // Idle means "no open task for this site" (agents drop their spooled updates on it), so a
+    // coordinator that is shutting down says UNAVAILABLE instead.
+    if (ctx.signal.aborted) throw new MedfclError(ErrorCode.Unavailable, "the coordinator is shutting down; ask again once it is back", { details: { siteId } });
     const left = deadline - Date.now();
-    if (left <= 0 || signal.aborted || ctx.signal.aborted) return null;
+    if (left <= 0 || signal.aborted) return null;
     await ctx.hub.waitForTaskAssigned(siteId, left, AbortSignal.any([signal, ctx.signal]));
   }
 }
@@ -245,6 +247,9 @@ export async function receiveUpdate(
     return { update_id: existing.updateId, accepted: true, duplicate: true };
   }
   if (!isTaskOpen(task.state)) throw new StaleTaskError(task.taskId, task.state);
+  // Checked before the first byte is read: while the state dir refuses writes the site keeps its
+  // spooled update and pushes it again (RESOURCE_EXHAUSTED with a retry-after trailer).
+  ctx.storage.assertWritable("PushUpdate");
   const secure = store.getSecAggRound(ctx.db, roundKeyOf(task.runId, task.step, task.round));
   if (secure || header.masked) return receiveMaskedUpdate(ctx, siteId, task, header, chunks, Boolean(secure));
   const encoding = updateEncodingFromWire(header);
@@ -299,18 +304,35 @@ export async function receiveUpdate(
     }
     const norm = checkDeltaFacts(layout, facts, ctx.config.updateNormBound);
     if (header.num_samples <= 0) throw new UpdateRejectedError("num_samples must be positive", { details: { field: "num_samples" } });
-    store.insertUpdate(ctx.db, { ...record, norm, accepted: true, reason: null });
-    store.setTaskState(ctx.db, task.taskId, "done");
-    for (const m of record.metrics) store.insertMetric(ctx.db, { runId: task.runId, taskId: task.taskId, siteId, name: m.name, value: m.value, step: m.step });
+    // One commit: an update recorded as accepted always has its task done (a repeat push is then a
+    // duplicate, and the round closes), or, when the write fails, neither is recorded. A second push
+    // of the same bytes that raced this one past the checks above (a client that retried while the
+    // first was still being stored) is answered as the duplicate it is, and a task that ended
+    // meanwhile (dropped at its deadline) takes no update.
+    const outcome = ctx.db.transaction((): "accepted" | "duplicate" => {
+      if (store.getUpdate(ctx.db, sha256, task.taskId)?.accepted) return "duplicate";
+      store.insertUpdate(ctx.db, { ...record, norm, accepted: true, reason: null });
+      if (!store.setTaskState(ctx.db, task.taskId, "done")) throw new StaleTaskError(task.taskId, store.getTask(ctx.db, task.taskId)?.state ?? "gone");
+      for (const m of record.metrics) store.insertMetric(ctx.db, { runId: task.runId, taskId: task.taskId, siteId, name: m.name, value: m.value, step: m.step });
+      return "accepted";
+    })();
+    if (outcome === "duplicate") return { update_id: sha256, accepted: true, duplicate: true };
     void ctx.events.publish({ type: "update.received", runId: task.runId, step: task.step, siteId, taskId: task.taskId, sha256, bytes: size, numSamples: header.num_samples });
     ctx.logger.info({ siteId, taskId: task.taskId, sha256, bytes: size, norm, encoding }, "update accepted");
     return { update_id: sha256, accepted: true, duplicate: false };
   } catch (err) {
+    if (err instanceof StaleTaskError) {
+      // The task ended while the bytes streamed in: they are not an update of it, refused or not.
+      if (!store.blobReferenced(ctx.db, sha256)) ctx.blobs.remove(sha256);
+      throw err;
+    }
     if (!(err instanceof MedfclError)) throw err;
-    store.insertUpdate(ctx.db, { ...record, norm: null, accepted: false, reason: err.message });
+    ctx.db.transaction(() => {
+      store.insertUpdate(ctx.db, { ...record, norm: null, accepted: false, reason: err.message });
+      store.setTaskState(ctx.db, task.taskId, "rejected", err.message);
+    })();
     // The refused bytes go unless something trusted holds the same content (the record keeps their sha256).
     if (!store.blobReferenced(ctx.db, sha256)) ctx.blobs.remove(sha256);
-    store.setTaskState(ctx.db, task.taskId, "rejected", err.message);
     void ctx.events.publish({ type: "update.rejected", runId: task.runId, step: task.step, siteId, taskId: task.taskId, reason: err.message, code: err.code });
     ctx.logger.warn({ siteId, taskId: task.taskId, reason: err.message }, "update rejected");
     throw err;

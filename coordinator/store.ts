@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
+import type { DomainEvaluation } from "../services/evaluation/index.js";
 import {
   canTransition,
   EVAL_TASK_STATES,
@@ -197,6 +198,17 @@ const MIGRATIONS: { version: number; what: string; up: (db: Db) => void }[] = [
       `);
     },
   },
+  {
+    version: 5,
+    what: "central evaluation on JetStream workers: one result per (model version, domain), or why there is none",
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS central_evaluations (
+          version TEXT NOT NULL, domain TEXT NOT NULL, ok INTEGER NOT NULL, result_json TEXT, reason TEXT,
+          worker TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (version, domain));
+      `);
+    },
+  },
 ];
 
 /** The schema this code reads and writes: the last migration. */
@@ -246,7 +258,28 @@ export function openDb(path: string): Db {
   return db;
 }
 
+/**
+ * Opens a coordinator database to read only (`store verify`, a dry-run `store gc`), beside a running
+ * coordinator or not; it is neither migrated nor written. A newer schema is refused.
+ */
+export function openDbReadOnly(path: string): Db {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const version = storedSchemaVersion(db);
+    if (version > SCHEMA_VERSION) throw new SchemaTooNewError(version);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
 export const nowIso = (): string => new Date().toISOString();
+
+/** One small committed write, tried before a coordinator that refused writes takes them again. */
+export function probeWrite(db: Db): void {
+  db.prepare("INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value").run(nowIso());
+}
 
 // ---- parsing ----------------------------------------------------------------------------------
 
@@ -334,11 +367,27 @@ export function getSite(db: Db, siteId: string): SiteRecord | undefined {
   return row && siteFromRow(row);
 }
 
+const sessionStatements = new WeakMap<Db, Database.Statement>();
+
+/**
+ * A site's session id alone, through one prepared statement per database: every heartbeat asks it
+ * (1,000 agents at one beat per 1.5 s are ~670 a second), and getSite would re-prepare the query and
+ * re-validate the whole manifest each time.
+ */
+export function siteSession(db: Db, siteId: string): string | undefined {
+  let stmt = sessionStatements.get(db);
+  if (!stmt) {
+    stmt = db.prepare("SELECT session_id FROM sites WHERE site_id = ?");
+    sessionStatements.set(db, stmt);
+  }
+  return (stmt.get(siteId) as { session_id: string } | undefined)?.session_id;
+}
+
 export function listSites(db: Db): SiteRecord[] {
   return (db.prepare("SELECT * FROM sites ORDER BY site_id").all() as SiteRow[]).map(siteFromRow);
 }
 
-const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null }>();
+const pendingTouches = new WeakMap<Db, { at: Map<string, string>; timer: NodeJS.Timeout | null; onError?: (err: unknown) => void }>();
 
 /**
  * Liveness of a site. Every heartbeat and poll touches it, so the writes are gathered and flushed
@@ -353,13 +402,45 @@ export function touchSite(db: Db, siteId: string): void {
     pendingTouches.set(db, p);
   }
   p.at.set(siteId, nowIso());
-  if (!p.timer) {
-    p.timer = setTimeout(() => flushTouches(db), 1000);
-    p.timer.unref();
-  }
+  scheduleFlush(db, p);
 }
 
-/** Writes the gathered liveness now (before close, and on the timer). */
+function scheduleFlush(db: Db, p: NonNullable<ReturnType<typeof pendingTouches.get>>): void {
+  if (p.timer) return;
+  // A timer callback that throws ends the process: a flush that fails (a full disk) keeps its
+  // entries, tells the owner, and is tried again on the next tick.
+  p.timer = setTimeout(() => {
+    p.timer = null;
+    try {
+      flushTouches(db);
+    } catch (err) {
+      p.onError?.(err);
+      if (db.open) scheduleFlush(db, p);
+    }
+  }, 1000);
+  p.timer.unref();
+}
+
+/** When the site was last heard from, counting a touch not yet flushed (a flush may be failing on a full disk). */
+export function lastSeenAt(db: Db, site: SiteRecord): string {
+  const pending = pendingTouches.get(db)?.at.get(site.siteId);
+  return pending && pending > site.lastSeenAt ? pending : site.lastSeenAt;
+}
+
+/** Called with the error of every write-behind flush that fails (it is retried a second later). */
+export function onTouchFlushError(db: Db, fn: (err: unknown) => void): void {
+  let p = pendingTouches.get(db);
+  if (!p) {
+    p = { at: new Map(), timer: null };
+    pendingTouches.set(db, p);
+  }
+  p.onError = fn;
+}
+
+/**
+ * Writes the gathered liveness now (before close, and on the timer). When the write fails, the
+ * entries stay pending (newer touches win) and the error is thrown.
+ */
 export function flushTouches(db: Db): void {
   const p = pendingTouches.get(db);
   if (!p) return;
@@ -369,9 +450,14 @@ export function flushTouches(db: Db): void {
   const stmt = db.prepare("UPDATE sites SET last_seen_at = ? WHERE site_id = ?");
   const entries = [...p.at];
   p.at.clear();
-  db.transaction(() => {
-    for (const [siteId, at] of entries) stmt.run(at, siteId);
-  })();
+  try {
+    db.transaction(() => {
+      for (const [siteId, at] of entries) stmt.run(at, siteId);
+    })();
+  } catch (err) {
+    for (const [siteId, at] of entries) if (!p.at.has(siteId)) p.at.set(siteId, at);
+    throw err;
+  }
 }
 
 // ---- runs and steps ---------------------------------------------------------------------------
@@ -655,6 +741,15 @@ export function openTasksOfSite(db: Db, siteId: string): Task[] {
   return (db.prepare(`SELECT * FROM tasks WHERE site_id = ? AND state IN ${OPEN_STATES_SQL}`).all(siteId) as TaskRow[]).map(taskFromRow);
 }
 
+/** Moves the deadline of each open task of a run `ms` later (the time the run was paused for a full disk). */
+export function extendOpenTaskDeadlines(db: Db, runId: string, ms: number): void {
+  const rows = db.prepare(`SELECT task_id, deadline FROM tasks WHERE run_id = ? AND state IN ${OPEN_STATES_SQL}`).all(runId) as { task_id: string; deadline: string }[];
+  const set = db.prepare("UPDATE tasks SET deadline = ? WHERE task_id = ?");
+  db.transaction(() => {
+    for (const r of rows) set.run(new Date(Date.parse(r.deadline) + ms).toISOString(), r.task_id);
+  })();
+}
+
 /** Whether one of the site's tasks starts from this model version (it may then pull it). */
 export function siteHasTaskFrom(db: Db, siteId: string, version: string): boolean {
   return Boolean(db.prepare("SELECT 1 FROM tasks WHERE site_id = ? AND base_version = ? LIMIT 1").get(siteId, version));
@@ -847,6 +942,51 @@ export function blobReferenced(db: Db, sha256: string): boolean {
   return Boolean(
     db.prepare("SELECT 1 FROM updates WHERE update_id = ? AND accepted = 1 UNION SELECT 1 FROM versions WHERE version = ? UNION SELECT 1 FROM exemplars WHERE exemplar_id = ? LIMIT 1").get(sha256, sha256, sha256),
   );
+}
+
+// ---- retention and integrity (store gc, store verify) ------------------------------------------
+
+/** The blobs the database names, by what they are; `store gc` deletes none of `versions`, `exemplars` or `liveUpdates`. */
+export interface BlobReferences {
+  /** Every model version of every lineage. */
+  versions: Set<string>;
+  exemplars: Set<string>;
+  /** Accepted updates of runs still pending or running (a round may yet aggregate them). */
+  liveUpdates: Set<string>;
+  /** Accepted updates of runs that ended: their record (sha256, site, norm) stays; the bytes are no longer needed. */
+  endedUpdates: Set<string>;
+}
+
+export function blobReferences(db: Db): BlobReferences {
+  const col = (sql: string): Set<string> => new Set((db.prepare(sql).pluck().all() as string[]));
+  const updates = db.prepare("SELECT u.update_id AS id, r.state AS state FROM updates u LEFT JOIN runs r ON r.run_id = u.run_id WHERE u.accepted = 1").all() as { id: string; state: string | null }[];
+  const live = new Set(updates.filter((u) => u.state === "pending" || u.state === "running").map((u) => u.id));
+  return {
+    versions: col("SELECT version FROM versions"),
+    exemplars: col("SELECT exemplar_id FROM exemplars"),
+    liveUpdates: live,
+    endedUpdates: new Set(updates.map((u) => u.id).filter((id) => !live.has(id))),
+  };
+}
+
+/**
+ * Version rows that nothing points to: no run (base, current), step (parent, result), round or
+ * child version names them. A retried aggregation that committed its version but not its round
+ * left such a row beside the real one before both became one commit.
+ */
+export function orphanVersions(db: Db): VersionRecord[] {
+  return (
+    db
+      .prepare(
+        `SELECT * FROM versions v WHERE
+           NOT EXISTS (SELECT 1 FROM runs r WHERE r.base_version = v.version OR r.current_version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM steps s WHERE s.version = v.version OR s.parent_version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM rounds o WHERE o.version = v.version)
+           AND NOT EXISTS (SELECT 1 FROM versions c WHERE c.parent = v.version)
+         ORDER BY v.created_at`,
+      )
+      .all() as VersionRow[]
+  ).map(versionFromRow);
 }
 
 // ---- exemplars --------------------------------------------------------------------------------
@@ -1315,4 +1455,53 @@ export function secAggReveals(db: Db, roundKey: string): { from: string; of: str
     kind: r.kind,
     share: r.share,
   }));
+}
+
+// ---- central evaluation results (JetStream workers) -------------------------------------------
+
+export type CentralEvaluation = { version: string; domain: string; worker: string } & ({ ok: true; evaluation: DomainEvaluation } | { ok: false; reason: string });
+
+interface CentralEvaluationRow {
+  version: string;
+  domain: string;
+  ok: number;
+  result_json: string | null;
+  reason: string | null;
+  worker: string;
+}
+
+const domainEvaluationSchema = z.object({ domain: z.string(), ap: z.number(), ap50: z.number(), stats: z.array(z.number()), perCategoryAp: z.record(z.number()) });
+
+function centralEvaluationFromRow(r: CentralEvaluationRow): CentralEvaluation {
+  const key = `${r.version}/${r.domain}`;
+  if (r.ok) return { version: r.version, domain: r.domain, worker: r.worker, ok: true, evaluation: parseJson(domainEvaluationSchema, r.result_json ?? "", { table: "central_evaluations", key, field: "result_json" }) };
+  return { version: r.version, domain: r.domain, worker: r.worker, ok: false, reason: r.reason ?? "failed" };
+}
+
+/**
+ * Records a worker's answer for (version, domain) unless one is there: the first answer wins, so a
+ * redelivered job's second result changes nothing. Returns whether this one was stored.
+ */
+export function recordCentralEvaluation(db: Db, e: CentralEvaluation): boolean {
+  const info = db
+    .prepare("INSERT OR IGNORE INTO central_evaluations (version, domain, ok, result_json, reason, worker, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .run(e.version, e.domain, e.ok ? 1 : 0, e.ok ? JSON.stringify(e.evaluation) : null, e.ok ? null : e.reason, e.worker, nowIso());
+  return info.changes === 1;
+}
+
+export function getCentralEvaluation(db: Db, version: string, domain: string): CentralEvaluation | null {
+  const row = db.prepare("SELECT * FROM central_evaluations WHERE version = ? AND domain = ?").get(version, domain) as CentralEvaluationRow | undefined;
+  return row ? centralEvaluationFromRow(row) : null;
+}
+
+/** Forgets a failed answer, so that evaluating the version again publishes a new job. */
+export function clearCentralFailure(db: Db, version: string, domain: string): void {
+  db.prepare("DELETE FROM central_evaluations WHERE version = ? AND domain = ? AND ok = 0").run(version, domain);
+}
+
+/** The failed central cells among these versions: `{version, domain, reason}`. */
+export function centralFailures(db: Db, versions: string[]): { version: string; domain: string; reason: string }[] {
+  if (versions.length === 0) return [];
+  const rows = db.prepare(`SELECT * FROM central_evaluations WHERE ok = 0 AND version IN (${versions.map(() => "?").join(",")})`).all(...versions) as CentralEvaluationRow[];
+  return rows.map((r) => ({ version: r.version, domain: r.domain, reason: r.reason ?? "failed" }));
 }

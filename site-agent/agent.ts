@@ -1,4 +1,4 @@
-import { deltaEncodingWire, taskOutcomeWire } from "../services/transport/index.js";
+import { backoffMs, deltaEncodingWire, retryAfterMs, sleepUnlessAborted, taskOutcomeWire } from "../services/transport/index.js";
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { AgentConfig } from "../services/config/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
-import { writeFileAtomicSync } from "../services/store/index.js";
+import { StorageWriteError, writeFileAtomicSync } from "../services/store/index.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 import type { NextTaskResponse__Output } from "../generated/medfcl/v1/NextTaskResponse.js";
 import type { RegisterResponse__Output } from "../generated/medfcl/v1/RegisterResponse.js";
@@ -14,7 +14,8 @@ import type { HeartbeatResponse__Output } from "../generated/medfcl/v1/Heartbeat
 import type { TrainTask__Output } from "../generated/medfcl/v1/TrainTask.js";
 import type { EvalTask__Output } from "../generated/medfcl/v1/EvalTask.js";
 import { call, createSiteClient, pullExemplars, pullModel, pushExemplars, pushUpdate, withRetry } from "./client.js";
-import { markExemplarsPushed, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
+import { agentDiskUsage, diskUsageMetrics, modelPath, pruneAgentState, touchModel } from "./retention.js";
+import { listSpool, markExemplarsPushed, pruneSpool, readSpool, removeSpool, writeSpool, type SpooledUpdate } from "./spool.js";
 import { TaskRefusedError } from "./errors.js";
 import { SecAggSession } from "./secure-aggregation.js";
 import type { SiteWork, TaskProgress } from "./types.js";
@@ -28,6 +29,8 @@ export interface AgentOptions {
   signal: AbortSignal;
   /** Exit after this many tasks (tests and simulations); 0 = run until stopped. */
   maxTasks?: number;
+  /** How long one NextTask long poll waits for a task (default 20 s; tests shorten it). */
+  pollWaitMs?: number;
   /** Progress reporter for humans (a bar on a TTY); log lines otherwise. */
   onProgress?: (task: TrainTask__Output, p: TaskProgress) => void;
   serverName?: string;
@@ -42,11 +45,7 @@ interface AgentState {
   heartbeatMs: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-  });
+const sleep = (ms: number, signal: AbortSignal): Promise<void> => sleepUnlessAborted(ms, signal);
 
 /** Health file the container HEALTHCHECK (`medfcl agent health`) reads. */
 export function writeHealth(stateDir: string, s: { state: string; taskId: string; heartbeatMs: number }): void {
@@ -86,8 +85,9 @@ async function register(client: SiteServiceClient, o: AgentOptions, siteId: stri
         throw new MedfclError(code === grpc.status.INVALID_ARGUMENT ? ErrorCode.InvalidArgument : ErrorCode.PermissionDenied, `the coordinator refused site ${siteId}: ${(err as Error).message}`, { cause: err });
       }
       if (o.signal.aborted) throw err;
-      o.logger.warn({ attempt, err: (err as Error).message }, "coordinator not reachable yet; retrying");
-      await sleep(Math.min(500 * attempt, 5000), o.signal);
+      const delay = backoffMs(attempt, { baseMs: 500, maxMs: 10_000 });
+      o.logger[attempt === 1 ? "warn" : "debug"]({ attempt, retryInMs: delay, err: (err as Error).message }, "coordinator not reachable yet; retrying");
+      await sleep(delay, o.signal);
     }
   }
 }
@@ -107,30 +107,52 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
     const reg = await register(client, o, siteId);
     st.sessionId = reg.session_id;
     st.heartbeatMs = reg.heartbeat_interval_ms || 5000;
+    await reportNotes(client, siteId, o.work.notes?.() ?? [], o);
     writeHealth(o.config.stateDir, st);
 
+    let beatFailures = 0;
     const beat = async (): Promise<void> => {
       try {
         const res = await call<object, HeartbeatResponse__Output>(client.Heartbeat.bind(client), { site_id: siteId, session_id: st.sessionId, state: st.state, task_id: st.taskId, progress: st.progress, loss: st.loss }, 10_000);
-        writeHealth(o.config.stateDir, st);
+        try {
+          writeHealth(o.config.stateDir, st);
+        } catch (err) {
+          // A full disk at the site must not cost the heartbeat's answer (cancellations, re-register).
+          o.logger.warn({ err: (err as Error).message }, "health file not written");
+        }
         for (const id of res.cancel_task_ids) {
           cancelled.add(id);
           if (id === st.taskId) taskAbort?.abort();
         }
+        if (beatFailures > 0) o.logger.info({ failed: beatFailures }, "heartbeats reach the coordinator again");
+        beatFailures = 0;
         if (res.reregister) st.sessionId = (await register(client, o, siteId)).session_id;
       } catch (err) {
-        o.logger.warn({ err: (err as Error).message }, "heartbeat failed");
+        // One warning per outage: a coordinator restart must not flood the site's log.
+        o.logger[beatFailures++ === 0 ? "warn" : "debug"]({ err: (err as Error).message }, "heartbeat failed");
+        return;
       }
     };
     const timer = setInterval(() => void beat(), st.heartbeatMs);
     timer.unref();
+    // Models and replay sets no open task needs; spooled updates may still be taken (kept).
+    const prune = (): void => {
+      try {
+        const spooled = listSpool(o.config.stateDir);
+        pruneAgentState(o.config.stateDir, { keepModels: o.config.keepModels, openVersions: new Set(spooled.flatMap((e) => (e.baseVersion ? [e.baseVersion] : []))), openTasks: new Set() }, o.logger);
+      } catch (err) {
+        o.logger.warn({ err: (err as Error).message }, "agent state not pruned");
+      }
+    };
+    prune();
 
     let done = 0;
+    let pollFailures = 0;
     try {
       while (!o.signal.aborted && (!o.maxTasks || done < o.maxTasks)) {
         let res: NextTaskResponse__Output;
         try {
-          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: 20_000 }, 40_000, o.signal);
+          res = await call<object, NextTaskResponse__Output>(client.NextTask.bind(client), { site_id: siteId, session_id: st.sessionId, wait_ms: o.pollWaitMs ?? 20_000 }, (o.pollWaitMs ?? 20_000) + 20_000, o.signal);
         } catch (err) {
           if (o.signal.aborted) break;
           // The coordinator does not know this session (or this site): register again, as on Heartbeat.
@@ -139,10 +161,16 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
             st.sessionId = (await register(client, o, siteId)).session_id;
             continue;
           }
-          o.logger.warn({ err: (err as Error).message }, "NextTask failed; retrying");
-          await sleep(1000, o.signal);
+          // A restarting coordinator (UNAVAILABLE) or one refusing writes: back off with jitter, so
+          // a fleet of agents does not come back in lockstep.
+          pollFailures++;
+          const delay = Math.max(backoffMs(pollFailures, { baseMs: 500, maxMs: 10_000 }), retryAfterMs(err) ?? 0);
+          o.logger[pollFailures === 1 ? "warn" : "debug"]({ err: (err as Error).message, retryInMs: delay }, "NextTask failed; retrying");
+          await sleep(delay, o.signal);
           continue;
         }
+        if (pollFailures > 0) o.logger.info({ failed: pollFailures }, "the coordinator answers again");
+        pollFailures = 0;
         if (res.shutdown) {
           o.logger.info({ reason: res.shutdown.reason }, "coordinator asked the agent to stop");
           break;
@@ -164,7 +192,14 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           }
           continue;
         }
-        if (!res.task) continue;
+        if (!res.task) {
+          // The coordinator hands out a site's open tasks before answering idle: no spooled update
+          // can be taken any more (its task ended, or the coordinator forgot it).
+          const gone = pruneSpool(o.config.stateDir);
+          if (gone.length) o.logger.info({ tasks: gone }, "spooled updates of tasks that are no longer open removed");
+          prune();
+          continue;
+        }
         taskAbort = new AbortController();
         st.taskId = res.task.task_id;
         void beat(); // tell the coordinator at once that the task is being worked on
@@ -189,6 +224,7 @@ export async function runAgent(o: AgentOptions): Promise<{ tasks: number }> {
           }
         } finally {
           o.signal.removeEventListener("abort", stop);
+          prune();
           st.state = "idle";
           st.taskId = "";
           st.progress = 0;
@@ -208,6 +244,16 @@ function updateEncoding(name: string): { encoding: ReturnType<typeof deltaEncodi
   const encoding = deltaEncodingWire.parseName(name);
   if (!encoding) throw new MedfclError(ErrorCode.Internal, `site work produced a delta in encoding "${name}", not one of ${deltaEncodingWire.names.join(", ")}`, { details: { encoding: name } });
   return { encoding: deltaEncodingWire.toWire(encoding), legacy_encoding: encoding };
+}
+
+/** Site notes (no task) for the coordinator's record; best effort: the agent's log has them too. */
+async function reportNotes(client: SiteServiceClient, siteId: string, notes: string[], o: AgentOptions): Promise<void> {
+  if (notes.length === 0) return;
+  try {
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: "", metrics: [], notes: notes.slice(0, 64) });
+  } catch (err) {
+    o.logger.warn({ err: (err as Error).message, notes: notes.length }, "site notes not delivered to the coordinator");
+  }
 }
 
 async function reportTaskFailure(client: SiteServiceClient, siteId: string, taskId: string, err: Error, o: AgentOptions): Promise<void> {
@@ -252,22 +298,23 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       secagg = await SecAggSession.setup(client, siteId, task, log, signal);
     }
     st.state = "downloading";
-    const modelPath = join(o.config.stateDir, "models", `${task.base_version}.safetensors`);
-    await pullModel(client, siteId, task.base_version, modelPath, {
+    const model = modelPath(o.config.stateDir, task.base_version);
+    await pullModel(client, siteId, task.base_version, model, {
       logger: log,
       onProgress: (got, total) => (st.progress = total > 0 ? 0.05 * (got / total) : 0),
     });
+    touchModel(model);
     const replay = await pullExemplars(client, siteId, task.task_id, task.exemplar_ids);
 
     st.state = "training";
-    const result = await o.work.train(task, readFileSync(modelPath), replay, (p) => {
+    const result = await o.work.train(task, readFileSync(model), replay, (p) => {
       st.progress = 0.05 + 0.85 * p.fraction;
       if (p.loss !== undefined) st.loss = p.loss;
       o.onProgress?.(task, p);
     }, signal);
     // A secure round's upload is the masked vector; the plaintext delta never leaves this process.
     delta = secagg ? secagg.mask(result.delta, result.numSamples) : result.delta;
-    entry = writeSpool(o.config.stateDir, {
+    const header: SpooledUpdate["header"] = {
       site_id: siteId,
       task_id: task.task_id,
       base_version: task.base_version,
@@ -278,7 +325,16 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
       num_samples: result.numSamples,
       metrics: result.metrics,
       masked: secagg !== null,
-    }, delta);
+    };
+    try {
+      entry = writeSpool(o.config.stateDir, header, delta);
+    } catch (err) {
+      if (!(err instanceof StorageWriteError)) throw err;
+      // The trained update is worth more than the spool: it goes up from memory. Only a restart
+      // before it lands costs a retraining.
+      log.warn({ err: err.message }, "the update cannot be spooled (the agent's disk is full or failing); uploading it from memory");
+      entry = { header, exemplarsPushed: false, spooledAt: new Date().toISOString() };
+    }
   }
 
   st.state = "uploading";
@@ -292,7 +348,12 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
         const res = await withRetry("PushExemplars", () => pushExemplars(client, siteId, task.task_id, offers), retry);
         log.info({ offered: offers.length, accepted: res.accepted_ids.length, rejected: res.rejected.length, reasons: res.rejected.map((r) => r.reason).slice(0, 5) }, "exemplars pushed");
       }
-      markExemplarsPushed(o.config.stateDir, entry);
+      try {
+        markExemplarsPushed(o.config.stateDir, entry);
+      } catch (err) {
+        if (!(err instanceof StorageWriteError)) throw err;
+        log.warn({ err: err.message }, "could not note in the spool that the exemplars were pushed; a retry pushes them again (the coordinator stores each once)");
+      }
     }
     const res = await withRetry("PushUpdate", () => pushUpdate(client, entry.header, delta), retry);
     removeSpool(o.config.stateDir, task.task_id);
@@ -312,7 +373,9 @@ async function runTask(client: SiteServiceClient, o: AgentOptions, siteId: strin
     throw err;
   }
   try {
-    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: entry.header.metrics ?? [], notes: [], outcome: { kind: taskOutcomeWire.toWire("ok"), reason: "" } });
+    // The agent's disk use goes with the task's metrics, so the coordinator sees every site's.
+    const disk = diskUsageMetrics(agentDiskUsage(o.config.stateDir));
+    await call(client.ReportMetrics.bind(client), { site_id: siteId, task_id: task.task_id, metrics: [...(entry.header.metrics ?? []), ...disk], notes: [], outcome: { kind: taskOutcomeWire.toWire("ok"), reason: "" } });
   } catch (err) {
     log.warn({ err: (err as Error).message }, "metrics not reported; the update itself reached the coordinator");
   }

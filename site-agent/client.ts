@@ -1,10 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
-import { channelOptions, clientCredentials, medfclProto, type TlsFiles } from "../services/transport/index.js";
+import { storageFault, writeAllSync } from "../services/store/index.js";
+import { backoffMs, channelOptions, clientCredentials, isTransient, medfclProto, retryAfterMs, sleepUnlessAborted, type TlsFiles } from "../services/transport/index.js";
 import type { SiteServiceClient } from "../generated/medfcl/v1/SiteService.js";
 import type { ExemplarInfo, ExemplarInfo__Output } from "../generated/medfcl/v1/ExemplarInfo.js";
 import type { UpdateHeader } from "../generated/medfcl/v1/UpdateHeader.js";
@@ -35,15 +36,21 @@ export function call<Req, Res>(
   signal?: AbortSignal,
 ): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const pending = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res))) as grpc.ClientUnaryCall;
-    // A long poll must not hold a shutdown for its whole wait.
-    signal?.addEventListener("abort", () => pending.cancel(), { once: true });
+    // A long poll must not hold a shutdown for its whole wait. The listener goes with the call: the
+    // agent's signal lives as long as the agent, and one left per call is a leak.
+    const cancel = (): void => pending.cancel();
+    const pending = fn(req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+      signal?.removeEventListener("abort", cancel);
+      if (err) reject(err);
+      else resolve(res as Res);
+    }) as grpc.ClientUnaryCall;
+    signal?.addEventListener("abort", cancel, { once: true });
   });
 }
 
 function isRetryable(err: unknown): boolean {
   const code = (err as grpc.ServiceError)?.code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.INTERNAL || code === grpc.status.CANCELLED || code === grpc.status.DEADLINE_EXCEEDED || code === undefined;
+  return isTransient(err) || code === grpc.status.INTERNAL || code === grpc.status.CANCELLED || code === undefined;
 }
 
 /** Hashes through a fixed 1 MiB buffer: reading a model whole would add its size to the agent's peak RSS. */
@@ -104,7 +111,14 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
             return reject(new TransferError(`chunk at offset ${msg.chunk?.offset} while ${pos} was expected`));
           }
           if (!open) return;
-          writeSync(fd, msg.chunk.data);
+          try {
+            writeAllSync(fd, msg.chunk.data, part);
+          } catch (err) {
+            // A full disk: the bytes held so far stay in .part for a resume once there is room.
+            closeFd();
+            stream.cancel();
+            return reject(storageFault(err, part) ?? err);
+          }
           pos += msg.chunk.data.length;
           opts.onProgress?.(pos, total);
         });
@@ -113,6 +127,12 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
           reject(err);
         });
         stream.on("end", () => {
+          try {
+            if (open) fsyncSync(fd);
+          } catch (err) {
+            closeFd();
+            return reject(storageFault(err, part) ?? err);
+          }
           closeFd();
           resolve();
         });
@@ -124,7 +144,11 @@ export async function pullModel(client: SiteServiceClient, siteId: string, versi
         rmSync(part, { force: true });
         throw new TransferError(`downloaded model hashes to ${actual}, not ${version}; the partial file was discarded`);
       }
-      renameSync(part, dest);
+      try {
+        renameSync(part, dest);
+      } catch (err) {
+        throw storageFault(err, dest) ?? err;
+      }
       return dest;
     } catch (err) {
       if (attempt >= maxAttempts || !(isRetryable(err) || err instanceof TransferError)) {
@@ -169,7 +193,9 @@ export interface RetryOptions {
 /**
  * Runs `op` until it succeeds, the coordinator answers with a status that retrying cannot change
  * (the update was rejected, the task is stale or gone: thrown), or `signal` aborts. Transport
- * failures (a restarting coordinator, ECONNRESET) are retried with capped exponential backoff.
+ * failures (a restarting coordinator, ECONNRESET) and refusals that end by themselves (a full disk
+ * at the coordinator: RESOURCE_EXHAUSTED with a retry-after trailer) are retried with capped
+ * exponential backoff and jitter.
  * Callers only retry idempotent operations: an update is named by its sha256, and the coordinator
  * answers a repeated one as a duplicate.
  */
@@ -185,12 +211,10 @@ export async function withRetry<T>(what: string, op: () => Promise<T>, opts: Ret
       // DATA_LOSS: the coordinator received other bytes than were sent (a cut stream); worth a few more tries.
       const dataLoss = (err as grpc.ServiceError)?.code === grpc.status.DATA_LOSS && ++dataLosses <= 3;
       if (!(isRetryable(err) || dataLoss) || opts.signal.aborted) throw err;
-      const delay = Math.min(base * 2 ** (attempt - 1), max);
+      // A coordinator whose disk is full says when to come back; it is not waited on harder than that.
+      const delay = Math.max(backoffMs(attempt, { baseMs: base, maxMs: max }), Math.min(retryAfterMs(err) ?? 0, max));
       opts.logger?.warn({ what, attempt, retryInMs: delay, err: (err as Error).message }, "upload failed; retrying");
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        opts.signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
-      });
+      await sleepUnlessAborted(delay, opts.signal);
       if (opts.signal.aborted) throw err;
     }
   }

@@ -37,7 +37,7 @@ function checkTaskSettings(task: TrainTask__Output): void {
 }
 
 export async function createSiteWork(config: AgentConfig, logger: Logger): Promise<SiteWork> {
-  const data = await loadSiteData(config);
+  const data = await loadSiteData(config, logger);
   const evaluator = await createSiteEvaluator(config, logger);
   const siteId = config.siteId ?? "site";
   const plain = localTrainer({ config, data, fewShot: fewShotSelection(data.dataset, siteId, logger), logger });
@@ -54,6 +54,7 @@ export async function createSiteWork(config: AgentConfig, logger: Logger): Promi
 
   return {
     manifest: () => data.manifest(),
+    notes: () => data.notes,
 
     checkTask(task) {
       checkTaskSettings(task);

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../services/log/index.js";
-import { writeFileAtomicSync } from "../services/store/index.js";
+import { storageFault, writeFileAtomicSync } from "../services/store/index.js";
 import type { UpdateHeader } from "../generated/medfcl/v1/UpdateHeader.js";
 import { TransferError } from "./errors.js";
 
@@ -33,13 +33,21 @@ function paths(stateDir: string, taskId: string): { delta: string; meta: string 
   return { delta: `${base}.safetensors`, meta: `${base}.json` };
 }
 
-/** Writes the delta, then its header: the header's presence is the commit of the spool entry. */
+/**
+ * Writes the delta, then its header: the header's presence is the commit of the spool entry. A
+ * write that cannot complete (StorageWriteError: the disk is full) leaves no part of the entry.
+ */
 export function writeSpool(stateDir: string, header: SpooledUpdate["header"], delta: Buffer): SpooledUpdate {
-  mkdirSync(spoolDir(stateDir), { recursive: true });
   const p = paths(stateDir, header.task_id);
-  writeFileAtomicSync(p.delta, delta);
   const entry: SpooledUpdate = { header, exemplarsPushed: false, spooledAt: new Date().toISOString() };
-  writeFileAtomicSync(p.meta, JSON.stringify(entry));
+  try {
+    mkdirSync(spoolDir(stateDir), { recursive: true });
+    writeFileAtomicSync(p.delta, delta, { sha256: header.sha256 });
+    writeFileAtomicSync(p.meta, JSON.stringify(entry));
+  } catch (err) {
+    rmSync(p.delta, { force: true });
+    throw storageFault(err, p.delta) ?? err;
+  }
   return entry;
 }
 
@@ -74,4 +82,50 @@ export function removeSpool(stateDir: string, taskId: string): void {
   const p = paths(stateDir, taskId);
   rmSync(p.meta, { force: true });
   rmSync(p.delta, { force: true });
+}
+
+/** The task ids and base versions of the entries in the spool (entries whose header cannot be read are named by file). */
+export function listSpool(stateDir: string): { taskId: string; baseVersion: string | null; file: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(spoolDir(stateDir));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith(".json") && !n.startsWith("."))
+    .map((file) => {
+      try {
+        const entry = JSON.parse(readFileSync(join(spoolDir(stateDir), file), "utf8")) as SpooledUpdate;
+        return { taskId: entry.header.task_id, baseVersion: entry.header.base_version, file };
+      } catch {
+        return { taskId: file.slice(0, -".json".length), baseVersion: null, file };
+      }
+    });
+}
+
+/**
+ * Removes every entry but those of `keep` (task ids): called when the coordinator has no open task
+ * for this site, so no spooled update can be taken any more. Deltas without a header go too.
+ * Returns the task ids removed.
+ */
+export function pruneSpool(stateDir: string, keep: ReadonlySet<string> = new Set()): string[] {
+  const removed: string[] = [];
+  for (const e of listSpool(stateDir)) {
+    if (keep.has(e.taskId)) continue;
+    rmSync(join(spoolDir(stateDir), e.file), { force: true });
+    rmSync(join(spoolDir(stateDir), `${e.file.slice(0, -".json".length)}.safetensors`), { force: true });
+    removed.push(e.taskId);
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync(spoolDir(stateDir));
+  } catch {
+    /* no spool yet */
+  }
+  const headed = new Set(names.filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -".json".length)));
+  for (const n of names) {
+    if (n.endsWith(".safetensors") && !headed.has(n.slice(0, -".safetensors".length))) rmSync(join(spoolDir(stateDir), n), { force: true });
+  }
+  return removed;
 }

@@ -34,6 +34,8 @@ export interface TaskProgress {
  */
 export interface SiteWork {
   manifest(): DatasetManifest;
+  /** Notes for the coordinator once registered (e.g. images left out at start-up, by name). */
+  notes?(): string[];
   /** Throws TaskRefusedError when the task would break a local rule (privacy budget). */
   checkTask(task: TrainTask__Output): void;
   train(task: TrainTask__Output, baseCheckpoint: Buffer, replay: PulledExemplar[], onProgress: (p: TaskProgress) => void, signal: AbortSignal): Promise<LocalTrainResult>;

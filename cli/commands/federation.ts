@@ -1,13 +1,16 @@
 import { type Command } from "commander";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { connectEvalQueue, runEvalWorker } from "../../services/eval-queue/index.js";
 import { SingleBar } from "cli-progress";
 import { loadConfig, type MedfclConfig } from "../../services/config/index.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
-import { createAdminClient } from "../../services/transport/index.js";
+import { createAdminClient, retryTransient } from "../../services/transport/index.js";
 import { startCoordinator, StateDirLockedError, StateMismatchError, strategyInfo, strategyNames } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
 import { checkHealth, runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
+import { BAD_IMAGE_POLICIES, type BadImagePolicy } from "../../site-agent/image-check.js";
 import { DEFAULT_MODEL_FAMILY, DELTA_ENCODINGS, type DeltaEncoding } from "../../services/model/index.js";
 import { DROPOUT_POLICIES, EVALUATION_PLACEMENTS, deltaEncodingWire, dropoutPolicyWire, evaluationPlacementWire, type DropoutPolicy, type EvaluationPlacement } from "../../services/transport/index.js";
 import { action, choiceOption, commandLogger, defaultByModel, ExitCode, globalOptions, modelOptionHelp, numberOption, reportError, withExamples } from "../context.js";
@@ -69,12 +72,16 @@ interface CoordinatorFlags {
   nats?: string;
   insecure?: boolean;
   evalSet?: string[];
+  evalWorkers?: "in-process" | "external";
+  evalAckWaitMs?: number;
+  evalMaxDeliver?: number;
   tlsCa?: string;
   tlsCert?: string;
   tlsKey?: string;
   deadlineMs?: number;
   normBound?: number;
   baseWeights?: string;
+  minFreeBytes?: number;
 }
 
 export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): MedfclConfig {
@@ -90,10 +97,13 @@ export function coordinatorConfigFrom(cmd: Command, f: CoordinatorFlags): Medfcl
         nats: f.nats,
         insecure: f.insecure,
         evalSets: parseEvalSets(f.evalSet),
+        evalWorkers: f.evalWorkers,
+        evalQueue: { ackWaitMs: f.evalAckWaitMs, maxDeliver: f.evalMaxDeliver },
         baseWeights: f.baseWeights,
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
         taskDeadlineMs: f.deadlineMs,
         updateNormBound: f.normBound,
+        minFreeBytes: f.minFreeBytes,
       },
     }),
   });
@@ -114,6 +124,8 @@ interface AgentFlags {
   backend?: string;
   maxTasks?: number;
   serverName?: string;
+  keepModels?: number;
+  badImages?: BadImagePolicy;
 }
 
 function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
@@ -131,6 +143,8 @@ function agentConfigFrom(cmd: Command, f: AgentFlags): MedfclConfig {
         stateDir: f.stateDir,
         insecure: f.insecure,
         backend: f.backend,
+        keepModels: f.keepModels,
+        badImages: f.badImages,
         tls: { ca: f.tlsCa, cert: f.tlsCert, key: f.tlsKey },
       },
     }),
@@ -156,8 +170,12 @@ export function registerFederation(program: Command): void {
       .option("--state-dir <dir>", "SQLite and blob store (coordinator.stateDir)")
       .option("--nats <url>", "publish events to this NATS server with JetStream")
       .option("--eval-set <domain=dir>", "a central test set, repeatable", collect)
+      .option("--eval-workers <who>", "with --nats, who answers the evaluation queue: in-process (the coordinator too, the default) | external (only `medfcl eval-worker`)", choiceOption("--eval-workers", ["in-process", "external"] as const))
+      .option("--eval-ack-wait-ms <ms>", "an eval job not acknowledged within this is redelivered (coordinator.evalQueue.ackWaitMs, default 30000)", numberOption("--eval-ack-wait-ms", true))
+      .option("--eval-max-deliver <n>", "deliveries of an eval job before its cell is reported as failed (coordinator.evalQueue.maxDeliver, default 5)", numberOption("--eval-max-deliver", true))
       .option("--deadline-ms <ms>", "task deadline", numberOption("--deadline-ms", true))
       .option("--norm-bound <l2>", "reject updates whose L2 norm exceeds this", numberOption("--norm-bound"))
+      .option("--min-free-bytes <n>", "free bytes the state dir must keep; below it uploads and new runs are refused until there is room (coordinator.minFreeBytes, default 256 MiB; 0 = off)", numberOption("--min-free-bytes", true, { min: 0 }))
       .option("--fresh-state", "start a new database when the existing one is empty, corrupt or of another schema (the old file is kept as .bak)")
       .option("--base-weights <file>", "pretrained base weights for runs whose model is one, e.g. yolox_nano.onnx (coordinator.baseWeights; default: the cache of `medfcl model fetch`)"),
   ).action(
@@ -182,6 +200,7 @@ export function registerFederation(program: Command): void {
   withExamples(coordinator, [
     "medfcl coordinator --state-dir /state --tls-ca certs/ca.crt --tls-cert certs/coordinator.crt --tls-key certs/coordinator.key --eval-set kvasir=data/kvasir/test",
     "medfcl coordinator --insecure --listen 127.0.0.1:7443 --nats nats://127.0.0.1:4222",
+    "medfcl coordinator --nats nats://nats:4222 --eval-workers external --eval-set kvasir=/data/kvasir/test ...   # only eval-worker processes evaluate",
     "medfcl coordinator --state-dir /state --fresh-state   # the old database is empty or corrupt: keep it as .bak, start anew",
   ]);
 
@@ -198,7 +217,9 @@ export function registerFederation(program: Command): void {
       .option("--state-dir <dir>", "audit log, models, privacy state")
       .option("--backend <name>", "wasm | tensorflow | cpu")
       .option("--server-name <host>", "expected name in the coordinator certificate")
-      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true)),
+      .option("--max-tasks <n>", "exit after N tasks (0 = run until stopped)", numberOption("--max-tasks", true))
+      .option("--bad-images <policy>", `images that do not decode (checked at start-up): ${BAD_IMAGE_POLICIES.join(" | ")}; skip trains without them and names them, refuse does not start (agent.badImages, default skip)`, choiceOption("--bad-images", BAD_IMAGE_POLICIES))
+      .option("--keep-models <n>", "downloaded models kept besides those of open tasks, most recently used first (agent.keepModels, default 2)", numberOption("--keep-models", true, { min: 0 })),
   ).action(
     action(async (flags: AgentFlags, cmd: Command) => {
       const cfg = agentConfigFrom(cmd, flags);
@@ -255,6 +276,56 @@ export function registerFederation(program: Command): void {
       ),
     ["medfcl agent health --state-dir /state"],
   );
+
+  const evalWorker = addTlsFlags(
+    program
+      .command("eval-worker")
+      .description("evaluate model versions for the coordinator: pulls jobs from its JetStream work queue, fetches each model over gRPC, returns COCO statistics")
+      .requiredOption("--nats <url>", "the NATS server the coordinator uses (--nats of `medfcl coordinator`)")
+      .requiredOption("--coordinator <host:port>", "coordinator gRPC address, for the model bytes (AdminService.PullModelVersion: an admin certificate under mTLS)")
+      .option("--eval-set <domain=dir>", "a test set this worker holds, repeatable: the same folders as the coordinator's --eval-set (default: coordinator.evalSets from the config or MEDFCL_COORDINATOR_EVAL_SETS); a job for a domain it lacks goes to another worker", collect)
+      .option("--name <name>", "names this worker in results and logs (default: host name and pid)")
+      .option("--threads <n>", "onnxruntime intra-op threads", numberOption("--threads", true))
+      .option("--alive-file <path>", "touch this file at least every 5 s while the worker runs, for a liveness probe that checks its age")
+      .option("--server-name <host>", "expected name in the coordinator certificate"),
+  ).action(
+    action(async (flags: { nats: string; coordinator: string; evalSet?: string[]; name?: string; threads?: number; aliveFile?: string; serverName?: string; tlsCa?: string; tlsCert?: string; tlsKey?: string; insecure?: boolean }, cmd: Command) => {
+      // Without --eval-set: the coordinator's own setting (config file or MEDFCL_COORDINATOR_EVAL_SETS), so one ConfigMap serves both.
+      const sets = parseEvalSets(flags.evalSet) ?? loadConfig({ file: globalOptions(cmd).config, env: process.env, overrides: {} }).coordinator.evalSets;
+      if (Object.keys(sets).length === 0) {
+        throw new MedfclError(ErrorCode.InvalidArgument, "an eval worker needs the central test sets: give --eval-set DOMAIN=DIR (repeatable) or set MEDFCL_COORDINATOR_EVAL_SETS as for the coordinator", { details: { option: "--eval-set" } });
+      }
+      const name = flags.name ?? `${hostname()}-${process.pid}`;
+      const log = commandLogger(cmd, `eval-worker:${name}`);
+      const insecure = flags.insecure === true;
+      const tls = insecure ? undefined : { ca: flags.tlsCa, cert: flags.tlsCert, key: flags.tlsKey };
+      const admin = createAdminClient(flags.coordinator, { insecure, tls, serverName: flags.serverName });
+      const models = detectorModelOps({ evalThreads: flags.threads });
+      const nc = await connectEvalQueue(flags.nats, `medfcl-eval-worker-${name}`);
+      const abort = new AbortController();
+      onSignals(abort, log);
+      try {
+        const { jobs } = await runEvalWorker({
+          nc,
+          name,
+          logger: log,
+          hasDomain: (d) => d in sets,
+          fetchModel: (version) => admin.pullModelVersion(version),
+          evaluate: async (checkpoint, domain) => (await models.evaluate(checkpoint, [{ domain, dir: sets[domain] }]))[0],
+          signal: abort.signal,
+          onAlive: flags.aliveFile ? () => writeFileSync(flags.aliveFile!, new Date().toISOString()) : undefined,
+        });
+        log.info({ jobs }, "eval worker stopped");
+      } finally {
+        admin.close();
+        await nc.drain().catch(() => nc.close());
+      }
+    }),
+  );
+  withExamples(evalWorker, [
+    "medfcl eval-worker --insecure --nats nats://127.0.0.1:4222 --coordinator 127.0.0.1:7443 --eval-set kvasir=data/kvasir/test",
+    "medfcl eval-worker --nats nats://nats:4222 --coordinator coordinator:7443 --tls-ca certs/ca.crt --tls-cert certs/admin/admin.crt --tls-key certs/admin/admin.key --eval-set kvasir=/data/kvasir/test --eval-set cvc=/data/cvc/test",
+  ]);
 
   const runs = program.command("runs").description("create, watch and audit runs on a coordinator (AdminService; `watch` uses the dashboard's event stream)");
   const adminFlags = (c: Command): Command =>
@@ -321,8 +392,11 @@ export function registerFederation(program: Command): void {
           }).catch(usageOnInvalidArgument);
           process.stdout.write(`${run.run_id} ${run.state}\n`);
           if (f.wait) {
-            const done = await client.waitForRun(run.run_id);
-            process.stdout.write(`${JSON.stringify(await client.getAudit(done.run_id), null, 2)}\n`);
+            // A coordinator restart mid-run is waited out: the run resumes there, and so does the wait.
+            const onRetry = (err: unknown, ms: number): void => void process.stderr.write(`medfcl: the coordinator at ${f.coordinator} is not answering (${(err as Error).message}); trying again in ${(ms / 1000).toFixed(1)} s\n`);
+            const done = await client.waitForRun(run.run_id, { onRetry });
+            const audit = await retryTransient(() => client.getAudit(done.run_id), { onRetry });
+            process.stdout.write(`${JSON.stringify(audit, null, 2)}\n`);
             return done.state === "completed" ? ExitCode.Ok : ExitCode.Failure;
           }
         } finally {
@@ -392,7 +466,7 @@ export function registerFederation(program: Command): void {
             process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
             pending = null;
           };
-          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal });
+          const state = await watchRun({ http: f.http, token, run, render, once: f.once, signal: abort.signal, onRetry: (line) => process.stderr.write(`medfcl: ${line}\n`) });
           if (tty && pending) process.stdout.write(`\x1b[H\x1b[2J${pending}\n`);
           return state === "completed" || (f.once && state !== "failed") ? ExitCode.Ok : ExitCode.Failure;
         }),

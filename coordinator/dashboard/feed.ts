@@ -35,11 +35,17 @@ export interface DashboardFeed {
   readonly clients: number;
 }
 
-export function createDashboardFeed(capacity = 1000): DashboardFeed {
+/**
+ * `firstSeq` is where this process's numbering starts: by default the start time in ms × 1000, so a
+ * restarted coordinator numbers above every event of the one before it (a thousand events per
+ * millisecond of uptime would be needed to overlap) and a client resuming after Last-Event-ID
+ * misses nothing of the new process.
+ */
+export function createDashboardFeed(capacity = 1000, firstSeq = Date.now() * 1000): DashboardFeed {
   const ring: FeedEntry[] = [];
   const listeners = new Set<(entry: FeedEntry) => void>();
   const sites = new Map<string, SiteLive>();
-  let seq = 0;
+  let seq = firstSeq;
   const site = (siteId: string): SiteLive => {
     let s = sites.get(siteId);
     if (!s) {

@@ -57,7 +57,8 @@ function load(snap) {
   snap.sites.forEach(function (s) { S.sites[s.siteId] = s; });
   snap.runs.slice().reverse().forEach(addRun);
   S.events = snap.events.map(function (e) { return e.event; }).reverse();
-  $('version').textContent = 'coordinator ' + snap.version;
+  // A full state dir is shown where the version is: uploads and new runs wait until there is room.
+  $('version').textContent = 'coordinator ' + snap.version + (snap.storage && snap.storage.state !== 'ok' ? ' | ' + snap.storage.state + ': ' + snap.storage.reason : '');
   renderAll();
 }
 
@@ -109,6 +110,8 @@ function apply(e) {
       refresh(); return;
     case 'run.completed': if (run) { run.state = 'completed'; renderRun(run); } break;
     case 'run.failed': if (run) { run.state = 'failed'; run.error = e.reason; renderRun(run); } break;
+    case 'run.paused': if (run) { run.error = 'paused while ' + e.phase + ': ' + e.reason; renderRun(run); } refresh(); return;
+    case 'run.resumed': if (run) { run.error = null; renderRun(run); } refresh(); return;
   }
   if (e.type !== 'site.heartbeat' && e.type !== 'site.progress') { S.events.unshift(e); S.events.length = Math.min(S.events.length, 200); renderEvents(); }
 }
@@ -233,16 +236,26 @@ function renderAll() { renderSites(); renderRuns(); renderEvents(); }
 function refresh() {
   return fetch('/api/state', { credentials: 'same-origin' }).then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); }).then(load);
 }
-var es = null;
+var es = null, wasDown = false, seenIds = {}, seenOrder = [];
+// Delivery is at least once: a restarted coordinator may publish a transition again, with its id.
+function repeated(e) {
+  if (!e.id) return false;
+  if (seenIds[e.id]) return true;
+  seenIds[e.id] = 1; seenOrder.push(e.id);
+  if (seenOrder.length > 5000) delete seenIds[seenOrder.shift()];
+  return false;
+}
 function connect() {
   es = new EventSource('/events?after=' + S.lastSeq);
-  es.onopen = function () { $('conn').textContent = 'live'; $('conn').className = 'live'; };
-  es.onerror = function () { $('conn').textContent = 'reconnecting'; $('conn').className = 'down'; };
+  // After a drop (a coordinator restart) the state is read again: events of the gap are not replayed.
+  es.onopen = function () { $('conn').textContent = 'live'; $('conn').className = 'live'; if (wasDown) { wasDown = false; refresh(); } };
+  es.onerror = function () { $('conn').textContent = 'reconnecting'; $('conn').className = 'down'; wasDown = true; };
   es.addEventListener('medfcl', function (m) {
     var seq = Number(m.lastEventId);
     if (seq && seq <= S.lastSeq) return;
     S.lastSeq = seq || S.lastSeq;
-    apply(JSON.parse(m.data));
+    var e = JSON.parse(m.data);
+    if (!repeated(e)) apply(e);
   });
 }
 // Only the relative times tick; nothing is fetched.

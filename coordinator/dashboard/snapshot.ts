@@ -1,6 +1,7 @@
 import type { MedfclEvent } from "../../services/events/index.js";
 import type { CoordinatorContext } from "../context.js";
 import type { Run } from "../domain.js";
+import type { StorageStatus } from "../storage-guard.js";
 import * as store from "../store.js";
 import { orderDomains } from "../run-artifacts.js";
 import { findStrategy } from "../strategies/index.js";
@@ -58,6 +59,8 @@ export interface DashboardSnapshot {
   sites: SiteView[];
   runs: RunView[];
   events: { seq: number; event: MedfclEvent }[];
+  /** Whether the state dir takes writes (uploads and new runs wait while it does not), and why. */
+  storage: StorageStatus;
 }
 
 /** Same count the run.created event announces: the strategy's planned steps for that many sites. */
@@ -123,8 +126,8 @@ export function dashboardSnapshot(ctx: CoordinatorContext, feed: DashboardFeed, 
       backend: s.backend,
       agentVersion: s.agentVersion,
       registeredAt: s.registeredAt,
-      lastSeenAt: s.lastSeenAt,
-      alive: Date.now() - Date.parse(s.lastSeenAt) <= silentMs,
+      lastSeenAt: store.lastSeenAt(ctx.db, s),
+      alive: Date.now() - Date.parse(store.lastSeenAt(ctx.db, s)) <= silentMs,
       state: l?.state ?? "unknown",
       taskId: l?.taskId ?? null,
       runId: l?.runId ?? null,
@@ -142,5 +145,6 @@ export function dashboardSnapshot(ctx: CoordinatorContext, feed: DashboardFeed, 
     sites,
     runs,
     events: feed.tail(opts.events ?? 50),
+    storage: ctx.storage.status(),
   };
 }

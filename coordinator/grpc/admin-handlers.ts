@@ -3,14 +3,16 @@ import type { ServerCallIdentity } from "../../services/transport/index.js";
 import type { AdminServiceHandlers } from "../../generated/medfcl/v1/AdminService.js";
 import * as admin from "../admin-service.js";
 import type { CoordinatorContext } from "../context.js";
-import { toGrpcStatus } from "./errors.js";
+import { ErrorCode, MedfclError } from "../../services/errors/index.js";
+import { modelChunks } from "../site-service.js";
+import { failStream, toGrpcStatus } from "./errors.js";
 
-function unary<Req, Res>(fn: (req: Req) => Res) {
+function unary<Req, Res>(ctx: CoordinatorContext, fn: (req: Req) => Res) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
     try {
       callback(null, fn(call.request));
     } catch (err) {
-      callback(toGrpcStatus(err));
+      callback(toGrpcStatus(ctx.storage.refusal(err, call.getPath())));
     }
   };
 }
@@ -22,7 +24,7 @@ function unary<Req, Res>(fn: (req: Req) => Res) {
  */
 export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string) => void, authorizeAdmin: (call: ServerCallIdentity) => void): AdminServiceHandlers {
   const guarded = <Req, Res>(fn: (req: Req) => Res) => {
-    const inner = unary(fn);
+    const inner = unary(ctx, fn);
     return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
       try {
         authorizeAdmin(call);
@@ -42,5 +44,18 @@ export function adminHandlers(ctx: CoordinatorContext, startRun: (runId: string)
     GetRun: guarded((req) => admin.runToWire(ctx, admin.requireRun(ctx, req.run_id))),
     ListRuns: guarded((req) => admin.listRunsPage(ctx, req)),
     GetAudit: guarded((req) => admin.buildAudit(ctx, admin.requireRun(ctx, req.run_id))),
+    // For eval workers: the job on JetStream names the version, the bytes come from here.
+    PullModelVersion(call) {
+      (async () => {
+        authorizeAdmin(call);
+        const { version, offset, chunk_bytes } = call.request;
+        if (!ctx.blobs.has(version)) throw new MedfclError(ErrorCode.NotFound, `model version ${version} is not in the blob store`, { details: { version } });
+        for await (const msg of modelChunks(ctx, version, Number(offset), chunk_bytes)) {
+          if (call.cancelled) return;
+          if (!call.write(msg)) await new Promise((r) => call.once("drain", r));
+        }
+        call.end();
+      })().catch((err: unknown) => failStream(call, err));
+    },
   };
 }

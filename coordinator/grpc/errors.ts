@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { ErrorCode, isMedfclError } from "../../services/errors/index.js";
+import { RETRY_AFTER_TRAILER } from "../../services/transport/index.js";
 
 const CODE_TO_STATUS: Record<ErrorCode, grpc.status> = {
   [ErrorCode.InvalidArgument]: grpc.status.INVALID_ARGUMENT,
@@ -16,9 +17,18 @@ const CODE_TO_STATUS: Record<ErrorCode, grpc.status> = {
   [ErrorCode.Internal]: grpc.status.INTERNAL,
 };
 
-/** The one mapping from errors to gRPC status; anything that is not a MedfclError is INTERNAL. */
+/**
+ * The one mapping from errors to gRPC status; anything that is not a MedfclError is INTERNAL. A
+ * refusal that ends by itself (details.retryAfterMs) carries the RETRY_AFTER_TRAILER.
+ */
 export function toGrpcStatus(err: unknown): Partial<grpc.StatusObject> {
-  if (isMedfclError(err)) return { code: CODE_TO_STATUS[err.code], details: err.message };
+  if (isMedfclError(err)) {
+    const retryAfter = err.details.retryAfterMs;
+    if (typeof retryAfter !== "number") return { code: CODE_TO_STATUS[err.code], details: err.message };
+    const metadata = new grpc.Metadata();
+    metadata.set(RETRY_AFTER_TRAILER, String(retryAfter));
+    return { code: CODE_TO_STATUS[err.code], details: err.message, metadata };
+  }
   return { code: grpc.status.INTERNAL, details: `internal error: ${err instanceof Error ? err.message : String(err)}` };
 }
 

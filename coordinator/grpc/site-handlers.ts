@@ -21,7 +21,7 @@ function unary<Req extends { site_id: string }, Res>(ctx: CoordinatorContext, rp
       .then((res) => callback(null, res))
       .catch((err: unknown) => {
         ctx.logger.debug({ rpc, err: (err as Error).message }, "rpc failed");
-        callback(toGrpcStatus(err));
+        callback(toGrpcStatus(ctx.storage.refusal(err, rpc)));
       });
   };
 }
@@ -94,7 +94,7 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
           if (!call.write(msg)) await new Promise((r) => call.once("drain", r));
         }
         call.end();
-      })().catch((err: unknown) => failStream(call, err));
+      })().catch((err: unknown) => failStream(call, ctx.storage.refusal(err, "PullModel")));
     },
 
     PushUpdate(call, callback) {
@@ -109,7 +109,7 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
         return site.receiveUpdate(ctx, siteId, header, chunkData(rest));
       })()
         .then((res) => callback(null, res))
-        .catch((err: unknown) => callback(toGrpcStatus(err)));
+        .catch((err: unknown) => callback(toGrpcStatus(ctx.storage.refusal(err, "PushUpdate"))));
     },
 
     PullExemplars(call) {
@@ -153,6 +153,7 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
           if (msg.header) {
             siteId = assertSiteIdentity(call, msg.header.site_id, ctx.config.insecure);
             taskId = msg.header.task_id;
+            ctx.storage.assertWritable("PushExemplars");
           } else if (!siteId) {
             throw new MedfclError(ErrorCode.InvalidArgument, "PushExemplars must start with a header", { details: { field: "header" } });
           } else if (msg.info) {
@@ -168,7 +169,7 @@ export function siteHandlers(ctx: CoordinatorContext): SiteServiceHandlers {
         return { accepted_ids: accepted, rejected };
       })()
         .then((res) => callback(null, res))
-        .catch((err: unknown) => callback(toGrpcStatus(err)));
+        .catch((err: unknown) => callback(toGrpcStatus(ctx.storage.refusal(err, "PushExemplars"))));
     },
   };
 }

@@ -19,6 +19,8 @@ export interface StandardServices {
   /** Registers grpc.health.v1.Health and, when asked, reflection v1 and v1alpha. */
   addTo(server: Pick<grpc.Server, "addService">, options: { reflection: boolean }): void;
   setStatus(status: ServingStatus): void;
+  /** One service's status (e.g. SiteService while the state dir refuses writes). */
+  setServiceStatus(service: (typeof HEALTH_SERVICE_NAMES)[number], status: ServingStatus): void;
 }
 
 export function createStandardServices(): StandardServices {
@@ -36,6 +38,9 @@ export function createStandardServices(): StandardServices {
     },
     setStatus(status) {
       for (const s of HEALTH_SERVICE_NAMES) health.setStatus(s, status);
+    },
+    setServiceStatus(service, status) {
+      health.setStatus(service, status);
     },
   };
 }

@@ -56,12 +56,40 @@ export const coordinatorSchema = z
     baseWeights: z.string().min(1).optional(),
     /** Central test sets: domain name -> COCO folder (annotations.json + images/). */
     evalSets: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /**
+     * With `nats`, central evaluation runs as jobs on a JetStream work queue. "in-process": the
+     * coordinator is one of the queue's workers (so a setup without any `medfcl eval-worker` still
+     * evaluates); "external": only `medfcl eval-worker` processes evaluate. Ignored without NATS.
+     */
+    evalWorkers: z.enum(["in-process", "external"]).default("in-process"),
+    /**
+     * The evaluation queue's consumer: a job not acknowledged within ackWaitMs is redelivered (a
+     * worker sends in-progress acks while it evaluates); after maxDeliver deliveries the cell is
+     * reported as failed with the reason.
+     */
+    evalQueue: z
+      .object({
+        ackWaitMs: z.number().int().min(1000).default(30_000),
+        maxDeliver: z.number().int().min(1).max(100).default(5),
+      })
+      .strict()
+      .default({}),
     heartbeatIntervalMs: z.number().int().positive().default(5000),
     /** A site missing this many heartbeat intervals is considered gone. */
     heartbeatMisses: z.number().int().positive().default(6),
     taskDeadlineMs: z.number().int().positive().default(30 * 60 * 1000),
     /** Updates whose L2 norm exceeds this are rejected before aggregation. */
     updateNormBound: z.number().positive().default(1e4),
+    /**
+     * Free bytes the state dir's filesystem must keep. Below it (or after any write fails for lack
+     * of space) the coordinator refuses uploads and run creation with RESOURCE_EXHAUSTED, keeps
+     * serving reads, heartbeats and the dashboard, and resumes by itself once there is room again
+     * (etcd's NOSPACE alarm; Kafka and PostgreSQL stop writing before the disk is full). 0 turns the
+     * watermark off; failed writes still count.
+     */
+    minFreeBytes: z.number().int().nonnegative().default(256 * 1024 * 1024),
+    /** How often free space is checked (and, while writes are refused, a probe write is tried). */
+    storageCheckMs: z.number().int().positive().default(2000),
     /** gRPC message and chunk sizes (DESIGN.md: 256 KiB–1 MiB chunks). */
     chunkBytes: z.number().int().min(16 * 1024).max(4 * 1024 * 1024).default(1024 * 1024),
     /**
@@ -139,6 +167,17 @@ export const agentSchema = z
     task: z.string().min(1).default("detection"),
     /** Local state: audit log, downloaded models, resumable transfers. */
     stateDir: z.string().min(1).default("./agent-state"),
+    /**
+     * Downloaded models kept besides those of the agent's open tasks, most recently used first; older
+     * ones are deleted between tasks (a later task from one of them downloads it again).
+     */
+    keepModels: z.number().int().nonnegative().default(2),
+    /**
+     * Images of the site's folder that do not decode (checked once at start-up, cached by content
+     * hash): "skip" trains without them and names them to the operator and the coordinator;
+     * "refuse" does not start.
+     */
+    badImages: z.enum(["skip", "refuse"]).default("skip"),
     tls: tlsSchema.default({}),
     insecure: z.boolean().default(false),
     backend: z.enum(["wasm", "tensorflow", "cpu"]).default("wasm"),

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager, JetStreamApiCodes, JetStreamApiError, Rete
 import { errorMessage } from "../errors/index.js";
 import type { Logger } from "../log/index.js";
 import { EventBusOptionError, EventStreamError, NatsUnavailableError } from "./errors.js";
+import { eventIdOf } from "./ids.js";
 import { ALL_EVENTS_SUBJECT, eventSubject, subjectMatches } from "./subjects.js";
 import type { EventBus, EventBusOptions, EventHandler, EventInput, EventSubscription, MedfclEvent } from "./types.js";
 
@@ -60,6 +61,7 @@ function logLevelFor(event: MedfclEvent): "debug" | "info" | "warn" {
     case "site.progress":
       return "debug";
     case "run.failed":
+    case "run.paused":
     case "update.rejected":
     case "site.dropout":
     case "exemplar.refused":
@@ -70,7 +72,7 @@ function logLevelFor(event: MedfclEvent): "debug" | "info" | "warn" {
 }
 
 function withTime(input: EventInput): MedfclEvent {
-  return { ...input, at: input.at ?? new Date().toISOString() } as MedfclEvent;
+  return { ...input, id: input.id ?? eventIdOf(input), at: input.at ?? new Date().toISOString() } as MedfclEvent;
 }
 
 class LocalSubscriptions {
@@ -169,7 +171,8 @@ class NatsEventBus implements EventBus {
       return;
     }
     try {
-      await this.#js.publish(subject, JSON.stringify(event), { timeout: this.#opts.publishTimeoutMs });
+      // The event's id as Nats-Msg-Id: JetStream keeps one copy of a transition published twice within its duplicate window.
+      await this.#js.publish(subject, JSON.stringify(event), { timeout: this.#opts.publishTimeoutMs, msgID: event.id });
       if (this.#failing) {
         this.#failing = false;
         this.#logger.info({ subject }, "publishing events to NATS works again");

@@ -15,11 +15,13 @@ export {
   siteSubjectFilter,
 } from "./subjects.js";
 export { NatsUnavailableError, EventStreamError, EventBusOptionError } from "./errors.js";
+export { eventIdOf } from "./ids.js";
 export type {
   MedfclEvent,
   EventType,
   EventOf,
   EventInput,
+  EventEnvelope,
   EventHandler,
   EventSubscription,
   EventBus,
@@ -27,6 +29,8 @@ export type {
   RunCreatedEvent,
   RunCompletedEvent,
   RunFailedEvent,
+  RunPausedEvent,
+  RunResumedEvent,
   StepOpenedEvent,
   TaskAssignedEvent,
   UpdateReceivedEvent,

@@ -31,6 +31,32 @@ export interface RunFailedEvent {
   at: string;
 }
 
+/**
+ * The run waits because the coordinator's state dir refuses writes (a full disk, an I/O error);
+ * nothing it committed is lost, and it goes on by itself (`run.resumed`) once there is room.
+ */
+export interface RunPausedEvent {
+  type: "run.paused";
+  runId: string;
+  /** The step it was at; -1 before the first step. */
+  step: number;
+  /** What it could not do, e.g. "aggregating". */
+  phase: string;
+  reason: string;
+  at: string;
+}
+
+export interface RunResumedEvent {
+  type: "run.resumed";
+  runId: string;
+  step: number;
+  phase: string;
+  /** Why it had paused (the same reason as the run.paused before it). */
+  reason: string;
+  pausedMs: number;
+  at: string;
+}
+
 export interface StepOpenedEvent {
   type: "step.opened";
   runId: string;
@@ -145,10 +171,24 @@ export interface ExemplarRefusedEvent {
   at: string;
 }
 
-export type MedfclEvent =
+/**
+ * What every event carries besides its own fields. Delivery is at least once: a coordinator that
+ * restarts, or resumes a run after a pause, may publish a transition again. `id` lets a consumer
+ * drop the repeat: a state transition (run.created, step.opened, task.assigned, update.received,
+ * evaluated, step.closed, run.completed, ...) has the same id every time it is published
+ * (events/ids.ts); an occurrence that is not a transition (heartbeat, progress, pause) gets a fresh
+ * one. JetStream drops a repeat within its duplicate window by the same id (Nats-Msg-Id).
+ */
+export interface EventEnvelope {
+  id: string;
+}
+
+type AnyEvent =
   | RunCreatedEvent
   | RunCompletedEvent
   | RunFailedEvent
+  | RunPausedEvent
+  | RunResumedEvent
   | StepOpenedEvent
   | TaskAssignedEvent
   | UpdateReceivedEvent
@@ -161,6 +201,8 @@ export type MedfclEvent =
   | SiteRegisteredEvent
   | ExemplarRefusedEvent;
 
+export type MedfclEvent = AnyEvent & EventEnvelope;
+
 export type EventType = MedfclEvent["type"];
 
 /** The event of one type. */
@@ -168,8 +210,8 @@ export type EventOf<T extends EventType> = Extract<MedfclEvent, { type: T }>;
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** What callers hand to `publish`: `at` defaults to the publish time. */
-export type EventInput = DistributiveOmit<MedfclEvent, "at"> & { at?: string };
+/** What callers hand to `publish`: `at` defaults to the publish time, `id` to the event's own (ids.ts). */
+export type EventInput = DistributiveOmit<AnyEvent, "at"> & { at?: string; id?: string };
 
 export type EventHandler = (event: MedfclEvent, subject: string) => void;
 

@@ -4,8 +4,9 @@
  * removing or reordering any earlier line breaks every hash after it.
  */
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { storageFault, writeAllSync } from "../store/index.js";
 import { PrivacyStateError } from "./errors.js";
 import { type AuditVerifyResult, type StageRecord } from "./types.js";
 
@@ -127,7 +128,8 @@ export function readAuditLog(path: string): AuditEntry[] {
 /**
  * Appends one entry, chained to the last line, and fsyncs. The caller holds the only writer for a
  * site (the agent); the file is opened in append mode so a crash leaves at most a torn last line,
- * which verification reports.
+ * which verification reports. A write that cannot complete (a full disk: StorageWriteError) is cut
+ * back to the log's previous length, so the log stays whole and the export it records is not made.
  */
 export function appendAuditEntry(path: string, body: AuditEntryBody, tail?: { seq: number; hash: string }): AuditEntry {
   let last = tail;
@@ -137,11 +139,25 @@ export function appendAuditEntry(path: string, body: AuditEntryBody, tail?: { se
   }
   const entry = { ...body, seq: last.seq + 1, prevHash: last.hash } as Record<string, unknown>;
   entry.hash = entryHash(entry);
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, "a", 0o644);
+  let fd: number;
   try {
-    writeSync(fd, `${JSON.stringify(entry)}\n`);
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(path, "a", 0o644);
+  } catch (err) {
+    throw storageFault(err, path) ?? err;
+  }
+  const before = fstatSync(fd).size;
+  try {
+    writeAllSync(fd, Buffer.from(`${JSON.stringify(entry)}\n`), path);
     fsyncSync(fd);
+  } catch (err) {
+    try {
+      ftruncateSync(fd, before);
+      fsyncSync(fd);
+    } catch {
+      /* a torn last line is what verification reports; the write's own error says why */
+    }
+    throw storageFault(err, path) ?? err;
   } finally {
     closeSync(fd);
   }

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { removeStaleTempFiles, writeFileAtomic, writeFileAtomicSync } from "./atomic.js";
-import { BlobCorruptError, BlobNotFoundError, BlobSizeMismatchError, InvalidDigestError } from "./errors.js";
+import { removeStaleTempFiles, sha256OfFile, writeFileAtomic, writeFileAtomicSync } from "./atomic.js";
+import { BlobCorruptError, BlobNotFoundError, BlobSizeMismatchError, InvalidDigestError, storageFault } from "./errors.js";
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
@@ -45,7 +45,9 @@ function blobPath(root: string, sha256: string): string {
 
 /**
  * A content-addressed store on disk: `root/ab/abcdef…`. Writes go through a temp file and a rename,
- * so a crash leaves either no blob or a complete one; stale temp files are removed on open.
+ * so a crash leaves either no blob or a complete one; stale temp files are removed on open. Every
+ * write is read back and hashed before the rename, so a blob is only ever visible at its own digest;
+ * a full disk or an I/O error is a StorageWriteError and leaves nothing at the address.
  */
 export function openBlobStore(root: string, options: { inspectOnly?: boolean } = {}): BlobStore {
   mkdirSync(root, { recursive: true });
@@ -65,7 +67,7 @@ export function openBlobStore(root: string, options: { inspectOnly?: boolean } =
     put(data) {
       const sha256 = sha256Hex(data);
       const path = blobPath(root, sha256);
-      if (!existsSync(path) || sha256Hex(readFileSync(path)) !== sha256) writeFileAtomicSync(path, data);
+      if (!existsSync(path) || sha256Hex(readFileSync(path)) !== sha256) writeFileAtomicSync(path, data, { sha256 });
       return sha256;
     },
     async putStream(chunks, expectedSha256, expectedSize) {
@@ -91,8 +93,16 @@ export function openBlobStore(root: string, options: { inspectOnly?: boolean } =
         throw new BlobCorruptError(`upload for ${expectedSha256}`, expectedSha256, sha256);
       }
       const path = blobPath(root, sha256);
-      await mkdir(join(root, sha256.slice(0, 2)), { recursive: true });
-      await rename(staging, path);
+      try {
+        // What reached the disk is hashed again: only these exact bytes may appear at the address.
+        const onDisk = await sha256OfFile(staging);
+        if (onDisk !== sha256) throw new BlobCorruptError(staging, sha256, onDisk);
+        await mkdir(join(root, sha256.slice(0, 2)), { recursive: true });
+        await rename(staging, path);
+      } catch (err) {
+        await rm(staging, { force: true });
+        throw storageFault(err, path) ?? err;
+      }
       return { sha256, size };
     },
     remove(sha256) {

@@ -32,6 +32,7 @@ export {
 } from "./pki.js";
 export { peerSiteId, peerIdentity, assertSiteIdentity, assertAdminRole, type PeerIdentity, type ServerCallIdentity } from "./auth.js";
 export { createAdminClient, type AdminClient } from "./admin-client.js";
+export { RETRY_AFTER_TRAILER, retryAfterMs, isTransient, backoffMs, sleepUnlessAborted, retryTransient } from "./retry.js";
 export {
   SITE_SAMPLERS,
   SHOTS_SELECTIONS,

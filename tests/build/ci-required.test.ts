@@ -22,10 +22,11 @@ const cases: { what: string; file: string; env: NodeJS.ProcessEnv }[] = [
   { what: "nats-server", file: "tests/integration/federation.test.ts", env: { PATH: nodeOnlyPath } },
   { what: "Chromium", file: "tests/services/eval/report-browser.test.ts", env: { PATH: nodeOnlyPath, MEDFCL_CHROMIUM: "" } },
   { what: "the shared datasets", file: "tests/services/data/real-data.test.ts", env: { MEDFCL_SHARED_DIR: "/nonexistent" } },
+  { what: "mount(8) for a tmpfs", file: "tests/services/store/disk-full.test.ts", env: { PATH: nodeOnlyPath } },
 ];
 
 function runTestFile(file: string, env: NodeJS.ProcessEnv): { status: number | null; output: string } {
-  const { CI: _ci, MEDFCL_REQUIRE_DOCKER: _d, MEDFCL_REQUIRE_NATS: _n, MEDFCL_REQUIRE_BROWSER: _b, NODE_TEST_CONTEXT: _t, ...base } = process.env;
+  const { CI: _ci, MEDFCL_REQUIRE_DOCKER: _d, MEDFCL_REQUIRE_NATS: _n, MEDFCL_REQUIRE_BROWSER: _b, MEDFCL_REQUIRE_TMPFS: _f, NODE_TEST_CONTEXT: _t, ...base } = process.env;
   const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", file], { cwd: root, encoding: "utf8", env: { ...base, ...env }, timeout: 120_000 });
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }

@@ -8,15 +8,15 @@
 // coordinator aggregated (same sha256, trained once), and no task may be left open.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
-import sharp from "sharp";
 import { createAdminClient } from "../../services/transport/index.js";
 import type { Audit__Output } from "../../generated/medfcl/v1/Audit.js";
+import { evalSet } from "../helpers/fault-rig.js";
 import { startCoordinatorProcess, type CoordinatorProcess } from "../helpers/processes.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
@@ -39,23 +39,6 @@ async function until(what: string, ok: () => boolean, timeoutMs = 90_000): Promi
     if (Date.now() > end) throw new Error(`chaos: timed out waiting for ${what}`);
     await sleep(50);
   }
-}
-
-/** A tiny central test set: two 64×64 images with one box each. */
-async function evalSet(dir: string, seed: number): Promise<void> {
-  mkdirSync(join(dir, "images"), { recursive: true });
-  const images = [];
-  const annotations = [];
-  for (let i = 1; i <= 2; i++) {
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 40 * seed, g: 90, b: 30 * i } } })
-      .composite([{ input: { create: { width: 20, height: 16, channels: 3, background: "#e0a0a0" } }, left: 10 * i, top: 12 }])
-      .png()
-      .toBuffer();
-    writeFileSync(join(dir, "images", `${i}.png`), png);
-    images.push({ id: i, file_name: `images/${i}.png`, width: 64, height: 64 });
-    annotations.push({ id: i, image_id: i, category_id: 1, bbox: [10 * i, 12, 20, 16], area: 320, iscrowd: 0 });
-  }
-  writeFileSync(join(dir, "annotations.json"), JSON.stringify({ images, annotations, categories: [{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }] }));
 }
 
 interface AgentProc {

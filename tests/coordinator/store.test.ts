@@ -35,7 +35,7 @@ describe("coordinator store", () => {
     assert.equal(storedVersion(path), "1", "the fixture is a schema-1 database");
     const d = store.openDb(path);
     try {
-      assert.equal(store.SCHEMA_VERSION, 4);
+      assert.equal(store.SCHEMA_VERSION, 5);
       assert.equal(store.storedSchemaVersion(d), store.SCHEMA_VERSION);
 
       const run = store.getRun(d, R1)!;
@@ -94,6 +94,16 @@ describe("coordinator store", () => {
       assert.equal(store.getSite(d, "site-a")!.manifest.num_images, 12);
       assert.deepEqual(store.listRuns(d, { limit: 10, offset: 0 }).map((r) => r.name), ["fixture-rehearsal", "fixture-joint"]);
       assert.equal(store.getRun(d, R2)!.hyper.weightDecay, 0.05);
+      // Schema 5: central results of eval workers, one per (version, domain), the first one kept.
+      assert.equal(store.getCentralEvaluation(d, "c".repeat(64), "kvasir"), null);
+      const first = { ok: true as const, version: "c".repeat(64), domain: "kvasir", worker: "w1", evaluation: { domain: "kvasir", ap: 20.125, ap50: 30, stats: [0.2], perCategoryAp: { 1: 0.2 } } };
+      assert.equal(store.recordCentralEvaluation(d, first), true);
+      assert.equal(store.recordCentralEvaluation(d, { ...first, worker: "w2", evaluation: { ...first.evaluation, ap: 99 } }), false, "a second answer for the cell is ignored");
+      assert.deepEqual(store.getCentralEvaluation(d, "c".repeat(64), "kvasir"), first);
+      store.recordCentralEvaluation(d, { ok: false, version: "d".repeat(64), domain: "etis", worker: "jetstream", reason: "max deliveries" });
+      assert.deepEqual(store.centralFailures(d, ["c".repeat(64), "d".repeat(64)]), [{ version: "d".repeat(64), domain: "etis", reason: "max deliveries" }]);
+      store.clearCentralFailure(d, "d".repeat(64), "etis");
+      assert.equal(store.getCentralEvaluation(d, "d".repeat(64), "etis"), null, "a failure is forgotten before the version is evaluated again");
     } finally {
       d.close();
     }

@@ -122,6 +122,21 @@ describe("deploy compose", () => {
     assert.ok(c.services.coordinator.volumes?.some((v) => v.startsWith("./certs/coordinator:/certs:ro")));
   });
 
+  it("compose - an eval worker on the central network only, on the coordinator's NATS and test sets, with read-only certificates and data", () => {
+    const c = load("compose.yaml");
+    const w = c.services["eval-worker"];
+    assert.ok(w, "an eval-worker service");
+    assert.deepEqual(networksOf(w), ["edge"], "never on a site's network");
+    const cmd = w.command ?? [];
+    assert.equal(cmd[0], "eval-worker");
+    assert.equal(cmd[cmd.indexOf("--nats") + 1], "nats://nats:4222");
+    assert.equal(cmd[cmd.indexOf("--coordinator") + 1], "coordinator:7443");
+    assert.equal(w.environment?.MEDFCL_COORDINATOR_EVAL_SETS, c.services.coordinator.environment?.MEDFCL_COORDINATOR_EVAL_SETS, "the coordinator's test sets");
+    assert.ok(w.volumes?.includes("./eval:/eval:ro") && w.volumes?.includes("./certs/eval-worker:/certs:ro"));
+    assert.equal(w.ports, undefined);
+    assert.equal(w.read_only, true);
+  });
+
   it("compose - every MEDFCL_* variable in both files is a real config key", () => {
     const known = new Set(envLeaves().map((l) => l.envName));
     for (const file of ["compose.yaml", "compose.site.yaml"]) {

@@ -173,6 +173,34 @@ describe("deploy k8s", () => {
     assert.ok(podSpec(nats)?.containers[0].args?.includes("-js"), "NATS runs JetStream");
   });
 
+  it("k8s - overlays/central renders the eval workers: a stateless Deployment on the coordinator's queue and test sets, an admin certificate, egress only to NATS, the coordinator and DNS", { skip: renderSkip }, async () => {
+    const objs = render("overlays/central");
+    const [dep] = byKind(objs, "Deployment", "medfcl-eval-worker");
+    assert.ok(dep, "eval-worker Deployment");
+    assert.ok((dep.spec as { replicas: number }).replicas >= 2, "more than one worker");
+    const pod = podSpec(dep)!;
+    const c = pod.containers[0];
+    assert.equal(c.image, "registry.example.org/medfcl/coordinator:0.1.0", "the coordinator image holds the CLI");
+    const args = c.args ?? [];
+    assert.equal(args[0], "eval-worker");
+    assert.equal(args[args.indexOf("--nats") + 1], "$(MEDFCL_COORDINATOR_NATS)", "the coordinator's NATS, from its ConfigMap");
+    assert.equal(args[args.indexOf("--coordinator") + 1], "medfcl-coordinator:7443");
+    assert.equal(c.envFrom?.[0]?.configMapRef?.name, "medfcl-coordinator-env", "the same MEDFCL_COORDINATOR_EVAL_SETS as the coordinator");
+    assert.ok(!pod.volumes?.some((v) => v.persistentVolumeClaim), "no state");
+    assert.ok(c.volumeMounts?.some((m) => m.mountPath === "/eval" && m.readOnly));
+    const certs = pod.volumes?.find((v) => v.name === "certs");
+    assert.equal(certs?.secret?.secretName, "medfcl-eval-worker-tls");
+    assert.deepEqual(certs?.secret?.items?.map((i) => i.path).sort(), ["admin.crt", "admin.key", "ca.crt"]);
+    const policies = byKind(objs, "NetworkPolicy");
+    const select = (name: string) => policies.find((p) => (p.spec as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels["app.kubernetes.io/name"] === name)!;
+    const worker = select("medfcl-eval-worker").spec as { ingress: unknown[]; egress: Array<{ to: Array<{ podSelector?: { matchLabels?: Record<string, string> } }>; ports: Array<{ port: number }> }> };
+    assert.deepEqual(worker.ingress, [], "nothing connects to a worker");
+    const egress = worker.egress.map((e) => `${e.to[0].podSelector?.matchLabels?.["app.kubernetes.io/name"] ?? e.to[0].podSelector?.matchLabels?.["k8s-app"]}:${e.ports[0].port}`).sort();
+    assert.deepEqual(egress, ["kube-dns:53", "medfcl-coordinator:7443", "medfcl-nats:4222"]);
+    const natsIngress = (select("medfcl-nats").spec as { ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }> }> }).ingress;
+    assert.ok(natsIngress.some((r) => r.from.some((f) => f.podSelector.matchLabels["app.kubernetes.io/name"] === "medfcl-eval-worker")), "NATS admits the workers");
+  });
+
   it("k8s - overlays/hospital renders one agent: no Service, no ingress, egress only to the coordinator and DNS", { skip: renderSkip }, async () => {
     const objs = render("overlays/hospital");
     for (const o of objs) await validate(o);

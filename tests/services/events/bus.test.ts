@@ -14,6 +14,7 @@ import {
   runSubjectFilter,
   siteSubjectFilter,
   subjectMatches,
+  type EventInput,
   type EventType,
   type MedfclEvent,
 } from "../../../services/events/index.js";
@@ -24,7 +25,7 @@ const AT = "2026-01-02T03:04:05.000Z";
 
 /** One event of every type, for a given run and site, so tests can keep their ids apart. */
 function sampleEvents(runId: string, siteId: string): MedfclEvent[] {
-  const events: MedfclEvent[] = [
+  const inputs: (EventInput & { at: string })[] = [
     { type: "run.created", runId, strategy: "rehearsal", sites: [siteId], steps: 3, at: AT },
     { type: "step.opened", runId, step: 1, baseVersion: "v0", sites: [siteId], at: AT },
     { type: "task.assigned", runId, step: 1, siteId, taskId: "t1", baseVersion: "v0", deadline: AT, at: AT },
@@ -35,11 +36,15 @@ function sampleEvents(runId: string, siteId: string): MedfclEvent[] {
     { type: "site.dropout", runId, step: 1, siteId, taskId: "t3", reason: "deadline passed", at: AT },
     { type: "run.completed", runId, finalVersion: "v3", at: AT },
     { type: "run.failed", runId, reason: "no site left", at: AT },
+    { type: "run.paused", runId, step: 1, phase: "aggregating", reason: "disk full", at: AT },
+    { type: "run.resumed", runId, step: 1, phase: "aggregating", reason: "disk full", pausedMs: 1500, at: AT },
     { type: "site.heartbeat", siteId, state: "training", taskId: "t1", at: AT },
     { type: "site.progress", siteId, runId, taskId: "t1", progress: 0.5, loss: 1.25, at: AT },
     { type: "site.registered", siteId, agentVersion: "0.1.0", backend: "wasm", at: AT },
     { type: "exemplar.refused", siteId, taskId: "t1", exemplarId: "cd".repeat(32), reason: "not a decodable image", at: AT },
   ];
+  // An id given to publish is kept (the bus fills one in only when it is absent).
+  const events = inputs.map((e, i) => ({ ...e, id: `${runId}-${i}` }) as MedfclEvent);
   assert.deepEqual(new Set(events.map((e) => e.type)), new Set(EVENT_TYPES), "the samples cover every event type");
   return events;
 }
@@ -48,6 +53,8 @@ const EXPECTED_SUBJECTS: Record<EventType, (run: string, site: string) => string
   "run.created": (r) => `medfcl.run.${r}.created`,
   "run.completed": (r) => `medfcl.run.${r}.completed`,
   "run.failed": (r) => `medfcl.run.${r}.failed`,
+  "run.paused": (r) => `medfcl.run.${r}.paused`,
+  "run.resumed": (r) => `medfcl.run.${r}.resumed`,
   "step.opened": (r) => `medfcl.run.${r}.step.1.opened`,
   "task.assigned": (r) => `medfcl.run.${r}.step.1.task.assigned`,
   "update.received": (r) => `medfcl.run.${r}.step.1.update.received`,
@@ -98,13 +105,13 @@ describe("events (no NATS)", () => {
 
   it("events - ids with dots, spaces and wildcards stay one subject token", () => {
     const hostile = ["a.b", "x >", "*", ">", "run.*.step", "", "é", "a~2Eb"];
-    const tokens = hostile.map((id) => eventSubject({ type: "site.heartbeat", siteId: id, state: "idle", at: AT }).split("."));
+    const tokens = hostile.map((id) => eventSubject({ type: "site.heartbeat", siteId: id, state: "idle", at: AT, id: "e" }).split("."));
     for (const [i, t] of tokens.entries()) {
       assert.equal(t.length, 4, `"${hostile[i]}" -> ${t.join(".")}`);
       assert.match(t[2], /^[A-Za-z0-9_~-]+$/);
     }
     assert.equal(new Set(tokens.map((t) => t[2])).size, hostile.length, "distinct ids give distinct tokens");
-    const s = eventSubject({ type: "step.opened", runId: "r.>", step: 2, baseVersion: "v", sites: [], at: AT });
+    const s = eventSubject({ type: "step.opened", runId: "r.>", step: 2, baseVersion: "v", sites: [], at: AT, id: "e" });
     assert.equal(subjectMatches("medfcl.run.r.>", s), false);
     assert.equal(subjectMatches(runSubjectFilter("r.>"), s), true);
   });
@@ -135,8 +142,24 @@ describe("events (no NATS)", () => {
       sunk.map(eventSubject),
       "every event reaches the log with its subject",
     );
-    assert.equal(seen.length, 11, "the in-process subscriber sees the 10 run events plus the first extra step.closed");
+    assert.equal(seen.length, 13, "the in-process subscriber sees the 12 run events plus the first extra step.closed");
     await bus.close();
+    await bus.close();
+  });
+
+  it("events - a transition has the same id each time it is published; other occurrences get their own; a given id is kept", async () => {
+    const sunk: MedfclEvent[] = [];
+    const bus = await createEventBus({ logger: silentLogger(), sink: (e) => sunk.push(e) });
+    await bus.publish({ type: "step.opened", runId: "r", step: 1, baseVersion: "v", sites: [] });
+    await bus.publish({ type: "step.opened", runId: "r", step: 1, baseVersion: "v", sites: [] });
+    await bus.publish({ type: "update.received", runId: "r", step: 1, siteId: "s", taskId: "t", sha256: "ab", bytes: 1 });
+    await bus.publish({ type: "site.heartbeat", siteId: "s", state: "idle" });
+    await bus.publish({ type: "site.heartbeat", siteId: "s", state: "idle" });
+    await bus.publish({ type: "site.heartbeat", siteId: "s", state: "idle", id: "mine" });
+    assert.deepEqual(sunk.slice(0, 3).map((e) => e.id), ["step.opened:r:1", "step.opened:r:1", "update.received:t:ab"]);
+    assert.notEqual(sunk[3].id, sunk[4].id);
+    assert.match(sunk[3].id, /^[0-9a-f-]{36}$/);
+    assert.equal(sunk[5].id, "mine");
     await bus.close();
   });
 
@@ -210,6 +233,22 @@ describe("events (real nats-server)", { skip: natsSkipReason() }, () => {
     }
     await bus.close();
     assert.equal(bus.connected, false);
+  });
+
+  it("events - JetStream keeps one copy of a transition published twice (its id is the Nats-Msg-Id)", async () => {
+    const bus = await createEventBus({ natsUrl: nats.url, logger: silentLogger() });
+    // What a coordinator resumed after a restart may do: publish the same step.opened again.
+    await bus.publish({ type: "step.opened", runId: "run-dedupe", step: 0, baseVersion: "v0", sites: ["a"] });
+    await bus.publish({ type: "step.opened", runId: "run-dedupe", step: 0, baseVersion: "v0", sites: ["a"] });
+    await bus.publish({ type: "step.opened", runId: "run-dedupe", step: 1, baseVersion: "v1", sites: ["a"] });
+    await bus.close();
+    const nc = await connect({ servers: nats.url });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info("MEDFCL_EVENTS", { subjects_filter: runSubjectFilter("run-dedupe") });
+      assert.deepEqual(info.state.subjects, { [`${runSubjectFilter("run-dedupe").slice(0, -2)}.step.0.opened`]: 1, [`${runSubjectFilter("run-dedupe").slice(0, -2)}.step.1.opened`]: 1 });
+    } finally {
+      await nc.close();
+    }
   });
 
   it("events - JetStream keeps the events durably, readable after the publisher closed", async () => {
