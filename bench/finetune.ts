@@ -14,14 +14,14 @@ import { iterateBatches, loadCocoDataset, mixSeed, type CocoDataset } from "../s
 import { evaluateCoco, lineChartSvg } from "../services/eval/index.js";
 import {
   Trainer,
-  createDetector,
   createOnnxDetector,
   detectorFromWeights,
   encodeCaption,
   exportOnnx,
   initBackend,
   loadBaseWeights,
-  modelConfig,
+  modelFamily,
+  needsBaseWeights,
   packBatch,
   type TfDetector,
   type TrainOptions,
@@ -77,19 +77,12 @@ interface ModelResult {
 
 async function run(model: string, train: CocoDataset, test: CocoDataset): Promise<ModelResult> {
   const seed = Number(a.seed);
-  const pretrained = model !== "nano" && model !== "small";
-  let det: TfDetector;
-  let opts: TrainOptions;
-  if (pretrained) {
-    const { config, weights } = createModel(model, { seed: seed, baseWeights: await loadBaseWeights(model, a["base-weights"]), inputSize: Number(a.size) });
-    det = detectorFromWeights(config, weights);
-    // The paper's lr; the text encoder is new here (GLIP's is a pretrained BERT), so it gets the same lr.
-    opts = { ...trainOptionsFor("yolox-nano"), lr: 1e-4, textLr: 1e-4 };
-  } else {
-    det = createDetector(modelConfig("nano"), seed);
-    opts = trainOptionsFor("nano");
-  }
-  if (a.lr) opts = { ...opts, lr: Number(a.lr), textLr: pretrained ? Number(a.lr) : Number(a.lr) / 10 };
+  // The registry says which families start from published weights and how each is trained.
+  const pretrained = needsBaseWeights(model);
+  const { config, weights } = createModel(model, { seed, baseWeights: pretrained ? await loadBaseWeights(model, a["base-weights"]) : undefined, inputSize: pretrained ? Number(a.size) : undefined });
+  const det: TfDetector = detectorFromWeights(config, weights);
+  let opts: TrainOptions = trainOptionsFor(model);
+  if (a.lr) opts = { ...opts, lr: Number(a.lr), textLr: Number(a.lr) * modelFamily(model).training.textLrRatio };
   if (a.freeze) opts = { ...opts, freezeStages: Number(a.freeze) };
   if (a["batch-size"]) opts = { ...opts, batchSize: Number(a["batch-size"]) };
   opts = { ...opts, seed, warmupSteps: 20 };
