@@ -8,7 +8,8 @@ import { buildProgram } from "../../cli/program.js";
 import { trainCommandOptions } from "../../cli/commands/model.js";
 import { defaultSimulateOptions, simulateHyperparameters } from "../../cli/simulate.js";
 import { defaultExperimentOptions } from "../../experiments/index.js";
-import { DEFAULT_EMA_DECAY, DEFAULT_MODEL_FAMILY, createModel, modelFamily, needsBaseWeights, trainOptionsFor } from "../../services/model/index.js";
+import { DEFAULT_EMA_DECAY, DEFAULT_MODEL_FAMILY, createModel, modelFamily, modelFamilyNames, needsBaseWeights, trainOptionsFor } from "../../services/model/index.js";
+import { runCli } from "../helpers/processes.js";
 
 /** The measured defaults for fine-tuning the pretrained base (docs/model.md; docs/results.md §H for the 16 epochs). */
 const PRETRAINED = { lr: 1e-4, textLr: 1e-4, batchSize: 4, epochs: 16, freezeStages: 2, gradClip: 1, weightDecay: 0.05, emaDecay: 0.998 };
@@ -68,6 +69,21 @@ describe("default model and training defaults", () => {
     const o = defaultExperimentOptions();
     assert.equal(o.model, "yolox-nano");
     assert.deepEqual([o.lr, o.batchSize, o.epochs], [PRETRAINED.lr, PRETRAINED.batchSize, PRETRAINED.epochs]);
+  });
+
+  it("defaults - `model list --json` (what the demo reads): the default first, then every registered family with the registry's training defaults and base weights", async () => {
+    const r = await runCli(["model", "list", "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const listed = JSON.parse(r.stdout) as { default: string; families: { name: string; default: boolean; baseWeights: { file: string; sha256: string } | null; training: unknown }[] };
+    assert.equal(listed.default, DEFAULT_MODEL_FAMILY);
+    assert.deepEqual(listed.families.map((f) => f.name), [DEFAULT_MODEL_FAMILY, ...modelFamilyNames().filter((n) => n !== DEFAULT_MODEL_FAMILY)]);
+    assert.deepEqual(listed.families.map((f) => f.default), listed.families.map((f) => f.name === DEFAULT_MODEL_FAMILY));
+    for (const f of listed.families) {
+      const family = modelFamily(f.name);
+      assert.deepEqual(f.training, family.training, f.name);
+      assert.deepEqual(f.baseWeights && { file: f.baseWeights.file, sha256: f.baseWeights.sha256 }, family.baseWeights ? { file: family.baseWeights.file, sha256: family.baseWeights.sha256 } : null, f.name);
+    }
+    assert.ok(listed.families[0].baseWeights, "the default starts from published weights");
   });
 
   it("defaults - train: without flags the model family's training defaults; a flag wins, and the text lr follows --lr by the family's ratio", () => {
