@@ -2,7 +2,7 @@ import { type Command } from "commander";
 import { ConfigError } from "../services/config/index.js";
 import { ErrorCode, isMedfclError, MedfclError } from "../services/errors/index.js";
 import { createLogger, type Logger } from "../services/log/index.js";
-import { DEFAULT_MODEL_FAMILY, modelFamily, modelFamilyNames, needsBaseWeights } from "../services/model/index.js";
+import { DEFAULT_MODEL_FAMILY, findModelFamily, modelFamily, modelFamilyNames, needsBaseWeights } from "../services/model/index.js";
 
 /** Exit codes: 0 ok, 1 a failed check or operation, 2 bad usage or config. */
 export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
@@ -83,6 +83,18 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
   return (value: string): T => {
     if ((choices as readonly string[]).includes(value)) return value as T;
     throw new MedfclError(ErrorCode.InvalidArgument, `${name} must be one of ${choices.join(", ")}, got "${value}"`, { details: { option: name } });
+  };
+}
+
+/**
+ * Parser of a `--model` flag: a family the registry knows, else a usage error (exit 2) naming the
+ * flag and the families, before the command does anything (and before it looks up the family's
+ * training defaults, which would fail without naming the flag).
+ */
+export function modelFamilyOption(name: string): (value: string) => string {
+  return (value) => {
+    if (!findModelFamily(value)) throw new MedfclError(ErrorCode.InvalidArgument, `${name} must be one of ${modelFamilyNames().join(", ")}, got "${value}"`, { details: { option: name } });
+    return value;
   };
 }
 

@@ -5,7 +5,7 @@ import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve
 import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
 import { modelFamily } from "../../services/model/index.js";
-import { action, commaList, commandLogger, defaultByModel, modelOptionHelp, numberOption, withExamples } from "../context.js";
+import { action, commaList, commandLogger, defaultByModel, modelFamilyOption, modelOptionHelp, numberOption, withExamples } from "../context.js";
 
 interface ExperimentFlags {
   suite?: string;
@@ -49,7 +49,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--data-root <dir>", "a suite.json folder of real data (COCO per domain) instead of the synthetic suite")
     .option("--epochs <n>", `local epochs per step (joint: one round per epoch; ${defaultByModel("epochs")})`, numberOption("--epochs", true))
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
-    .option("--model <name>", modelOptionHelp(), d.model)
+    .option("--model <name>", modelOptionHelp(), modelFamilyOption("--model"), d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
     .option("--lr <lr>", `learning rate (${defaultByModel("lr")})`, numberOption("--lr"))

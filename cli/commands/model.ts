@@ -20,7 +20,6 @@ import {
   baseModelInfo,
   createModelWithBase,
   fetchBaseWeights,
-  findModelFamily,
   modelFamily,
   modelFamilyNames,
   needsBaseWeights,
@@ -31,7 +30,7 @@ import {
   type TrainProgress,
 } from "../../services/model/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
-import { action, commandLogger, defaultByModel, modelOptionHelp, withExamples } from "../context.js";
+import { action, commandLogger, defaultByModel, modelFamilyOption, modelOptionHelp, withExamples } from "../context.js";
 
 function num(flag: string, v: string | undefined, integer = false): number | undefined {
   if (v === undefined) return undefined;
@@ -148,7 +147,7 @@ export function registerModel(program: Command): void {
       .description("train (or fine-tune with --init) the grounded detector on a COCO + prompt dataset folder")
       .requiredOption("--data <dir>", "dataset folder (annotations.json + images/)")
       .requiredOption("--out <file>", "checkpoint to write (.safetensors)")
-      .option("--model <name>", `${modelOptionHelp()}; ignored with --init`, DEFAULT_MODEL_FAMILY)
+      .option("--model <name>", `${modelOptionHelp()}; ignored with --init`, modelFamilyOption("--model"), DEFAULT_MODEL_FAMILY)
       .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
       .option("--init <ckpt>", "start from this checkpoint (trained with its model family's defaults, as a federated step would)")
       .option("--epochs <n>", `epochs over the data (${defaultByModel("epochs")})`)
@@ -182,7 +181,6 @@ export function registerModel(program: Command): void {
             det = detectorFromWeights(ck.config, ck.tensors);
             parent = ck.metadata["medfcl.tensors_sha256"] ?? "";
           } else {
-            if (!findModelFamily(f.model)) throw new ModelOptionError("--model", `use ${modelFamilyNames().join(", ")}, got "${f.model}"`);
             const made = await createModelWithBase(f.model, { seed, inputSize: size, baseWeightsFile: f.baseWeights });
             det = detectorFromWeights(made.config, made.weights);
           }

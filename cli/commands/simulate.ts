@@ -4,7 +4,7 @@ import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { strategyNames } from "../../coordinator/strategies/index.js";
 import { defaultSimulateOptions, simulate } from "../simulate.js";
 import { DELTA_ENCODINGS, modelFamily, type DeltaEncoding } from "../../services/model/index.js";
-import { action, choiceOption, commaList, commandLogger, defaultByModel, modelOptionHelp, numberOption, withExamples } from "../context.js";
+import { action, choiceOption, commaList, commandLogger, defaultByModel, modelFamilyOption, modelOptionHelp, numberOption, withExamples } from "../context.js";
 import { EVALUATION_PLACEMENTS, type EvaluationPlacement } from "../../services/transport/index.js";
 
 export function registerSimulate(program: Command): void {
@@ -21,7 +21,7 @@ export function registerSimulate(program: Command): void {
     .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", numberOption("--mix"), d.mix)
     .option("--seed <n>", "seed for data, initialisation and sampling", numberOption("--seed", true), d.seed)
     .option("--scale <name>", "tiny | small | full", d.scale)
-    .option("--model <name>", modelOptionHelp(), d.model)
+    .option("--model <name>", modelOptionHelp(), modelFamilyOption("--model"), d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
     .option("--epochs <n>", `local epochs per step (${defaultByModel("epochs")})`, numberOption("--epochs", true))
