@@ -4,6 +4,7 @@
  * run still going are never deleted; the updates of runs that ended (their record stays) and blobs
  * the database does not name (a write whose row never committed) are.
  */
+import type { VersionRecord } from "./domain.js";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "../services/log/index.js";
@@ -66,7 +67,7 @@ export interface VerifyReport {
   corrupt: { sha256: string; message: string }[];
   /** Rows whose bytes the store lacks: versions always; accepted updates while their run goes on. */
   missing: { sha256: string; what: string }[];
-  orphanVersions: store.VersionRecord[];
+  orphanVersions: VersionRecord[];
   unreferenced: number;
   staging: number;
 }

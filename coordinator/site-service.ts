@@ -9,7 +9,7 @@ import type { EvalTask as WireEvalTask } from "../generated/medfcl/v1/EvalTask.j
 import type { TestSetManifest__Output } from "../generated/medfcl/v1/TestSetManifest.js";
 import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
 import type { CoordinatorContext } from "./context.js";
-import { isEvalTaskOpen, isTaskOpen, stateForOutcome, type Task } from "./domain.js";
+import { type ExemplarRecord, isEvalTaskOpen, isTaskOpen, stateForOutcome, type Task } from "./domain.js";
 import * as store from "./store/index.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
 import { checkDeltaFacts, checkManifest, type DeltaFacts, type TensorSpecLite } from "./validation.js";
@@ -381,7 +381,7 @@ export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, 
   }
 }
 
-export function exemplarInfo(e: store.ExemplarRecord): ExemplarInfo__Output {
+export function exemplarInfo(e: ExemplarRecord): ExemplarInfo__Output {
   return {
     exemplar_id: e.exemplarId,
     mime: e.mime,

@@ -1,10 +1,8 @@
+// The coordinator database: central evaluation results (JetStream workers).
 import { z } from "zod";
-import type { DomainEvaluation } from "../../services/evaluation/index.js";
+import type { CentralEvaluation } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson } from "./parse.js";
-
-/** The coordinator database: central evaluation results (JetStream workers). */
-export type CentralEvaluation = { version: string; domain: string; worker: string } & ({ ok: true; evaluation: DomainEvaluation } | { ok: false; reason: string });
 
 interface CentralEvaluationRow {
   version: string;

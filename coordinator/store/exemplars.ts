@@ -1,40 +1,8 @@
+// The coordinator database: exemplars.
 import { z } from "zod";
+import { type ExemplarRecord, exemplarBoxSchema, exemplarCategorySchema, exemplarProvenanceSchema } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson } from "./parse.js";
-
-/** The coordinator database: exemplars. */
-const boxSchema = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number(), category_id: z.number().int() });
-const promptSchema = z.object({ prefix: z.string(), name: z.string(), suffix: z.string() });
-const categorySchema = z.object({ id: z.number().int(), name: z.string(), prompt: promptSchema.nullable().optional() });
-const provenanceSchema = z
-  .object({
-    content_sha256: z.string(),
-    source_hmac: z.string(),
-    site_id: z.string(),
-    stages: z.array(z.object({ name: z.string(), version: z.string(), removed: z.array(z.string()) })),
-    exported_at: z.string(),
-  })
-  .passthrough();
-export type ExemplarBox = z.infer<typeof boxSchema>;
-export type ExemplarCategory = z.infer<typeof categorySchema>;
-export type ExemplarProvenance = z.infer<typeof provenanceSchema>;
-
-export interface ExemplarRecord {
-  exemplarId: string;
-  siteId: string;
-  runId: string;
-  taskId: string;
-  domain: string;
-  mime: string;
-  width: number;
-  height: number;
-  boxes: ExemplarBox[];
-  categories: ExemplarCategory[];
-  provenance: ExemplarProvenance;
-  size: number;
-  score: number;
-  createdAt: string;
-}
 
 interface ExemplarRow {
   exemplar_id: string;
@@ -64,9 +32,9 @@ function exemplarFromRow(r: ExemplarRow): ExemplarRecord {
     mime: r.mime,
     width: r.width,
     height: r.height,
-    boxes: parseJson(z.array(boxSchema), r.boxes_json, where("boxes_json")),
-    categories: parseJson(z.array(categorySchema), r.categories_json, where("categories_json")),
-    provenance: parseJson(provenanceSchema, r.provenance_json, where("provenance_json")),
+    boxes: parseJson(z.array(exemplarBoxSchema), r.boxes_json, where("boxes_json")),
+    categories: parseJson(z.array(exemplarCategorySchema), r.categories_json, where("categories_json")),
+    provenance: parseJson(exemplarProvenanceSchema, r.provenance_json, where("provenance_json")),
     size: r.size,
     score: r.score,
     createdAt: r.created_at,

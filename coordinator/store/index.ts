@@ -13,17 +13,11 @@ export { closeRound, getRun, getRunByName, insertRun, latestRuns, listRuns, list
 export type { NewRun } from "./runs.js";
 export { extendOpenTaskDeadlines, getTask, insertTask, pendingTaskForSite, setTaskState, siteHasTaskFrom, tasksForRound, tasksOfRun } from "./tasks.js";
 export { insertVersion, versionsForRun } from "./versions.js";
-export type { VersionRecord } from "./versions.js";
 export { acceptedUpdateCount, acceptedUpdatesForTask, blobReferenced, getUpdate, insertUpdate, rejectedUpdatesForRun, updateCountsByAccepted, updatesForRun } from "./updates.js";
-export type { MetricRecord, UpdateRecord } from "./updates.js";
 export { blobReferences, orphanVersions } from "./retention.js";
 export type { BlobReferences } from "./retention.js";
 export { exemplarCount, exemplarsForRun, getExemplar, insertExemplar } from "./exemplars.js";
-export type { ExemplarBox, ExemplarCategory, ExemplarProvenance, ExemplarRecord } from "./exemplars.js";
 export { evaluationsForRun, insertEventRow, insertMetric, insertNote, metricsForRun, notesOfSite, upsertEvaluation } from "./telemetry.js";
-export type { EvaluationRecord } from "./telemetry.js";
 export { evalTaskResult, evalTasksForStep, evalTasksOfRun, finishEvalTask, getEvalTask, getSiteTestSet, insertEvalTask, pendingEvalTaskForSite, setSiteTestSet, siteHasEvalTaskFor } from "./site-evaluation.js";
-export { SECAGG_STAGES, getSecAggRound, insertSecAggRound, putSecAggKeys, putSecAggReveals, putSecAggShares, secAggKeys, secAggReveals, secAggShares, setSecAggStage } from "./secure-aggregation.js";
-export type { SecAggKeysRecord, SecAggRoundRecord, SecAggStage } from "./secure-aggregation.js";
+export { getSecAggRound, insertSecAggRound, putSecAggKeys, putSecAggReveals, putSecAggShares, secAggKeys, secAggReveals, secAggShares, setSecAggStage } from "./secure-aggregation.js";
 export { centralFailures, clearCentralFailure, getCentralEvaluation, recordCentralEvaluation } from "./central-evaluation.js";
-export type { CentralEvaluation } from "./central-evaluation.js";

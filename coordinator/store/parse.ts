@@ -1,7 +1,7 @@
+// The coordinator database: parsing.
 import { z } from "zod";
 import { StoreCorruptError } from "./db.js";
 
-/** The coordinator database: parsing. */
 interface Where {
   table: string;
   key: string;

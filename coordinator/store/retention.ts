@@ -1,7 +1,8 @@
+// The coordinator database: retention and integrity (store gc, store verify).
+import type { VersionRecord } from "../domain.js";
 import type { Db } from "./db.js";
-import { type VersionRecord, type VersionRow, versionFromRow } from "./versions.js";
+import { type VersionRow, versionFromRow } from "./versions.js";
 
-/** The coordinator database: retention and integrity (store gc, store verify). */
 /** The blobs the database names, by what they are; `store gc` deletes none of `versions`, `exemplars` or `liveUpdates`. */
 export interface BlobReferences {
   /** Every model version of every lineage. */

@@ -1,9 +1,9 @@
+// The coordinator database: runs and steps.
 import { z } from "zod";
 import { runSchema, stepSchema, type Run, type Step } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson, parseValue, stringList } from "./parse.js";
 
-/** The coordinator database: runs and steps. */
 interface RunRow {
   run_id: string;
   name: string;

@@ -1,3 +1,4 @@
+// The coordinator database: schema and migrations.
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
@@ -6,8 +7,6 @@ import { DELTA_ENCODINGS, taskSpecSchema } from "../domain.js";
 import { ErrorCode, MedfclError } from "../../services/errors/index.js";
 import { type Db, nowIso, StoreCorruptError } from "./db.js";
 import { parseJson } from "./parse.js";
-
-/** The coordinator database: schema and migrations. */
 
 /** A database written by a newer coordinator: its schema is unknown here and is never downgraded. */
 export class SchemaTooNewError extends MedfclError {
@@ -240,7 +239,6 @@ export function openDbReadOnly(path: string): Db {
   }
   return db;
 }
-
 
 /** One small committed write, tried before a coordinator that refused writes takes them again. */
 export function probeWrite(db: Db): void {

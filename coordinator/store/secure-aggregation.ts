@@ -1,24 +1,10 @@
+// The coordinator database: secure aggregation: SecAgg+ round state.
 import { z } from "zod";
+import { SECAGG_STAGES, type SecAggKeysRecord, type SecAggRoundRecord, type SecAggStage } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson, parseValue, stringList } from "./parse.js";
 
-/** The coordinator database: secure aggregation: SecAgg+ round state. */
 // Tables of their own (secagg_rounds, secagg_keys, secagg_shares, secagg_reveals), only here.
-
-export const SECAGG_STAGES = ["keys", "shares", "masking", "unmask", "done", "failed"] as const;
-export type SecAggStage = (typeof SECAGG_STAGES)[number];
-
-export interface SecAggRoundRecord {
-  roundKey: string;
-  runId: string;
-  step: number;
-  round: number;
-  config: unknown;
-  stage: SecAggStage;
-  survivors: string[];
-  dropped: string[];
-  error: string | null;
-}
 
 interface SecAggRoundRow {
   round_key: string;
@@ -59,13 +45,6 @@ export function setSecAggStage(db: Db, roundKey: string, stage: SecAggStage, fie
   db.prepare(
     "UPDATE secagg_rounds SET stage = ?, survivors_json = COALESCE(?, survivors_json), dropped_json = COALESCE(?, dropped_json), error = COALESCE(?, error) WHERE round_key = ?",
   ).run(stage, fields.survivors ? JSON.stringify(fields.survivors) : null, fields.dropped ? JSON.stringify(fields.dropped) : null, fields.error ?? null, roundKey);
-}
-
-export interface SecAggKeysRecord {
-  siteId: string;
-  encryptionPublicKey: Buffer;
-  maskPublicKey: Buffer;
-  selfMaskCommitment: string;
 }
 
 /** Stores a site's advertised keys once; returns the stored ones (a retry with other keys gets the first). */

@@ -1,9 +1,9 @@
+// The coordinator database: evaluation at the sites: test splits and eval tasks.
 import { z } from "zod";
 import { EVAL_TASK_STATES, type EvalTask, type EvalTaskState, type SiteTestSet } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson, parseValue } from "./parse.js";
 
-/** The coordinator database: evaluation at the sites: test splits and eval tasks. */
 // Tables of their own (site_test_sets, eval_tasks), read and written only here.
 
 const testSetSchema = z.object({

@@ -1,10 +1,10 @@
+// The coordinator database: sites.
 import type Database from "better-sqlite3";
 import { z } from "zod";
 import type { SiteRecord } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson } from "./parse.js";
 
-/** The coordinator database: sites. */
 interface SiteRow {
   site_id: string;
   domain: string;

@@ -1,9 +1,9 @@
+// The coordinator database: tasks.
 import { z } from "zod";
 import { canTransition, OPEN_TASK_STATES, taskSchema, taskSpecSchema, type Task, type TaskSpec, type TaskState } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson, parseValue } from "./parse.js";
 
-/** The coordinator database: tasks. */
 /** The open states (domain.ts) as an SQL list: constants, never user input. */
 const OPEN_STATES_SQL = `(${OPEN_TASK_STATES.map((s) => `'${s}'`).join(", ")})`;
 

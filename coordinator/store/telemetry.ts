@@ -1,8 +1,9 @@
+// The coordinator database: metrics, evaluations, events, notes.
 import { z } from "zod";
+import type { EvaluationRecord } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson } from "./parse.js";
 
-/** The coordinator database: metrics, evaluations, events, notes. */
 export function insertMetric(db: Db, row: { runId: string | null; taskId: string | null; siteId: string | null; name: string; value: number; step: number }): void {
   db.prepare("INSERT INTO metrics (run_id, task_id, site_id, name, value, step, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)").run(
     row.runId, row.taskId, row.siteId, row.name, row.value, row.step, nowIso(),
@@ -18,21 +19,6 @@ export function metricsForRun(db: Db, runId: string): { siteId: string | null; t
     step: number;
   }[];
   return rows.map((r) => ({ siteId: r.site_id, taskId: r.task_id, name: r.name, value: r.value, step: r.step }));
-}
-
-export interface EvaluationRecord {
-  runId: string;
-  step: number;
-  domain: string;
-  version: string;
-  ap: number;
-  ap50: number;
-  /** COCO summary statistics; null where COCO leaves one undefined (stored as JSON null). */
-  stats: (number | null)[];
-  perCategoryAp: Record<string, number | null>;
-  /** "central", or "site:<id>" for a result a site returned. */
-  source: string;
-  createdAt: string;
 }
 
 interface EvaluationRow {

@@ -1,27 +1,8 @@
+// The coordinator database: updates.
 import { z } from "zod";
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../domain.js";
+import { DELTA_ENCODINGS, type DeltaEncoding, metricRecordSchema, type UpdateRecord } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson, parseValue } from "./parse.js";
-
-/** The coordinator database: updates. */
-const metricSchema = z.object({ name: z.string(), value: z.number(), step: z.union([z.number(), z.string()]).transform(Number) });
-export type MetricRecord = z.infer<typeof metricSchema>;
-
-export interface UpdateRecord {
-  updateId: string;
-  taskId: string;
-  siteId: string;
-  runId: string;
-  step: number;
-  baseVersion: string;
-  encoding: DeltaEncoding;
-  numSamples: number;
-  norm: number | null;
-  accepted: boolean;
-  reason: string | null;
-  metrics: MetricRecord[];
-  receivedAt: string;
-}
 
 interface UpdateRow {
   update_id: string;
@@ -53,7 +34,7 @@ function updateFromRow(r: UpdateRow): UpdateRecord {
     norm: r.norm,
     accepted: r.accepted === 1,
     reason: r.reason,
-    metrics: parseJson(z.array(metricSchema), r.metrics_json, { table: "updates", key, field: "metrics_json" }),
+    metrics: parseJson(z.array(metricRecordSchema), r.metrics_json, { table: "updates", key, field: "metrics_json" }),
     receivedAt: r.received_at,
   };
 }

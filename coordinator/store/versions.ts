@@ -1,18 +1,7 @@
+// The coordinator database: versions.
+import type { VersionRecord } from "../domain.js";
 import { type Db, nowIso } from "./db.js";
 import { parseJson, stringList } from "./parse.js";
-
-/** The coordinator database: versions. */
-export interface VersionRecord {
-  version: string;
-  parent: string | null;
-  runId: string | null;
-  strategy: string;
-  step: number;
-  sites: string[];
-  configHash: string;
-  size: number;
-  createdAt: string;
-}
 
 export interface VersionRow {
   version: string;

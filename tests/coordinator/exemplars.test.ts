@@ -1,3 +1,4 @@
+import type { ExemplarRecord } from "../../coordinator/domain.js";
 import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,7 +8,7 @@ import * as db from "../../coordinator/store/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "medfcl-exemplars-"));
 
-function row(id: string, runId: string, taskId: string): Omit<db.ExemplarRecord, "createdAt"> {
+function row(id: string, runId: string, taskId: string): Omit<ExemplarRecord, "createdAt"> {
   return {
     exemplarId: id,
     siteId: "site-1",
