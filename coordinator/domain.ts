@@ -122,8 +122,12 @@ export const runSchema = z.object({
   strategy: z.string().min(1),
   state: z.enum(RUN_STATES),
   sites: z.array(z.string()),
-  /** The strategy's own options; run-level settings are fields of their own. */
-  options: z.record(z.string()),
+  /**
+   * The strategy's own options, resolved when the run was created: every option, typed, defaults
+   * included (runs created before that hold the strings they were given). Run-level settings are
+   * fields of their own.
+   */
+  options: z.record(z.union([z.number(), z.string()])),
   hyper: hyperSchema,
   model: z.string().min(1),
   seed: z.number().int(),

@@ -36,7 +36,7 @@ function runFromRow(r: RunRow): Run {
       strategy: r.strategy,
       state: r.state,
       sites: parseJson(stringList, r.sites_json, where("sites_json")),
-      options: parseJson(z.record(z.string()), r.options_json, where("options_json")),
+      options: parseJson(z.record(z.union([z.number(), z.string()])), r.options_json, where("options_json")),
       hyper: parseJson(z.unknown(), r.hyper_json, where("hyper_json")),
       model: r.model,
       seed: r.seed,
