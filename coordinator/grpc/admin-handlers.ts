@@ -17,9 +17,12 @@ function unary<Req, Res>(ctx: CoordinatorContext, fn: (req: Req) => Res) {
   };
 }
 
+/** The RPC names of AdminService (the generated handler type without grpc-js's index signature). */
+type AdminRpc = keyof { [K in keyof AdminServiceHandlers as string extends K ? never : number extends K ? never : K]: unknown };
+
 /**
  * Which certificate roles may call each AdminService RPC, in one table so that it can be read (and
- * tested) at a glance. Runs and audits are for operators (`medfcl pki issue-admin`); model bytes
+ * tested) at a glance; an RPC added to admin.proto fails to compile until it has a row here. Runs and audits are for operators (`medfcl pki issue-admin`); model bytes
  * are also for central eval workers (`medfcl pki issue-evaluator`), whose key should not be able to
  * start or read runs.
  */
@@ -29,7 +32,7 @@ export const ADMIN_RPC_ROLES = {
   ListRuns: ["admin"],
   GetAudit: ["admin"],
   PullModelVersion: ["evaluator", "admin"],
-} as const satisfies Record<string, readonly CertificateRole[]>;
+} as const satisfies Record<AdminRpc, readonly CertificateRole[]>;
 
 /** Throws (UNAUTHENTICATED or PERMISSION_DENIED) unless the caller's certificate has one of the roles. */
 export type AuthorizeRoles = (call: ServerCallIdentity, allowed: readonly CertificateRole[]) => void;

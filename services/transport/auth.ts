@@ -124,8 +124,3 @@ export function assertRole(call: ServerCallIdentity, insecure: boolean, allowed:
       : `certificate "${peer.id}" has role ${peer.role}; ${rpc} needs a certificate with ${needed} (${reissue})`;
   throw new MedfclError(ErrorCode.PermissionDenied, message, { details: { certificateId: peer.id, role: peer.role ?? "none", rpc, allowedRoles: [...allowed] } });
 }
-
-/** AdminService calls other than PullModelVersion: role admin only (see `assertRole`). */
-export function assertAdminRole(call: ServerCallIdentity, insecure: boolean): void {
-  assertRole(call, insecure, ["admin"]);
-}

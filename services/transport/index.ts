@@ -33,7 +33,7 @@ export {
   type WriteOptions,
   type PkiWriteResult,
 } from "./pki.js";
-export { peerSiteId, peerIdentity, assertSiteIdentity, assertAdminRole, assertRole, type PeerIdentity, type ServerCallIdentity } from "./auth.js";
+export { peerSiteId, peerIdentity, assertSiteIdentity, assertRole, type PeerIdentity, type ServerCallIdentity } from "./auth.js";
 export { createAdminClient, type AdminClient } from "./admin-client.js";
 export { RETRY_AFTER_TRAILER, retryAfterMs, isTransient, backoffMs, sleepUnlessAborted, retryTransient } from "./retry.js";
 export {
