@@ -6,7 +6,7 @@ import type { CreateRunRequest__Output } from "../generated/medfcl/v1/CreateRunR
 import type { Run as WireRun } from "../generated/medfcl/v1/Run.js";
 import type { CoordinatorContext } from "./context.js";
 import type { Run } from "./domain.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
 import { accuracyMatrix, baseAp, missingReasons } from "./run-artifacts.js";
 import { evaluationAgreement } from "./site-evaluation.js";

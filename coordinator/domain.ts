@@ -23,10 +23,12 @@ import {
 export { DELTA_ENCODINGS, DROPOUT_POLICIES, EVALUATION_PLACEMENTS, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
 export type { DeltaEncoding, DropoutPolicy, EvaluationPlacement, ShotsSelection, SiteSampler, TaskOutcomeKind };
 
-export const RUN_STATES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+/** pending: created, not started; running: the round runner owns it; completed and failed are final. */
+export const RUN_STATES = ["pending", "running", "completed", "failed"] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
-export const STEP_STATES = ["open", "training", "aggregating", "evaluating", "closed", "failed"] as const;
+/** Set by the round runner in this order; a step of a failed run ends as failed (round-runner.ts recordFailure). */
+export const STEP_STATES = ["training", "aggregating", "evaluating", "closed", "failed"] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
 /** How a site says a task ended (ReportMetrics.outcome). */

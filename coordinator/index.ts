@@ -9,7 +9,7 @@ import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
 import { assertRole, medfclProto, serverCredentials, serverOptions } from "../services/transport/index.js";
 import type { CoordinatorContext } from "./context.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
 import { siteHandlers } from "./grpc/site-handlers.js";
 import { createStandardServices } from "./grpc/standard-services.js";
@@ -82,8 +82,10 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     probeDb: () => store.probeWrite(database),
   });
   // Liveness is written behind, on a timer: a flush that fails is retried, and the guard hears of it.
-  store.onTouchFlushError(database, (err) => {
-    if (storage.refusal(err, "liveness flush") === err) logger.error({ err: (err as Error).message }, "liveness flush failed; retrying in a second");
+  const liveness = new store.LivenessWriter(database, {
+    onFlushError: (err) => {
+      if (storage.refusal(err, "liveness flush") === err) logger.error({ err: (err as Error).message }, "liveness flush failed; retrying in a second");
+    },
   });
   // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
   // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
@@ -120,6 +122,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   }
   const ctx: CoordinatorContext = {
     db: database,
+    liveness,
     blobs,
     config,
     logger,
@@ -220,7 +223,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       await central.close();
       await events.close();
       try {
-        store.flushTouches(database);
+        liveness.flush();
       } catch (err) {
         logger.warn({ err: (err as Error).message }, "the last liveness could not be written; it is a second of heartbeats");
       }

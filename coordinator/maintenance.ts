@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type { Logger } from "../services/log/index.js";
 import { BlobCorruptError, openBlobStore, type BlobStore } from "../services/store/index.js";
 import { acquireStateLock } from "./state-dir.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 
 export const BLOB_KINDS = ["version", "exemplar", "update", "ended-update", "unreferenced"] as const;
 export type BlobKind = (typeof BLOB_KINDS)[number];

@@ -25,7 +25,7 @@ import type { TensorMap } from "../services/tensors/index.js";
 import type { CoordinatorContext } from "./context.js";
 import { isTaskTerminal, type Run, type Task } from "./domain.js";
 import { TaskNotFoundError } from "./errors.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import type { TensorSpecLite } from "./validation.js";
 
 /** A round's plan as stored (secagg_rounds.config_json) and sent, per site, in TrainTask.secure_aggregation. */

@@ -12,7 +12,7 @@ import { silentLogger } from "../../services/log/index.js";
 import { encodeDelta, parseCheckpoint } from "../../services/model/index.js";
 import { createAdminClient, deltaEncodingWire, trainTaskNames } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { runAgent } from "../../site-agent/agent.js";
 import { constantDelta, startTestCoordinator, testManifest } from "../helpers/federation.js";
 import { runCli } from "../helpers/processes.js";

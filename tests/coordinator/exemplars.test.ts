@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import * as db from "../../coordinator/store.js";
+import * as db from "../../coordinator/store/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "medfcl-exemplars-"));
 
