@@ -7,7 +7,7 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import { ALL_EVENTS_SUBJECT, createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
-import { assertAdminRole, medfclProto, serverCredentials, serverOptions } from "../services/transport/index.js";
+import { assertRole, medfclProto, serverCredentials, serverOptions } from "../services/transport/index.js";
 import type { CoordinatorContext } from "./context.js";
 import * as store from "./store/index.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
@@ -150,7 +150,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const server = new grpc.Server(serverOptions());
   const proto = medfclProto();
   server.addService(proto.medfcl.v1.SiteService.service, siteHandlers(ctx));
-  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, (call) => assertAdminRole(call, config.insecure)));
+  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, (call, allowed) => assertRole(call, config.insecure, allowed)));
   const standard = createStandardServices();
   standard.addTo(server, { reflection: true });
   // Probes and balancers see the site service NOT_SERVING while uploads are refused; the server

@@ -9,6 +9,7 @@ import {
   parseHosts,
   writeAdminCredentials,
   writeCoordinatorCredentials,
+  writeEvaluatorCredentials,
   writeSiteCredentials,
   type CertificateSummary,
   type PkiWriteResult,
@@ -19,7 +20,7 @@ function summaryLines(s: CertificateSummary): string[] {
   const sans = [...s.dnsNames.map((d) => `DNS:${d}`), ...s.ipAddresses.map((ip) => `IP:${ip}`)];
   return [
     `subject CN   ${s.subjectCN}`,
-    ...(s.isCa || s.extKeyUsage.includes("serverAuth") ? [] : [`role         ${s.role ?? "none (issued before roles; reissue with medfcl pki issue-site or issue-admin)"}`]),
+    ...(s.isCa || s.extKeyUsage.includes("serverAuth") ? [] : [`role         ${s.role ?? "none (issued before roles; reissue with medfcl pki issue-site, issue-admin or issue-evaluator)"}`]),
     `issuer CN    ${s.issuerCN}`,
     `valid        ${s.notBefore.toISOString()} .. ${s.notAfter.toISOString()}`,
     `CA           ${s.isCa ? "yes" : "no"}`,
@@ -52,11 +53,12 @@ interface LeafOpts {
 }
 
 export function registerPki(program: Command): void {
-  const pki = program.command("pki").description("create the mTLS certificate authority and the site, admin and coordinator certificates");
+  const pki = program.command("pki").description("create the mTLS certificate authority and the site, admin, evaluator and coordinator certificates");
   withExamples(pki, [
     "medfcl pki init --out certs/ca",
     "medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a",
     "medfcl pki issue-admin --ca certs/ca --name ops --out certs/admin",
+    "medfcl pki issue-evaluator --ca certs/ca --name eval-worker --out certs/eval-worker",
     "medfcl pki issue-coordinator --ca certs/ca --hosts coordinator,localhost,127.0.0.1 --out certs/coordinator",
   ]);
   const ca = defaultCaOptions();
@@ -117,6 +119,29 @@ export function registerPki(program: Command): void {
 
   withExamples(
     pki
+      .command("issue-evaluator")
+      .description(
+        "issue a central eval worker's client certificate (role evaluator, clientAuth): it may fetch model versions (AdminService.PullModelVersion) and nothing else, neither runs nor audits nor site calls. Writes evaluator.crt, evaluator.key (0600) and a copy of ca.crt",
+      )
+      .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
+      .requiredOption("--name <name>", "names the worker (or the pool of workers sharing it), e.g. eval-worker; shown in the coordinator's refusals")
+      .requiredOption("--out <dir>", "directory for evaluator.crt, evaluator.key and ca.crt")
+      .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
+      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
+      .option("--force", "replace an existing evaluator.crt/evaluator.key in --out")
+      .action(
+        action((opts: LeafOpts & { name: string }) => {
+          report(writeEvaluatorCredentials(opts.ca, opts.name, opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
+        }),
+      ),
+    [
+      "medfcl pki issue-evaluator --ca certs/ca --name eval-worker --out certs/eval-worker",
+      "medfcl eval-worker --nats nats://nats:4222 --coordinator coordinator:7443 --tls-ca certs/eval-worker/ca.crt --tls-cert certs/eval-worker/evaluator.crt --tls-key certs/eval-worker/evaluator.key --eval-set kvasir=/data/kvasir/test",
+    ],
+  );
+
+  withExamples(
+    pki
       .command("issue-coordinator")
       .description("issue the coordinator's server certificate (serverAuth) with every host as a DNS or IP subject alternative name")
       .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
@@ -149,6 +174,6 @@ export function registerPki(program: Command): void {
           process.stdout.write(`${summaryLines(describeCertificate(pem)).join("\n")}\n`);
         }),
       ),
-    ["medfcl pki show certs/site-a/site.crt"],
+    ["medfcl pki show certs/site-a/site.crt", "medfcl pki show certs/eval-worker/evaluator.crt"],
   );
 }

@@ -20,7 +20,7 @@ import { after, before, describe, it } from "node:test";
 import { type ContainerRuntimeClient, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import type { ContentToCopy, HealthCheck } from "testcontainers/build/types.js";
 import { synthesizeSuite } from "../../services/data/index.js";
-import { type AdminClient, createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
+import { type AdminClient, createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueEvaluatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
 import {
   buildAllImages,
   dockerRequired,
@@ -395,12 +395,14 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     await attach(coordinator, siteB, "coordinator");
 
     // 4. An eval worker from the coordinator image's own CLI, on the edge network only, as in
-    // deploy/compose.yaml: jobs from NATS, model bytes from the coordinator over mTLS, the same test sets.
+    // deploy/compose.yaml: jobs from NATS, model bytes from the coordinator over mTLS with an
+    // evaluator certificate (PullModelVersion and nothing else), the same test sets.
+    const evaluatorCert = issueEvaluatorCertificate(ca, "eval-worker", { keyBits: 2048 });
     const evalWorker = await new NetworkedContainer(images.coordinator)
       .onNetwork(edge.name, "eval-worker")
-      .withCommand(["eval-worker", "--nats", "nats://nats:4222", "--coordinator", "coordinator:7443", "--name", EVAL_WORKER, "--tls-ca", "/certs/ca.crt", "--tls-cert", "/certs/admin.crt", "--tls-key", "/certs/admin.key"])
+      .withCommand(["eval-worker", "--nats", "nats://nats:4222", "--coordinator", "coordinator:7443", "--name", EVAL_WORKER, "--tls-ca", "/certs/ca.crt", "--tls-cert", "/certs/evaluator.crt", "--tls-key", "/certs/evaluator.key"])
       .withEnvironment({ MEDFCL_COORDINATOR_EVAL_SETS: JSON.stringify(evalSets) })
-      .withCopyContentToContainer(certFiles({ "ca.crt": ca.certPem, "admin.crt": adminCert.certPem, "admin.key": adminCert.keyPem }, "/certs"))
+      .withCopyContentToContainer(certFiles({ "ca.crt": ca.certPem, "evaluator.crt": evaluatorCert.certPem, "evaluator.key": evaluatorCert.keyPem }, "/certs"))
       .withCopyDirectoriesToContainer(Object.values(siteDomain).map((d) => ({ source: split(d, "test"), target: `/eval/${d}` })))
       .withWaitStrategy(Wait.forLogMessage(/eval worker waiting for jobs/))
       .withStartupTimeout(90_000)
