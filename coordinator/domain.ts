@@ -6,7 +6,8 @@
  */
 import { z } from "zod";
 import type { DomainEvaluation } from "../services/evaluation/index.js";
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/index.js";
+// delta.js alone: the model barrel would load tfjs and onnxruntime into every user of the domain types.
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/delta.js";
 import {
   DROPOUT_POLICIES,
   EVALUATION_PLACEMENTS,

@@ -1,44 +1,20 @@
 #!/usr/bin/env node
 // Finds import cycles among the project's own TypeScript modules (issue 26: none may exist under
-// services/, coordinator/ or site-agent/). Type-only imports count too: they still tie two modules'
-// designs together. Prints each cycle once and exits 1 when there is any.
+// services/, coordinator/ or site-agent/). Type-only and lazy imports count too: they still tie two
+// modules' designs together. Prints each cycle once and exits 1 when there is any.
 //
 // Usage: node scripts/check-cycles.mjs [dir ...]   (default: services coordinator site-agent)
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { join, relative } from "node:path";
+import { importsOf, repoRoot as root, sourcesUnder } from "./lib/import-graph.mjs";
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), "..");
 const dirs = process.argv.slice(2).length ? process.argv.slice(2) : ["services", "coordinator", "site-agent"];
 
-function walk(dir, out = []) {
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (p.endsWith(".ts") && !p.endsWith(".d.ts")) out.push(p);
-  }
-  return out;
-}
-
-const importRe = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
-/** The project file a relative specifier names (".js" in the source stands for the ".ts" file). */
-function resolveSpecifier(from, spec) {
-  if (!spec.startsWith(".")) return null;
-  const base = resolve(dirname(from), spec);
-  for (const c of [base.replace(/\.js$/, ".ts"), `${base}.ts`, join(base, "index.ts")]) if (existsSync(c)) return c;
-  return null;
-}
-
-const files = dirs.flatMap((d) => walk(join(root, d)));
+const files = dirs.flatMap((d) => sourcesUnder(join(root, d)));
 const inScope = new Set(files);
 const edges = new Map();
 for (const f of files) {
-  const text = readFileSync(f, "utf8");
-  const deps = new Set();
-  for (const m of text.matchAll(importRe)) {
-    const target = resolveSpecifier(f, m[1] ?? m[2]);
-    if (target && inScope.has(target)) deps.add(target);
-  }
-  edges.set(f, [...deps]);
+  const imp = importsOf(f);
+  edges.set(f, [...imp.files, ...imp.typeFiles, ...imp.lazyFiles].filter((t) => inScope.has(t)));
 }
 
 // Tarjan's strongly connected components: every component of more than one module is a cycle.
