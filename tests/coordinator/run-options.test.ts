@@ -7,27 +7,10 @@ import * as store from "../../coordinator/store/index.js";
 import { createStrategy, fedAvg, plainTask, registerStrategy, resolveStrategyOptions } from "../../coordinator/strategies/index.js";
 import type { CreateRunRequest__Output } from "../../generated/medfcl/v1/CreateRunRequest.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
+import { createRunRequest } from "../helpers/create-run-request.js";
 import { startTestCoordinator } from "../helpers/federation.js";
 
-function request(over: Partial<CreateRunRequest__Output>): CreateRunRequest__Output {
-  return {
-    name: "r",
-    strategy: "sequential",
-    sites: ["a"],
-    hyperparameters: null,
-    options: {},
-    model: "",
-    base_version: "",
-    seed: 1,
-    legacy_dropout_policy: "",
-    delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
-    dropout_policy: "DROPOUT_POLICY_UNSPECIFIED",
-    evaluation: "EVALUATION_PLACEMENT_UNSPECIFIED",
-    secure_aggregation: false,
-    secure_aggregation_threshold: 0,
-    ...over,
-  };
-}
+const request = (over: Partial<CreateRunRequest__Output>): CreateRunRequest__Output => createRunRequest({ name: "r", sites: ["a"], seed: 1, ...over });
 
 /** A strategy whose one option's default the test changes, as an upgrade would; it reports what it was built with. */
 function registerProbe(defaultRounds: number, built: number[]): () => void {

@@ -1,3 +1,4 @@
+import { createRunRequest } from "../helpers/create-run-request.js";
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { CreateRunRequest__Output } from "../../generated/medfcl/v1/CreateRunRequest.js";
@@ -6,25 +7,7 @@ import { InvalidRunError } from "../../coordinator/errors.js";
 import { createRunFromWire, hyperFromWire, hyperToWire, taskOutcomeFromWire, updateEncodingFromWire } from "../../coordinator/wire.js";
 import { medfclProto, packageDefinition } from "../../services/transport/index.js";
 
-function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest__Output {
-  return {
-    name: "r1",
-    strategy: "sequential",
-    sites: ["a", "b"],
-    hyperparameters: null,
-    options: {},
-    model: "",
-    base_version: "",
-    seed: 0,
-    legacy_dropout_policy: "",
-    delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
-    dropout_policy: "DROPOUT_POLICY_UNSPECIFIED",
-    evaluation: "EVALUATION_PLACEMENT_UNSPECIFIED",
-    secure_aggregation: false,
-    secure_aggregation_threshold: 0,
-    ...over,
-  };
-}
+const request = createRunRequest;
 
 /** Encodes with the real proto definition and decodes with the loader options both sides use. */
 function roundTrip(typeName: string, value: object): unknown {
