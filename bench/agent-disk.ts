@@ -19,7 +19,7 @@ import { mapTensors } from "../services/tensors/index.js";
 import { createAdminClient } from "../services/transport/index.js";
 import { startCoordinator } from "../coordinator/index.js";
 import { detectorModelOps } from "../coordinator/model-ops-detector.js";
-import * as store from "../coordinator/store.js";
+import * as store from "../coordinator/store/index.js";
 import { runAgent } from "../site-agent/agent.js";
 import { agentDiskUsage } from "../site-agent/retention.js";
 import type { SiteWork } from "../site-agent/types.js";

@@ -40,7 +40,7 @@ import { startCoordinator, type RunningCoordinator } from "../coordinator/index.
 import { checkDeltaFacts } from "../coordinator/validation.js";
 import { receiveUpdate } from "../coordinator/site-service.js";
 import { defaultHyper } from "../coordinator/admin-service.js";
-import * as store from "../coordinator/store.js";
+import * as store from "../coordinator/store/index.js";
 import { detectorModelOps } from "../coordinator/model-ops-detector.js";
 import { coordinatorSchema } from "../services/config/index.js";
 import { mulberry32 } from "../services/data/index.js";

@@ -24,7 +24,7 @@ export interface WatchOptions {
   onRetry?: (message: string) => void;
 }
 
-const TERMINAL = ["completed", "failed", "cancelled"];
+const TERMINAL = ["completed", "failed"];
 
 function split(hp: string): { host: string; port: number } {
   const i = hp.lastIndexOf(":");

@@ -6,12 +6,12 @@ import type { CreateRunRequest__Output } from "../generated/medfcl/v1/CreateRunR
 import type { Run as WireRun } from "../generated/medfcl/v1/Run.js";
 import type { CoordinatorContext } from "./context.js";
 import { hyperDefaults, type Hyper, type Run } from "./domain.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import { InvalidRunError, RunNotFoundError } from "./errors.js";
 import { accuracyMatrix, baseAp, missingReasons } from "./run-artifacts.js";
 import { evaluationAgreement } from "./site-evaluation.js";
 import { checkSecureRun } from "./secure-aggregation.js";
-import { createStrategy, strategyInfo } from "./strategies/index.js";
+import { createStrategy, resolveStrategyOptions, strategyInfo } from "./strategies/index.js";
 import { createRunFromWire, runToWire as runMessage } from "./wire.js";
 
 /** The model a request names, or the registry's default, with that family's training defaults. */
@@ -44,7 +44,8 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
   // A run would fill the state dir further; it is refused until there is room.
   ctx.storage.assertWritable("CreateRun");
   if (store.getRunByName(ctx.db, input.name)) throw new InvalidRunError(`a run named "${input.name}" already exists; pick another name`, "name");
-  createStrategy(input.strategy, input.options); // validates the name and the strategy's options
+  // Validated and resolved once: the run stores every option typed, defaults included.
+  const options = resolveStrategyOptions(input.strategy, input.options);
   for (const s of input.sites) if (!store.getSite(ctx.db, s)) throw new InvalidRunError(`site "${s}" is not registered; start its agent first`, "sites");
   if (input.baseVersion && !ctx.blobs.has(input.baseVersion)) throw new InvalidRunError(`base_version ${input.baseVersion} is not stored`, "base_version");
   // A run that starts from the family's published weights needs them here now, not when it starts:
@@ -52,7 +53,7 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
   if (!input.baseVersion) ctx.models.checkModel(input.model);
   if (input.secureAggregation) {
     const infos = input.sites.map((siteId) => ({ siteId, domain: store.getSite(ctx.db, siteId)!.domain, numImages: store.getSite(ctx.db, siteId)!.manifest.num_images }));
-    checkSecureRun(input, createStrategy(input.strategy, input.options).planSteps(infos, input.hyper).map((s) => s.sites.length));
+    checkSecureRun(input, createStrategy(input.strategy, options).planSteps(infos, input.hyper).map((s) => s.sites.length));
   }
   const runId = randomUUID();
   store.insertRun(ctx.db, {
@@ -61,7 +62,7 @@ export function createRun(ctx: CoordinatorContext, req: CreateRunRequest__Output
     strategy: input.strategy,
     state: "pending",
     sites: input.sites,
-    options: input.options,
+    options,
     hyper: input.hyper,
     model: input.model,
     seed: input.seed,

@@ -18,7 +18,7 @@ import {
 import type { Logger } from "../services/log/index.js";
 import type { BlobStore } from "../services/store/index.js";
 import type { DomainEvaluation, EvalSet, ModelOps } from "./model-ops.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 
 /** One model version's central evaluation: the cells that have numbers, and those that stay empty with why. */
 export interface CentralResults {

@@ -2,7 +2,7 @@ import type { CoordinatorConfig } from "../services/config/index.js";
 import type { EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import type { BlobStore } from "../services/store/index.js";
-import type { Db } from "./store.js";
+import type { Db, LivenessWriter } from "./store/index.js";
 import type { Hub } from "./hub.js";
 import type { ModelOps } from "./model-ops.js";
 import type { CentralEvaluator } from "./central-evaluation.js";
@@ -11,6 +11,8 @@ import type { StorageGuard } from "./storage-guard.js";
 /** Everything a handler or the round runner needs; built once in startCoordinator. */
 export interface CoordinatorContext {
   db: Db;
+  /** Sites' last_seen_at, written behind once a second (heartbeats and polls touch it). */
+  liveness: LivenessWriter;
   blobs: BlobStore;
   config: CoordinatorConfig;
   logger: Logger;

@@ -5,7 +5,9 @@
  * list.
  */
 import { z } from "zod";
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/index.js";
+import type { DomainEvaluation } from "../services/evaluation/index.js";
+// delta.js alone: the model barrel would load tfjs and onnxruntime into every user of the domain types.
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/delta.js";
 import {
   DROPOUT_POLICIES,
   EVALUATION_PLACEMENTS,
@@ -23,10 +25,12 @@ import {
 export { DELTA_ENCODINGS, DROPOUT_POLICIES, EVALUATION_PLACEMENTS, SHOTS_SELECTIONS, SITE_SAMPLERS, TASK_OUTCOMES };
 export type { DeltaEncoding, DropoutPolicy, EvaluationPlacement, ShotsSelection, SiteSampler, TaskOutcomeKind };
 
-export const RUN_STATES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+/** pending: created, not started; running: the round runner owns it; completed and failed are final. */
+export const RUN_STATES = ["pending", "running", "completed", "failed"] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
-export const STEP_STATES = ["open", "training", "aggregating", "evaluating", "closed", "failed"] as const;
+/** Set by the round runner in this order; a step of a failed run ends as failed (round-runner.ts recordFailure). */
+export const STEP_STATES = ["training", "aggregating", "evaluating", "closed", "failed"] as const;
 export type StepState = (typeof STEP_STATES)[number];
 
 /** How a site says a task ended (ReportMetrics.outcome). */
@@ -130,8 +134,12 @@ export const runSchema = z.object({
   strategy: z.string().min(1),
   state: z.enum(RUN_STATES),
   sites: z.array(z.string()),
-  /** The strategy's own options; run-level settings are fields of their own. */
-  options: z.record(z.string()),
+  /**
+   * The strategy's own options, resolved when the run was created: every option, typed, defaults
+   * included (runs created before that hold the strings they were given). Run-level settings are
+   * fields of their own.
+   */
+  options: z.record(z.union([z.number(), z.string()])),
   hyper: hyperSchema,
   model: z.string().min(1),
   seed: z.number().int(),
@@ -245,3 +253,116 @@ export interface SiteTestSet {
   categoryIds: number[];
   annotationsSha256: string;
 }
+
+// ---- what the store keeps of versions, updates, exemplars, evaluations and SecAgg rounds ---------
+
+export interface VersionRecord {
+  version: string;
+  parent: string | null;
+  runId: string | null;
+  strategy: string;
+  step: number;
+  sites: string[];
+  configHash: string;
+  size: number;
+  createdAt: string;
+}
+
+export const metricRecordSchema = z.object({ name: z.string(), value: z.number(), step: z.union([z.number(), z.string()]).transform(Number) });
+
+export type MetricRecord = z.infer<typeof metricRecordSchema>;
+
+export interface UpdateRecord {
+  updateId: string;
+  taskId: string;
+  siteId: string;
+  runId: string;
+  step: number;
+  baseVersion: string;
+  encoding: DeltaEncoding;
+  numSamples: number;
+  norm: number | null;
+  accepted: boolean;
+  reason: string | null;
+  metrics: MetricRecord[];
+  receivedAt: string;
+}
+
+export const exemplarBoxSchema = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number(), category_id: z.number().int() });
+
+export const exemplarPromptSchema = z.object({ prefix: z.string(), name: z.string(), suffix: z.string() });
+
+export const exemplarCategorySchema = z.object({ id: z.number().int(), name: z.string(), prompt: exemplarPromptSchema.nullable().optional() });
+
+export const exemplarProvenanceSchema = z
+  .object({
+    content_sha256: z.string(),
+    source_hmac: z.string(),
+    site_id: z.string(),
+    stages: z.array(z.object({ name: z.string(), version: z.string(), removed: z.array(z.string()) })),
+    exported_at: z.string(),
+  })
+  .passthrough();
+
+export type ExemplarBox = z.infer<typeof exemplarBoxSchema>;
+
+export type ExemplarCategory = z.infer<typeof exemplarCategorySchema>;
+
+export type ExemplarProvenance = z.infer<typeof exemplarProvenanceSchema>;
+
+export interface ExemplarRecord {
+  exemplarId: string;
+  siteId: string;
+  runId: string;
+  taskId: string;
+  domain: string;
+  mime: string;
+  width: number;
+  height: number;
+  boxes: ExemplarBox[];
+  categories: ExemplarCategory[];
+  provenance: ExemplarProvenance;
+  size: number;
+  score: number;
+  createdAt: string;
+}
+
+export interface EvaluationRecord {
+  runId: string;
+  step: number;
+  domain: string;
+  version: string;
+  ap: number;
+  ap50: number;
+  /** COCO summary statistics; null where COCO leaves one undefined (stored as JSON null). */
+  stats: (number | null)[];
+  perCategoryAp: Record<string, number | null>;
+  /** "central", or "site:<id>" for a result a site returned. */
+  source: string;
+  createdAt: string;
+}
+
+export const SECAGG_STAGES = ["keys", "shares", "masking", "unmask", "done", "failed"] as const;
+
+export type SecAggStage = (typeof SECAGG_STAGES)[number];
+
+export interface SecAggRoundRecord {
+  roundKey: string;
+  runId: string;
+  step: number;
+  round: number;
+  config: unknown;
+  stage: SecAggStage;
+  survivors: string[];
+  dropped: string[];
+  error: string | null;
+}
+
+export interface SecAggKeysRecord {
+  siteId: string;
+  encryptionPublicKey: Buffer;
+  maskPublicKey: Buffer;
+  selfMaskCommitment: string;
+}
+
+export type CentralEvaluation = { version: string; domain: string; worker: string } & ({ ok: true; evaluation: DomainEvaluation } | { ok: false; reason: string });

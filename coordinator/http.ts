@@ -6,7 +6,7 @@ import { DASHBOARD_CSP, dashboardPage } from "./dashboard/page.js";
 import { dashboardSnapshot } from "./dashboard/snapshot.js";
 import { BLOB_KINDS, blobInventory, blobUsage } from "./maintenance.js";
 import { STORAGE_STATES } from "./storage-guard.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 
 /** Prometheus text format: counts operators alert on (sites, runs by state, rejected updates). */
 export function metricsText(ctx: CoordinatorContext): string {
@@ -15,7 +15,7 @@ export function metricsText(ctx: CoordinatorContext): string {
   const silentMs = ctx.config.heartbeatIntervalMs * ctx.config.heartbeatMisses;
   lines.push("# HELP medfcl_sites Registered sites.", "# TYPE medfcl_sites gauge", `medfcl_sites ${sites.length}`);
   lines.push("# HELP medfcl_sites_alive Sites heard from within the heartbeat window.", "# TYPE medfcl_sites_alive gauge");
-  lines.push(`medfcl_sites_alive ${sites.filter((s) => Date.now() - Date.parse(store.lastSeenAt(ctx.db, s)) <= silentMs).length}`);
+  lines.push(`medfcl_sites_alive ${sites.filter((s) => Date.now() - Date.parse(ctx.liveness.lastSeenAt(s)) <= silentMs).length}`);
   lines.push("# HELP medfcl_runs Runs by state.", "# TYPE medfcl_runs gauge");
   const byState = store.runCountsByState(ctx.db);
   for (const r of byState) lines.push(`medfcl_runs{state="${r.state}"} ${r.n}`);

@@ -7,9 +7,9 @@ import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import { ALL_EVENTS_SUBJECT, createEventBus, eventSubject, type EventBus } from "../services/events/index.js";
 import type { Logger } from "../services/log/index.js";
 import { openBlobStore } from "../services/store/index.js";
-import { assertAdminRole, medfclProto, serverCredentials, serverOptions } from "../services/transport/index.js";
+import { assertRole, medfclProto, serverCredentials, serverOptions } from "../services/transport/index.js";
 import type { CoordinatorContext } from "./context.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import { adminHandlers } from "./grpc/admin-handlers.js";
 import { siteHandlers } from "./grpc/site-handlers.js";
 import { createStandardServices } from "./grpc/standard-services.js";
@@ -82,8 +82,10 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     probeDb: () => store.probeWrite(database),
   });
   // Liveness is written behind, on a timer: a flush that fails is retried, and the guard hears of it.
-  store.onTouchFlushError(database, (err) => {
-    if (storage.refusal(err, "liveness flush") === err) logger.error({ err: (err as Error).message }, "liveness flush failed; retrying in a second");
+  const liveness = new store.LivenessWriter(database, {
+    onFlushError: (err) => {
+      if (storage.refusal(err, "liveness flush") === err) logger.error({ err: (err as Error).message }, "liveness flush failed; retrying in a second");
+    },
   });
   // The dashboard is fed by the same publish path that goes to NATS: the bus's sink sees every
   // event whether NATS is up or not. A bus handed in by the caller is subscribed to instead.
@@ -120,6 +122,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   }
   const ctx: CoordinatorContext = {
     db: database,
+    liveness,
     blobs,
     config,
     logger,
@@ -147,7 +150,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
   const server = new grpc.Server(serverOptions());
   const proto = medfclProto();
   server.addService(proto.medfcl.v1.SiteService.service, siteHandlers(ctx));
-  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, (call) => assertAdminRole(call, config.insecure)));
+  server.addService(proto.medfcl.v1.AdminService.service, adminHandlers(ctx, startRun, (call, allowed) => assertRole(call, config.insecure, allowed)));
   const standard = createStandardServices();
   standard.addTo(server, { reflection: true });
   // Probes and balancers see the site service NOT_SERVING while uploads are refused; the server
@@ -220,7 +223,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       await central.close();
       await events.close();
       try {
-        store.flushTouches(database);
+        liveness.flush();
       } catch (err) {
         logger.warn({ err: (err as Error).message }, "the last liveness could not be written; it is a second of heartbeats");
       }

@@ -4,12 +4,13 @@
  * run still going are never deleted; the updates of runs that ended (their record stays) and blobs
  * the database does not name (a write whose row never committed) are.
  */
+import type { VersionRecord } from "./domain.js";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "../services/log/index.js";
 import { BlobCorruptError, openBlobStore, type BlobStore } from "../services/store/index.js";
 import { acquireStateLock } from "./state-dir.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 
 export const BLOB_KINDS = ["version", "exemplar", "update", "ended-update", "unreferenced"] as const;
 export type BlobKind = (typeof BLOB_KINDS)[number];
@@ -66,7 +67,7 @@ export interface VerifyReport {
   corrupt: { sha256: string; message: string }[];
   /** Rows whose bytes the store lacks: versions always; accepted updates while their run goes on. */
   missing: { sha256: string; what: string }[];
-  orphanVersions: store.VersionRecord[];
+  orphanVersions: VersionRecord[];
   unreferenced: number;
   staging: number;
 }

@@ -9,7 +9,7 @@ import { orderDomains, replaySummary, writeRunArtifacts } from "./run-artifacts.
 import { StorageRefusedError } from "./storage-guard.js";
 import { cancelOpenEvalTasks, disagreement, evaluateAtSites } from "./site-evaluation.js";
 import { aggregateSecureRound, planSecureRound, tickSecureRound } from "./secure-aggregation.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import { createStrategy, type SiteFailure, type SiteInfo, type SiteUpdate, type StepSpec, type Strategy } from "./strategies/index.js";
 
 function siteInfos(ctx: CoordinatorContext, siteIds: string[]): SiteInfo[] {
@@ -78,8 +78,8 @@ function sweepDropouts(ctx: CoordinatorContext, tasks: Task[]): void {
     const site = store.getSite(ctx.db, task.siteId);
     let reason: string | null = null;
     if (Date.now() > Date.parse(task.deadline)) reason = `deadline ${task.deadline} passed`;
-    else if (site && Date.now() - Date.parse(store.lastSeenAt(ctx.db, site)) > silentMs && Date.now() - Date.parse(task.createdAt) > silentMs) {
-      reason = `no heartbeat for ${Math.round((Date.now() - Date.parse(store.lastSeenAt(ctx.db, site))) / 1000)} s`;
+    else if (site && Date.now() - Date.parse(ctx.liveness.lastSeenAt(site)) > silentMs && Date.now() - Date.parse(task.createdAt) > silentMs) {
+      reason = `no heartbeat for ${Math.round((Date.now() - Date.parse(ctx.liveness.lastSeenAt(site))) / 1000)} s`;
     }
     if (reason) {
       store.setTaskState(ctx.db, task.taskId, "dropped", reason);
@@ -104,7 +104,7 @@ async function whileRefused(ctx: CoordinatorContext, log: Logger, runId: string,
   await ctx.storage.waitWritable(ctx.signal);
   if (ctx.signal.aborted) return;
   const pausedMs = Date.now() - started;
-  store.flushTouches(ctx.db);
+  ctx.liveness.flush();
   store.extendOpenTaskDeadlines(ctx.db, runId, pausedMs);
   log.info({ step, phase, pausedMs }, "run resumed");
   void ctx.events.publish({ type: "run.resumed", runId, step, phase, reason: reason ?? state, pausedMs });
@@ -274,6 +274,7 @@ async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise
       let tasks = store.tasksForRound(ctx.db, runId, step.index, round);
       if (tasks.length === 0) {
         await whileRefused(ctx, log, runId, step.index, "assigning tasks");
+        if (round > 0) store.updateStep(ctx.db, runId, step.index, { state: "training" });
         tasks = assignTasks(ctx, strategy, run, step, round, roundBase, stepSites, hyper, step.index === steps.length - 1);
       }
       await waitForRound(ctx, log, tasks, () => tickSecureRound(ctx, run, step.index, round));
@@ -285,6 +286,7 @@ async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise
         throw new MedfclError(ErrorCode.Aborted, `step ${step.index} round ${round}: ${failures.map((f) => `${f.siteId}: ${f.reason}`).join("; ")} (dropout policy "fail")`);
       }
       await whileRefused(ctx, log, runId, step.index, "aggregating");
+      store.updateStep(ctx.db, runId, step.index, { state: "aggregating", dropouts: [...dropouts] });
       // Secure rounds: the coordinator holds only masked vectors, so FedAvg is the unmasked sum's
       // weighted mean (the strategy's aggregate never sees a single site's update).
       const result = run.secureAggregation ? await aggregateSecureRound(ctx, run, step.index, round, ctx.models.layoutOf(ctx.blobs.pathOf(roundBase))) : strategy.aggregate(step, round, updates, failures);
@@ -326,7 +328,7 @@ async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise
 }
 
 /**
- * Marks the run failed and cancels its open tasks. A full disk must not lose this record either
+ * Marks the run and its unfinished step failed and cancels its open tasks. A full disk must not lose this record either
  * (it once threw from here and ended the process): the record waits for room and is written then.
  */
 async function recordFailure(ctx: CoordinatorContext, log: Logger, runId: string, err: unknown): Promise<void> {
@@ -335,6 +337,7 @@ async function recordFailure(ctx: CoordinatorContext, log: Logger, runId: string
     try {
       ctx.db.transaction(() => {
         store.updateRun(ctx.db, runId, { state: "failed", error: reason });
+        for (const s of store.listSteps(ctx.db, runId)) if (s.state !== "closed" && s.state !== "failed") store.updateStep(ctx.db, runId, s.index, { state: "failed", closedAt: store.nowIso() });
         for (const t of store.tasksOfRun(ctx.db, runId)) if (!isTaskTerminal(t.state)) store.setTaskState(ctx.db, t.taskId, "cancelled", "run failed");
       })();
       cancelOpenEvalTasks(ctx, runId);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { writeFileAtomicSync } from "../services/store/index.js";
 import type { CoordinatorContext } from "./context.js";
 import type { AccuracyMatrix } from "../services/eval/index.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import { evaluationAgreement, missingSiteCells } from "./site-evaluation.js";
 
 /** Eval domains with the trained ones first, in step order, so R's first T columns are the diagonal's. */

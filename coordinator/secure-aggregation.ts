@@ -23,9 +23,9 @@ import type { SecAggUnmaskRequest__Output } from "../generated/medfcl/v1/SecAggU
 import type { SecAggUnmaskResponse } from "../generated/medfcl/v1/SecAggUnmaskResponse.js";
 import type { TensorMap } from "../services/tensors/index.js";
 import type { CoordinatorContext } from "./context.js";
-import { isTaskTerminal, type Run, type Task } from "./domain.js";
+import { isTaskTerminal, type Run, type SecAggStage, type Task } from "./domain.js";
 import { TaskNotFoundError } from "./errors.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 import type { TensorSpecLite } from "./validation.js";
 
 /** A round's plan as stored (secagg_rounds.config_json) and sent, per site, in TrainTask.secure_aggregation. */
@@ -153,7 +153,7 @@ function requireRoundTask(ctx: CoordinatorContext, siteId: string, taskId: strin
   return { task, plan: r.config as SecureRoundPlan, roundKey };
 }
 
-async function waitForStage(ctx: CoordinatorContext, roundKey: string, reached: (stage: store.SecAggStage) => boolean, waitMs: number, signal: AbortSignal): Promise<store.SecAggStage> {
+async function waitForStage(ctx: CoordinatorContext, roundKey: string, reached: (stage: SecAggStage) => boolean, waitMs: number, signal: AbortSignal): Promise<SecAggStage> {
   const deadline = Date.now() + Math.min(Math.max(waitMs, 0), MAX_WAIT_MS);
   for (;;) {
     advance(ctx, roundKey);

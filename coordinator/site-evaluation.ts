@@ -13,7 +13,7 @@ import type { SiteEvaluationResult__Output } from "../generated/medfcl/v1/SiteEv
 import type { CoordinatorContext } from "./context.js";
 import { isEvalTaskOpen, type EvalTask, type Run, type SiteTestSet } from "./domain.js";
 import { StaleTaskError, TaskNotFoundError } from "./errors.js";
-import * as store from "./store.js";
+import * as store from "./store/index.js";
 
 /** pycocotools' COCOeval.stats has exactly this many numbers. */
 export const COCO_STATS = 12;

@@ -9,8 +9,8 @@ import type { EvalTask as WireEvalTask } from "../generated/medfcl/v1/EvalTask.j
 import type { TestSetManifest__Output } from "../generated/medfcl/v1/TestSetManifest.js";
 import type { UpdateHeader__Output } from "../generated/medfcl/v1/UpdateHeader.js";
 import type { CoordinatorContext } from "./context.js";
-import { isEvalTaskOpen, isTaskOpen, stateForOutcome, type Task } from "./domain.js";
-import * as store from "./store.js";
+import { type ExemplarRecord, isEvalTaskOpen, isTaskOpen, stateForOutcome, type Task } from "./domain.js";
+import * as store from "./store/index.js";
 import { StaleTaskError, TaskNotFoundError, UpdateRejectedError } from "./errors.js";
 import { checkDeltaFacts, checkManifest, type DeltaFacts, type TensorSpecLite } from "./validation.js";
 import { ImageRefusedError, sanitizeImage, type SanitizedImage } from "../services/privacy/index.js";
@@ -113,7 +113,7 @@ export function heartbeat(
   req: { session_id: string; state: string; task_id: string; progress: number; loss: number },
 ): { cancel_task_ids: string[]; reregister: boolean } {
   if (store.siteSession(ctx.db, siteId) !== req.session_id) return { cancel_task_ids: [], reregister: true };
-  store.touchSite(ctx.db, siteId);
+  ctx.liveness.touch(siteId);
   void ctx.events.publish({ type: "site.heartbeat", siteId, state: req.state || "idle", taskId: req.task_id || undefined });
   const cancel: string[] = [];
   if (req.task_id) {
@@ -141,7 +141,7 @@ export async function nextTask(ctx: CoordinatorContext, siteId: string, req: { s
   const site = store.getSite(ctx.db, siteId);
   if (!site) throw new MedfclError(ErrorCode.FailedPrecondition, `site ${siteId} is not registered; call Register first`, { details: { siteId } });
   if (site.sessionId !== req.session_id) throw new UnknownSessionError(siteId);
-  store.touchSite(ctx.db, siteId);
+  ctx.liveness.touch(siteId);
   const deadline = Date.now() + Math.min(Math.max(req.wait_ms, 0), MAX_WAIT_MS);
   for (;;) {
     const evalTask = store.pendingEvalTaskForSite(ctx.db, siteId);
@@ -381,7 +381,7 @@ export function assertMayPullExemplars(ctx: CoordinatorContext, siteId: string, 
   }
 }
 
-export function exemplarInfo(e: store.ExemplarRecord): ExemplarInfo__Output {
+export function exemplarInfo(e: ExemplarRecord): ExemplarInfo__Output {
   return {
     exemplar_id: e.exemplarId,
     mime: e.mime,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import type { Logger } from "../services/log/index.js";
 import { writeFileAtomicSync } from "../services/store/index.js";
-import { SCHEMA_VERSION } from "./store.js";
+import { SCHEMA_VERSION } from "./store/index.js";
 
 /** Another process owns the state dir. The CLI exits 2 with this message. */
 export class StateDirLockedError extends MedfclError {

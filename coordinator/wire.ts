@@ -29,6 +29,7 @@ import {
   type TaskOutcome,
 } from "./domain.js";
 import { InvalidRunError } from "./errors.js";
+import { optionsToStrings } from "./strategies/options.js";
 
 /** Throws InvalidRunError naming the first bad field, with `prefix` before zod's path. */
 function check<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {
@@ -180,7 +181,7 @@ export function runToWire(run: Run, steps: Step[]): WireRun {
     created_at: run.createdAt,
     updated_at: run.updatedAt,
     error: run.error ?? "",
-    options: run.options,
+    options: optionsToStrings(run.options),
     model: run.model,
     delta_encoding: deltaEncodingWire.toWire(run.deltaEncoding),
     dropout_policy: dropoutPolicyWire.toWire(run.dropoutPolicy),

@@ -282,7 +282,7 @@ export function registerFederation(program: Command): void {
       .command("eval-worker")
       .description("evaluate model versions for the coordinator: pulls jobs from its JetStream work queue, fetches each model over gRPC, returns COCO statistics")
       .requiredOption("--nats <url>", "the NATS server the coordinator uses (--nats of `medfcl coordinator`)")
-      .requiredOption("--coordinator <host:port>", "coordinator gRPC address, for the model bytes (AdminService.PullModelVersion: an admin certificate under mTLS)")
+      .requiredOption("--coordinator <host:port>", "coordinator gRPC address, for the model bytes (AdminService.PullModelVersion; under mTLS give --tls-cert/--tls-key of an evaluator certificate from `medfcl pki issue-evaluator`)")
       .option("--eval-set <domain=dir>", "a test set this worker holds, repeatable: the same folders as the coordinator's --eval-set (default: coordinator.evalSets from the config or MEDFCL_COORDINATOR_EVAL_SETS); a job for a domain it lacks goes to another worker", collect)
       .option("--name <name>", "names this worker in results and logs (default: host name and pid)")
       .option("--threads <n>", "onnxruntime intra-op threads", numberOption("--threads", true))
@@ -324,7 +324,8 @@ export function registerFederation(program: Command): void {
   );
   withExamples(evalWorker, [
     "medfcl eval-worker --insecure --nats nats://127.0.0.1:4222 --coordinator 127.0.0.1:7443 --eval-set kvasir=data/kvasir/test",
-    "medfcl eval-worker --nats nats://nats:4222 --coordinator coordinator:7443 --tls-ca certs/ca.crt --tls-cert certs/admin/admin.crt --tls-key certs/admin/admin.key --eval-set kvasir=/data/kvasir/test --eval-set cvc=/data/cvc/test",
+    "medfcl pki issue-evaluator --ca certs/ca --name eval-worker --out certs/eval-worker   # once, where the CA key is",
+    "medfcl eval-worker --nats nats://nats:4222 --coordinator coordinator:7443 --tls-ca certs/eval-worker/ca.crt --tls-cert certs/eval-worker/evaluator.crt --tls-key certs/eval-worker/evaluator.key --eval-set kvasir=/data/kvasir/test --eval-set cvc=/data/cvc/test",
   ]);
 
   const runs = program.command("runs").description("create, watch and audit runs on a coordinator (AdminService; `watch` uses the dashboard's event stream)");

@@ -9,6 +9,7 @@ import {
   parseHosts,
   writeAdminCredentials,
   writeCoordinatorCredentials,
+  writeEvaluatorCredentials,
   writeSiteCredentials,
   type CertificateSummary,
   type PkiWriteResult,
@@ -19,7 +20,7 @@ function summaryLines(s: CertificateSummary): string[] {
   const sans = [...s.dnsNames.map((d) => `DNS:${d}`), ...s.ipAddresses.map((ip) => `IP:${ip}`)];
   return [
     `subject CN   ${s.subjectCN}`,
-    ...(s.isCa || s.extKeyUsage.includes("serverAuth") ? [] : [`role         ${s.role ?? "none (issued before roles; reissue with medfcl pki issue-site or issue-admin)"}`]),
+    ...(s.isCa || s.extKeyUsage.includes("serverAuth") ? [] : [`role         ${s.role ?? "none (issued before roles; reissue with medfcl pki issue-site, issue-admin or issue-evaluator)"}`]),
     `issuer CN    ${s.issuerCN}`,
     `valid        ${s.notBefore.toISOString()} .. ${s.notAfter.toISOString()}`,
     `CA           ${s.isCa ? "yes" : "no"}`,
@@ -43,6 +44,8 @@ interface InitOpts {
   force?: boolean;
 }
 
+type WriteLeaf = (caDir: string, id: string, outDir: string, options: { validityDays: number; keyBits: number; force?: boolean }) => PkiWriteResult;
+
 interface LeafOpts {
   ca: string;
   out: string;
@@ -52,11 +55,12 @@ interface LeafOpts {
 }
 
 export function registerPki(program: Command): void {
-  const pki = program.command("pki").description("create the mTLS certificate authority and the site, admin and coordinator certificates");
+  const pki = program.command("pki").description("create the mTLS certificate authority and the site, admin, evaluator and coordinator certificates");
   withExamples(pki, [
     "medfcl pki init --out certs/ca",
     "medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a",
     "medfcl pki issue-admin --ca certs/ca --name ops --out certs/admin",
+    "medfcl pki issue-evaluator --ca certs/ca --name eval-worker --out certs/eval-worker",
     "medfcl pki issue-coordinator --ca certs/ca --hosts coordinator,localhost,127.0.0.1 --out certs/coordinator",
   ]);
   const ca = defaultCaOptions();
@@ -79,40 +83,61 @@ export function registerPki(program: Command): void {
     ["medfcl pki init --out certs/ca", "medfcl pki init --out certs/ca --cn 'Hospital Consortium CA' --days 1825"],
   );
 
-  withExamples(
-    pki
-      .command("issue-site")
-      .description("issue a site's client certificate (CN = site id, role site, clientAuth): site.crt, site.key (0600) and a copy of ca.crt")
-      .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
-      .requiredOption("--site <id>", "site id, e.g. site-a; the coordinator lets this certificate act for this site only")
-      .requiredOption("--out <dir>", "directory for site.crt, site.key and ca.crt (copy it to the site)")
-      .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
-      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
-      .option("--force", "replace an existing site.crt/site.key in --out")
-      .action(
-        action((opts: LeafOpts & { site: string }) => {
-          report(writeSiteCredentials(opts.ca, opts.site, opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
-        }),
-      ),
+  /** issue-site, issue-admin and issue-evaluator: one client certificate of a role, its key and the CA's certificate. */
+  const issueLeaf = (c: { command: string; description: string; id: { flag: string; key: "site" | "name"; help: string }; files: string; outNote?: string; write: WriteLeaf }, examples: string[]): void => {
+    withExamples(
+      pki
+        .command(c.command)
+        .description(c.description)
+        .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
+        .requiredOption(c.id.flag, c.id.help)
+        .requiredOption("--out <dir>", `directory for ${c.files} and ca.crt${c.outNote ?? ""}`)
+        .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
+        .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
+        .option("--force", `replace an existing ${c.files.replace(", ", "/")} in --out`)
+        .action(
+          action((opts: LeafOpts & Record<"site" | "name", string>) => {
+            report(c.write(opts.ca, opts[c.id.key], opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
+          }),
+        ),
+      examples,
+    );
+  };
+
+  issueLeaf(
+    {
+      command: "issue-site",
+      description: "issue a site's client certificate (CN = site id, role site, clientAuth): site.crt, site.key (0600) and a copy of ca.crt",
+      id: { flag: "--site <id>", key: "site", help: "site id, e.g. site-a; the coordinator lets this certificate act for this site only" },
+      files: "site.crt, site.key",
+      outNote: " (copy it to the site)",
+      write: writeSiteCredentials,
+    },
     ["medfcl pki issue-site --ca certs/ca --site site-a --out certs/site-a"],
   );
-
-  withExamples(
-    pki
-      .command("issue-admin")
-      .description("issue an administrator's client certificate (role admin, clientAuth) for AdminService (medfcl runs …): admin.crt, admin.key (0600) and a copy of ca.crt")
-      .requiredOption("--ca <dir>", "directory made by `medfcl pki init`")
-      .requiredOption("--name <name>", "who holds it, e.g. ops; the certificate's role, not this name, makes it an admin")
-      .requiredOption("--out <dir>", "directory for admin.crt, admin.key and ca.crt")
-      .option("--days <n>", "validity in days", numberOption("--days", true), leaf.validityDays)
-      .option("--bits <n>", "RSA key size: 2048, 3072 or 4096", numberOption("--bits", true), leaf.keyBits)
-      .option("--force", "replace an existing admin.crt/admin.key in --out")
-      .action(
-        action((opts: LeafOpts & { name: string }) => {
-          report(writeAdminCredentials(opts.ca, opts.name, opts.out, { validityDays: opts.days, keyBits: opts.bits, force: opts.force }));
-        }),
-      ),
+  issueLeaf(
+    {
+      command: "issue-admin",
+      description: "issue an administrator's client certificate (role admin, clientAuth) for AdminService (medfcl runs …): admin.crt, admin.key (0600) and a copy of ca.crt",
+      id: { flag: "--name <name>", key: "name", help: "who holds it, e.g. ops; the certificate's role, not this name, makes it an admin" },
+      files: "admin.crt, admin.key",
+      write: writeAdminCredentials,
+    },
     ["medfcl pki issue-admin --ca certs/ca --name ops --out certs/admin"],
+  );
+  issueLeaf(
+    {
+      command: "issue-evaluator",
+      description:
+        "issue a central eval worker's client certificate (role evaluator, clientAuth): it may fetch model versions (AdminService.PullModelVersion) and nothing else, neither runs nor audits nor site calls. Writes evaluator.crt, evaluator.key (0600) and a copy of ca.crt",
+      id: { flag: "--name <name>", key: "name", help: "names the worker (or the pool of workers sharing it), e.g. eval-worker; shown in the coordinator's refusals" },
+      files: "evaluator.crt, evaluator.key",
+      write: writeEvaluatorCredentials,
+    },
+    [
+      "medfcl pki issue-evaluator --ca certs/ca --name eval-worker --out certs/eval-worker",
+      "medfcl eval-worker --nats nats://nats:4222 --coordinator coordinator:7443 --tls-ca certs/eval-worker/ca.crt --tls-cert certs/eval-worker/evaluator.crt --tls-key certs/eval-worker/evaluator.key --eval-set kvasir=/data/kvasir/test",
+    ],
   );
 
   withExamples(
@@ -149,6 +174,6 @@ export function registerPki(program: Command): void {
           process.stdout.write(`${summaryLines(describeCertificate(pem)).join("\n")}\n`);
         }),
       ),
-    ["medfcl pki show certs/site-a/site.crt"],
+    ["medfcl pki show certs/site-a/site.crt", "medfcl pki show certs/eval-worker/evaluator.crt"],
   );
 }

@@ -2,7 +2,7 @@ import type { MedfclEvent } from "../../services/events/index.js";
 import type { CoordinatorContext } from "../context.js";
 import type { Run } from "../domain.js";
 import type { StorageStatus } from "../storage-guard.js";
-import * as store from "../store.js";
+import * as store from "../store/index.js";
 import { orderDomains } from "../run-artifacts.js";
 import { findStrategy } from "../strategies/index.js";
 import type { DashboardFeed, SiteLive } from "./feed.js";
@@ -126,8 +126,8 @@ export function dashboardSnapshot(ctx: CoordinatorContext, feed: DashboardFeed, 
       backend: s.backend,
       agentVersion: s.agentVersion,
       registeredAt: s.registeredAt,
-      lastSeenAt: store.lastSeenAt(ctx.db, s),
-      alive: Date.now() - Date.parse(store.lastSeenAt(ctx.db, s)) <= silentMs,
+      lastSeenAt: ctx.liveness.lastSeenAt(s),
+      alive: Date.now() - Date.parse(ctx.liveness.lastSeenAt(s)) <= silentMs,
       state: l?.state ?? "unknown",
       taskId: l?.taskId ?? null,
       runId: l?.runId ?? null,

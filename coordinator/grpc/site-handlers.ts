@@ -7,7 +7,7 @@ import type { ExemplarInfo__Output } from "../../generated/medfcl/v1/ExemplarInf
 import type { PushUpdateMessage__Output } from "../../generated/medfcl/v1/PushUpdateMessage.js";
 import type { ExemplarMessage__Output } from "../../generated/medfcl/v1/ExemplarMessage.js";
 import type { CoordinatorContext } from "../context.js";
-import * as store from "../store.js";
+import * as store from "../store/index.js";
 import * as site from "../site-service.js";
 import { reportEvaluation } from "../site-evaluation.js";
 import * as secagg from "../secure-aggregation.js";

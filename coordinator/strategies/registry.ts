@@ -1,6 +1,6 @@
 import { InvalidRunError } from "../errors.js";
 import { defaultOptions, parseOptions, type OptionSchema, type ParsedOptions } from "./options.js";
-import type { Strategy, StrategyOptions } from "./strategy.js";
+import type { ResolvedOptions, Strategy, StrategyOptions } from "./strategy.js";
 
 /** What callers outside the strategies branch on, so that none of them needs a strategy's name. */
 export interface StrategyTraits {
@@ -35,7 +35,8 @@ export interface StrategyInfo {
 
 interface Entry {
   info: StrategyInfo;
-  build(options: StrategyOptions): Strategy;
+  resolve(options: StrategyOptions | ResolvedOptions): ResolvedOptions;
+  build(options: StrategyOptions | ResolvedOptions): Strategy;
 }
 
 const registry = new Map<string, Entry>();
@@ -53,6 +54,7 @@ export function registerStrategy<S extends OptionSchema>(definition: StrategyDef
   if (registry.has(name)) throw new InvalidRunError(`a strategy named "${name}" is already registered`, "strategy");
   const entry: Entry = {
     info: { name, summary: definition.summary, options: definition.options, defaults: defaultOptions(definition.options), traits: definition.traits },
+    resolve: (options) => parseOptions(name, definition.options, options),
     build: (options) => definition.create(parseOptions(name, definition.options, options)),
   };
   registry.set(name, entry);
@@ -82,7 +84,16 @@ export function findStrategy(name: string): StrategyInfo | undefined {
   return registry.get(name)?.info;
 }
 
-/** Validates `options` against the strategy's schema and builds its round planner. */
-export function createStrategy(name: string, options: StrategyOptions = {}): Strategy {
+/**
+ * Every option of the strategy, typed, defaults filled in: what `createRun` stores, so that a run
+ * resumed after an upgrade that changed a default keeps the values it started with. Unknown keys
+ * and bad values are an InvalidRunError naming `options.<key>`.
+ */
+export function resolveStrategyOptions(name: string, options: StrategyOptions | ResolvedOptions = {}): ResolvedOptions {
+  return entryFor(name).resolve(options);
+}
+
+/** Validates `options` (raw strings, or a run's stored resolved values) and builds the strategy's round planner. */
+export function createStrategy(name: string, options: StrategyOptions | ResolvedOptions = {}): Strategy {
   return entryFor(name).build(options);
 }

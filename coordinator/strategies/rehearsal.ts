@@ -1,4 +1,4 @@
-import { EXEMPLAR_SAMPLERS, parseReplaySampler, REPLAY_SAMPLERS, sampleReplay } from "../../services/replay/index.js";
+import { EXEMPLAR_SAMPLERS, REPLAY_SAMPLERS, sampleReplay } from "../../services/replay/index.js";
 import type { StrategyDefinition } from "./registry.js";
 import type { RoundContext, RoundPlan, SiteInfo, StepSpec } from "./strategy.js";
 import { fedAvg, plainTask } from "./utils.js";
@@ -22,8 +22,7 @@ export const rehearsal: StrategyDefinition<typeof options> = {
   summary: "sequential plus a replay buffer of privacy-filtered exemplars",
   options,
   traits: { continual: true, exportsExemplars: true, perDomainModels: false, stepCount: (sites) => sites },
-  create({ buffer, sampler: samplerName, mix, rounds, site_sampler: siteSampler }) {
-    const sampler = parseReplaySampler(samplerName, "options.sampler");
+  create({ buffer, sampler, mix, rounds, site_sampler: siteSampler }) {
     return {
       name: "rehearsal",
       planSteps(sites: SiteInfo[]): StepSpec[] {

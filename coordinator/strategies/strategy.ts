@@ -78,4 +78,8 @@ export interface Strategy {
   aggregate(step: StepSpec, round: number, updates: SiteUpdate[], failures: SiteFailure[]): AggregateResult | null;
 }
 
+/** Strategy options as they arrive: strings from the wire or `--option k=v`, absent ones defaulted. */
 export type StrategyOptions = Record<string, string>;
+
+/** Every option of a strategy, typed, defaults included: what a run stores when it is created. */
+export type ResolvedOptions = Record<string, number | string>;

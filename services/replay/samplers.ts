@@ -2,7 +2,7 @@
  * Replay-buffer samplers: which stored exemplars go into the next step's training mix. Pure and
  * seeded, shared by the coordinator (buffer rebuild) and the site agent (which candidates to offer).
  */
-import { mulberry32 } from "../data/index.js";
+import { mulberry32 } from "../data/prng.js";
 import { ErrorCode, MedfclError } from "../errors/index.js";
 
 export const REPLAY_SAMPLERS = ["random", "reservoir", "class-balanced"] as const;

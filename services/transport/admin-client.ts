@@ -57,7 +57,7 @@ export function createAdminClient(address: string, opts: { tls?: TlsFiles; insec
       for (;;) {
         const run = await retryTransient(() => api.getRun(runId), { onRetry: o.onRetry });
         o.onUpdate?.(run);
-        if (["completed", "failed", "cancelled"].includes(run.state)) return run;
+        if (["completed", "failed"].includes(run.state)) return run;
         if (Date.now() > until) return run;
         await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
       }

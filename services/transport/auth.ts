@@ -5,11 +5,19 @@ import { roleFromUnit, type CertificateRole } from "./pki.js";
 
 /**
  * The part of a grpc-js server call (unary, streaming or bidi) that identity checks read. grpc-js
- * does not export its `ServerSurfaceCall` type from the package root, so this names the subset.
+ * does not export its `ServerSurfaceCall` type from the package root, so this names the subset;
+ * `getPath` (the RPC, for messages) is optional so that a check can be tested without a server.
  */
-export type ServerCallIdentity = Pick<grpc.ServerUnaryCall<unknown, unknown>, "getAuthContext" | "getPeer">;
+export type ServerCallIdentity = Pick<grpc.ServerUnaryCall<unknown, unknown>, "getAuthContext" | "getPeer"> & Partial<Pick<grpc.ServerUnaryCall<unknown, unknown>, "getPath">>;
 
 const OID_CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+
+/** How to get a certificate of each role; refusals quote it. */
+const ISSUE_COMMAND: Record<CertificateRole, string> = {
+  site: "medfcl pki issue-site --ca CA_DIR --site SITE_ID --out DIR",
+  admin: "medfcl pki issue-admin --ca CA_DIR --name NAME --out DIR",
+  evaluator: "medfcl pki issue-evaluator --ca CA_DIR --name NAME --out DIR",
+};
 
 function commonName(cert: PeerCertificate): string | null {
   // Node gives a string, or an array when the subject repeats CN; a repeated CN is ambiguous.
@@ -68,9 +76,10 @@ export function assertSiteIdentity(call: ServerCallIdentity, claimedSiteId: stri
       { details: { claimedSiteId, peer: call.getPeer() } },
     );
   }
-  if (peer?.role === "admin") {
-    throw new MedfclError(ErrorCode.PermissionDenied, `the certificate "${actual}" has role admin and cannot act for a site; the agent needs its site certificate from \`medfcl pki issue-site\``, {
-      details: { claimedSiteId, certificateId: actual, role: "admin" },
+  // Role null is a site certificate of a release before roles; admin and evaluator never act for a site.
+  if (peer?.role && peer.role !== "site") {
+    throw new MedfclError(ErrorCode.PermissionDenied, `the certificate "${actual}" has role ${peer.role} and cannot act for a site; the agent needs its site certificate from \`${ISSUE_COMMAND.site}\``, {
+      details: { claimedSiteId, certificateId: actual, role: peer.role },
     });
   }
   if (actual !== claimedSiteId) {
@@ -81,25 +90,37 @@ export function assertSiteIdentity(call: ServerCallIdentity, claimedSiteId: stri
   return actual;
 }
 
+/** "/medfcl.v1.AdminService/CreateRun" as "AdminService.CreateRun", for messages. */
+function rpcName(call: ServerCallIdentity): string {
+  const path = call.getPath?.() ?? "";
+  const m = /^\/(?:[\w.]+\.)?(\w+)\/(\w+)$/.exec(path);
+  return m ? `${m[1]}.${m[2]}` : "this call";
+}
+
 /**
- * AdminService is for certificates whose signed role is admin, and for nothing else: a site
- * certificate is refused whatever its id ("admin-hospital" included), and so is a certificate of an
- * earlier release, which carries no role (its CN was once the rule); the message says how to get
- * one. With `insecure` there is no identity and every call passes (local experiments only).
+ * Lets the call through when the caller's verified client certificate carries one of the `allowed`
+ * roles, signed in by `medfcl pki`, and returns who it is. Otherwise: UNAUTHENTICATED without a
+ * certificate, PERMISSION_DENIED for any other role or for a certificate of an earlier release
+ * (no role: its CN was once the rule, "admin" included), with a message that names the RPC, the
+ * role it needs and the command that issues one. With `insecure` there is no identity and every
+ * call passes (local experiments only); the result is then null.
  */
-export function assertAdminRole(call: ServerCallIdentity, insecure: boolean): void {
-  if (insecure) return;
+export function assertRole(call: ServerCallIdentity, insecure: boolean, allowed: readonly CertificateRole[]): PeerIdentity | null {
+  if (insecure) return null;
+  const rpc = rpcName(call);
+  const needed = `role ${allowed.join(" or ")}`;
   const peer = peerIdentity(call);
+  const issue = (name: string): string => allowed.map((r) => `\`${ISSUE_COMMAND[r].replace("NAME", name)}\``).join(" or ");
   if (!peer) {
-    throw new MedfclError(ErrorCode.Unauthenticated, "admin calls need an admin client certificate: `medfcl pki issue-admin --ca CA_DIR --name NAME --out DIR`", {
-      details: { peer: call.getPeer() },
+    throw new MedfclError(ErrorCode.Unauthenticated, `${rpc} needs a client certificate with ${needed}: ${issue("NAME")}`, {
+      details: { peer: call.getPeer(), rpc, allowedRoles: [...allowed] },
     });
   }
-  if (peer.role === "admin") return;
-  const reissue = `issue an admin certificate with \`medfcl pki issue-admin --ca CA_DIR --name ${peer.id} --out DIR\``;
+  if (peer.role !== null && allowed.includes(peer.role)) return peer;
+  const reissue = `issue one with ${issue(peer.id)}`;
   const message =
-    peer.role === "site"
-      ? `certificate "${peer.id}" has role site; AdminService needs a certificate with role admin (${reissue})`
-      : `certificate "${peer.id}" carries no medfcl role (it predates roles in certificates, and a name no longer makes an admin); ${reissue}`;
-  throw new MedfclError(ErrorCode.PermissionDenied, message, { details: { certificateId: peer.id, role: peer.role ?? "none" } });
+    peer.role === null
+      ? `certificate "${peer.id}" carries no medfcl role (it predates roles in certificates, and a name no longer makes an admin); ${rpc} needs a certificate with ${needed}: ${reissue}`
+      : `certificate "${peer.id}" has role ${peer.role}; ${rpc} needs a certificate with ${needed} (${reissue})`;
+  throw new MedfclError(ErrorCode.PermissionDenied, message, { details: { certificateId: peer.id, role: peer.role ?? "none", rpc, allowedRoles: [...allowed] } });
 }

@@ -10,7 +10,8 @@ import type { EvaluationPlacement__Output as WireEvaluationPlacement } from "../
 import type { ReplaySampler__Output as WireReplaySampler } from "../../generated/medfcl/v1/ReplaySampler.js";
 import type { ShotsSelection__Output as WireShotsSelection } from "../../generated/medfcl/v1/ShotsSelection.js";
 import type { TaskOutcomeKind__Output as WireTaskOutcomeKind } from "../../generated/medfcl/v1/TaskOutcomeKind.js";
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../model/index.js";
+// delta.js alone: the model barrel would load tfjs and onnxruntime into the transport layer.
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../model/delta.js";
 import { EXEMPLAR_SAMPLERS, type ExemplarSampler } from "../replay/index.js";
 
 export { DELTA_ENCODINGS, type DeltaEncoding };

@@ -6,6 +6,7 @@ export {
   createCertificateAuthority,
   issueSiteCertificate,
   issueAdminCertificate,
+  issueEvaluatorCertificate,
   issueCoordinatorCertificate,
   describeCertificate,
   isIssuedBy,
@@ -13,10 +14,12 @@ export {
   loadCaDir,
   writeSiteCredentials,
   writeAdminCredentials,
+  writeEvaluatorCredentials,
   writeCoordinatorCredentials,
   parseHosts,
   assertSiteId,
   assertAdminName,
+  assertEvaluatorName,
   CERTIFICATE_ROLES,
   roleUnit,
   roleFromUnit,
@@ -30,7 +33,7 @@ export {
   type WriteOptions,
   type PkiWriteResult,
 } from "./pki.js";
-export { peerSiteId, peerIdentity, assertSiteIdentity, assertAdminRole, type PeerIdentity, type ServerCallIdentity } from "./auth.js";
+export { peerSiteId, peerIdentity, assertSiteIdentity, assertRole, type PeerIdentity, type ServerCallIdentity } from "./auth.js";
 export { createAdminClient, type AdminClient } from "./admin-client.js";
 export { RETRY_AFTER_TRAILER, retryAfterMs, isTransient, backoffMs, sleepUnlessAborted, retryTransient } from "./retry.js";
 export {

@@ -9,8 +9,9 @@ import { writeFileAtomicSync } from "../store/index.js";
 /**
  * A small PKI for medfcl's mTLS: one self-signed CA per federation, a client certificate per site
  * (CN = site id, the identity the coordinator trusts), client certificates for administrators and
- * a server certificate for the coordinator. A client certificate's role (site or admin) is written
- * into its subject as OU, signed by the CA, so authority never depends on how an id is spelled.
+ * for central eval workers, and a server certificate for the coordinator. A client certificate's
+ * role (site, admin or evaluator) is written into its subject as OU, signed by the CA, so authority
+ * never depends on how an id is spelled.
  * Keys come from Node's native RSA key generation; node-forge only assembles and signs the X.509
  * structures.
  */
@@ -23,6 +24,8 @@ export const PKI_FILES = {
   siteKey: "site.key",
   adminCert: "admin.crt",
   adminKey: "admin.key",
+  evaluatorCert: "evaluator.crt",
+  evaluatorKey: "evaluator.key",
   coordinatorCert: "coordinator.crt",
   coordinatorKey: "coordinator.key",
 } as const;
@@ -33,8 +36,12 @@ export const SITE_ID_PATTERN = /^[a-z0-9][a-z0-9-_.]{0,62}$/;
 /**
  * What a client certificate may do, written by `medfcl pki` as the subject's OU. Only the holder of
  * the CA key can set it, and the coordinator reads nothing else to grant AdminService.
+ * - site: SiteService, for the site its CN names;
+ * - admin: every AdminService RPC (create runs, read audits, fetch model versions);
+ * - evaluator: AdminService.PullModelVersion only, the one call a central eval worker makes, so a
+ *   worker's key cannot create runs or read audits.
  */
-export const CERTIFICATE_ROLES = ["site", "admin"] as const;
+export const CERTIFICATE_ROLES = ["site", "admin", "evaluator"] as const;
 export type CertificateRole = (typeof CERTIFICATE_ROLES)[number];
 
 /** The subject OU that carries a role; a prefix keeps it apart from any OU an organisation might use. */
@@ -227,11 +234,27 @@ export function issueAdminCertificate(ca: CertificateBundle, adminName: string, 
   return issueLeaf(ca, { commonName: assertAdminName(adminName), eku: "clientAuth", role: "admin" }, options);
 }
 
-export function assertAdminName(name: string): string {
+/**
+ * A client certificate with role evaluator: it may fetch model versions (AdminService.PullModelVersion)
+ * for `medfcl eval-worker` and nothing else; it can neither act for a site nor manage runs. The CN names the worker.
+ */
+export function issueEvaluatorCertificate(ca: CertificateBundle, evaluatorName: string, options: LeafOptions = {}): CertificateBundle {
+  return issueLeaf(ca, { commonName: assertEvaluatorName(evaluatorName), eku: "clientAuth", role: "evaluator" }, options);
+}
+
+function assertHolderName(name: string, what: "admin" | "evaluator", field: string): string {
   if (!SITE_ID_PATTERN.test(name)) {
-    throw invalid(`admin name "${name}" is invalid: use lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters`, { adminName: name });
+    throw invalid(`${what} name "${name}" is invalid: use lowercase letters, digits, '-', '_' or '.', starting with a letter or digit, at most 63 characters`, { [field]: name });
   }
   return name;
+}
+
+export function assertAdminName(name: string): string {
+  return assertHolderName(name, "admin", "adminName");
+}
+
+export function assertEvaluatorName(name: string): string {
+  return assertHolderName(name, "evaluator", "evaluatorName");
 }
 
 /** A server certificate for the coordinator; every host becomes a DNS or IP SAN, the first is also the CN. */
@@ -392,6 +415,12 @@ export function writeSiteCredentials(caDir: string, siteId: string, outDir: stri
 export function writeAdminCredentials(caDir: string, adminName: string, outDir: string, options: LeafOptions & WriteOptions = {}): PkiWriteResult {
   assertAdminName(adminName);
   return writeLeaf(caDir, outDir, { cert: PKI_FILES.adminCert, key: PKI_FILES.adminKey }, (ca) => issueAdminCertificate(ca, adminName, options), options.force);
+}
+
+/** Writes evaluator.crt, evaluator.key (0600) and ca.crt into `outDir`: the credentials for `medfcl eval-worker`. */
+export function writeEvaluatorCredentials(caDir: string, evaluatorName: string, outDir: string, options: LeafOptions & WriteOptions = {}): PkiWriteResult {
+  assertEvaluatorName(evaluatorName);
+  return writeLeaf(caDir, outDir, { cert: PKI_FILES.evaluatorCert, key: PKI_FILES.evaluatorKey }, (ca) => issueEvaluatorCertificate(ca, evaluatorName, options), options.force);
 }
 
 /** Writes coordinator.crt, coordinator.key (0600) and ca.crt into `outDir`. */

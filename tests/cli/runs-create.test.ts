@@ -13,7 +13,7 @@ import { silentLogger } from "../../services/log/index.js";
 import { DEFAULT_MODEL_FAMILY, encodeDelta, modelFamily, parseCheckpoint } from "../../services/model/index.js";
 import { createAdminClient, deltaEncodingWire, trainTaskNames } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { runAgent } from "../../site-agent/agent.js";
 import { constantDelta, protocolModelOps, startTestCoordinator, testManifest } from "../helpers/federation.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../helpers/shared.js";

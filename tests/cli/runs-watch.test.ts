@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { defaultHyper } from "../../coordinator/admin-service.js";
-import * as db from "../../coordinator/store.js";
+import * as db from "../../coordinator/store/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import { renderFrame } from "../../cli/watch.js";
 import { startTestCoordinator } from "../helpers/federation.js";

@@ -1,13 +1,22 @@
 import { strict as assert } from "node:assert";
 import * as grpc from "@grpc/grpc-js";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { call, createSiteClient } from "../../site-agent/client.js";
 import forge from "node-forge";
-import { createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueSiteCertificate, type CertificateBundle } from "../../services/transport/index.js";
+import {
+  createAdminClient,
+  createCertificateAuthority,
+  issueAdminCertificate,
+  issueCoordinatorCertificate,
+  issueEvaluatorCertificate,
+  issueSiteCertificate,
+  type AdminClient,
+  type CertificateBundle,
+} from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import { startTestCoordinator, testManifest } from "../helpers/federation.js";
 
@@ -54,6 +63,8 @@ describe("coordinator - mTLS identity", () => {
     }
     const admin = issueAdminCertificate(authority, "ops", { keyBits: 2048 });
     certs.admin = { cert: file("admin.crt", admin.certPem), key: file("admin.key", admin.keyPem) };
+    const evaluator = issueEvaluatorCertificate(authority, "eval-worker", { keyBits: 2048 });
+    certs.evaluator = { cert: file("evaluator.crt", evaluator.certPem), key: file("evaluator.key", evaluator.keyPem) };
     const legacy = legacyClientCertificate(authority, "admin");
     certs.legacyAdmin = { cert: file("legacy-admin.crt", legacy.certPem), key: file("legacy-admin.key", legacy.keyPem) };
     const stranger = issueSiteCertificate(createCertificateAuthority({ keyBits: 2048 }), "site-a", { keyBits: 2048 });
@@ -113,5 +124,75 @@ describe("coordinator - mTLS identity", () => {
     const asAdmin = createAdminClient(coord.address, { insecure: false, serverName: "localhost", tls: { ca, ...certs.admin } });
     assert.deepEqual((await asAdmin.listRuns()).runs, []);
     asAdmin.close();
+  });
+
+  const adminClientAs = (who: keyof typeof certs): AdminClient => createAdminClient(coord.address, { insecure: false, serverName: "localhost", tls: { ca, ...certs[who] } });
+  /** A refusal for the evaluator certificate on an admin-only RPC, naming the RPC, the role it needs and how to get one. */
+  const evaluatorRefused = (rpc: string) => (err: grpc.ServiceError) =>
+    err.code === grpc.status.PERMISSION_DENIED &&
+    err.details.includes(`certificate "eval-worker" has role evaluator; AdminService.${rpc} needs a certificate with role admin`) &&
+    err.details.includes("medfcl pki issue-admin");
+
+  it("coordinator - an evaluator certificate fetches a model version with PullModelVersion", async () => {
+    const bytes = randomBytes(200_000);
+    const version = coord.ctx.blobs.put(bytes);
+    const asEvaluator = adminClientAs("evaluator");
+    try {
+      assert.ok((await asEvaluator.pullModelVersion(version)).equals(bytes));
+    } finally {
+      asEvaluator.close();
+    }
+  });
+
+  it("coordinator - an evaluator certificate is refused CreateRun, GetRun, ListRuns and GetAudit with PERMISSION_DENIED, and creates nothing", async () => {
+    const asEvaluator = adminClientAs("evaluator");
+    try {
+      await assert.rejects(asEvaluator.createRun({ name: "by-evaluator", strategy: "sequential", sites: ["site-a"], model: "nano" }), evaluatorRefused("CreateRun"));
+      await assert.rejects(asEvaluator.getRun("by-evaluator"), evaluatorRefused("GetRun"));
+      await assert.rejects(asEvaluator.listRuns(), evaluatorRefused("ListRuns"));
+      await assert.rejects(asEvaluator.getAudit("by-evaluator"), evaluatorRefused("GetAudit"));
+    } finally {
+      asEvaluator.close();
+    }
+    const asAdmin = adminClientAs("admin");
+    try {
+      assert.deepEqual((await asAdmin.listRuns()).runs, [], "the refused CreateRun left no run behind");
+    } finally {
+      asAdmin.close();
+    }
+  });
+
+  it("coordinator - an evaluator certificate is refused on SiteService, even for a site id equal to its CN", async () => {
+    await assert.rejects(register("evaluator", "eval-worker"), (err: grpc.ServiceError) => err.code === grpc.status.PERMISSION_DENIED && /"eval-worker" has role evaluator and cannot act for a site/.test(err.details));
+    await assert.rejects(register("evaluator", "site-a"), (err: grpc.ServiceError) => err.code === grpc.status.PERMISSION_DENIED && /role evaluator/.test(err.details));
+  });
+
+  it("coordinator - a site certificate is refused PullModelVersion, and the refusal names the evaluator certificate", async () => {
+    const version = coord.ctx.blobs.put(randomBytes(1000));
+    const asSite = adminClientAs("site-a");
+    try {
+      await assert.rejects(
+        asSite.pullModelVersion(version),
+        (err: grpc.ServiceError) =>
+          err.code === grpc.status.PERMISSION_DENIED && /"site-a" has role site; AdminService\.PullModelVersion needs a certificate with role evaluator or admin/.test(err.details) && /medfcl pki issue-evaluator/.test(err.details),
+      );
+    } finally {
+      asSite.close();
+    }
+  });
+
+  it("coordinator - an admin certificate still calls every AdminService RPC: CreateRun, GetRun, ListRuns, GetAudit and PullModelVersion", async () => {
+    await register("site-a", "site-a");
+    const asAdmin = adminClientAs("admin");
+    try {
+      const run = await asAdmin.createRun({ name: "by-admin", strategy: "sequential", sites: ["site-a"], model: "nano", seed: 1 });
+      assert.equal((await asAdmin.getRun(run.run_id)).name, "by-admin");
+      assert.deepEqual((await asAdmin.listRuns()).runs.map((r) => r.name), ["by-admin"]);
+      assert.equal((await asAdmin.getAudit(run.run_id)).run_id, run.run_id);
+      const bytes = randomBytes(5000);
+      assert.ok((await asAdmin.pullModelVersion(coord.ctx.blobs.put(bytes))).equals(bytes));
+    } finally {
+      asAdmin.close();
+    }
   });
 });

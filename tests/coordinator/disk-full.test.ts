@@ -13,7 +13,7 @@ import Database from "better-sqlite3";
 import { call, createSiteClient, pullModel, pushUpdate } from "../../site-agent/client.js";
 import { createAdminClient, retryAfterMs, type AdminClient } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import type { SiteServiceClient } from "../../generated/medfcl/v1/SiteService.js";
 import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";

@@ -7,7 +7,7 @@ import { call, createSiteClient, pushExemplars } from "../../site-agent/client.j
 import { createAdminClient, type AdminClient } from "../../services/transport/index.js";
 import { imageMetadataCarriers, sanitizeImage } from "../../services/privacy/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import type { SiteServiceClient } from "../../generated/medfcl/v1/SiteService.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import type { ExemplarInfo } from "../../generated/medfcl/v1/ExemplarInfo.js";

@@ -1,13 +1,14 @@
+import type { ExemplarRecord } from "../../coordinator/domain.js";
 import { strict as assert } from "node:assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import * as db from "../../coordinator/store.js";
+import * as db from "../../coordinator/store/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "medfcl-exemplars-"));
 
-function row(id: string, runId: string, taskId: string): Omit<db.ExemplarRecord, "createdAt"> {
+function row(id: string, runId: string, taskId: string): Omit<ExemplarRecord, "createdAt"> {
   return {
     exemplarId: id,
     siteId: "site-1",

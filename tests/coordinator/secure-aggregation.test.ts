@@ -13,7 +13,7 @@ import { call, createSiteClient, pullModel, pushUpdate } from "../../site-agent/
 import { SecAggSession } from "../../site-agent/secure-aggregation.js";
 import { silentLogger } from "../../services/log/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { parseCheckpoint } from "../../services/model/index.js";
 import { ELEMENT_BYTES } from "../../services/secagg/index.js";
 import { weightedMeanDeltas } from "../../coordinator/strategies/utils.js";
@@ -57,7 +57,7 @@ describe("coordinator - secure aggregation of a FedAvg round", () => {
    * the coordinator's new model.
    */
   async function secureRound(killAfterMasking: string[]) {
-    // Liveness reaches SQLite once a second (store.touchSite), and masking five updates in this one
+    // Liveness reaches SQLite once a second (ctx.liveness), and masking five updates in this one
     // process holds its event loop for seconds: silence means 8 s here.
     const coord = await startTestCoordinator({ heartbeatIntervalMs: 200, heartbeatMisses: 40 });
     coords.push(coord);
@@ -141,6 +141,7 @@ describe("coordinator - secure aggregation of a FedAvg round", () => {
   it("secure aggregation - three sites killed after masking: the round fails and says why", async () => {
     const { done } = await secureRound(["site-1", "site-3", "site-5"]);
     assert.equal(done.state, "failed");
+    assert.deepEqual(done.steps.map((s) => s.state), ["failed"], "the failed run's step ends as failed, not left in training");
     assert.match(done.error, /secure aggregation of step 0 round 0 failed: the self mask of site-\d: 2 shares arrived, the threshold is 3; 2 of 5 surviving sites revealed their shares \(site-1, site-3, site-5 gone after masking\), threshold 3/);
   });
 

@@ -18,7 +18,7 @@ import { call, createSiteClient } from "../../site-agent/client.js";
 import { TaskRefusedError } from "../../site-agent/errors.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import type { SiteEvaluationResult } from "../../generated/medfcl/v1/SiteEvaluationResult.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
 
@@ -59,7 +59,7 @@ interface Federation {
 }
 
 async function federation(works: Record<string, SiteWork>): Promise<Federation> {
-  // Liveness reaches SQLite once a second (store.touchSite) and these agents share the test's
+  // Liveness reaches SQLite once a second (ctx.liveness) and these agents share the test's
   // event loop with the coordinator: silence must be well above a second, even on a loaded machine.
   const coord = await startTestCoordinator({ heartbeatIntervalMs: 200, heartbeatMisses: 15 });
   const agents = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
@@ -235,7 +235,7 @@ describe("coordinator - ReportEvaluation accepts COCO statistics and nothing els
     );
     assert.ok(res.length >= 0);
     assert.equal(store.getEvalTask(coord.ctx.db, id)?.state, "done", "the known part was taken");
-    store.flushTouches(coord.ctx.db);
+    coord.ctx.liveness.flush();
     coord.ctx.db.pragma("wal_checkpoint(FULL)");
     const files: string[] = [];
     const walk = (d: string): void => {

@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { StateDirLockedError, StateMismatchError } from "../../coordinator/index.js";
 import { openBlobStore } from "../../services/store/index.js";
 import { startTestCoordinator } from "../helpers/federation.js";
-import { SCHEMA_VERSION } from "../../coordinator/store.js";
+import { SCHEMA_VERSION } from "../../coordinator/store/index.js";
 import { runCli, startCoordinatorProcess } from "../helpers/processes.js";
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), "medfcl-statedir-"));

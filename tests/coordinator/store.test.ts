@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 
 const FIXTURE = new URL("../fixtures/coordinator-db/coordinator-v1.sqlite", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "medfcl-store-"));

@@ -1,3 +1,4 @@
+import { createRunRequest } from "../helpers/create-run-request.js";
 import { strict as assert } from "node:assert";
 import { describe, it } from "node:test";
 import type { CreateRunRequest__Output } from "../../generated/medfcl/v1/CreateRunRequest.js";
@@ -12,25 +13,7 @@ const resolveModel = (requested: string) => ({ model: requested || "family-defau
 const createRunFromWire = (req: CreateRunRequest__Output) => createRunFromWireWith(req, resolveModel);
 const hyperFromWire = (h: Parameters<typeof hyperFromWireWith>[0], runSeed: number) => hyperFromWireWith(h, runSeed, hyperDefaults(FAMILY, 1));
 
-function request(over: Partial<CreateRunRequest__Output> = {}): CreateRunRequest__Output {
-  return {
-    name: "r1",
-    strategy: "sequential",
-    sites: ["a", "b"],
-    hyperparameters: null,
-    options: {},
-    model: "",
-    base_version: "",
-    seed: 0,
-    legacy_dropout_policy: "",
-    delta_encoding: "DELTA_ENCODING_UNSPECIFIED",
-    dropout_policy: "DROPOUT_POLICY_UNSPECIFIED",
-    evaluation: "EVALUATION_PLACEMENT_UNSPECIFIED",
-    secure_aggregation: false,
-    secure_aggregation_threshold: 0,
-    ...over,
-  };
-}
+const request = createRunRequest;
 
 /** Encodes with the real proto definition and decodes with the loader options both sides use. */
 function roundTrip(typeName: string, value: object): unknown {

@@ -122,7 +122,7 @@ describe("deploy compose", () => {
     assert.ok(c.services.coordinator.volumes?.some((v) => v.startsWith("./certs/coordinator:/certs:ro")));
   });
 
-  it("compose - an eval worker on the central network only, on the coordinator's NATS and test sets, with read-only certificates and data", () => {
+  it("compose - an eval worker on the central network only, on the coordinator's NATS and test sets, with a read-only evaluator certificate and data", () => {
     const c = load("compose.yaml");
     const w = c.services["eval-worker"];
     assert.ok(w, "an eval-worker service");
@@ -131,6 +131,8 @@ describe("deploy compose", () => {
     assert.equal(cmd[0], "eval-worker");
     assert.equal(cmd[cmd.indexOf("--nats") + 1], "nats://nats:4222");
     assert.equal(cmd[cmd.indexOf("--coordinator") + 1], "coordinator:7443");
+    // The evaluator role may fetch model versions and nothing else; an admin certificate could create runs.
+    assert.deepEqual([cmd[cmd.indexOf("--tls-cert") + 1], cmd[cmd.indexOf("--tls-key") + 1]], ["/certs/evaluator.crt", "/certs/evaluator.key"]);
     assert.equal(w.environment?.MEDFCL_COORDINATOR_EVAL_SETS, c.services.coordinator.environment?.MEDFCL_COORDINATOR_EVAL_SETS, "the coordinator's test sets");
     assert.ok(w.volumes?.includes("./eval:/eval:ro") && w.volumes?.includes("./certs/eval-worker:/certs:ro"));
     assert.equal(w.ports, undefined);

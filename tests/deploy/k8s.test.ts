@@ -173,7 +173,7 @@ describe("deploy k8s", () => {
     assert.ok(podSpec(nats)?.containers[0].args?.includes("-js"), "NATS runs JetStream");
   });
 
-  it("k8s - overlays/central renders the eval workers: a stateless Deployment on the coordinator's queue and test sets, an admin certificate, egress only to NATS, the coordinator and DNS", { skip: renderSkip }, async () => {
+  it("k8s - overlays/central renders the eval workers: a stateless Deployment on the coordinator's queue and test sets, an evaluator certificate, egress only to NATS, the coordinator and DNS", { skip: renderSkip }, async () => {
     const objs = render("overlays/central");
     const [dep] = byKind(objs, "Deployment", "medfcl-eval-worker");
     assert.ok(dep, "eval-worker Deployment");
@@ -190,7 +190,12 @@ describe("deploy k8s", () => {
     assert.ok(c.volumeMounts?.some((m) => m.mountPath === "/eval" && m.readOnly));
     const certs = pod.volumes?.find((v) => v.name === "certs");
     assert.equal(certs?.secret?.secretName, "medfcl-eval-worker-tls");
-    assert.deepEqual(certs?.secret?.items?.map((i) => i.path).sort(), ["admin.crt", "admin.key", "ca.crt"]);
+    // The Secret keeps the usual keys; the worker presents them as its evaluator certificate (role evaluator: model bytes only).
+    assert.deepEqual(
+      certs?.secret?.items?.map((i) => `${i.key}->${i.path}`).sort(),
+      ["ca.crt->ca.crt", "tls.crt->evaluator.crt", "tls.key->evaluator.key"],
+    );
+    assert.deepEqual([args[args.indexOf("--tls-cert") + 1], args[args.indexOf("--tls-key") + 1]], ["/certs/evaluator.crt", "/certs/evaluator.key"]);
     const policies = byKind(objs, "NetworkPolicy");
     const select = (name: string) => policies.find((p) => (p.spec as { podSelector: { matchLabels: Record<string, string> } }).podSelector.matchLabels["app.kubernetes.io/name"] === name)!;
     const worker = select("medfcl-eval-worker").spec as { ingress: unknown[]; egress: Array<{ to: Array<{ podSelector?: { matchLabels?: Record<string, string> } }>; ports: Array<{ port: number }> }> };

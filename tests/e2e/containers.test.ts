@@ -3,9 +3,10 @@
 // deploy/compose.yaml: an `edge` network for the coordinator and NATS, and one internal network per
 // site that holds that site's agent plus the coordinator and NATS. Internal networks have no gateway,
 // so isolation holds by construction even when dockerd runs with --iptables=false.
-// The last two tests run the federation there: NATS, the coordinator and two agents from the images'
-// own commands (mTLS, tiny synthetic data), a two-step sequential run through AdminService with its
-// R matrix and NATS events, then an agent container stopped mid-step, recorded as a dropout.
+// The last two tests run the federation there: NATS, the coordinator, an eval worker and two agents
+// from the images' own commands (mTLS, tiny synthetic data), a two-step sequential run through
+// AdminService with its R matrix (every central cell evaluated by the eval-worker container, from
+// the JetStream queue) and NATS events, then an agent container stopped mid-step, recorded as a dropout.
 //
 // Needs a docker daemon. Without one it skips, except under CI=true (or MEDFCL_REQUIRE_DOCKER=1), where it fails.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -19,7 +20,7 @@ import { after, before, describe, it } from "node:test";
 import { type ContainerRuntimeClient, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import type { ContentToCopy, HealthCheck } from "testcontainers/build/types.js";
 import { synthesizeSuite } from "../../services/data/index.js";
-import { type AdminClient, createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
+import { type AdminClient, createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueEvaluatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
 import {
   buildAllImages,
   dockerRequired,
@@ -32,6 +33,7 @@ import {
 } from "../helpers/docker.js";
 
 const skip = await dockerSkip();
+const EVAL_WORKER = "e2e-eval-worker";
 
 /** Exec-form snippets: the images have no shell, so every probe is a node one-liner. */
 const tcpServer = (port: number) =>
@@ -288,6 +290,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
 
   interface Federation {
     coordinator: StartedTestContainer;
+    evalWorker: StartedTestContainer;
     agents: Record<SiteId, StartedTestContainer>;
     admin: AdminClient;
     events: Received[];
@@ -378,6 +381,8 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
         MEDFCL_COORDINATOR_HEARTBEAT_INTERVAL_MS: String(heartbeat.intervalMs),
         MEDFCL_COORDINATOR_HEARTBEAT_MISSES: String(heartbeat.misses),
         MEDFCL_COORDINATOR_TASK_DEADLINE_MS: "600000",
+        // Central evaluation only through the eval-worker container below: the coordinator evaluates nothing itself.
+        MEDFCL_COORDINATOR_EVAL_WORKERS: "external",
       })
       .withCopyContentToContainer(certFiles({ "ca.crt": ca.certPem, "coordinator.crt": server.certPem, "coordinator.key": server.keyPem }, "/certs"))
       .withCopyDirectoriesToContainer(Object.values(siteDomain).map((d) => ({ source: split(d, "test"), target: `/eval/${d}` })))
@@ -389,7 +394,22 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     await attach(coordinator, siteA, "coordinator");
     await attach(coordinator, siteB, "coordinator");
 
-    // 4. One agent per site, each alone on its site network, with its own data and certificate.
+    // 4. An eval worker from the coordinator image's own CLI, on the edge network only, as in
+    // deploy/compose.yaml: jobs from NATS, model bytes from the coordinator over mTLS with an
+    // evaluator certificate (PullModelVersion and nothing else), the same test sets.
+    const evaluatorCert = issueEvaluatorCertificate(ca, "eval-worker", { keyBits: 2048 });
+    const evalWorker = await new NetworkedContainer(images.coordinator)
+      .onNetwork(edge.name, "eval-worker")
+      .withCommand(["eval-worker", "--nats", "nats://nats:4222", "--coordinator", "coordinator:7443", "--name", EVAL_WORKER, "--tls-ca", "/certs/ca.crt", "--tls-cert", "/certs/evaluator.crt", "--tls-key", "/certs/evaluator.key"])
+      .withEnvironment({ MEDFCL_COORDINATOR_EVAL_SETS: JSON.stringify(evalSets) })
+      .withCopyContentToContainer(certFiles({ "ca.crt": ca.certPem, "evaluator.crt": evaluatorCert.certPem, "evaluator.key": evaluatorCert.keyPem }, "/certs"))
+      .withCopyDirectoriesToContainer(Object.values(siteDomain).map((d) => ({ source: split(d, "test"), target: `/eval/${d}` })))
+      .withWaitStrategy(Wait.forLogMessage(/eval worker waiting for jobs/))
+      .withStartupTimeout(90_000)
+      .start();
+    started.push(evalWorker);
+
+    // 5. One agent per site, each alone on its site network, with its own data and certificate.
     const agentHealth = await fastHealthCheck(images.agent);
     const startAgent = async (site: SiteId, net: Net): Promise<StartedTestContainer> => {
       const cert = leaf(site);
@@ -413,10 +433,23 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
       tls: { ca: join(dir, "admin", "ca.crt"), cert: join(dir, "admin", "admin.crt"), key: join(dir, "admin", "admin.key") },
     });
     adminClients.push(admin);
-    return { coordinator, agents: { "site-a": a, "site-b": b }, admin, events, waitForEvent, httpBase: `http://${coordinator.getHost()}:${coordinator.getMappedPort(8080)}` };
+    return { coordinator, evalWorker, agents: { "site-a": a, "site-b": b }, admin, events, waitForEvent, httpBase: `http://${coordinator.getHost()}:${coordinator.getMappedPort(8080)}` };
   }
 
   const getFederation = (): Promise<Federation> => (federation ??= startFederation());
+
+  /** The (version, domain) cells the eval-worker container evaluated, from its own log lines. */
+  async function cellsEvaluatedByWorker(f: Federation): Promise<string[]> {
+    const raw = await client.container.getById(f.evalWorker.getId()).logs({ stdout: true, stderr: true, follow: false });
+    const cells: string[] = [];
+    for (const line of String(raw).split("\n")) {
+      const m = /\{.*"msg":"evaluated".*\}/.exec(line);
+      if (!m) continue;
+      const e = JSON.parse(m[0]) as { runId: string; version: string; domain: string };
+      cells.push(`${e.runId}/${e.version}/${e.domain}`);
+    }
+    return cells;
+  }
 
   /** Creates a sequential run; a healthy agent has registered, but retry briefly in case of a race. */
   async function createRun(admin: AdminClient, name: string, sites: SiteId[]): Promise<string> {
@@ -469,6 +502,11 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
       for (const c of row.cells) assert.ok(!c.missing && Number.isFinite(c.value) && c.value >= 0 && c.value <= 100, `bad R cell ${JSON.stringify(c)}`);
     }
     t.diagnostic(`R (AP %, ${m.domains.join(", ")}): ${m.rows.map((r) => r.cells.map((c) => c.value.toFixed(2)).join(" ")).join(" | ")}`);
+
+    // Every central cell (the base model and both steps, on both domains) came from the eval-worker
+    // container: the coordinator runs with evalWorkers external and evaluates nothing itself.
+    const byWorker = (await cellsEvaluatedByWorker(f)).filter((c) => c.startsWith(`${runId}/`));
+    assert.equal(new Set(byWorker).size, 3 * m.domains.length, `the eval worker evaluated base + 2 steps on ${m.domains.length} domains: ${byWorker.join(", ")}`);
 
     // NATS: each step's events in order, for the right site, and the site events of both agents.
     await f.waitForEvent((r) => r.event.type === "run.completed" && r.event.runId === runId, 10_000, "run.completed");

@@ -11,7 +11,7 @@ import { agentSchema } from "../../services/config/index.js";
 import { loadCocoDataset, synthesizeSuite } from "../../services/data/index.js";
 import { silentLogger } from "../../services/log/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
 import { TIME_SCALE } from "../helpers/fault-rig.js";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { inspectState, verifyState } from "../../coordinator/index.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { parseCheckpoint } from "../../services/model/index.js";
 import { createAdminClient, retryTransient, type AdminClient } from "../../services/transport/index.js";
 import type { Audit__Output } from "../../generated/medfcl/v1/Audit.js";

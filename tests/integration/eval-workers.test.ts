@@ -16,7 +16,7 @@ import { silentLogger } from "../../services/log/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import { detectorModelOps } from "../../coordinator/model-ops-detector.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { runAgent } from "../../site-agent/agent.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";

@@ -9,7 +9,7 @@ import { createAdminClient } from "../../services/transport/index.js";
 import { runAgent } from "../../site-agent/agent.js";
 import { TaskRefusedError } from "../../site-agent/errors.js";
 import type { SiteWork } from "../../site-agent/types.js";
-import * as db from "../../coordinator/store.js";
+import * as db from "../../coordinator/store/index.js";
 import { startTestCoordinator, testManifest } from "../helpers/federation.js";
 
 /** One agent with `work`, one sequential run on its site; the finished run, its task and the coordinator. */

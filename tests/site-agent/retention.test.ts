@@ -11,7 +11,7 @@ import { runAgent } from "../../site-agent/agent.js";
 import { agentDiskUsage, pruneAgentState } from "../../site-agent/retention.js";
 import { listSpool, pruneSpool, writeSpool } from "../../site-agent/spool.js";
 import type { SiteWork } from "../../site-agent/types.js";
-import * as store from "../../coordinator/store.js";
+import * as store from "../../coordinator/store/index.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
 
 const tempDir = (): string => mkdtempSync(join(tmpdir(), "medfcl-retention-"));

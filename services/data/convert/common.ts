@@ -7,6 +7,9 @@ import { DataArgumentError, DataNotFoundError } from "../errors.js";
 import { sharpFromFile } from "../image.js";
 import { type Annotation, type CategoryInfo, type ImageInfo, type PromptParts } from "../types.js";
 import { tileImages, type TileOptions } from "./tiles.js";
+import type { ConvertedImage } from "./converted.js";
+
+export type { ConvertedBox, ConvertedImage } from "./converted.js";
 
 export const IMAGE_EXTENSIONS = [".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"];
 
@@ -57,25 +60,6 @@ export function listImages(dirs: Folders, o: { recursive?: boolean } = {}): Map<
     walk(dir);
   }
   return out;
-}
-
-export interface ConvertedBox {
-  bbox: [number, number, number, number];
-  category: string;
-  /** COCO iscrowd = 1: an "ignore" region (VOC `difficult`): not trained on, neither TP nor FP in eval. */
-  crowd?: boolean;
-}
-
-export interface ConvertedImage {
-  /** Source file; copied byte for byte into out/images/ (or cut by `crop`). */
-  src: string;
-  width: number;
-  height: number;
-  boxes: ConvertedBox[];
-  /** Write only this region of `src` (a tile), as a lossless PNG named `name`; width/height are the region's. */
-  crop?: { left: number; top: number; name: string };
-  /** Extra fields of the image's COCO record (e.g. `source_split`, `source_image`). */
-  extra?: Record<string, unknown>;
 }
 
 export interface ConvertReport {

@@ -7,7 +7,7 @@
  */
 import { basename, extname } from "node:path";
 import { DataArgumentError } from "../errors.js";
-import { type ConvertedBox, type ConvertedImage } from "./common.js";
+import type { ConvertedBox, ConvertedImage } from "./converted.js";
 
 export interface TileOptions {
   rows: number;

@@ -9,6 +9,7 @@ import { Command } from "commander";
 import { registerPki } from "../../../cli/commands/pki.js";
 import { ErrorCode, isMedfclError, MedfclError } from "../../../services/errors/index.js";
 import {
+  assertRole,
   assertSiteIdentity,
   channelOptions,
   clientCredentials,
@@ -22,6 +23,7 @@ import {
   serverCredentials,
   serverOptions,
   writeCoordinatorCredentials,
+  writeEvaluatorCredentials,
   writeSiteCredentials,
   type ServerCallIdentity,
   type TlsFiles,
@@ -40,6 +42,7 @@ const dirs = {
   coordinator: join(root, "coordinator"),
   siteA: join(root, "site-a"),
   siteB: join(root, "site-b"),
+  evaluator: join(root, "evaluator"),
   otherCa: join(root, "other-ca"),
   otherSiteA: join(root, "other-site-a"),
 };
@@ -70,7 +73,7 @@ async function startServer(creds: grpc.ServerCredentials, insecure: boolean): Pr
   return { port, server };
 }
 
-function tls(dir: string, leaf: "site" | "coordinator" | null, caDir = dir): TlsFiles {
+function tls(dir: string, leaf: "site" | "coordinator" | "evaluator" | null, caDir = dir): TlsFiles {
   return {
     ca: join(caDir, PKI_FILES.caCert),
     ...(leaf ? { cert: join(dir, `${leaf}.crt`), key: join(dir, `${leaf}.key`) } : {}),
@@ -97,6 +100,7 @@ before(() => {
   writeCoordinatorCredentials(dirs.ca, ["coordinator", "localhost", "127.0.0.1"], dirs.coordinator, BITS);
   writeSiteCredentials(dirs.ca, "site-a", dirs.siteA, BITS);
   writeSiteCredentials(dirs.ca, "site-b", dirs.siteB, BITS);
+  writeEvaluatorCredentials(dirs.ca, "eval-worker", dirs.evaluator, BITS);
   initCaDir(dirs.otherCa, BITS);
   writeSiteCredentials(dirs.otherCa, "site-a", dirs.otherSiteA, BITS);
 });
@@ -202,6 +206,14 @@ describe("pki - mTLS identity on a real gRPC server", () => {
     assert.ok([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED].includes(res.code), `got ${grpc.status[res.code]}: ${res.details}`);
   });
 
+  it("pki - an evaluator certificate cannot act for a site, not even one named like its CN", async () => {
+    for (const claim of ["eval-worker", "site-a"]) {
+      const res = await register(port, clientCredentials(tls(dirs.evaluator, "evaluator"), false), claim);
+      assert.equal(res.code, grpc.status.PERMISSION_DENIED, res.details);
+      assert.match(res.details, /"eval-worker" has role evaluator and cannot act for a site; .*medfcl pki issue-site/);
+    }
+  });
+
   it("pki - the coordinator's server certificate identifies no site", async () => {
     const res = await register(port, clientCredentials(tls(dirs.coordinator, "coordinator"), false), "coordinator");
     assert.ok([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED].includes(res.code), `got ${grpc.status[res.code]}: ${res.details}`);
@@ -237,6 +249,26 @@ describe("pki - identity without mTLS", () => {
       () => assertSiteIdentity(withCert({ subject: { CN: "site-a" } as PeerCertificate["subject"], ext_key_usage: [serverAuth] }), "site-a", false),
       (err: unknown) => err instanceof MedfclError && err.code === ErrorCode.Unauthenticated,
     );
+  });
+
+  it("pki - assertRole lets the allowed roles through and refuses the others, naming the RPC, the role it needs and the command", () => {
+    const clientAuth = "1.3.6.1.5.5.7.3.2";
+    const as = (cn: string, ou?: string): ServerCallIdentity => ({
+      getAuthContext: () => ({ transportSecurityType: "ssl", sslPeerCertificate: { subject: { CN: cn, ...(ou ? { OU: ou } : {}) }, ext_key_usage: [clientAuth] } as unknown as PeerCertificate }),
+      getPeer: () => "ipv4:127.0.0.1:3",
+      getPath: () => "/medfcl.v1.AdminService/PullModelVersion",
+    });
+    const refused = (code: ErrorCode, pattern: RegExp) => (err: unknown) => err instanceof MedfclError && err.code === code && pattern.test(err.message);
+    assert.deepEqual(assertRole(as("w1", "medfcl-evaluator"), false, ["evaluator", "admin"]), { id: "w1", role: "evaluator" });
+    assert.deepEqual(assertRole(as("ops", "medfcl-admin"), false, ["evaluator", "admin"]), { id: "ops", role: "admin" });
+    assert.throws(
+      () => assertRole(as("w1", "medfcl-evaluator"), false, ["admin"]),
+      refused(ErrorCode.PermissionDenied, /^certificate "w1" has role evaluator; AdminService\.PullModelVersion needs a certificate with role admin \(issue one with `medfcl pki issue-admin --ca CA_DIR --name w1 --out DIR`\)$/),
+    );
+    assert.throws(() => assertRole(as("site-a", "medfcl-site"), false, ["evaluator", "admin"]), refused(ErrorCode.PermissionDenied, /role evaluator or admin .*medfcl pki issue-evaluator .*medfcl pki issue-admin/));
+    assert.throws(() => assertRole(as("admin"), false, ["admin"]), refused(ErrorCode.PermissionDenied, /carries no medfcl role/));
+    assert.throws(() => assertRole(noTls, false, ["evaluator"]), refused(ErrorCode.Unauthenticated, /^this call needs a client certificate with role evaluator: `medfcl pki issue-evaluator/));
+    assert.equal(assertRole(noTls, true, ["admin"]), null, "insecure mode checks nothing");
   });
 
   it("pki - an insecure gRPC server accepts the claimed id", async () => {
@@ -278,13 +310,13 @@ describe("pki - CLI", () => {
   }
 
   it("pki - every command's --help shows an example", async () => {
-    for (const sub of ["init", "issue-site", "issue-admin", "issue-coordinator", "show"]) {
+    for (const sub of ["init", "issue-site", "issue-admin", "issue-evaluator", "issue-coordinator", "show"]) {
       const { out } = await run(["pki", sub, "--help"]);
       assert.match(out, new RegExp(`Examples:\\n\\s+\\$ medfcl pki ${sub}`), sub);
     }
   });
 
-  it("pki - init, issue-site and issue-coordinator write their files; a second init is refused", async () => {
+  it("pki - init, issue-site, issue-admin, issue-evaluator and issue-coordinator write their files; a second init is refused", async () => {
     const dir = mkdtempSync(join(tmpdir(), "medfcl-pki-cli-"));
     try {
       const init = await run(["pki", "init", "--out", join(dir, "ca"), "--bits", "2048"]);
@@ -302,6 +334,21 @@ describe("pki - CLI", () => {
       assert.equal(statSync(join(dir, "a", PKI_FILES.adminKey)).mode & 0o777, 0o600);
       const shown = await run(["pki", "show", join(dir, "q", "site.crt")]);
       assert.match(shown.out, /role\s+site/);
+      const evaluator = await run(["pki", "issue-evaluator", "--ca", join(dir, "ca"), "--name", "eval-worker", "--out", join(dir, "e")]);
+      assert.equal(evaluator.code, 0, evaluator.err);
+      assert.match(evaluator.out, /wrote .*evaluator\.crt\nwrote .*evaluator\.key\nwrote .*ca\.crt/);
+      const evaluatorCert = describeCertificate(readFileSync(join(dir, "e", PKI_FILES.evaluatorCert)));
+      assert.deepEqual([evaluatorCert.subjectCN, evaluatorCert.role, evaluatorCert.extKeyUsage], ["eval-worker", "evaluator", ["clientAuth"]]);
+      assert.ok(isIssuedBy(readFileSync(join(dir, "e", PKI_FILES.evaluatorCert)), readFileSync(join(dir, "ca", PKI_FILES.caCert))));
+      assert.equal(statSync(join(dir, "e", PKI_FILES.evaluatorKey)).mode & 0o777, 0o600);
+      assert.equal(readFileSync(join(dir, "e", PKI_FILES.caCert), "utf8"), readFileSync(join(dir, "ca", PKI_FILES.caCert), "utf8"));
+      assert.match((await run(["pki", "show", join(dir, "e", PKI_FILES.evaluatorCert)])).out, /role\s+evaluator/);
+      const evaluatorAgain = await run(["pki", "issue-evaluator", "--ca", join(dir, "ca"), "--name", "eval-worker", "--out", join(dir, "e")]);
+      assert.equal(evaluatorAgain.code, 1);
+      assert.match(evaluatorAgain.err, /evaluator\.(key|crt).*refusing to overwrite keys/);
+      const badEvaluator = await run(["pki", "issue-evaluator", "--ca", join(dir, "ca"), "--name", "Eval Worker", "--out", join(dir, "x")]);
+      assert.equal(badEvaluator.code, 2, "an invalid evaluator name is a usage error");
+      assert.match(badEvaluator.err, /evaluator name "Eval Worker" is invalid/);
       const coord = await run(["pki", "issue-coordinator", "--ca", join(dir, "ca"), "--hosts", "coordinator,localhost,127.0.0.1", "--out", join(dir, "c")]);
       assert.equal(coord.code, 0, coord.err);
       assert.match(coord.out, /alt names\s+DNS:coordinator, DNS:localhost, IP:127\.0\.0\.1/);

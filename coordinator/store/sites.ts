@@ -1,0 +1,78 @@
+// The coordinator database: sites.
+import type Database from "better-sqlite3";
+import { z } from "zod";
+import type { SiteRecord } from "../domain.js";
+import { type Db, nowIso } from "./db.js";
+import { parseJson } from "./parse.js";
+
+interface SiteRow {
+  site_id: string;
+  domain: string;
+  task: string;
+  manifest_json: string;
+  backend: string;
+  agent_version: string;
+  session_id: string;
+  registered_at: string;
+  last_seen_at: string;
+}
+
+const manifestSchema = z.object({ num_images: z.number().int().min(0) }).passthrough();
+
+function siteFromRow(r: SiteRow): SiteRecord {
+  return {
+    siteId: r.site_id,
+    domain: r.domain,
+    task: r.task,
+    manifest: parseJson(manifestSchema, r.manifest_json, { table: "sites", key: r.site_id, field: "manifest_json" }),
+    backend: r.backend,
+    agentVersion: r.agent_version,
+    sessionId: r.session_id,
+    registeredAt: r.registered_at,
+    lastSeenAt: r.last_seen_at,
+  };
+}
+
+export function upsertSite(db: Db, site: Omit<SiteRecord, "registeredAt" | "lastSeenAt">): void {
+  const now = nowIso();
+  db.prepare(
+    `INSERT INTO sites (site_id, domain, task, manifest_json, backend, agent_version, session_id, registered_at, last_seen_at)
+     VALUES (@site_id, @domain, @task, @manifest_json, @backend, @agent_version, @session_id, @now, @now)
+     ON CONFLICT(site_id) DO UPDATE SET domain=@domain, task=@task, manifest_json=@manifest_json, backend=@backend,
+       agent_version=@agent_version, session_id=@session_id, last_seen_at=@now`,
+  ).run({
+    site_id: site.siteId,
+    domain: site.domain,
+    task: site.task,
+    manifest_json: JSON.stringify(site.manifest),
+    backend: site.backend,
+    agent_version: site.agentVersion,
+    session_id: site.sessionId,
+    now,
+  });
+}
+
+export function getSite(db: Db, siteId: string): SiteRecord | undefined {
+  const row = db.prepare("SELECT * FROM sites WHERE site_id = ?").get(siteId) as SiteRow | undefined;
+  return row && siteFromRow(row);
+}
+
+const sessionStatements = new WeakMap<Db, Database.Statement>();
+
+/**
+ * A site's session id alone, through one prepared statement per database: every heartbeat asks it
+ * (1,000 agents at one beat per 1.5 s are ~670 a second), and getSite would re-prepare the query and
+ * re-validate the whole manifest each time.
+ */
+export function siteSession(db: Db, siteId: string): string | undefined {
+  let stmt = sessionStatements.get(db);
+  if (!stmt) {
+    stmt = db.prepare("SELECT session_id FROM sites WHERE site_id = ?");
+    sessionStatements.set(db, stmt);
+  }
+  return (stmt.get(siteId) as { session_id: string } | undefined)?.session_id;
+}
+
+export function listSites(db: Db): SiteRecord[] {
+  return (db.prepare("SELECT * FROM sites ORDER BY site_id").all() as SiteRow[]).map(siteFromRow);
+}
