@@ -5,7 +5,8 @@
  * is a separate process (`medfcl coordinator --insecure`), so its RSS and CPU are its own.
  *
  * Rows: idle (no agent: the baseline), then each agent count. Latency is the client-side round trip
- * of Heartbeat (p50, p99, max) over every beat of the window; RSS is the coordinator's VmRSS at the
+ * of Heartbeat (p50, p99, max) over every beat of the window, which opens after every agent has
+ * registered and beaten once (one interval of warm-up); RSS is the coordinator's VmRSS at the
  * end of the window and VmHWM (peak); CPU is the coordinator's utime+stime over the window, as a
  * percentage of one core. Ratios are against the idle row (CPU, RSS) of the same run; RSS per agent
  * is (RSS − idle RSS) / agents. The agents run in client processes of 250 each (this file with
@@ -18,6 +19,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import { channelOptions, medfclProto } from "../services/transport/index.js";
 import { call } from "../site-agent/client.js";
@@ -77,11 +79,17 @@ interface Row {
   rssMb: number;
   hwmMb: number;
   cpuPct: number;
+  /** Worst client process's event-loop delay in the window: p99 and max, ms. */
+  clientLoopP99: number;
+  clientLoopMax: number;
 }
 
 interface SliceResult {
   latencies: number[];
   failed: number;
+  /** The client process's own event-loop delay over the window (ms): latency it adds, not the coordinator's. */
+  loopP99: number;
+  loopMax: number;
 }
 
 /**
@@ -111,34 +119,42 @@ async function runSlice(address: string, total: number, from: number, to: number
       }
     }),
   );
-  if (Date.now() > startAt) throw new Error(`registering ${to - from} agents took past the window's start; give the bench more time`);
-  await new Promise((r) => setTimeout(r, startAt - Date.now()));
+  // One heartbeat interval of warm-up before the window: every agent beats once untimed, so the
+  // window sees a coordinator in its steady state (JIT-compiled heartbeat path, grown heap), as a
+  // coordinator that has served its sites for hours is; registration and the first beats are not what is measured.
+  const warmupAt = startAt - intervalMs;
+  if (Date.now() > warmupAt) throw new Error(`registering ${to - from} agents took past the window's start; give the bench more time`);
+  await new Promise((r) => setTimeout(r, warmupAt - Date.now()));
   const latencies: number[] = [];
   let failed = 0;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  setTimeout(() => loop.enable(), Math.max(0, startAt - Date.now()));
   await Promise.all(
     clients.map(async (c, k) => {
       await new Promise((r) => setTimeout(r, Math.random() * intervalMs));
       while (Date.now() < endAt) {
+        const timed = Date.now() >= startAt;
         const s = performance.now();
         try {
           await call(c.Heartbeat.bind(c), { site_id: siteId(from + k), session_id: sessions[k], state: "idle", task_id: "", progress: 0, loss: 0 }, 10_000);
-          latencies.push(performance.now() - s);
+          if (timed) latencies.push(performance.now() - s);
         } catch {
-          failed++;
+          if (timed) failed++;
         }
         await new Promise((r) => setTimeout(r, intervalMs));
       }
     }),
   );
+  loop.disable();
   for (const c of clients) c.close();
-  return { latencies, failed };
+  return { latencies, failed, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 };
 }
 
 /** Agents per client process: one Node event loop answering 1,000 channels would measure itself, not the coordinator. */
 const AGENTS_PER_CLIENT = 250;
 
 async function measure(address: string, pid: number, agents: number): Promise<Row> {
-  const registerMs = 15_000 + agents * 20;
+  const registerMs = 15_000 + agents * 20 + intervalMs;
   const before = { at: 0, stat: procStat(pid) };
   const startAt = Date.now() + registerMs;
   const endAt = startAt + seconds * 1000;
@@ -159,14 +175,14 @@ async function measure(address: string, pid: number, agents: number): Promise<Ro
   const after = procStat(pid);
   const latencies = results.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const failed = results.reduce((a, r) => a + r.failed, 0);
-  return { agents, beats: latencies.length, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? Number.NaN, rssMb: after.rssMb, hwmMb: after.hwmMb, cpuPct: (100 * (after.cpuSec - before.stat.cpuSec)) / wall };
+  return { agents, beats: latencies.length, failed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? Number.NaN, rssMb: after.rssMb, hwmMb: after.hwmMb, cpuPct: (100 * (after.cpuSec - before.stat.cpuSec)) / wall, clientLoopP99: Math.max(...results.map((r) => r.loopP99)), clientLoopMax: Math.max(...results.map((r) => r.loopMax)) };
 }
 
 async function idle(pid: number): Promise<Row> {
   const before = procStat(pid);
   await new Promise((r) => setTimeout(r, Math.min(seconds, 10) * 1000));
   const after = procStat(pid);
-  return { agents: 0, beats: 0, failed: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN, rssMb: after.rssMb, hwmMb: after.hwmMb, cpuPct: (100 * (after.cpuSec - before.cpuSec)) / Math.min(seconds, 10) };
+  return { agents: 0, beats: 0, failed: 0, p50: Number.NaN, p99: Number.NaN, max: Number.NaN, rssMb: after.rssMb, hwmMb: after.hwmMb, cpuPct: (100 * (after.cpuSec - before.cpuSec)) / Math.min(seconds, 10), clientLoopP99: Number.NaN, clientLoopMax: Number.NaN };
 }
 
 const coord = await startCoordinator();
@@ -176,10 +192,10 @@ try {
   const base = rows[0];
   const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : "-");
   process.stdout.write(`\nheartbeat load: ${seconds} s per row, one beat per agent every ${intervalMs} ms; coordinator pid ${coord.pid}\n\n`);
-  process.stdout.write("| agents | beats | failed | p50 ms | p99 ms | max ms | coord RSS MB (× idle) | RSS KiB per agent (over idle) | coord peak MB | coord CPU % of a core (− idle) |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  process.stdout.write("| agents | beats | failed | p50 ms | p99 ms | max ms | coord RSS MB (× idle) | RSS KiB per agent (over idle) | coord peak MB | coord CPU % of a core (− idle) | client loop delay p99 / max ms |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const r of rows) {
     const perAgent = r.agents ? f(((r.rssMb - base.rssMb) * 1024) / r.agents) : "-";
-    process.stdout.write(`| ${r.agents} | ${r.beats} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rssMb, 0)} (${f(r.rssMb / base.rssMb, 2)}) | ${perAgent} | ${f(r.hwmMb, 0)} | ${f(r.cpuPct)} (${r.agents ? `+${f(r.cpuPct - base.cpuPct)}` : "-"}) |\n`);
+    process.stdout.write(`| ${r.agents} | ${r.beats} | ${r.failed} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.max)} | ${f(r.rssMb, 0)} (${f(r.rssMb / base.rssMb, 2)}) | ${perAgent} | ${f(r.hwmMb, 0)} | ${f(r.cpuPct)} (${r.agents ? `+${f(r.cpuPct - base.cpuPct)}` : "-"}) | ${f(r.clientLoopP99)} / ${f(r.clientLoopMax)} |\n`);
   }
 } finally {
   coord.stop();
