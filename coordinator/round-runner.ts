@@ -328,8 +328,9 @@ async function runSteps(ctx: CoordinatorContext, run: Run, log: Logger): Promise
 }
 
 /**
- * Marks the run and its unfinished step failed and cancels its open tasks. A full disk must not lose this record either
- * (it once threw from here and ended the process): the record waits for room and is written then.
+ * Marks the run and its unfinished step failed and cancels its open tasks. A full disk must not
+ * lose this record either (it once threw from here and ended the process): the record waits for
+ * room and is written then.
  */
 async function recordFailure(ctx: CoordinatorContext, log: Logger, runId: string, err: unknown): Promise<void> {
   const reason = err instanceof Error ? err.message : String(err);
