@@ -6,6 +6,8 @@
  */
 import { z } from "zod";
 import type { DomainEvaluation } from "../services/evaluation/index.js";
+// Type-only: erased at run time, so the domain still loads no model code (tests/build/import-weight.test.ts).
+import type { TrainingDefaults } from "../services/model/families/family.js";
 // delta.js alone: the model barrel would load tfjs and onnxruntime into every user of the domain types.
 import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/delta.js";
 import {
@@ -105,16 +107,8 @@ export const hyperSchema = z.object({
   .transform((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)) as typeof h);
 export type Hyper = z.infer<typeof hyperSchema>;
 
-/** A model family's training defaults (services/model/families: TrainingDefaults), as a run needs them. */
-export interface HyperDefaults {
-  lr: number;
-  textLrRatio: number;
-  weightDecay: number;
-  batchSize: number;
-  epochs: number;
-  freezeStages: number;
-  gradClip: number;
-}
+/** The part of a model family's training defaults that a run's hyper-parameters take. */
+export type HyperDefaults = Pick<TrainingDefaults, "lr" | "textLrRatio" | "weightDecay" | "batchSize" | "epochs" | "freezeStages" | "gradClip">;
 
 /** The hyper-parameters a run gets for each field it leaves unset: its model family's defaults and its seed. */
 export function hyperDefaults(t: HyperDefaults, seed: number): Hyper {

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { SiteRecord } from "../domain.js";
-import type { Db } from "./db.js";
+import { type Db, nowIso } from "./db.js";
 
 /** The timer a LivenessWriter flushes on; tests hand in their own clock. */
 export interface FlushTimer {
@@ -49,7 +49,7 @@ export class LivenessWriter {
     this.stmt = db.prepare("UPDATE sites SET last_seen_at = ? WHERE site_id = ?");
   }
 
-  touch(siteId: string, at: string = new Date().toISOString()): void {
+  touch(siteId: string, at: string = nowIso()): void {
     this.pending.set(siteId, at);
     this.schedule();
   }
