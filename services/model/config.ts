@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { ModelOptionError } from "./errors.js";
-import type { ModelConfig } from "./types.js";
-import type { ImportedBackbone } from "./yolox.js";
+import type { ImportedBackbone, ModelConfig } from "./types.js";
 
 /**
  * The grounded detector on an imported pretrained backbone. 256 px keeps a CPU fine-tuning step

@@ -1,10 +1,9 @@
 import { hashString, mixSeed, mulberry32, type Rng } from "../data/index.js";
 import type { TensorMap } from "../tensors/index.js";
 import { vocabSize } from "./tokenizer.js";
-import type { ModelConfig } from "./types.js";
+import type { ModelConfig, ParamGroup } from "./types.js";
 
-/** Which optimizer group and freeze unit a tensor belongs to. */
-export type ParamGroup = "stem" | "stage1" | "stage2" | "stage3" | "stage4" | "fpn" | "fusion" | "head" | "text";
+export type { ParamGroup } from "./types.js";
 
 export type ParamInit = { kind: "he"; fanIn: number } | { kind: "normal"; std: number } | { kind: "const"; value: number };
 

@@ -6,10 +6,13 @@ import { ModelOptionError } from "./errors.js";
 import { defaultLossWeights, detectionLoss, type LossWeights } from "./loss.js";
 import { forward } from "./families/index.js";
 import { locations, type Locations } from "./model.js";
-import type { ParamGroup, ParamSpec } from "./params.js";
-import { assignTargets, type SampleTargetInput } from "./targets.js";
+import type { ParamSpec } from "./params.js";
+import { emaDecayAt, lrFactor, trainableSpecs, type TrainBatch } from "./schedule.js";
+import { assignTargets } from "./targets.js";
 import { encodeCaption, type EncodedCaption } from "./tokenizer.js";
 import { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES, type ModelConfig, type TensorMap, type TrainOptions, type TrainResult } from "./types.js";
+
+export { emaDecayAt, lrFactor, trainableSpecs, type TrainBatch } from "./schedule.js";
 
 /** Checks training options; an unset `emaDecay` becomes DEFAULT_EMA_DECAY. */
 export function parseTrainOptions(o: TrainOptions): TrainOptions {
@@ -30,36 +33,6 @@ export function parseTrainOptions(o: TrainOptions): TrainOptions {
   if (r.replay && !(r.replay.ratio >= 0 && r.replay.ratio < 1)) throw new ModelOptionError("replay.ratio", `must be in [0, 1), got ${r.replay.ratio}`);
   if (r.emaDecay !== undefined && !(r.emaDecay >= 0 && r.emaDecay < 1)) throw new ModelOptionError("emaDecay", `must be in [0, 1), got ${r.emaDecay}`);
   return r;
-}
-
-const FREEZE_ORDER: ParamGroup[] = ["stem", "stage1", "stage2", "stage3", "stage4"];
-
-/** The EMA decay after `updates` steps: ramped in (TensorFlow's num_updates rule) so early weights fade fast. */
-export function emaDecayAt(decay: number, updates: number): number {
-  return Math.min(decay, (1 + updates) / (10 + updates));
-}
-
-/** Linear warm-up then cosine decay to 10 % (shared by both training engines). */
-export function lrFactor(opts: Pick<TrainOptions, "warmupSteps">, step: number, totalSteps: number): number {
-  const warm = opts.warmupSteps ?? 0;
-  if (step < warm) return (step + 1) / warm;
-  const p = totalSteps > warm ? (step - warm) / (totalSteps - warm) : 1;
-  return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, p)));
-}
-
-/** The parameters training updates: all but the `freezeStages` lowest image stages. */
-export function trainableSpecs(specs: ParamSpec[], freezeStages: number): ParamSpec[] {
-  const frozen = new Set(FREEZE_ORDER.slice(0, freezeStages));
-  return specs.filter((s) => !frozen.has(s.group));
-}
-
-
-export interface TrainBatch {
-  images: Float32Array;
-  ids: Int32Array;
-  mask: Float32Array;
-  targets: SampleTargetInput[];
-  size: number;
 }
 
 /** Packs samples (each with its dataset's caption) into flat arrays. */
@@ -105,9 +78,7 @@ export class Trainer {
     this.det = det;
     this.opts = opts;
     this.lossWeights = lossWeights;
-    const frozen = new Set(FREEZE_ORDER.slice(0, opts.freezeStages));
-    for (const spec of det.specs) {
-      if (frozen.has(spec.group)) continue;
+    for (const spec of trainableSpecs(det.specs, opts.freezeStages)) {
       const v = det.vars.get(spec.name)!;
       this.#slots.push({
         name: spec.name,

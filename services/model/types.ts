@@ -1,6 +1,41 @@
 import type { AugmentOptions, CocoDataset } from "../data/index.js";
 import type { TensorMap } from "../tensors/index.js";
-import type { ImportedBackbone } from "./yolox.js";
+import type { ImportedGraph } from "./onnx-import.js";
+
+/** Which optimizer group and freeze unit a tensor belongs to. */
+export type ParamGroup = "stem" | "stage1" | "stage2" | "stage3" | "stage4" | "fpn" | "fusion" | "head" | "text";
+
+/** One detection level of an imported detector: which graph tensors feed medfcl's grounded head. */
+export interface BackboneLevel {
+  stride: number;
+  /** Features the class branch ends with (input of the source class conv): the region features O. */
+  clsFeat: string;
+  clsChannels: number;
+  /** Raw box regression (x, y, log w, log h per YOLOX's decoupled head). */
+  reg: string;
+  /** Objectness logit (before its sigmoid). */
+  obj: string;
+}
+
+/**
+ * A pretrained detector imported from ONNX as the image side of the grounded model: the graph
+ * (pruned to what the grounded head needs), its levels, and which freeze group each tensor is in.
+ */
+export interface ImportedBackbone {
+  name: string;
+  /** sha256 of the ONNX file the weights came from (provenance; the graph itself is stored here). */
+  sourceSha256: string;
+  /** Pixel convention of the source model: YOLOX takes BGR 0..255. */
+  inputScale: number;
+  inputBgr: boolean;
+  graph: ImportedGraph;
+  levels: BackboneLevel[];
+  /** Parameter name → shape and freeze/optimizer group. */
+  params: Record<string, { shape: number[]; group: ParamGroup }>;
+  /** The deepest backbone feature map (global-pooled for replay samplers' embeddings). */
+  embed: string;
+  embedChannels: number;
+}
 
 /** A model family's name (services/model/families: the registry decides which exist). */
 export type ModelSize = string;

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { TensorMap } from "../../tensors/index.js";
 import { MedfclError, type ErrorCode } from "../../errors/index.js";
-import type { TrainBatch } from "../train.js";
+import type { TrainBatch } from "../schedule.js";
 import type { ModelConfig } from "../types.js";
 import { OrtTrainError } from "./errors.js";
 import type { FromWorker, ToWorker, WorkerErrorData, WorkerTrainOptions } from "./protocol.js";

@@ -1,5 +1,5 @@
 import type { TensorMap } from "../../tensors/index.js";
-import type { TrainBatch } from "../train.js";
+import type { TrainBatch } from "../schedule.js";
 import type { ModelConfig, TrainOptions } from "../types.js";
 import type { SessionOptions } from "./runtime.js";
 import type { StepResult } from "./stepper.js";

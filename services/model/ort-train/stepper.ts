@@ -6,7 +6,7 @@ import { locations, type Locations } from "../model.js";
 import { paramSpecs } from "../families/index.js";
 import type { ParamSpec } from "../params.js";
 import { assignTargets } from "../targets.js";
-import { emaDecayAt, lrFactor, trainableSpecs, type TrainBatch } from "../train.js";
+import { emaDecayAt, lrFactor, trainableSpecs, type TrainBatch } from "../schedule.js";
 import type { ModelConfig, TrainOptions } from "../types.js";
 import { ADAM, TRAIN_IO, buildTrainGraph, flatLayout } from "./train-graph.js";
 import { createSession, ort, type SessionOptions } from "./runtime.js";
