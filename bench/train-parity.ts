@@ -7,7 +7,7 @@
  */
 import { mixSeed, mulberry32, type Sample } from "../services/data/index.js";
 import { Trainer, encodeCaption, detectorFromWeights, initBackend, initWeights, modelConfig, packBatch, type TensorMap, type TrainBatch, trainOptionsFor } from "../services/model/index.js";
-import { OrtStepper } from "../services/model/ort-train/index.js";
+import { OrtStepper } from "../services/model/training/ort/index.js";
 
 const steps = Number(process.argv[2] ?? 50);
 const cfg = modelConfig("nano");

@@ -1,6 +1,6 @@
 /**
  * Median ms per nano training step (batch 8, 128 px): tfjs-wasm, the onnxruntime training graph
- * (services/model/ort-train) on 1 and 2 threads, and the same architecture in PyTorch (Debian
+ * (services/model/training/ort) on 1 and 2 threads, and the same architecture in PyTorch (Debian
  * python3-torch via /usr/bin/python3) on 1 and 2 threads, in the same run.
  * Run: npx tsx bench/train-step.ts [steps] [--profile]
  * --profile: also runs one onnxruntime profile (1 thread) and prints the op types by share of time.
@@ -36,7 +36,7 @@ import {
   createModel,
   trainOptionsFor,
 } from "../services/model/index.js";
-import { OrtStepper } from "../services/model/ort-train/index.js";
+import { OrtStepper } from "../services/model/training/ort/index.js";
 import type { Sample } from "../services/data/index.js";
 
 const args = process.argv.slice(2);

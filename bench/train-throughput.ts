@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodedImages, loadCocoDataset, loadSample, synthesizeSuite, type CocoDataset } from "../services/data/index.js";
 import { detectorFromWeights, encodeCaption, loadBaseWeights, packBatch, trainDetector, type TrainBatch, type TrainOptions, createModel, trainOptionsFor } from "../services/model/index.js";
-import { OrtWorkerTrainer } from "../services/model/ort-train/engine.js";
+import { OrtWorkerTrainer } from "../services/model/training/ort/index.js";
 
 const { values: a } = parseArgs({
   options: {

@@ -9,7 +9,7 @@ import type { DomainEvaluation } from "../services/evaluation/index.js";
 // Type-only: erased at run time, so the domain still loads no model code (tests/build/import-weight.test.ts).
 import type { TrainingDefaults } from "../services/model/families/family.js";
 // delta.js alone: the model barrel would load tfjs and onnxruntime into every user of the domain types.
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/delta.js";
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../services/model/io/index.js";
 import {
   DROPOUT_POLICIES,
   EVALUATION_PLACEMENTS,

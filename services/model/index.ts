@@ -1,8 +1,27 @@
-export type { ModelConfig, ModelSize, PredictOptions, ReplayOptions, TensorMap, TrainEngine, TrainOptions, TrainProgress, TrainResult } from "./types.js";
-export { DEFAULT_TRAIN_ENGINE, TRAIN_ENGINES } from "./types.js";
-export { ArchitectureMismatchError, BackendUnavailableError, CheckpointError, ModelOptionError } from "./errors.js";
-export { initBackend, wasmDir, type BackendName, type InitBackendOptions } from "./backend.js";
-export { configHash, groundedConfig, parseModelConfig, stridesOf } from "./config.js";
+// The model's public entry point: apps import `services/model`, never a file inside it. The folders
+// are by concern (docs/model.md, "Code layout"): core/ (types, config, params, tokenizer), families/
+// (the model-family registry and base weights), tfjs/ (runtime and forward passes), onnx/ (export,
+// import and the graph representation), training/ (schedule, tfjs trainer, ort/ engine) and io/
+// (safetensors, checkpoints, deltas; loads no runtime).
+export type { ImportedBackbone, ModelConfig, ModelSize, ParamGroup, ParamSpec, PredictOptions, ReplayOptions, TensorMap, TrainEngine, TrainOptions, TrainProgress, TrainResult, EncodedCaption } from "./core/index.js";
+export {
+  ArchitectureMismatchError,
+  BackendUnavailableError,
+  CheckpointError,
+  DEFAULT_EMA_DECAY,
+  DEFAULT_TRAIN_ENGINE,
+  ModelOptionError,
+  TRAIN_ENGINES,
+  configHash,
+  encodeCaption,
+  groundedConfig,
+  initWeightsFromSpecs,
+  parseModelConfig,
+  splitWords,
+  stridesOf,
+  tokenId,
+  vocabSize,
+} from "./core/index.js";
 export {
   DEFAULT_MODEL_FAMILY,
   checkModelConfig,
@@ -23,22 +42,6 @@ export {
   type PublishedWeights,
   type TrainingDefaults,
 } from "./families/index.js";
-export { conv2d, depthwiseConv2d, explicitPads, setFilterGradMethod, type ConvPad, type FilterGradMethod } from "./conv.js";
-export { TfDetector, asTfDetector, checkWeights, createDetector, detectorFromWeights, type Detector } from "./detector.js";
-export { initWeightsFromSpecs, type ParamSpec, type ParamGroup } from "./params.js";
-export { encodeCaption, splitWords, tokenId, vocabSize, type EncodedCaption } from "./tokenizer.js";
-export { assignTargets, type BatchTargets } from "./targets.js";
-export { DEFAULT_EMA_DECAY } from "./constants.js";
-export { Trainer, emaDecayAt, imageLosses, lrFactor, packBatch, parseTrainOptions, trainDetector, trainableSpecs, type TrainBatch } from "./train.js";
-export { decodeDetections, defaultPredictOptions, embedSamples, predictDataset, predictWith, runTfjs, type RawImageOutputs } from "./predict.js";
-export { decodeSafetensors, encodeSafetensors, readSafetensorsHeader } from "./safetensors.js";
-export { CKPT_META, checkpointBytes, loadCheckpoint, parseCheckpoint, saveCheckpoint } from "./checkpoint.js";
-export { DeltaScanner, scanDelta, type DeltaSummary } from "./delta-scan.js";
-export { DELTA_ENCODINGS, DELTA_META, MAX_DELTA_ELEMENTS, decodeDelta, encodeDelta, type DecodeDeltaOptions, type DeltaEncoding } from "./delta.js";
-export { ONNX_IO, ONNX_OPSET, createOnnxDetector, exportOnnx, type OnnxDetector } from "./onnx.js";
-export { IMPORTABLE_OPS, importOnnx, pruneGraph, type GraphNode, type ImportedGraph, type ImportResult } from "./onnx-import.js";
-export { runGraph } from "./graph-run.js";
-export { importYolox, type ImportedBackbone } from "./yolox.js";
 export {
   BaseWeightsError,
   WEIGHTS_ENV,
@@ -49,4 +52,53 @@ export {
   fetchBaseWeights,
   loadBaseWeights,
   locateBaseWeights,
-} from "./weights.js";
+} from "./families/weights.js";
+export {
+  TfDetector,
+  asTfDetector,
+  checkWeights,
+  conv2d,
+  createDetector,
+  decodeDetections,
+  defaultPredictOptions,
+  depthwiseConv2d,
+  detectorFromWeights,
+  embedSamples,
+  explicitPads,
+  importYolox,
+  initBackend,
+  predictDataset,
+  predictWith,
+  runGraph,
+  runTfjs,
+  setFilterGradMethod,
+  wasmDir,
+  type BackendName,
+  type ConvPad,
+  type Detector,
+  type FilterGradMethod,
+  type InitBackendOptions,
+  type RawImageOutputs,
+} from "./tfjs/index.js";
+export { IMPORTABLE_OPS, ONNX_IO, ONNX_OPSET, createOnnxDetector, exportOnnx, importOnnx, pruneGraph, type GraphNode, type ImportedGraph, type ImportResult, type OnnxDetector } from "./onnx/index.js";
+export { Trainer, assignTargets, emaDecayAt, imageLosses, lrFactor, packBatch, parseTrainOptions, trainDetector, trainableSpecs, type BatchTargets, type TrainBatch } from "./training/index.js";
+export {
+  CKPT_META,
+  DELTA_ENCODINGS,
+  DELTA_META,
+  DeltaScanner,
+  MAX_DELTA_ELEMENTS,
+  checkpointBytes,
+  decodeDelta,
+  decodeSafetensors,
+  encodeDelta,
+  encodeSafetensors,
+  loadCheckpoint,
+  parseCheckpoint,
+  readSafetensorsHeader,
+  saveCheckpoint,
+  scanDelta,
+  type DecodeDeltaOptions,
+  type DeltaEncoding,
+  type DeltaSummary,
+} from "./io/index.js";

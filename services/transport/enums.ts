@@ -11,7 +11,7 @@ import type { ReplaySampler__Output as WireReplaySampler } from "../../generated
 import type { ShotsSelection__Output as WireShotsSelection } from "../../generated/medfcl/v1/ShotsSelection.js";
 import type { TaskOutcomeKind__Output as WireTaskOutcomeKind } from "../../generated/medfcl/v1/TaskOutcomeKind.js";
 // delta.js alone: the model barrel would load tfjs and onnxruntime into the transport layer.
-import { DELTA_ENCODINGS, type DeltaEncoding } from "../model/delta.js";
+import { DELTA_ENCODINGS, type DeltaEncoding } from "../model/io/index.js";
 import { EXEMPLAR_SAMPLERS, type ExemplarSampler } from "../replay/index.js";
 
 export { DELTA_ENCODINGS, type DeltaEncoding };

@@ -18,6 +18,11 @@ describe("import weight", () => {
     assert.deepEqual(heavy(c), []);
   });
 
+  it("imports - services/model/io (safetensors, checkpoints, deltas) loads neither tfjs nor onnxruntime-node", () => {
+    const c = closure(["services/model/io/index.ts"]);
+    assert.deepEqual(heavy(c), []);
+  });
+
   it("imports - the check sees a runtime that is loaded (the model barrel loads both)", () => {
     const found = heavy(closure(["services/model/index.ts"])).map((l) => l.split(" <- ")[0]);
     assert.ok(found.includes("onnxruntime-node") && found.some((p) => p.startsWith("@tensorflow/")), found.join(", "));

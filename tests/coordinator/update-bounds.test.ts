@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { call, createSiteClient, pullModel, pushUpdate } from "../../site-agent/client.js";
 import { createAdminClient } from "../../services/transport/index.js";
-import { encodeRawSafetensors, type RawTensor } from "../../services/model/safetensors.js";
+import { encodeRawSafetensors, type RawTensor } from "../../services/model/io/safetensors.js";
 import { DELTA_META, parseCheckpoint } from "../../services/model/index.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import { testManifest } from "../helpers/federation.js";

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import sharp from "sharp";
 import { isMedfclError } from "../../services/errors/index.js";
-import { decodeRawSafetensors, encodeRawSafetensors, type RawTensor } from "../../services/model/safetensors.js";
+import { decodeRawSafetensors, encodeRawSafetensors, type RawTensor } from "../../services/model/io/safetensors.js";
 import { DELTA_META, DeltaScanner, decodeDelta, encodeDelta } from "../../services/model/index.js";
 import { deltaFacts } from "../../coordinator/validation.js";
 import { parseCocoJson } from "../../services/data/coco.js";

@@ -1,9 +1,9 @@
-import type { tf } from "../backend.js";
-import type { ParamLookup, RawOutputs } from "../model.js";
-import type { ExportBuilder } from "../onnx-builder.js";
-import type { ParamSpec } from "../params.js";
+import type { tf } from "../tfjs/backend.js";
+import type { ParamLookup, RawOutputs } from "../tfjs/model.js";
+import type { ExportBuilder } from "../onnx/builder.js";
+import type { ParamSpec } from "../core/params.js";
 import type { TensorMap } from "../../tensors/index.js";
-import type { ModelConfig } from "../types.js";
+import type { ModelConfig } from "../core/types.js";
 
 /** The published weights a family starts from: one pinned file, checked by sha256. */
 export interface PublishedWeights {
@@ -55,7 +55,7 @@ export interface CreateModelOptions {
  * A model family as the registry holds it: everything that differs between architectures is
  * declared here, so no other code branches on which model it runs. Its training graph is its ONNX
  * export (`exportGraph`) with the shared losses, gradients and AdamW built on top
- * (ort-train/train-graph.ts); `config.quality` picks the third output's loss.
+ * (training/ort/train-graph.ts); `config.quality` picks the third output's loss.
  */
 export interface ModelFamily {
   /** The name runs, checkpoints (`ModelConfig.size`) and commands use. */

@@ -1,12 +1,12 @@
 // The model families: the only code that knows model names. Everything else asks the registry for
 // a family's architecture, forward pass, export, training defaults and base weights.
-import type { tf } from "../backend.js";
-import type { ParamLookup, RawOutputs } from "../model.js";
-import { initWeightsFromSpecs, type ParamSpec } from "../params.js";
-import { parseModelConfig } from "../config.js";
-import { DEFAULT_EMA_DECAY } from "../constants.js";
-import { ModelOptionError } from "../errors.js";
-import type { ModelConfig, TrainOptions } from "../types.js";
+import type { tf } from "../tfjs/backend.js";
+import type { ParamLookup, RawOutputs } from "../tfjs/model.js";
+import { initWeightsFromSpecs, type ParamSpec } from "../core/params.js";
+import { parseModelConfig } from "../core/config.js";
+import { DEFAULT_EMA_DECAY } from "../core/constants.js";
+import { ModelOptionError } from "../core/errors.js";
+import type { ModelConfig, TrainOptions } from "../core/types.js";
 import type { TensorMap } from "../../tensors/index.js";
 import type { CreateModelOptions, TrainingDefaults } from "./family.js";
 import { familyOf, modelFamily, registerModelFamily } from "./registry.js";

@@ -1,5 +1,5 @@
-import { ModelOptionError } from "../errors.js";
-import type { ModelConfig } from "../types.js";
+import { ModelOptionError } from "../core/errors.js";
+import type { ModelConfig } from "../core/types.js";
 import type { ModelFamily } from "./family.js";
 
 const registry = new Map<string, ModelFamily>();

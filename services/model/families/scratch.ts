@@ -4,14 +4,14 @@
  * alignment head, FCOS boxes and centerness). `nano` trains on a CPU in minutes at 128 px;
  * `small` is GPU-sized.
  */
-import { tf } from "../backend.js";
-import { stridesOf } from "../config.js";
-import { PIXEL_MEAN, PIXEL_STD, REG_CLIP } from "../constants.js";
-import { ModelOptionError } from "../errors.js";
-import { attention, convLayer, encodeText, linear, type ParamLookup, type RawOutputs } from "../model.js";
-import { ONNX_IO, int, ints, str, textGraph, type ExportBuilder } from "../onnx-builder.js";
-import { alignSpecs, convSpec, initWeightsFromSpecs, linearSpec, ones, textSpecs, zeros, type ParamGroup, type ParamSpec } from "../params.js";
-import type { ModelConfig } from "../types.js";
+import { tf } from "../tfjs/backend.js";
+import { stridesOf } from "../core/config.js";
+import { PIXEL_MEAN, PIXEL_STD, REG_CLIP } from "../core/constants.js";
+import { ModelOptionError } from "../core/errors.js";
+import { attention, convLayer, encodeText, linear, type ParamLookup, type RawOutputs } from "../tfjs/model.js";
+import { ONNX_IO, int, ints, str, textGraph, type ExportBuilder } from "../onnx/builder.js";
+import { alignSpecs, convSpec, initWeightsFromSpecs, linearSpec, ones, textSpecs, zeros, type ParamGroup, type ParamSpec } from "../core/params.js";
+import type { ModelConfig } from "../core/types.js";
 import type { ModelFamily, TrainingDefaults } from "./family.js";
 
 /**

@@ -4,14 +4,14 @@
  * replacing its 80 class logits with region–word alignment against the prompt (GLIP's recipe).
  * The text encoder and the alignment head are new, seeded tensors.
  */
-import { groundedConfig } from "../config.js";
-import { REG_CLIP } from "../constants.js";
-import { ModelOptionError } from "../errors.js";
-import { ONNX_IO, graphAttr, int, ints, textGraph, type ExportBuilder } from "../onnx-builder.js";
-import { isDepthwise } from "../onnx-import.js";
-import { alignSpecs, convSpec, initWeightsFromSpecs, textSpecs, zeros, type ParamSpec } from "../params.js";
-import type { ModelConfig } from "../types.js";
-import { backboneEmbedding, groundedForward, importYolox } from "../yolox.js";
+import { groundedConfig } from "../core/config.js";
+import { REG_CLIP } from "../core/constants.js";
+import { ModelOptionError } from "../core/errors.js";
+import { ONNX_IO, graphAttr, int, ints, textGraph, type ExportBuilder } from "../onnx/builder.js";
+import { isDepthwise } from "../onnx/import.js";
+import { alignSpecs, convSpec, initWeightsFromSpecs, textSpecs, zeros, type ParamSpec } from "../core/params.js";
+import type { ModelConfig } from "../core/types.js";
+import { backboneEmbedding, groundedForward, importYolox } from "../tfjs/yolox.js";
 import type { ModelFamily } from "./family.js";
 
 /**
