@@ -9,7 +9,7 @@ MEDFCL := node dist/cli/main.js
 # installs with `make install ONNXRUNTIME_NODE_INSTALL=cuda12`.
 export ONNXRUNTIME_NODE_INSTALL ?= skip
 
-.PHONY: all install build lint typecheck check-proto test demo clean bench
+.PHONY: all install build lint typecheck check-proto check-cycles test demo clean bench
 
 all: build
 
@@ -33,7 +33,11 @@ typecheck: install
 check-proto: install
 	@node scripts/check-proto.mjs
 
-test: build lint typecheck check-proto
+# No import cycle under services/, coordinator/ or site-agent/ (issue 26): prints each cycle found.
+check-cycles: install
+	@node scripts/check-cycles.mjs
+
+test: build lint typecheck check-proto check-cycles
 	$(NPM) test
 
 demo: build
