@@ -62,7 +62,7 @@ function groundedGraph(b: ExportBuilder, cfg: ModelConfig): void {
       inputs[1] = convParam(gr.params[n.inputs[1]].replace(/\.weight$/, ""), undefined, isDepthwise(n));
       inputs[2] = param(gr.params[n.inputs[2]]);
     }
-    g.nodes.push({ opType: n.op, input: inputs, output: n.outputs, name: n.name, attribute: Object.entries(n.attrs).map(([k, v]) => graphAttr(k, v)) });
+    g.nodes.push({ op: n.op, inputs, outputs: n.outputs, name: n.name, attrs: Object.fromEntries(Object.entries(n.attrs).map(([k, v]) => [k, graphAttr(k, v)])) });
   }
   const { tokens } = textGraph(b, cfg);
   const tokAlignT = g.node("Transpose", [linear(tokens, "align.token_proj")], [ints("perm", [0, 2, 1])]);

@@ -1,16 +1,16 @@
 // The ONNX graph builder the model families write their inference graphs with. It loads neither
 // tfjs nor onnxruntime: constants become initializers, conv weights go from tfjs [kh,kw,ci,co] to
 // ONNX [co,ci,kh,kw], every pad is explicit.
-import onnxProto from "onnx-proto";
 import type { TensorMap } from "../../tensors/index.js";
 import { LN_EPS, MASK_NEG } from "../core/constants.js";
-import { tfToOnnxConv, type GraphAttr } from "./import.js";
 import type { ModelConfig } from "../core/types.js";
+import type { GraphAttr } from "./import.js";
+import { tfToOnnxConv } from "./layout.js";
+import { encodeModel, valueInfo, type Attr, type ConstTensor, type GNode } from "./proto.js";
 
-const { onnx } = onnxProto;
-type Attr = onnxProto.onnx.IAttributeProto;
+/** A named attribute, as the families write them: `ints("perm", [0, 2, 1])`. */
+type NamedAttr = [string, Attr];
 
-export const ONNX_OPSET = 17;
 /** Graph inputs/outputs (documented in docs/model.md). */
 export const ONNX_IO = {
   image: "image", // [B, S, S, 3] float32 NHWC in [0,1] (the graph transposes to NCHW itself)
@@ -21,15 +21,20 @@ export const ONNX_IO = {
   centerness: "centerness", // [B, N, 1] logits
 } as const;
 
-/** A tiny ONNX graph builder: constants become initializers, every node gets a fresh output name. */
+/**
+ * The export's graph under construction, in proto.ts's representation: constants become
+ * initializers, every node gets a fresh output name. No shape inference (onnx/graph.ts has it):
+ * the batch dimension stays symbolic here.
+ */
 class GraphBuilder {
-  nodes: onnxProto.onnx.INodeProto[] = [];
-  inits: onnxProto.onnx.ITensorProto[] = [];
+  nodes: GNode[] = [];
+  inits: [string, ConstTensor][] = [];
   #n = 0;
 
   const(name: string, data: Float32Array | number[], dims: number[]): string {
-    const f = data instanceof Float32Array ? data : Float32Array.from(data);
-    this.inits.push({ name, dataType: onnx.TensorProto.DataType.FLOAT, dims, rawData: new Uint8Array(f.buffer.slice(f.byteOffset, f.byteOffset + f.byteLength)) });
+    // A copy: the initializer must not alias a weight the caller may change afterwards.
+    const f = data instanceof Float32Array ? data.slice() : Float32Array.from(data);
+    this.inits.push([name, { dtype: "float32", shape: dims, data: f }]);
     return name;
   }
 
@@ -39,30 +44,29 @@ class GraphBuilder {
 
   intsShaped(name: string, data: number[], dims: number[]): string {
     const a = BigInt64Array.from(data.map((v) => BigInt(Math.max(-(2 ** 62), Math.min(2 ** 62, v)))));
-    this.inits.push({ name, dataType: onnx.TensorProto.DataType.INT64, dims, rawData: new Uint8Array(a.buffer) });
+    this.inits.push([name, { dtype: "int64", shape: dims, data: a }]);
     return name;
   }
 
   has(name: string): boolean {
-    return this.inits.some((t) => t.name === name);
+    return this.inits.some(([n]) => n === name);
   }
 
   scalar(v: number): string {
     return this.const(`const_${this.#n++}`, [v], []);
   }
 
-  node(op: string, inputs: string[], attrs: Attr[] = [], out?: string): string {
+  node(op: string, inputs: string[], attrs: NamedAttr[] = [], out?: string): string {
     const o = out ?? `${op.toLowerCase()}_${this.#n++}`;
-    this.nodes.push({ opType: op, input: inputs, output: [o], name: `${o}_node`, attribute: attrs });
+    this.nodes.push({ op, inputs, outputs: [o], name: `${o}_node`, attrs: Object.fromEntries(attrs) });
     return o;
   }
 }
 
-const A = onnx.AttributeProto.AttributeType;
-export const ints = (name: string, v: number[]): Attr => ({ name, type: A.INTS, ints: v });
-export const int = (name: string, v: number): Attr => ({ name, type: A.INT, i: v });
-export const float = (name: string, v: number): Attr => ({ name, type: A.FLOAT, f: v });
-export const str = (name: string, v: string): Attr => ({ name, type: A.STRING, s: new TextEncoder().encode(v) });
+export const ints = (name: string, v: number[]): NamedAttr => [name, { ints: v }];
+export const int = (name: string, v: number): NamedAttr => [name, { i: v }];
+export const float = (name: string, v: number): NamedAttr => [name, { f: v }];
+export const str = (name: string, v: string): NamedAttr => [name, { s: v }];
 
 /** The helpers a family's `exportGraph` writes its graph with. */
 export type ExportBuilder = ReturnType<typeof exportOps>;
@@ -134,38 +138,27 @@ export function textGraph(b: ExportBuilder, cfg: ModelConfig): { tokens: string;
 /** ONNX attributes stored as plain numbers at import that are floats (every other number is an int). */
 const FLOAT_ATTRS = new Set(["cubic_coeff_a", "extrapolation_value", "alpha", "beta", "epsilon"]);
 
+/** An imported graph's attribute (stored as a plain value) in the tagged form. */
 export function graphAttr(name: string, v: GraphAttr): Attr {
-  if (typeof v === "string") return str(name, v);
-  if (Array.isArray(v)) return ints(name, v);
-  return FLOAT_ATTRS.has(name) ? float(name, v) : int(name, v);
+  if (typeof v === "string") return { s: v };
+  if (Array.isArray(v)) return { ints: v };
+  return FLOAT_ATTRS.has(name) ? { f: v } : { i: v };
 }
 
 /** Wraps the nodes and initializers as an opset-17 model with medfcl's inputs, outputs and config. */
 export function finishModel(g: GraphBuilder, cfg: ModelConfig, sizes: number[]): Uint8Array {
   const m = cfg.maxTokens;
   const n = sizes.reduce((a, s) => a + s * s, 0);
-  const T = onnx.TensorProto.DataType;
-  const vi = (name: string, elem: number, dims: (number | string)[]): onnxProto.onnx.IValueInfoProto => ({
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((v) => (typeof v === "string" ? { dimParam: v } : { dimValue: v })) } } },
+  return encodeModel({
+    name: `medfcl-${cfg.size}`,
+    nodes: g.nodes,
+    initializers: g.inits,
+    inputs: [
+      valueInfo(ONNX_IO.image, "float32", ["batch", cfg.inputSize, cfg.inputSize, 3]),
+      valueInfo(ONNX_IO.inputIds, "int32", ["batch", m]),
+      valueInfo(ONNX_IO.attentionMask, "float32", ["batch", m]),
+    ],
+    outputs: [valueInfo(ONNX_IO.logits, "float32", ["batch", n, m]), valueInfo(ONNX_IO.boxes, "float32", ["batch", n, 4]), valueInfo(ONNX_IO.centerness, "float32", ["batch", n, 1])],
+    metadata: { "medfcl.config": JSON.stringify(cfg) },
   });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    producerName: "medfcl",
-    producerVersion: "1",
-    opsetImport: [{ domain: "", version: ONNX_OPSET }],
-    graph: {
-      name: `medfcl-${cfg.size}`,
-      node: g.nodes,
-      initializer: g.inits,
-      input: [
-        vi(ONNX_IO.image, T.FLOAT, ["batch", cfg.inputSize, cfg.inputSize, 3]),
-        vi(ONNX_IO.inputIds, T.INT32, ["batch", m]),
-        vi(ONNX_IO.attentionMask, T.FLOAT, ["batch", m]),
-      ],
-      output: [vi(ONNX_IO.logits, T.FLOAT, ["batch", n, m]), vi(ONNX_IO.boxes, T.FLOAT, ["batch", n, 4]), vi(ONNX_IO.centerness, T.FLOAT, ["batch", n, 1])],
-    },
-    metadataProps: [{ key: "medfcl.config", value: JSON.stringify(cfg) }],
-  });
-  return onnx.ModelProto.encode(model).finish();
 }

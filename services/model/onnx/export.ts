@@ -11,7 +11,7 @@ import { predictWith, type RawImageOutputs } from "../tfjs/predict.js";
 import type { EncodedCaption } from "../core/tokenizer.js";
 import type { ModelConfig, PredictOptions } from "../core/types.js";
 
-export { ONNX_IO, ONNX_OPSET } from "./builder.js";
+export { ONNX_IO } from "./builder.js";
 
 /**
  * Exports the inference graph (image + prompt tokens → raw logits/boxes/centerness) to ONNX

@@ -1,32 +1,9 @@
-import onnxProto from "onnx-proto";
+// The static-shape layer over proto.ts's graph representation: every node's output shapes are
+// inferred as it is added, which the gradient builder (training/ort/grad.ts) needs.
 import { GraphError, UnsupportedOpError } from "../core/errors.js";
+import { CODE_DTYPE, decodeAttr, decodeModel, decodeTensor, encodeModel, valueInfo, type Attr, type ConstData, type ConstTensor, type DType, type GNode, type ValueInfo } from "./proto.js";
 
-const { onnx } = onnxProto;
-const DT = onnx.TensorProto.DataType;
-const AT = onnx.AttributeProto.AttributeType;
-
-export const TRAIN_OPSET = 17;
-
-export type DType = "float32" | "int64" | "int32" | "bool";
-export interface ValueInfo {
-  dtype: DType;
-  shape: number[];
-}
-export type ConstData = Float32Array | BigInt64Array | Int32Array | Uint8Array;
-export interface ConstTensor extends ValueInfo {
-  data: ConstData;
-}
-export type Attr = { i: number } | { f: number } | { ints: number[] } | { s: string };
-export interface GNode {
-  op: string;
-  name: string;
-  inputs: string[];
-  outputs: string[];
-  attrs: Record<string, Attr>;
-}
-
-const DTYPE_CODE: Record<DType, number> = { float32: DT.FLOAT, int64: DT.INT64, int32: DT.INT32, bool: DT.BOOL };
-const CODE_DTYPE = new Map<number, DType>(Object.entries(DTYPE_CODE).map(([k, v]) => [v, k as DType]));
+export type { Attr, ConstData, ConstTensor, DType, GNode, ValueInfo } from "./proto.js";
 
 export const numel = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
@@ -176,35 +153,8 @@ export class Graph {
   }
 
   toOnnx(name = "medfcl-train"): Uint8Array {
-    const vi = (n: string): onnxProto.onnx.IValueInfoProto => {
-      const v = this.info(n);
-      return { name: n, type: { tensorType: { elemType: DTYPE_CODE[v.dtype], shape: { dim: v.shape.map((d) => ({ dimValue: d })) } } } };
-    };
-    const attr = (k: string, a: Attr): onnxProto.onnx.IAttributeProto => {
-      if ("i" in a) return { name: k, type: AT.INT, i: a.i };
-      if ("f" in a) return { name: k, type: AT.FLOAT, f: a.f };
-      if ("ints" in a) return { name: k, type: AT.INTS, ints: a.ints };
-      return { name: k, type: AT.STRING, s: new TextEncoder().encode(a.s) };
-    };
-    const inits: onnxProto.onnx.ITensorProto[] = [];
-    for (const [n, c] of this.consts) {
-      const bytes = new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength);
-      inits.push({ name: n, dataType: DTYPE_CODE[c.dtype], dims: c.shape, rawData: bytes });
-    }
-    const model = onnx.ModelProto.create({
-      irVersion: 8,
-      producerName: "medfcl",
-      producerVersion: "1",
-      opsetImport: [{ domain: "", version: TRAIN_OPSET }],
-      graph: {
-        name,
-        node: this.nodes.map((nd) => ({ opType: nd.op, name: nd.name, input: nd.inputs, output: nd.outputs, attribute: Object.entries(nd.attrs).map(([k, a]) => attr(k, a)) })),
-        initializer: inits,
-        input: this.inputs.map(vi),
-        output: this.outputs.map(vi),
-      },
-    });
-    return onnx.ModelProto.encode(model).finish();
+    const vi = (n: string) => valueInfo(n, this.info(n).dtype, this.info(n).shape);
+    return encodeModel({ name, nodes: this.nodes, initializers: this.consts, inputs: this.inputs.map(vi), outputs: this.outputs.map(vi) });
   }
 
   /**
@@ -212,21 +162,14 @@ export class Graph {
    * dimension from `dims` (e.g. `{ batch: 8 }`).
    */
   static fromOnnx(bytes: Uint8Array, dims: Record<string, number>): Graph {
-    const model = onnx.ModelProto.decode(bytes);
+    const model = decodeModel(bytes);
     const gp = model.graph;
     if (!gp) throw new GraphError("the ONNX model has no graph");
     const g = new Graph();
     for (const t of gp.initializer ?? []) {
-      const dtype = CODE_DTYPE.get(t.dataType ?? 0);
-      if (!dtype || !t.name) throw new GraphError(`initializer "${t.name}" has an unsupported data type ${t.dataType}`);
-      const shape = (t.dims ?? []).map(Number);
-      const raw = t.rawData && t.rawData.length > 0 ? Uint8Array.from(t.rawData) : null;
-      let data: ConstData;
-      if (dtype === "float32") data = raw ? new Float32Array(raw.buffer) : Float32Array.from(t.floatData ?? []);
-      else if (dtype === "int64") data = raw ? new BigInt64Array(raw.buffer) : BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(v.toString())));
-      else if (dtype === "int32") data = raw ? new Int32Array(raw.buffer) : Int32Array.from(t.int32Data ?? []);
-      else data = raw ?? Uint8Array.from(t.int32Data ?? []);
-      g.constant(data, shape, dtype, t.name);
+      const c = decodeTensor(t);
+      if (!c || !t.name) throw new GraphError(`initializer "${t.name}" has an unsupported data type ${t.dataType}`);
+      g.constant(c.data, c.shape, c.dtype, t.name);
     }
     for (const inp of gp.input ?? []) {
       if (!inp.name || g.consts.has(inp.name)) continue;
@@ -248,11 +191,9 @@ export class Graph {
       const attrs: Record<string, Attr> = {};
       for (const a of nd.attribute ?? []) {
         if (!a.name) continue;
-        if (a.type === AT.INT) attrs[a.name] = { i: Number(a.i) };
-        else if (a.type === AT.FLOAT) attrs[a.name] = { f: a.f ?? 0 };
-        else if (a.type === AT.INTS) attrs[a.name] = { ints: (a.ints ?? []).map(Number) };
-        else if (a.type === AT.STRING) attrs[a.name] = { s: new TextDecoder().decode(a.s ?? new Uint8Array()) };
-        else throw new UnsupportedOpError(nd.opType ?? "?", nd.name ?? "?", `has attribute ${a.name} of a type this builder does not read`);
+        const v = decodeAttr(a);
+        if (!v || "floats" in v) throw new UnsupportedOpError(nd.opType ?? "?", nd.name ?? "?", `has attribute ${a.name} of a type this builder does not read`);
+        attrs[a.name] = v;
       }
       g.addNode({ op: nd.opType ?? "", name: nd.name || `${nd.output?.[0]}_node`, inputs: [...(nd.input ?? [])], outputs: [...(nd.output ?? [])], attrs });
     }

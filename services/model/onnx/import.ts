@@ -1,8 +1,9 @@
-import onnxProto from "onnx-proto";
+import type onnxProto from "onnx-proto";
 import type { TensorMap } from "../../tensors/index.js";
 import { CheckpointError, ModelOptionError } from "../core/errors.js";
+import { onnxToTfConv } from "./layout.js";
+import { CODE_DTYPE, decodeAttr, decodeModel, decodeTensor } from "./proto.js";
 
-const { onnx } = onnxProto;
 
 /**
  * The ops medfcl can import from an ONNX graph into trainable tfjs (and export back). Anything else
@@ -51,79 +52,30 @@ export interface ImportResult {
 }
 
 function attrValue(a: onnxProto.onnx.IAttributeProto): GraphAttr {
-  const T = onnx.AttributeProto.AttributeType;
-  switch (a.type) {
-    case T.INT:
-      return Number(a.i ?? 0);
-    case T.FLOAT:
-      return a.f ?? 0;
-    case T.INTS:
-      return (a.ints ?? []).map((v) => Number(v));
-    case T.FLOATS:
-      return [...(a.floats ?? [])];
-    case T.STRING:
-      return new TextDecoder().decode(a.s ?? new Uint8Array());
-    default:
-      throw new CheckpointError(`ONNX attribute "${a.name}" has type ${String(a.type)}, which medfcl does not import`, { details: { attribute: a.name } });
-  }
+  const v = decodeAttr(a);
+  if (!v) throw new CheckpointError(`ONNX attribute "${a.name}" has type ${String(a.type)}, which medfcl does not import`, { details: { attribute: a.name } });
+  if ("i" in v) return v.i;
+  if ("f" in v) return v.f;
+  if ("ints" in v) return v.ints;
+  if ("floats" in v) return v.floats;
+  return v.s;
 }
 
 /** Values of an initializer or Constant tensor as plain numbers (float32, int64 or int32). */
 function tensorValues(t: onnxProto.onnx.ITensorProto): number[] {
-  const DT = onnx.TensorProto.DataType;
-  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
-  const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : null;
-  switch (t.dataType) {
-    case DT.FLOAT:
-      if (view) return Array.from({ length: view.byteLength / 4 }, (_, i) => view.getFloat32(4 * i, true));
-      return [...(t.floatData ?? [])];
-    case DT.INT64:
-      // Bounds such as INT64_MAX only need to stay "larger than any dimension".
-      if (view) return Array.from({ length: view.byteLength / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true)));
-      return (t.int64Data ?? []).map((v) => Number(v));
-    case DT.INT32:
-      if (view) return Array.from({ length: view.byteLength / 4 }, (_, i) => view.getInt32(4 * i, true));
-      return [...(t.int32Data ?? [])];
-    default:
-      throw new CheckpointError(`ONNX tensor "${t.name}" has data type ${String(t.dataType)}; medfcl imports float32, int64 and int32`, { details: { tensor: t.name } });
-  }
+  const c = decodeTensor(t);
+  // Bounds such as INT64_MAX only need to stay "larger than any dimension" as numbers.
+  if (c && c.dtype !== "bool") return Array.from(c.data as ArrayLike<number | bigint>, (v) => Number(v));
+  throw new CheckpointError(`ONNX tensor "${t.name}" has data type ${String(t.dataType)}; medfcl imports float32, int64 and int32`, { details: { tensor: t.name } });
 }
 
 function constOf(t: onnxProto.onnx.ITensorProto): GraphConst {
-  return { dims: (t.dims ?? []).map(Number), values: tensorValues(t), dtype: t.dataType === onnx.TensorProto.DataType.FLOAT ? "float32" : "int64" };
+  return { dims: (t.dims ?? []).map(Number), values: tensorValues(t), dtype: CODE_DTYPE.get(t.dataType ?? 0) === "float32" ? "float32" : "int64" };
 }
 
 function floatData(t: onnxProto.onnx.ITensorProto): Float32Array {
-  if (t.dataType !== onnx.TensorProto.DataType.FLOAT) throw new CheckpointError(`ONNX weight "${t.name}" is not float32`, { details: { tensor: t.name } });
+  if (CODE_DTYPE.get(t.dataType ?? 0) !== "float32") throw new CheckpointError(`ONNX weight "${t.name}" is not float32`, { details: { tensor: t.name } });
   return Float32Array.from(tensorValues(t));
-}
-
-/** ONNX conv weight [co, ci/g, kh, kw] → tfjs [kh, kw, ci/g, co] (or [kh, kw, c, 1] when depthwise). */
-export function onnxToTfConv(data: Float32Array, dims: number[], depthwise: boolean): { shape: number[]; data: Float32Array } {
-  const [co, cig, kh, kw] = dims;
-  const out = new Float32Array(data.length);
-  if (depthwise) {
-    for (let o = 0; o < co; o++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) out[(i * kw + j) * co + o] = data[(o * kh + i) * kw + j];
-    return { shape: [kh, kw, co, 1], data: out };
-  }
-  for (let o = 0; o < co; o++) for (let c = 0; c < cig; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-    out[((i * kw + j) * cig + c) * co + o] = data[((o * cig + c) * kh + i) * kw + j];
-  }
-  return { shape: [kh, kw, cig, co], data: out };
-}
-
-/** The inverse of onnxToTfConv, for the ONNX export. */
-export function tfToOnnxConv(data: Float32Array, shape: number[], depthwise: boolean): { dims: number[]; data: Float32Array } {
-  const [kh, kw, ci, co] = shape;
-  const out = new Float32Array(data.length);
-  if (depthwise) {
-    for (let o = 0; o < ci; o++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) out[(o * kh + i) * kw + j] = data[(i * kw + j) * ci + o];
-    return { dims: [ci, 1, kh, kw], data: out };
-  }
-  for (let o = 0; o < co; o++) for (let c = 0; c < ci; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-    out[((o * ci + c) * kh + i) * kw + j] = data[((i * kw + j) * ci + c) * co + o];
-  }
-  return { dims: [co, ci, kh, kw], data: out };
 }
 
 /** A conv node is depthwise when every output channel sees exactly one input channel. */
@@ -140,7 +92,7 @@ export function isDepthwise(node: GraphNode): boolean {
 export function importOnnx(bytes: Uint8Array, prefix: string, source = "ONNX model"): ImportResult {
   let model: onnxProto.onnx.ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = decodeModel(bytes);
   } catch (err) {
     throw new CheckpointError(`${source} is not an ONNX model: ${(err as Error).message}`, { cause: err, details: { file: source } });
   }

@@ -10,6 +10,7 @@ import { emaDecayAt, lrFactor, trainableSpecs, type TrainBatch } from "../schedu
 import type { ModelConfig, TrainOptions } from "../../core/types.js";
 import { ADAM, TRAIN_IO, buildTrainGraph, flatLayout } from "./train-graph.js";
 import { createSession, ort, type SessionOptions } from "./runtime.js";
+import { onnxToTfConv, tfToOnnxConv } from "../../onnx/layout.js";
 
 export interface StepResult {
   loss: number;
@@ -19,22 +20,16 @@ export interface StepResult {
   gradNorm: number;
 }
 
-/** Conv weights: tfjs [kh, kw, ci, co] → ONNX [co, ci, kh, kw]. */
+/** Conv weights: tfjs [kh, kw, ci, co] → ONNX [co, ci, kh, kw] (a depthwise [kh, kw, c, 1] lands as [1, c, kh, kw], the same bytes as [c, 1, kh, kw]). */
 export function toOnnxLayout(spec: ParamSpec, data: Float32Array): Float32Array {
-  if (spec.shape.length !== 4) return Float32Array.from(data);
-  const [kh, kw, ci, co] = spec.shape;
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) out[((o * ci + c) * kh + i) * kw + j] = data[((i * kw + j) * ci + c) * co + o];
-  return out;
+  return spec.shape.length === 4 ? tfToOnnxConv(data, spec.shape, false).data : Float32Array.from(data);
 }
 
 /** ONNX [co, ci, kh, kw] → tfjs [kh, kw, ci, co]. */
 export function fromOnnxLayout(spec: ParamSpec, data: Float32Array): Float32Array {
   if (spec.shape.length !== 4) return Float32Array.from(data);
   const [kh, kw, ci, co] = spec.shape;
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let o = 0; o < co; o++) out[((i * kw + j) * ci + c) * co + o] = data[((o * ci + c) * kh + i) * kw + j];
-  return out;
+  return onnxToTfConv(data, [co, ci, kh, kw], false).data;
 }
 
 /** The flat parameters or an Adam moment, double-buffered: each step reads `cur` and onnxruntime writes `next` in place. */
