@@ -144,7 +144,7 @@ class OnnxBackbone(nn.Module):
         return [env[o] for o in s.outputs]
 
 class Grounded(nn.Module):
-    """groundedForward (services/model/yolox.ts): S = O·Pᵀ/√d + bias, YOLOX boxes, objectness."""
+    """groundedForward (services/model/tfjs/yolox.ts): S = O·Pᵀ/√d + bias, YOLOX boxes, objectness."""
     def __init__(s, c):
         super().__init__()
         s.c = c; d = c["dModel"]; t = c["textDim"]
