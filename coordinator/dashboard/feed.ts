@@ -19,16 +19,18 @@ export interface FeedEntry {
 
 /**
  * The dashboard's side of the event stream: every event the coordinator publishes (the same ones
- * that go to NATS) is numbered, kept in a bounded ring for clients that reconnect (SSE
- * Last-Event-ID), folded into each site's live state, and pushed to the connected clients.
+ * that go to NATS) is numbered, folded into each site's live state, and pushed to the connected
+ * clients. All but heartbeats and progress are also kept in a bounded ring for clients that
+ * reconnect (SSE Last-Event-ID): those two only update the live state, which /api/state serves, and
+ * at 1,000 sites they would push every other event out of a ring of 1,000 within a second and a half.
  */
 export interface DashboardFeed {
   push(event: MedfclEvent): void;
   /** Calls `fn` for every later event; returns the unsubscribe function. */
   subscribe(fn: (entry: FeedEntry) => void): () => void;
-  /** Entries with seq > `afterSeq` still in the ring, oldest first. */
+  /** Entries with seq > `afterSeq` still in the ring (heartbeats and progress are not kept), oldest first. */
   since(afterSeq: number): FeedEntry[];
-  /** The newest entries, heartbeats and progress left out (they would push everything else out of a short tail). */
+  /** The newest entries of the ring. */
   tail(n: number): FeedEntry[];
   siteLive(): Map<string, SiteLive>;
   readonly lastSeq: number;
@@ -41,6 +43,9 @@ export interface DashboardFeed {
  * millisecond of uptime would be needed to overlap) and a client resuming after Last-Event-ID
  * misses nothing of the new process.
  */
+/** Events that only update a site's live state: delivered to connected clients, never kept for replay. */
+const isLiveOnly = (e: MedfclEvent): boolean => e.type === "site.heartbeat" || e.type === "site.progress";
+
 export function createDashboardFeed(capacity = 1000, firstSeq = Date.now() * 1000): DashboardFeed {
   const ring: FeedEntry[] = [];
   const listeners = new Set<(entry: FeedEntry) => void>();
@@ -91,8 +96,10 @@ export function createDashboardFeed(capacity = 1000, firstSeq = Date.now() * 100
     push(event) {
       const entry = { seq: ++seq, event };
       fold(event);
-      ring.push(entry);
-      if (ring.length > capacity) ring.splice(0, ring.length - capacity);
+      if (!isLiveOnly(event)) {
+        ring.push(entry);
+        if (ring.length > capacity) ring.splice(0, ring.length - capacity);
+      }
       for (const fn of listeners) {
         try {
           fn(entry);
@@ -109,12 +116,7 @@ export function createDashboardFeed(capacity = 1000, firstSeq = Date.now() * 100
       return ring.filter((e) => e.seq > afterSeq);
     },
     tail(n) {
-      const out: FeedEntry[] = [];
-      for (let i = ring.length - 1; i >= 0 && out.length < n; i--) {
-        const t = ring[i].event.type;
-        if (t !== "site.heartbeat" && t !== "site.progress") out.push(ring[i]);
-      }
-      return out.reverse();
+      return n > 0 ? ring.slice(-n) : [];
     },
     siteLive: () => sites,
     get lastSeq() {

@@ -127,7 +127,7 @@ describe("dashboard over HTTP", () => {
     assert.equal(typeof snap.lastSeq, "number");
   });
 
-  it("dashboard - the SSE stream carries each published event with an id, and replays the missed ones after Last-Event-ID", async () => {
+  it("dashboard - the SSE stream carries each published event, heartbeats and progress included, with increasing ids", async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const first = readSse(coord.httpAddress, auth, (m) => m.some((x) => JSON.parse(x.data).siteId === "site-b"));
     await new Promise((r) => setTimeout(r, 200));
@@ -141,8 +141,25 @@ describe("dashboard over HTTP", () => {
     assert.equal(a[1].body.progress, 0.25);
     assert.ok(events.every((e) => e.event === "medfcl" && e.id > 0));
     assert.ok(events.every((e, i) => i === 0 || e.id > events[i - 1].id), "ids increase");
-    const progressId = a[1].id;
-    const replay = await readSse(coord.httpAddress, { ...auth, "last-event-id": String(progressId - 1) }, (m) => m.length >= 2);
-    assert.deepEqual(replay.slice(0, 2).map((m) => Number(m.id)), [progressId, progressId + 1], "a reconnecting client gets what it missed");
+  });
+
+  it("dashboard - after Last-Event-ID a reconnecting client gets the events it missed; a flood of heartbeats does not push them out of the ring", async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const live = readSse(coord.httpAddress, auth, (m) => m.some((x) => JSON.parse(x.data).siteId === "site-r2"));
+    await new Promise((r) => setTimeout(r, 200));
+    await coord.ctx.events.publish({ type: "site.registered", siteId: "site-r1", agentVersion: "test" });
+    // More heartbeats than the ring holds (1,000): 1,000 sites beat that often in a second and a half.
+    for (let i = 0; i < 1200; i++) await coord.ctx.events.publish({ type: "site.heartbeat", siteId: `site-hb-${i % 7}`, state: "idle" });
+    await coord.ctx.events.publish({ type: "site.registered", siteId: "site-r2", agentVersion: "test" });
+    const seen = (await live).map((m) => ({ id: Number(m.id), body: JSON.parse(m.data) as { type: string; siteId: string } }));
+    assert.ok(seen.filter((e) => e.body.type === "site.heartbeat").length >= 1200, "heartbeats still reach connected clients");
+    const r1 = seen.find((e) => e.body.siteId === "site-r1")!;
+    const replay = await readSse(coord.httpAddress, { ...auth, "last-event-id": String(r1.id - 1) }, (m) => m.length >= 2);
+    assert.deepEqual(
+      replay.slice(0, 2).map((m) => (JSON.parse(m.data) as { siteId: string }).siteId),
+      ["site-r1", "site-r2"],
+      "both registrations are replayed, and no heartbeat between them",
+    );
+    assert.equal(Number(replay[0].id), r1.id);
   });
 });
