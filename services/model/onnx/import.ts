@@ -4,7 +4,6 @@ import { CheckpointError, ModelOptionError } from "../core/errors.js";
 import { onnxToTfConv } from "./layout.js";
 import { CODE_DTYPE, decodeAttr, decodeModel, decodeTensor } from "./proto.js";
 
-
 /**
  * The ops medfcl can import from an ONNX graph into trainable tfjs (and export back). Anything else
  * is refused by name, so a new backbone fails at import rather than at the first training step.
@@ -12,6 +11,11 @@ import { CODE_DTYPE, decodeAttr, decodeModel, decodeTensor } from "./proto.js";
 export const IMPORTABLE_OPS = ["Conv", "Sigmoid", "Mul", "Add", "Concat", "Slice", "MaxPool", "Resize", "Reshape", "Transpose", "Relu", "Constant"] as const;
 export type ImportableOp = (typeof IMPORTABLE_OPS)[number];
 
+/**
+ * An imported attribute as stored: a plain JSON value, because the graph lives inside ModelConfig (so
+ * inside configHash and every checkpoint). In memory, export and training use proto.ts's tagged
+ * `Attr`; builder.ts's `graphAttr` converts.
+ */
 export type GraphAttr = number | number[] | string;
 
 export interface GraphNode {
