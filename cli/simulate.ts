@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
@@ -241,8 +242,19 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     o.insecure ? ["--insecure"] : ["--tls-ca", join(pki, "ca", "ca.crt"), "--tls-cert", join(pki, who, `${certName}.crt`), "--tls-key", join(pki, who, `${certName}.key`)];
 
   const children: Child[] = [];
-  const cleanup = (): void => void stopChildren(children);
-  process.once("exit", cleanup);
+  // SIGTERM or Ctrl-C stops the federation in order and then this process (without these handlers
+  // Node dies at once and leaves the coordinator, agents and nats-server running); an exit by any
+  // other path still signals every child, as "exit" handlers cannot wait.
+  const signalAll = (): void => {
+    for (const c of children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill("SIGTERM");
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.warn({ signal }, "stopping the agents, the coordinator and nats-server");
+    void stopChildren(children).finally(() => process.exit(128 + (osConstants.signals[signal] ?? 0)));
+  };
+  process.once("exit", signalAll);
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
   try {
     let natsUrl: string | undefined;
     const nats = natsServerPath();
@@ -386,7 +398,9 @@ export async function simulate(o: SimulateOptions): Promise<{ reportDir: string;
     await writeAuditReport(out, join(out, "report"));
     return { reportDir: join(out, "report"), runs: results };
   } finally {
-    process.off("exit", cleanup);
+    process.off("exit", signalAll);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
     await stopChildren(children);
   }
 }

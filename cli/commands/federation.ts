@@ -1,3 +1,4 @@
+import { status } from "@grpc/grpc-js";
 import { type Command } from "commander";
 import { readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -48,9 +49,8 @@ function parseEvalSets(pairs: string[] | undefined): Record<string, string> | un
 
 /** The coordinator's INVALID_ARGUMENT is bad usage of the command (exit 2), like a bad flag. */
 function usageOnInvalidArgument(err: unknown): never {
-  const grpcInvalidArgument = 3;
-  if ((err as { code?: unknown }).code === grpcInvalidArgument) {
-    throw new MedfclError(ErrorCode.InvalidArgument, (err as Error).message.replace(/^3 INVALID_ARGUMENT: /, ""), { cause: err });
+  if ((err as { code?: unknown }).code === status.INVALID_ARGUMENT) {
+    throw new MedfclError(ErrorCode.InvalidArgument, (err as Error).message.replace(/^\d+ INVALID_ARGUMENT: /, ""), { cause: err });
   }
   throw err;
 }

@@ -33,34 +33,39 @@ describe("coordinator - restart", () => {
     const evalSets = { "dom-site-a": "/unused", "dom-site-b": "/unused" };
     // Both sites register with the first coordinator so the run can be created.
     let coord = await startTestCoordinator({ stateDir, evalSets });
-    const reg = createSiteClient({ address: coord.address, insecure: true });
-    for (const siteId of ["site-a", "site-b"]) {
-      await call(reg.Register.bind(reg), { site_id: siteId, agent_version: "t", manifest: testManifest(`dom-${siteId}`), backend: "wasm" });
-    }
-    reg.close();
     let admin = createAdminClient(coord.address, { insecure: true });
-    const run = await admin.createRun({ model: "nano", name: "restart", strategy: "sequential", sites: ["site-a", "site-b"], seed: 1 });
-    await trainStep(coord, "site-a", work);
-    // Wait until step 0 is closed, then stop the coordinator while step 1 waits for site-b.
-    for (;;) {
-      const r = await admin.getRun(run.run_id);
-      if (r.steps.length === 2) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    const before = await admin.getRun(run.run_id);
-    admin.close();
-    await coord.close();
+    // A failed assertion still closes the coordinator, so the test process ends with its report.
+    try {
+      const reg = createSiteClient({ address: coord.address, insecure: true });
+      for (const siteId of ["site-a", "site-b"]) {
+        await call(reg.Register.bind(reg), { site_id: siteId, agent_version: "t", manifest: testManifest(`dom-${siteId}`), backend: "wasm" });
+      }
+      reg.close();
+      const run = await admin.createRun({ model: "nano", name: "restart", strategy: "sequential", sites: ["site-a", "site-b"], seed: 1 });
+      await trainStep(coord, "site-a", work);
+      // Wait until step 0 is closed, then stop the coordinator while step 1 waits for site-b.
+      for (const end = Date.now() + 60_000; ; ) {
+        const r = await admin.getRun(run.run_id);
+        if (r.steps.length === 2) break;
+        assert.ok(Date.now() < end, `step 0 did not close within 60 s (steps: ${JSON.stringify(r.steps.map((x) => x.state))})`);
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const before = await admin.getRun(run.run_id);
+      admin.close();
+      await coord.close();
 
-    coord = await startTestCoordinator({ stateDir, evalSets });
-    admin = createAdminClient(coord.address, { insecure: true });
-    const step1Base = await trainStep(coord, "site-b", work);
-    const final = await admin.waitForRun(run.run_id, { pollMs: 100, timeoutMs: 30_000 });
-    assert.equal(final.state, "completed");
-    assert.equal(final.steps[0].version, before.steps[0].version, "step 0 is kept, not retrained");
-    assert.equal(step1Base, before.steps[0].version, "step 1 starts from step 0's model after the restart");
-    const audit = await admin.getAudit(run.run_id);
-    assert.equal(audit.lineage.length, 3, "base + one version per step, no duplicate base");
-    admin.close();
-    await coord.close();
+      coord = await startTestCoordinator({ stateDir, evalSets });
+      admin = createAdminClient(coord.address, { insecure: true });
+      const step1Base = await trainStep(coord, "site-b", work);
+      const final = await admin.waitForRun(run.run_id, { pollMs: 100, timeoutMs: 30_000 });
+      assert.equal(final.state, "completed");
+      assert.equal(final.steps[0].version, before.steps[0].version, "step 0 is kept, not retrained");
+      assert.equal(step1Base, before.steps[0].version, "step 1 starts from step 0's model after the restart");
+      const audit = await admin.getAudit(run.run_id);
+      assert.equal(audit.lineage.length, 3, "base + one version per step, no duplicate base");
+    } finally {
+      admin.close();
+      await coord.close();
+    }
   });
 });
