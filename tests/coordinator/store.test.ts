@@ -118,6 +118,25 @@ describe("coordinator store", () => {
     }
   });
 
+  it("store - siteSession follows every re-registration, and a rolled-back one leaves the stored session", () => {
+    const db = store.openDb(":memory:");
+    const site = (sessionId: string) => ({ siteId: "s1", domain: "d", task: "polyp", manifest: { num_images: 1 }, backend: "wasm", agentVersion: "1", sessionId });
+    assert.equal(store.siteSession(db, "s1"), undefined, "an unknown site has no session");
+    store.upsertSite(db, site("first"));
+    assert.equal(store.siteSession(db, "s1"), "first");
+    assert.equal(store.siteSession(db, "s1"), "first", "asked again (from memory)");
+    store.upsertSite(db, site("second"));
+    assert.equal(store.siteSession(db, "s1"), "second", "a re-registration is seen at once");
+    assert.throws(() =>
+      db.transaction(() => {
+        store.upsertSite(db, site("rolled-back"));
+        throw new Error("abort");
+      })(),
+    );
+    assert.equal(store.siteSession(db, "s1"), "second", "the rolled-back session is not served");
+    db.close();
+  });
+
   it("store - a database of a newer schema version is refused with a clear error and left as it is", () => {
     const path = fixtureCopy("newer.sqlite");
     const d = new Database(path);
