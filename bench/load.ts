@@ -1,19 +1,22 @@
 /**
  * Load benchmark (issue 18): many simulated site agents against one coordinator, over real gRPC on
- * loopback. Each agent has its own channel (its own TCP connection, as separate hospitals would),
- * registers, then heartbeats every `intervalMs` (with a random phase) for `seconds`. The coordinator
+ * loopback. Each agent has its own connection, as separate hospitals would, registers (grpc-js),
+ * then heartbeats every `intervalMs` (with a random phase) for `seconds`, by default over a plain
+ * HTTP/2 client that sends grpc-js's bytes (h2Heartbeat below; MEDFCL_LOAD_CLIENTS=grpc-js or
+ * h2,grpc-js measures the grpc-js client too). The coordinator
  * is a separate process (`medfcl coordinator --insecure`), so its RSS and CPU are its own.
  *
  * Rows: idle (no agent: the baseline), then each agent count. Latency is the client-side round trip
  * of Heartbeat (p50, p99, max) over every beat of the window, which opens after every agent has
- * registered and beaten once (one interval of warm-up); RSS is the coordinator's VmRSS at the
+ * registered and beaten once (one interval of warm-up by default); RSS is the coordinator's VmRSS at the
  * end of the window and VmHWM (peak); CPU is the coordinator's utime+stime over the window, as a
  * percentage of one core. Ratios are against the idle row (CPU, RSS) of the same run; RSS per agent
  * is (RSS − idle RSS) / agents. The agents run in client processes of 250 each (this file with
  * --client), so that no single client event loop with 1,000 channels is what gets measured.
  *
  * Run: npx tsx bench/load.ts [agents=100,500,1000] [seconds=20] [intervalMs=1500]
- * Environment: MEDFCL_LOAD_PIN=0 (no CPU pinning, below), MEDFCL_LOAD_COORDINATOR_NODE_ARGS and
+ * Environment: MEDFCL_LOAD_CLIENTS (h2 | grpc-js | both, comma-separated), MEDFCL_LOAD_WARMUP_MS
+ * (untimed beating before the window), MEDFCL_LOAD_PIN=0 (no CPU pinning, below), MEDFCL_LOAD_COORDINATOR_NODE_ARGS and
  * MEDFCL_LOAD_CLIENT_NODE_ARGS (node flags for one side, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"),
  * MEDFCL_LOAD_COORDINATOR_LOG=FILE (the coordinator's log).
  */
