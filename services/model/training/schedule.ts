@@ -26,7 +26,6 @@ export function trainableSpecs(specs: ParamSpec[], freezeStages: number): ParamS
   return specs.filter((s) => !frozen.has(s.group));
 }
 
-
 export interface TrainBatch {
   images: Float32Array;
   ids: Int32Array;
