@@ -37,15 +37,15 @@ export interface DashboardFeed {
   readonly clients: number;
 }
 
+/** Events that only update a site's live state: delivered to connected clients, never kept for replay. */
+const isLiveOnly = (e: MedfclEvent): boolean => e.type === "site.heartbeat" || e.type === "site.progress";
+
 /**
  * `firstSeq` is where this process's numbering starts: by default the start time in ms × 1000, so a
  * restarted coordinator numbers above every event of the one before it (a thousand events per
  * millisecond of uptime would be needed to overlap) and a client resuming after Last-Event-ID
  * misses nothing of the new process.
  */
-/** Events that only update a site's live state: delivered to connected clients, never kept for replay. */
-const isLiveOnly = (e: MedfclEvent): boolean => e.type === "site.heartbeat" || e.type === "site.progress";
-
 export function createDashboardFeed(capacity = 1000, firstSeq = Date.now() * 1000): DashboardFeed {
   const ring: FeedEntry[] = [];
   const listeners = new Set<(entry: FeedEntry) => void>();

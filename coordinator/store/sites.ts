@@ -35,7 +35,7 @@ function siteFromRow(r: SiteRow): SiteRecord {
 
 export function upsertSite(db: Db, site: Omit<SiteRecord, "registeredAt" | "lastSeenAt">): void {
   // Dropped before the write, so a transaction around it that rolls back leaves no stale entry.
-  sessionCache.get(db)?.delete(site.siteId);
+  sessionReaders.get(db)?.sessions.delete(site.siteId);
   const now = nowIso();
   db.prepare(
     `INSERT INTO sites (site_id, domain, task, manifest_json, backend, agent_version, session_id, registered_at, last_seen_at)
@@ -59,9 +59,8 @@ export function getSite(db: Db, siteId: string): SiteRecord | undefined {
   return row && siteFromRow(row);
 }
 
-const sessionStatements = new WeakMap<Db, Database.Statement>();
-/** Session ids read so far, per database; upsertSite (the only writer of session_id) drops a site's entry. */
-const sessionCache = new WeakMap<Db, Map<string, string>>();
+/** Per database: the one prepared session query, and the session ids read so far (upsertSite, the only writer of session_id, drops a site's entry). */
+const sessionReaders = new WeakMap<Db, { stmt: Database.Statement; sessions: Map<string, string> }>();
 
 /**
  * A site's session id alone: every heartbeat asks it (1,000 agents at one beat per 1.5 s are ~670 a
@@ -70,20 +69,15 @@ const sessionCache = new WeakMap<Db, Map<string, string>>();
  * the coordinator's CPU under bench/load.ts); the coordinator is the database's only writer.
  */
 export function siteSession(db: Db, siteId: string): string | undefined {
-  let cache = sessionCache.get(db);
-  if (!cache) {
-    cache = new Map();
-    sessionCache.set(db, cache);
+  let reader = sessionReaders.get(db);
+  if (!reader) {
+    reader = { stmt: db.prepare("SELECT session_id FROM sites WHERE site_id = ?"), sessions: new Map() };
+    sessionReaders.set(db, reader);
   }
-  const cached = cache.get(siteId);
+  const cached = reader.sessions.get(siteId);
   if (cached !== undefined) return cached;
-  let stmt = sessionStatements.get(db);
-  if (!stmt) {
-    stmt = db.prepare("SELECT session_id FROM sites WHERE site_id = ?");
-    sessionStatements.set(db, stmt);
-  }
-  const session = (stmt.get(siteId) as { session_id: string } | undefined)?.session_id;
-  if (session !== undefined) cache.set(siteId, session);
+  const session = (reader.stmt.get(siteId) as { session_id: string } | undefined)?.session_id;
+  if (session !== undefined) reader.sessions.set(siteId, session);
   return session;
 }
 
