@@ -21,7 +21,7 @@
  * MEDFCL_LOAD_COORDINATOR_LOG=FILE (the coordinator's log).
  */
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,7 +97,16 @@ async function startCoordinator(): Promise<{ pid: number; address: string; stop:
       if (logTo) appendFileSync(logTo, d);
       err += d.toString();
       const m = /"grpc":"([^"]+)"/.exec(err);
-      if (m) resolve({ pid: proc.pid!, address: m[1], stop: () => proc.kill("SIGTERM") });
+      if (m) {
+        resolve({
+          pid: proc.pid!,
+          address: m[1],
+          stop: () => {
+            proc.once("exit", () => rmSync(state, { recursive: true, force: true }));
+            proc.kill("SIGTERM");
+          },
+        });
+      }
     });
     proc.on("exit", (code) => reject(new Error(`coordinator exited ${code}: ${err}`)));
   });

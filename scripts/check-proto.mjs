@@ -1,6 +1,6 @@
 // Fails when generated/ differs from what `npm run gen:proto` would write from proto/.
 import { execSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
@@ -16,6 +16,7 @@ function files(dir) {
 }
 const want = new Map(files(out).map((p) => [relative(out, p), readFileSync(p, "utf8")]));
 const have = new Map(files(join(root, "generated")).map((p) => [relative(join(root, "generated"), p), readFileSync(p, "utf8")]));
+rmSync(out, { recursive: true, force: true });
 const problems = [];
 for (const [name, text] of want) if (have.get(name) !== text) problems.push(`generated/${name} is stale`);
 for (const name of have.keys()) if (!want.has(name)) problems.push(`generated/${name} has no source in proto/`);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Command } from "commander";
@@ -71,13 +70,17 @@ export function registerPrivacy(program: Command): void {
           const privacyCfg = cfg.agent.privacy;
           const { secret, ephemeral } = secretFrom(opts.secretFile, privacyCfg.siteSecret);
           const options = parseExemplarPipelineOptions(opts.options ? readJson(opts.options, "pipeline options") : {});
+          // Without --state-dir the check starts from empty budgets in a throw-away folder, removed afterwards.
+          const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), "medfcl-privacy-check-"));
           const res = await checkExemplarFiles(files, {
             out: opts.out,
             site: opts.site ?? cfg.agent.siteId ?? "local",
             config: privacyCfg,
             siteSecret: secret,
-            stateDir: opts.stateDir ?? mkdtempSync(join(tmpdir(), "medfcl-privacy-check-")),
+            stateDir,
             options,
+          }).finally(() => {
+            if (opts.stateDir === undefined) rmSync(stateDir, { recursive: true, force: true });
           });
           const ok = res.manifest.files.filter((f) => f.status === "would-export");
           const refused = res.manifest.files.filter((f) => f.status === "refused");

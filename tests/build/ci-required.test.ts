@@ -4,17 +4,17 @@
 // must pass, skipping).
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, symlinkSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { inCi, required } from "../helpers/ci.js";
 import { dockerRequired } from "../helpers/docker.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 // A PATH with node and nothing else: node's own folder is not enough where it is /usr/bin, which
 // also holds chromium and nats-server.
-const nodeOnlyPath = mkdtempSync(join(tmpdir(), "medfcl-node-only-"));
+const nodeOnlyPath = tempDir("medfcl-node-only-");
 symlinkSync(process.execPath, join(nodeOnlyPath, "node"));
 
 const cases: { what: string; file: string; env: NodeJS.ProcessEnv }[] = [

@@ -8,9 +8,8 @@
 // coordinator aggregated (same sha256, trained once), and no task may be left open.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -19,6 +18,7 @@ import type { Audit__Output } from "../../generated/medfcl/v1/Audit.js";
 import { evalSet } from "../helpers/fault-rig.js";
 import { startCoordinatorProcess, type CoordinatorProcess } from "../helpers/processes.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
+import { tempDir } from "../helpers/temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const SITES = ["site-a", "site-b", "site-c"];
@@ -63,7 +63,7 @@ const lines = (log: string): string[] => (existsSync(log) ? readFileSync(log, "u
 describe("chaos - SIGKILL mid-training and mid-upload", () => {
   it("chaos - a run survives a coordinator killed mid-training and mid-upload and an agent killed mid-upload, with every trained update aggregated once", { timeout: 300_000 }, async () => {
     const started = Date.now();
-    const root = mkdtempSync(join(tmpdir(), "medfcl-chaos-"));
+    const root = tempDir("medfcl-chaos-");
     const stateDir = join(root, "coord");
     const evalArgs: string[] = [];
     for (const [i, s] of SITES.entries()) {

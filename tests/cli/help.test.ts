@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { Command } from "commander";
 import { buildProgram } from "../../cli/program.js";
+import { tempDir } from "../helpers/temp.js";
 
 function walk(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
   return [{ path, cmd }, ...cmd.commands.flatMap((c) => walk(c, [...path, c.name()]))];
@@ -24,7 +24,7 @@ describe("cli", () => {
   });
 
   it("cli - simulate refuses an unknown --model before it writes or starts anything (exit 2, naming the flag)", () => {
-    const out = join(mkdtempSync(join(tmpdir(), "medfcl-cli-")), "run");
+    const out = join(tempDir("medfcl-cli-"), "run");
     const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--model", "yolo", "--out", out], { encoding: "utf8" });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--model must be one of nano, small, yolox-nano, got "yolo"/);
@@ -32,7 +32,7 @@ describe("cli", () => {
   });
 
   it("cli - simulate refuses an unknown --strategy or --compare, and a bad strategy option, before it writes anything (exit 2)", () => {
-    const out = join(mkdtempSync(join(tmpdir(), "medfcl-cli-")), "run");
+    const out = join(tempDir("medfcl-cli-"), "run");
     const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "simulate", "--strategy", "fedprox", "--out", out], { encoding: "utf8" });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--strategy must name one of specialized, joint, sequential, rehearsal, got "fedprox"/);
@@ -46,7 +46,7 @@ describe("cli", () => {
   });
 
   it("cli - experiment refuses an unknown --only paradigm before it generates any data (exit 2, naming it)", () => {
-    const out = join(mkdtempSync(join(tmpdir(), "medfcl-cli-")), "exp");
+    const out = join(tempDir("medfcl-cli-"), "exp");
     const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--scale", "tiny", "--only", "specialized,rehersal", "--out", out], { encoding: "utf8" });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--only: unknown paradigm "rehersal"; this plan has specialized, joint/);

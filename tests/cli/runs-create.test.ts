@@ -2,9 +2,7 @@
 // agent (runAgent) whose light SiteWork records the TrainTask it receives and uploads a real
 // encoded delta of the base checkpoint in the encoding the task asks for.
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { status } from "@grpc/grpc-js";
 import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
@@ -18,13 +16,14 @@ import { runAgent } from "../../site-agent/agent.js";
 import { constantDelta, protocolModelOps, startTestCoordinator, testManifest } from "../helpers/federation.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../helpers/shared.js";
 import { runCli } from "../helpers/processes.js";
+import { tempDir } from "../helpers/temp.js";
 
 const SITE = "site-c";
 const DTYPE = { fp32: "F32", fp16: "F16", int8: "I8", topk: "F32" } as const;
 
 /** A site on `coord` whose light SiteWork records each TrainTask and the model family of its base. */
 async function startSite(coord: RunningCoordinator, received: Received[], signal: AbortSignal): Promise<{ agent: Promise<unknown> }> {
-  const config = agentSchema.parse({ siteId: SITE, coordinator: coord.address, insecure: true, stateDir: mkdtempSync(join(tmpdir(), "medfcl-runs-create-")) });
+  const config = agentSchema.parse({ siteId: SITE, coordinator: coord.address, insecure: true, stateDir: tempDir("medfcl-runs-create-") });
   const agent = runAgent({
     config,
     logger: silentLogger(),
@@ -198,7 +197,7 @@ describe("runs create on a coordinator without the default model's weights", () 
 
   before(async () => {
     // No --base-weights, no $MEDFCL_BASE_WEIGHTS, an empty cache: `medfcl model fetch` never ran here.
-    const env = { MEDFCL_CACHE: mkdtempSync(join(tmpdir(), "medfcl-empty-cache-")) };
+    const env = { MEDFCL_CACHE: tempDir("medfcl-empty-cache-") };
     coord = await startTestCoordinator({ evalSets: { [`dom-${SITE}`]: "/unused" }, heartbeatIntervalMs: 500, heartbeatMisses: 20 }, protocolModelOps({ env }));
     ({ agent } = await startSite(coord, received, abort.signal));
   });

@@ -3,10 +3,10 @@
 // instead of leaving them running as orphans.
 import { strict as assert } from "node:assert";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -35,7 +35,7 @@ async function until<T>(get: () => T | null, what: string, ms: number): Promise<
 }
 
 describe("simulate as a process", () => {
-  const out = mkdtempSync(join(tmpdir(), "medfcl-sim-signal-"));
+  const out = tempDir("medfcl-sim-signal-");
   after(() => rmSync(out, { recursive: true, force: true }));
 
   it("simulate - SIGTERM stops the agents, the coordinator and nats-server, then the command exits", async () => {

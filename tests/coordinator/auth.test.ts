@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as grpc from "@grpc/grpc-js";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { call, createSiteClient } from "../../site-agent/client.js";
@@ -19,6 +18,7 @@ import {
 } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import { startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
 /** A client certificate as the release before roles issued it: CN and O only, no OU. */
 function legacyClientCertificate(ca: CertificateBundle, cn: string): CertificateBundle {
@@ -44,7 +44,7 @@ function legacyClientCertificate(ca: CertificateBundle, cn: string): Certificate
 }
 
 describe("coordinator - mTLS identity", () => {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-auth-"));
+  const dir = tempDir("medfcl-auth-");
   const file = (name: string, pem: string): string => {
     writeFileSync(join(dir, name), pem);
     return join(dir, name);

@@ -6,8 +6,7 @@
 // Screenshots go to test-output/dashboard/.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
@@ -17,6 +16,7 @@ import { writeAuditReport } from "../../services/eval/index.js";
 import { createAdminClient } from "../../services/transport/index.js";
 import { browserSkipReason, launchChromium, testOutputDir, type LaunchedBrowser, type PageElement, type PageGlobals } from "../helpers/browser.js";
 import { freePort, natsAvailable, startNatsServer, type NatsServerHandle } from "../helpers/nats.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const TOKEN = "browser-test-token-5f0c1d2e3a4b";
@@ -58,7 +58,7 @@ const OBSERVER = `(() => {
 })()`;
 
 describe("dashboard in a browser during a run", { skip: browserSkipReason(), timeout: 300_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-dash-"));
+  const dir = tempDir("medfcl-dash-");
   const sites = ["site-1", "site-2"];
   const procs: ChildProcess[] = [];
   let nats: NatsServerHandle | undefined;

@@ -1,12 +1,12 @@
 import type { ExemplarRecord } from "../../coordinator/domain.js";
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as db from "../../coordinator/store/index.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-exemplars-"));
+const dir = tempDir("medfcl-exemplars-");
 
 function row(id: string, runId: string, taskId: string): Omit<ExemplarRecord, "createdAt"> {
   return {

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { call, createSiteClient, pullModel, pushUpdate } from "../../site-agent/client.js";
@@ -9,6 +8,7 @@ import { createAdminClient } from "../../services/transport/index.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
 async function trainStep(coord: RunningCoordinator, siteId: string, dir: string): Promise<string> {
   const client = createSiteClient({ address: coord.address, insecure: true });
@@ -28,8 +28,8 @@ async function trainStep(coord: RunningCoordinator, siteId: string, dir: string)
 
 describe("coordinator - restart", () => {
   it("coordinator - a restarted coordinator resumes a run from SQLite and the blob store", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "medfcl-resume-state-"));
-    const work = mkdtempSync(join(tmpdir(), "medfcl-resume-work-"));
+    const stateDir = tempDir("medfcl-resume-state-");
+    const work = tempDir("medfcl-resume-work-");
     const evalSets = { "dom-site-a": "/unused", "dom-site-b": "/unused" };
     // Both sites register with the first coordinator so the run can be created.
     let coord = await startTestCoordinator({ stateDir, evalSets });

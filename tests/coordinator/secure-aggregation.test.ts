@@ -4,8 +4,7 @@
 // sites can be "killed" (they stop heartbeating and never reveal) at chosen points.
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { createAdminClient } from "../../services/transport/index.js";
@@ -22,6 +21,7 @@ import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
 import type { SiteServiceClient } from "../../generated/medfcl/v1/SiteService.js";
 import { mapTensors, type TensorMap } from "../../services/tensors/index.js";
 import { encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
 const SITES = ["site-1", "site-2", "site-3", "site-4", "site-5"];
 const IMAGES = [10, 20, 30, 40, 50];
@@ -66,7 +66,7 @@ describe("coordinator - secure aggregation of a FedAvg round", () => {
     for (const s of sites) sessions.set(s.id, store.getSite(coord.ctx.db, s.id)!.sessionId);
     const admin = createAdminClient(coord.address, { insecure: true });
     const run = await admin.createRun({ model: "nano", name: `sa-${killAfterMasking.length}`, strategy: "joint", sites: SITES, seed: 1, secure_aggregation: true, secure_aggregation_threshold: 3, hyperparameters: { epochs: 1 } });
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-sa-"));
+    const dir = tempDir("medfcl-sa-");
     const plain: { siteId: string; delta: TensorMap; numSamples: number }[] = [];
     let base: Buffer = Buffer.alloc(0);
     const uploads: Buffer[] = [];

@@ -3,8 +3,6 @@
 // point here; tests/integration/site-evaluation.test.ts runs the real ones).
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -21,6 +19,7 @@ import type { RunningCoordinator } from "../../coordinator/index.js";
 import * as store from "../../coordinator/store/index.js";
 import type { SiteEvaluationResult } from "../../generated/medfcl/v1/SiteEvaluationResult.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
 const TEST_SET = { num_images: 12, num_annotations: 12, categories: [{ id: 1, name: "polyp", prompt: { prefix: "", name: "polyp", suffix: "" } }], annotations_sha256: "1".repeat(64) };
 
@@ -64,7 +63,7 @@ async function federation(works: Record<string, SiteWork>): Promise<Federation> 
   const coord = await startTestCoordinator({ heartbeatIntervalMs: 200, heartbeatMisses: 15 });
   const agents = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   for (const [siteId, work] of Object.entries(works)) {
-    const config = agentSchema.parse({ siteId, coordinator: coord.address, insecure: true, stateDir: mkdtempSync(join(tmpdir(), "medfcl-site-eval-")) });
+    const config = agentSchema.parse({ siteId, coordinator: coord.address, insecure: true, stateDir: tempDir("medfcl-site-eval-") });
     const abort = new AbortController();
     agents.set(siteId, { abort, done: runAgent({ config, logger: silentLogger(), work, signal: abort.signal }) });
   }

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -9,8 +9,9 @@ import { openBlobStore } from "../../services/store/index.js";
 import { startTestCoordinator } from "../helpers/federation.js";
 import { SCHEMA_VERSION } from "../../coordinator/store/index.js";
 import { runCli, startCoordinatorProcess } from "../helpers/processes.js";
+import { tempDir } from "../helpers/temp.js";
 
-const fresh = (): string => mkdtempSync(join(tmpdir(), "medfcl-statedir-"));
+const fresh = (): string => tempDir("medfcl-statedir-");
 
 /** A state dir a coordinator has used: a real database with a run's worth of tables, and one blob. */
 async function usedStateDir(): Promise<string> {

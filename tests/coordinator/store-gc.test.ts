@@ -1,7 +1,5 @@
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -13,6 +11,7 @@ import { runAgent } from "../../site-agent/agent.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
 import { runCli } from "../helpers/processes.js";
+import { tempDir } from "../helpers/temp.js";
 
 const work: SiteWork = {
   manifest: () => testManifest("dom-s"),
@@ -29,11 +28,11 @@ const CLI_MS = 150_000;
 
 describe("store - gc and verify", () => {
   it("store - gc lists (dry run) and deletes (--apply, coordinator stopped) only updates of ended runs and unreferenced blobs; verify finds orphan versions", { timeout: 600_000 }, async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "medfcl-gc-"));
+    const stateDir = tempDir("medfcl-gc-");
     const coord = await startTestCoordinator({ stateDir, heartbeatMisses: 1000, evalSets: { "dom-s": "/unused" } });
     const admin = createAdminClient(coord.address, { insecure: true });
     const abort = new AbortController();
-    const agent = runAgent({ config: agentSchema.parse({ siteId: "s", coordinator: coord.address, insecure: true, stateDir: mkdtempSync(join(tmpdir(), "medfcl-gc-agent-")) }), logger: silentLogger(), work, signal: abort.signal, pollWaitMs: 300 });
+    const agent = runAgent({ config: agentSchema.parse({ siteId: "s", coordinator: coord.address, insecure: true, stateDir: tempDir("medfcl-gc-agent-") }), logger: silentLogger(), work, signal: abort.signal, pollWaitMs: 300 });
     let versions: string[];
     try {
       const run = await admin.createRun({ model: "nano", name: "gc", strategy: "joint", sites: ["s"], seed: 5, options: { rounds: "2" } });

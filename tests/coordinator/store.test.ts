@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import * as store from "../../coordinator/store/index.js";
+import { tempDir } from "../helpers/temp.js";
 
 const FIXTURE = new URL("../fixtures/coordinator-db/coordinator-v1.sqlite", import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), "medfcl-store-"));
+const dir = tempDir("medfcl-store-");
 const R1 = "11111111-1111-4111-8111-111111111111";
 const R2 = "22222222-2222-4222-8222-222222222222";
 

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -12,6 +11,7 @@ import { DELTA_META, parseCheckpoint } from "../../services/model/index.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import { testManifest } from "../helpers/federation.js";
 import { startCoordinatorProcess } from "../helpers/processes.js";
+import { tempDir } from "../helpers/temp.js";
 
 /**
  * A topk delta of `entries` (index, value) pairs that declares `declared` elements for `name`:
@@ -31,7 +31,7 @@ export function lyingTopk(name: string, declared: number, entries: number): Buff
 
 describe("coordinator - bounded update decoding", () => {
   it("coordinator - a 1.9 MB topk upload declaring 250M elements is refused without the coordinator allocating them", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "medfcl-bounds-"));
+    const stateDir = tempDir("medfcl-bounds-");
     const coord = await startCoordinatorProcess(stateDir);
     const client = createSiteClient({ address: coord.address, insecure: true });
     const admin = createAdminClient(coord.address, { insecure: true });

@@ -9,9 +9,9 @@ import type { SiteServiceClient } from "../../generated/medfcl/v1/SiteService.js
 import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { tempDir } from "../helpers/temp.js";
 
 const sha = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
 
@@ -28,7 +28,7 @@ describe("coordinator - update validation", () => {
   const sites = ["site-a", "site-b", "site-c", "site-d"];
   const clients = new Map<string, SiteServiceClient>();
   const sessions = new Map<string, string>();
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-upd-"));
+  const dir = tempDir("medfcl-upd-");
 
   before(async () => {
     coord = await startTestCoordinator({ evalSets: Object.fromEntries(sites.map((s) => [`dom-${s}`, "/unused"])) });

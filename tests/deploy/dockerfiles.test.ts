@@ -1,14 +1,14 @@
 // Static checks of deploy/*.Dockerfile and of the build context script; no docker needed.
 // The images themselves are built and run in tests/e2e/containers.test.ts.
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { assembleContext, dropped, productionPackages } from "../../deploy/build-context.mjs";
 import { envLeaves } from "../../services/config/index.js";
 import { repoRoot } from "../helpers/docker.js";
 import { skipUnless } from "../helpers/ci.js";
+import { tempDir } from "../helpers/temp.js";
 
 interface Instruction {
   op: string;
@@ -116,7 +116,7 @@ describe("deploy dockerfiles", () => {
 });
 
 describe("deploy build context", () => {
-  const tmp = mkdtempSync(join(tmpdir(), "medfcl-context-"));
+  const tmp = tempDir("medfcl-context-");
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
   it("build context - production packages come from the lockfile; dev-only ones are left out", () => {

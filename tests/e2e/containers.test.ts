@@ -13,14 +13,14 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type Dockerode from "dockerode";
 import { strict as assert } from "node:assert";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type ContainerRuntimeClient, GenericContainer, type StartedTestContainer, Wait } from "testcontainers";
 import type { ContentToCopy, HealthCheck } from "testcontainers/build/types.js";
 import { synthesizeSuite } from "../../services/data/index.js";
 import { type AdminClient, createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueEvaluatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
+import { tempDir } from "../helpers/temp.js";
 import {
   buildAllImages,
   dockerRequired,
@@ -328,7 +328,7 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
     await attachNatsToSites();
 
     // 1. Certificates (as `medfcl pki` writes them) and a tiny synthetic polyp suite of two domains.
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-e2e-fed-"));
+    const dir = tempDir("medfcl-e2e-fed-");
     tmpDirs.push(dir);
     const ca = createCertificateAuthority({ keyBits: 2048 });
     const server = issueCoordinatorCertificate(ca, ["coordinator", "localhost", "127.0.0.1"], { keyBits: 2048 });

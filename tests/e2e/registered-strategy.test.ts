@@ -3,8 +3,7 @@
 // and real agents that train the nano detector on the tiny synthetic suite. Nothing outside
 // coordinator/strategies/ knows its name, which is the point: adding a paradigm touches only there.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -21,6 +20,7 @@ import type { SiteWork } from "../../site-agent/types.js";
 import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
 import { isContinual, planSessions } from "../../experiments/plan.js";
 import { simulationPlan } from "../../cli/simulate.js";
+import { tempDir } from "../helpers/temp.js";
 
 const options = {
   local_steps: { kind: "int", default: 1, min: 1, max: 100, doc: "optimiser steps per task" },
@@ -43,7 +43,7 @@ const reverseSequential: StrategyDefinition<typeof options> = {
 };
 
 describe("e2e - a strategy registered by a test runs through the real coordinator and agents", { timeout: 600_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-e2e-strategy-"));
+  const dir = tempDir("medfcl-e2e-strategy-");
   const domains = ["kvasir", "clinicdb"];
   const sites = ["site-kvasir", "site-clinicdb"];
   const abort = new AbortController();

@@ -5,15 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parseCrossMatrix } from "../../services/eval/index.js";
 import { POLYP_PROMPT, writeDataset, type FixtureImage } from "../services/data/helpers.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), "medfcl-data-root-"));
+const dir = tempDir("medfcl-data-root-");
 const suite = join(dir, "suite");
 
 function images(n: number, seed: number): FixtureImage[] {

@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseAccuracyMatrix, parseCrossMatrix, parseParadigmTable } from "../../services/eval/index.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), "medfcl-experiment-"));
+const dir = tempDir("medfcl-experiment-");
 const out = join(dir, "paradigms");
 const args = ["--import", "tsx", "cli/main.ts", "experiment", "paradigms", "--model", "nano", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--shots", "8", "--seed", "3", "--out", out];
 const runExperimentCli = () => spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" }, maxBuffer: 64 * 1024 * 1024 });

@@ -3,8 +3,7 @@
 // lost (no dropout), its update is aggregated, and the run completes. Real local training (nano,
 // 64 px, a few steps) through the production agent and a real coordinator over gRPC.
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
@@ -16,8 +15,9 @@ import { runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
 import { TIME_SCALE } from "../helpers/fault-rig.js";
 import { startTestCoordinator } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-faults-data-"));
+const dir = tempDir("medfcl-faults-data-");
 
 describe("faults - bad images at a site", { timeout: 600_000 * TIME_SCALE }, () => {
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 // A real browser for UI tests: Debian's Chromium (apt-get install -y chromium), driven by
 // puppeteer-core over the DevTools protocol. Nothing is downloaded; a fresh profile per launch.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import puppeteer, { type Browser } from "puppeteer-core";
 import { skipUnless } from "./ci.js";
+import { tempDir } from "./temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -69,7 +69,7 @@ export interface LaunchedBrowser {
 export async function launchChromium(): Promise<LaunchedBrowser> {
   const executablePath = chromiumPath();
   if (!executablePath) throw new Error("chromium is not installed");
-  const profile = mkdtempSync(join(tmpdir(), "medfcl-chromium-"));
+  const profile = tempDir("medfcl-chromium-");
   const browser = await puppeteer.launch({
     executablePath,
     headless: true,

@@ -4,9 +4,8 @@
 // every step is really evaluated. It also checks the invariants every fault case ends with.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { inspectState, verifyState } from "../../coordinator/index.js";
@@ -17,6 +16,7 @@ import type { Audit__Output } from "../../generated/medfcl/v1/Audit.js";
 import type { CreateRunRequest } from "../../generated/medfcl/v1/CreateRunRequest.js";
 import { startCoordinatorProcess, type CoordinatorProcess } from "./processes.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { tempDir } from "./temp.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 
@@ -94,7 +94,7 @@ export interface RigOptions {
 }
 
 export class FaultRig {
-  readonly root = mkdtempSync(join(tmpdir(), "medfcl-faults-"));
+  readonly root = tempDir("medfcl-faults-");
   readonly stateDir: string;
   readonly agents = new Map<string, AgentProc>();
   coord!: CoordinatorProcess;

@@ -1,14 +1,12 @@
 // In-process coordinator for protocol tests. The model math is real (safetensors checkpoints,
 // deltas, FedAvg); central evaluation is replaced because these tests are about the protocol.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { coordinatorSchema, type CoordinatorConfig } from "../../services/config/index.js";
 import { silentLogger } from "../../services/log/index.js";
 import { startCoordinator, type ModelOps, type RunningCoordinator, type StartOptions } from "../../coordinator/index.js";
 import { detectorModelOps, type DetectorModelOpsOptions } from "../../coordinator/model-ops-detector.js";
 import { encodeDelta, parseCheckpoint } from "../../services/model/index.js";
 import { mapTensors, type TensorMap } from "../../services/tensors/index.js";
+import { tempDir } from "./temp.js";
 
 export function protocolModelOps(options: DetectorModelOpsOptions = {}): ModelOps {
   const real = detectorModelOps(options);
@@ -24,7 +22,7 @@ export async function startTestCoordinator(overrides: Partial<CoordinatorConfig>
   const config = coordinatorSchema.parse({
     listen: "127.0.0.1:0",
     httpListen: "127.0.0.1:0",
-    stateDir: mkdtempSync(join(tmpdir(), "medfcl-coord-")),
+    stateDir: tempDir("medfcl-coord-"),
     insecure: true,
     heartbeatIntervalMs: 200,
     taskDeadlineMs: 60_000,

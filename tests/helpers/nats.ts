@@ -1,10 +1,9 @@
 // A real nats-server for integration tests: JetStream on, loopback only, a free port, a temp store.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer, connect as netConnect } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { required, skipUnless } from "./ci.js";
+import { tempDir } from "./temp.js";
 
 export interface NatsServerHandle {
   url: string;
@@ -63,7 +62,7 @@ export async function startNatsServer(options: StartNatsOptions = {}): Promise<N
   if (!natsAvailable()) {
     throw new Error(required("MEDFCL_REQUIRE_NATS") ? "nats-server is not on PATH (CI/MEDFCL_REQUIRE_NATS set)" : "nats-server is not on PATH; guard the test with natsSkipReason()");
   }
-  const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), "medfcl-nats-"));
+  const storeDir = options.storeDir ?? tempDir("medfcl-nats-");
   const port = await freePort();
   const child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";

@@ -1,10 +1,10 @@
 // A small tmpfs for tests of full disks and read-only filesystems. Mounting needs root (CI runs as
 // root): where it cannot mount, tmpfsSkipReason() says why, and under CI=true the tests fail.
 import { spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdirSync, openSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { skipUnless } from "./ci.js";
+import { tempDir } from "./temp.js";
 
 export interface SmallFs {
   /** The mount point. */
@@ -40,7 +40,7 @@ let probed: string | false | undefined;
  */
 export function tmpfsSkipReason(): string | false {
   if (probed === undefined) {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-tmpfs-probe-"));
+    const dir = tempDir("medfcl-tmpfs-probe-");
     const r = mount(["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir]);
     if (r.ok) spawnSync("umount", [dir]);
     rmSync(dir, { recursive: true, force: true });
@@ -51,7 +51,7 @@ export function tmpfsSkipReason(): string | false {
 
 /** Mounts a tmpfs of `sizeBytes` on a fresh temp dir. */
 export function mountTmpfs(sizeBytes: number): SmallFs {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-tmpfs-"));
+  const dir = tempDir("medfcl-tmpfs-");
   const r = mount(["-t", "tmpfs", "-o", `size=${sizeBytes}`, "tmpfs", dir]);
   if (!r.ok) throw new Error(`mount -t tmpfs on ${dir}: ${r.err}`);
   const filler = join(dir, ".filler");

@@ -5,8 +5,7 @@
 // delta): the evaluation is what this test is about, and it is real (ONNX + the COCO port).
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
@@ -21,6 +20,7 @@ import { runAgent } from "../../site-agent/agent.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
 import { natsSkipReason, startNatsServer, type NatsServerHandle } from "../helpers/nats.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -62,7 +62,7 @@ async function until(what: string, ok: () => boolean, timeoutMs: number, worker?
 
 async function federation(coord: RunningCoordinator, domains: string[]): Promise<() => Promise<void>> {
   const agents = domains.map((domain, i) => {
-    const config = agentSchema.parse({ siteId: `site-${i}`, coordinator: coord.address, insecure: true, stateDir: mkdtempSync(join(tmpdir(), "medfcl-evalq-site-")) });
+    const config = agentSchema.parse({ siteId: `site-${i}`, coordinator: coord.address, insecure: true, stateDir: tempDir("medfcl-evalq-site-") });
     const abort = new AbortController();
     return { abort, done: runAgent({ config, logger: silentLogger(), work: lightWork(domain), signal: abort.signal }) };
   });
@@ -92,7 +92,7 @@ async function runToEnd(coord: RunningCoordinator, name: string, sites: string[]
 }
 
 describe("eval workers - central evaluation on a JetStream work queue", { skip: natsSkipReason(), timeout: 900_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-evalq-"));
+  const dir = tempDir("medfcl-evalq-");
   let nats: NatsServerHandle;
   let sets: Record<string, string> = {};
   let cleanups: (() => Promise<unknown>)[] = [];

@@ -2,8 +2,7 @@
 // with JetStream, real training on the tiny synthetic suite and real central COCO evaluation.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -12,11 +11,12 @@ import { synthesizeSuite } from "../../services/data/index.js";
 import { writeAuditReport } from "../../services/eval/index.js";
 import { createAdminClient, createCertificateAuthority, issueAdminCertificate, issueCoordinatorCertificate, issueSiteCertificate } from "../../services/transport/index.js";
 import { freePort, natsSkipReason, startNatsServer, type NatsServerHandle } from "../helpers/nats.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
 describe("federation - coordinator and agents as processes", { skip: natsSkipReason(), timeout: 420_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-fed-"));
+  const dir = tempDir("medfcl-fed-");
   const sites = ["site-1", "site-2", "site-3"];
   const procs: ChildProcess[] = [];
   let nats: NatsServerHandle;

@@ -3,12 +3,12 @@
 // version is evaluated centrally through its ONNX export.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parseCheckpoint } from "../../services/model/index.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../helpers/shared.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -16,7 +16,7 @@ describe("pretrained base through the federation", { timeout: 600_000 }, () => {
   if (!haveShared("pretrained federation", [YOLOX_NANO_ONNX()])) return;
 
   it("federation - a sequential run on yolox-nano: the coordinator imports the base, agents fine-tune it, R fills", async () => {
-    const out = mkdtempSync(join(tmpdir(), "medfcl-pretrained-"));
+    const out = tempDir("medfcl-pretrained-");
     const args = ["simulate", "--suite", "polyp", "--sites", "2", "--strategy", "sequential", "--seed", "2", "--scale", "tiny", "--epochs", "1",
       "--model", "yolox-nano", "--base-weights", YOLOX_NANO_ONNX(), "--input-size", "128", "--data-root", join(out, "data"), "--out", join(out, "run")];
     const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "cli/main.ts"), ...args], { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_PRETTY: "0" } });

@@ -4,8 +4,7 @@
 // the coordinator received can be searched.
 import { strict as assert } from "node:assert";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -15,6 +14,7 @@ import { createOnnxDetector, exportOnnx, parseCheckpoint } from "../../services/
 import { createAdminClient, evaluationPlacementWire, type EvaluationPlacement } from "../../services/transport/index.js";
 import { freePort } from "../helpers/nats.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+import { tempDir } from "../helpers/temp.js";
 
 const root = new URL("../..", import.meta.url).pathname;
 const SITES = ["site-1", "site-2"];
@@ -34,7 +34,7 @@ interface Federation {
 }
 
 describe("site evaluation - coordinator and agents as processes", { timeout: 600_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-site-eval-it-"));
+  const dir = tempDir("medfcl-site-eval-it-");
   let suite: SuiteIndex;
   const procs: ChildProcess[] = [];
 

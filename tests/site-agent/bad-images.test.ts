@@ -2,15 +2,15 @@
 // training, so they never cost the site its step; under "refuse" the agent does not start.
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { DataValidationError, loadCocoDataset, synthesizeSuite } from "../../services/data/index.js";
 import { silentLogger } from "../../services/log/index.js";
 import { checkImages } from "../../site-agent/image-check.js";
 import { loadSiteData } from "../../site-agent/site-data.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-bad-images-"));
+const dir = tempDir("medfcl-bad-images-");
 const dataDir = join(dir, "kvasir", "train");
 const TRUNCATED = [2, 5, 9];
 

@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
@@ -10,8 +9,9 @@ import type { TrainTask__Output } from "../../generated/medfcl/v1/TrainTask.js";
 import { withDifferentialPrivacy } from "../../site-agent/dp.js";
 import { TaskRefusedError } from "../../site-agent/errors.js";
 import type { LocalTrainer, TrainedUpdate } from "../../site-agent/trainer.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-dp-wrapper-"));
+const dir = tempDir("medfcl-dp-wrapper-");
 const task = (id: string) => ({ task_id: id, step: 0, round: 0, hyperparameters: { seed: 1 } }) as unknown as TrainTask__Output;
 
 /** A trainer whose update is a fixed delta of norm 5 (3-4-5), so clipping is visible. */

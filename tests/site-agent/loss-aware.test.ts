@@ -7,7 +7,6 @@
 import { strict as assert } from "node:assert";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Writable } from "node:stream";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
@@ -20,8 +19,9 @@ import { TaskRefusedError } from "../../site-agent/errors.js";
 import { exemplarOfferer } from "../../site-agent/exemplar-offerer.js";
 import { loadSiteData, type SiteData } from "../../site-agent/site-data.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-loss-aware-"));
+const dir = tempDir("medfcl-loss-aware-");
 const secret = "loss-aware-test-secret-0123456789";
 /** One shareable image of each of three patients gets the wrong label. */
 const WRONG = new Set([3, 11, 17]);

@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, connect, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { call, createSiteClient, pullModel } from "../../site-agent/client.js";
@@ -10,6 +9,7 @@ import { createAdminClient } from "../../services/transport/index.js";
 import type { RunningCoordinator } from "../../coordinator/index.js";
 import type { NextTaskResponse__Output } from "../../generated/medfcl/v1/NextTaskResponse.js";
 import { startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
 /** A loopback TCP proxy that cuts its first connection after `cutAfter` bytes from the server. */
 function cuttingProxy(target: string, cutAfter: number): Promise<{ address: string; cuts: number; server: Server }> {
@@ -61,7 +61,7 @@ describe("site agent - resumable model download", () => {
     const proxy = await cuttingProxy(coord.address, Math.floor(total / 3));
     const viaProxy = createSiteClient({ address: proxy.address, insecure: true });
     const offsets: number[] = [];
-    const dest = join(mkdtempSync(join(tmpdir(), "medfcl-resume-")), "model.safetensors");
+    const dest = join(tempDir("medfcl-resume-"), "model.safetensors");
     await pullModel(viaProxy, "site-r", task.base_version, dest, { chunkBytes: 16 * 1024, onAttempt: (o) => offsets.push(o) });
 
     assert.equal(proxy.cuts, 1, "the proxy should have cut the first connection");

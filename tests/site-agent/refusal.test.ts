@@ -1,7 +1,4 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
 import { silentLogger } from "../../services/log/index.js";
@@ -11,11 +8,12 @@ import { TaskRefusedError } from "../../site-agent/errors.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import * as db from "../../coordinator/store/index.js";
 import { startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
 /** One agent with `work`, one sequential run on its site; the finished run, its task and the coordinator. */
 async function runOneTask(siteId: string, work: Omit<SiteWork, "manifest">) {
   const coord = await startTestCoordinator({ evalSets: { [`dom-${siteId}`]: "/unused" } });
-  const config = agentSchema.parse({ siteId, coordinator: coord.address, insecure: true, stateDir: mkdtempSync(join(tmpdir(), "medfcl-task-end-")) });
+  const config = agentSchema.parse({ siteId, coordinator: coord.address, insecure: true, stateDir: tempDir("medfcl-task-end-") });
   const abort = new AbortController();
   const agent = runAgent({ config, logger: silentLogger(), work: { manifest: () => testManifest(`dom-${siteId}`), ...work }, signal: abort.signal, maxTasks: 0 });
   const admin = createAdminClient(coord.address, { insecure: true });

@@ -4,8 +4,7 @@
  * privacy pipeline) run a rehearsal run whose sites choose their exemplars with `loss-aware`.
  */
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
@@ -16,8 +15,9 @@ import { runAgent } from "../../site-agent/agent.js";
 import { createSiteWork } from "../../site-agent/site-work.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import { startTestCoordinator } from "../helpers/federation.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-rehearsal-loss-aware-"));
+const dir = tempDir("medfcl-rehearsal-loss-aware-");
 
 describe("site agent - rehearsal with the loss-aware site sampler", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));

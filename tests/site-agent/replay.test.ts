@@ -1,14 +1,14 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import sharp from "sharp";
 import type { ExemplarInfo__Output } from "../../generated/medfcl/v1/ExemplarInfo.js";
 import type { PulledExemplar } from "../../site-agent/client.js";
 import { replayDataset } from "../../site-agent/replay-dataset.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "medfcl-replay-"));
+const dir = tempDir("medfcl-replay-");
 
 async function exemplar(id: string, domain: string, category: { id: number; name: string; words: string }, boxCategory = category.id): Promise<PulledExemplar> {
   const bytes = await sharp({ create: { width: 16, height: 12, channels: 3, background: { r: 40, g: 90, b: 30 } } }).png().toBuffer();

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { agentSchema } from "../../services/config/index.js";
@@ -13,8 +12,9 @@ import { listSpool, pruneSpool, writeSpool } from "../../site-agent/spool.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import * as store from "../../coordinator/store/index.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../helpers/federation.js";
+import { tempDir as sharedTempDir } from "../helpers/temp.js";
 
-const tempDir = (): string => mkdtempSync(join(tmpdir(), "medfcl-retention-"));
+const tempDir = (): string => sharedTempDir("medfcl-retention-");
 const sha = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
 
 function model(stateDir: string, version: string, ageS: number, bytes = 1000): void {

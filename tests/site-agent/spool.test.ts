@@ -1,8 +1,7 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import Database from "better-sqlite3";
@@ -13,6 +12,7 @@ import { runAgent } from "../../site-agent/agent.js";
 import type { SiteWork } from "../../site-agent/types.js";
 import { constantDelta, encodedDelta, manifestOf, testManifest } from "../helpers/federation.js";
 import { startCoordinatorProcess, type CoordinatorProcess } from "../helpers/processes.js";
+import { tempDir } from "../helpers/temp.js";
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -92,13 +92,13 @@ async function runOneStep(stateDir: string, address: string, siteId: string): Pr
 
 describe("site agent - finished work survives a failed upload", () => {
   it("agent - an upload cut by a coordinator restart is retried, and the same update reaches the coordinator without retraining", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "medfcl-spool-coord-"));
+    const stateDir = tempDir("medfcl-spool-coord-");
     const listen = `127.0.0.1:${await freePort()}`;
     let coord: CoordinatorProcess = await startCoordinatorProcess(stateDir, { listen });
     const site = countingWork("site-s", async () => {
       await coord.stop("SIGKILL");
     });
-    const agentDir = mkdtempSync(join(tmpdir(), "medfcl-spool-agent-"));
+    const agentDir = tempDir("medfcl-spool-agent-");
     const config = agentSchema.parse({ siteId: "site-s", coordinator: listen, insecure: true, stateDir: agentDir });
     const abort = new AbortController();
     const agent = runAgent({ config, logger: silentLogger(), work: site.work, signal: abort.signal, maxTasks: 1 });
@@ -121,13 +121,13 @@ describe("site agent - finished work survives a failed upload", () => {
   });
 
   it("agent - an agent stopped with a finished delta uploads it from the spool after its restart, without training again", async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), "medfcl-spool-coord-"));
+    const stateDir = tempDir("medfcl-spool-coord-");
     const listen = `127.0.0.1:${await freePort()}`;
     let coord: CoordinatorProcess = await startCoordinatorProcess(stateDir, { listen });
     const site = countingWork("site-r", async () => {
       await coord.stop("SIGKILL");
     });
-    const agentDir = mkdtempSync(join(tmpdir(), "medfcl-spool-agent-"));
+    const agentDir = tempDir("medfcl-spool-agent-");
     const config = agentSchema.parse({ siteId: "site-r", coordinator: listen, insecure: true, stateDir: agentDir });
     const first = new AbortController();
     const agent1 = runAgent({ config, logger: silentLogger(), work: site.work, signal: first.signal, maxTasks: 1 });

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ConfigError, envLeaves, loadConfig } from "../../../services/config/index.js";
+import { tempDir } from "../../helpers/temp.js";
 
 const tsx = ["--import", "tsx", "cli/main.ts"];
 
@@ -16,7 +16,7 @@ describe("config", () => {
   });
 
   it("config - file, then env, then flags; later wins", () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-cfg-"));
+    const dir = tempDir("medfcl-cfg-");
     const file = join(dir, "c.yaml");
     writeFileSync(file, "agent:\n  siteId: site-a\n  backend: cpu\ncoordinator:\n  taskDeadlineMs: 1000\n");
     const cfg = loadConfig({
@@ -57,7 +57,7 @@ describe("config", () => {
   });
 
   it("config - the exemplar pipeline options live under agent.privacy and are checked like any key", () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-cfg-"));
+    const dir = tempDir("medfcl-cfg-");
     const file = join(dir, "c.json");
     writeFileSync(file, JSON.stringify({ agent: { privacy: { exemplarPipeline: { roiCrop: true, overlayRegions: [{ x: 0, y: 0, w: 0.2, h: 0.1, label: "inset" }] } } } }));
     const cfg = loadConfig({ file, env: { MEDFCL_AGENT_PRIVACY_EXEMPLAR_PIPELINE_FORMAT: "jpeg" } });
@@ -72,7 +72,7 @@ describe("config", () => {
   });
 
   it("config - an unknown key in the file is named", () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-cfg-"));
+    const dir = tempDir("medfcl-cfg-");
     const file = join(dir, "c.json");
     writeFileSync(file, JSON.stringify({ agent: { sitId: "x" } }));
     assert.throws(
@@ -82,7 +82,7 @@ describe("config", () => {
   });
 
   it("config - the CLI exits 2 and names the bad key", () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-cfg-"));
+    const dir = tempDir("medfcl-cfg-");
     const file = join(dir, "c.json");
     writeFileSync(file, JSON.stringify({ coordinator: { heartbeatIntervalMs: -5 } }));
     const r = spawnSync(process.execPath, [...tsx, "--config", file, "config", "check"], { encoding: "utf8" });

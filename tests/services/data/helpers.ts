@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { encodeBmp } from "../../../services/data/index.js";
+import { tempDir as sharedTempDir } from "../../helpers/temp.js";
 
 export function tempDir(prefix = "medfcl-data-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return sharedTempDir(prefix);
 }
 
 export const POLYP_PROMPT = { prefix: "", name: "pink yellow red color oval bump", suffix: " in rectum" };

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
+import { tempDir } from "../../helpers/temp.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "../../..");
@@ -32,7 +32,7 @@ describe("eval cli", () => {
   });
 
   it("eval cli - audit metrics --json has the documented shape; a bad cell names file and cell", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-cli-"));
+    const dir = tempDir("medfcl-cli-");
     writeFileSync(join(dir, "R.json"), JSON.stringify({ steps: ["s1", "s2"], domains: ["A", "B"], ap: [[50, 10], [40, 60]] }));
     writeFileSync(join(dir, "base.json"), JSON.stringify({ A: 1, B: 4 }));
     const r = await medfcl(["audit", "metrics", "--matrix", join(dir, "R.json"), "--base", join(dir, "base.json"), "--json"]);

@@ -2,19 +2,19 @@
 // and the page has no horizontal scroll, with the long values a real run has (64-hex version ids,
 // eight domains, long site names, an error message). Screenshots go to test-output/report/.
 import { strict as assert } from "node:assert";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { writeAuditReport } from "../../../services/eval/index.js";
 import { browserSkipReason, launchChromium, testOutputDir, type LaunchedBrowser, type PageGlobals } from "../../helpers/browser.js";
+import { tempDir } from "../../helpers/temp.js";
 
 const WIDTH = 1400;
 const HEIGHT = 900;
 
 function longRunDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-report-browser-"));
+  const dir = tempDir("medfcl-report-browser-");
   const put = (rel: string, v: unknown) => {
     mkdirSync(join(dir, rel, ".."), { recursive: true });
     writeFileSync(join(dir, rel), JSON.stringify(v));

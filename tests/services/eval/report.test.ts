@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import sharp from "sharp";
 import { continualMetrics, writeAuditReport, type AccuracyMatrix } from "../../../services/eval/index.js";
 import { ReportError } from "../../../services/eval/errors.js";
+import { tempDir } from "../../helpers/temp.js";
 
 const R: AccuracyMatrix = {
   steps: ["s1", "s2", "s3"],
@@ -18,7 +18,7 @@ const R: AccuracyMatrix = {
 };
 
 function sampleRunDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-report-"));
+  const dir = tempDir("medfcl-report-");
   const put = (rel: string, v: unknown) => {
     mkdirSync(join(dir, rel, ".."), { recursive: true });
     writeFileSync(join(dir, rel), JSON.stringify(v));
@@ -184,7 +184,7 @@ describe("report", () => {
   });
 
   it("report - a run dir with nothing to report is a clear NotFound", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-report-empty-"));
+    const dir = tempDir("medfcl-report-empty-");
     await assert.rejects(writeAuditReport(dir), (e: unknown) => e instanceof ReportError && e.code === "NOT_FOUND" && /R\.json/.test(e.message));
   });
 });

@@ -1,7 +1,5 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { connect } from "@nats-io/transport-node";
@@ -20,6 +18,7 @@ import {
 } from "../../../services/events/index.js";
 import { createLogger, silentLogger, type Logger } from "../../../services/log/index.js";
 import { freePort, natsSkipReason, startNatsServer, type NatsServerHandle } from "../../helpers/nats.js";
+import { tempDir } from "../../helpers/temp.js";
 
 const AT = "2026-01-02T03:04:05.000Z";
 
@@ -287,7 +286,7 @@ describe("events (real nats-server)", { skip: natsSkipReason() }, () => {
   });
 
   it("events - the stream survives a server restart on the same store (file storage)", async () => {
-    const storeDir = mkdtempSync(join(tmpdir(), "medfcl-nats-store-"));
+    const storeDir = tempDir("medfcl-nats-store-");
     try {
       const first = await startNatsServer({ storeDir });
       const bus = await createEventBus({ natsUrl: first.url, logger: silentLogger(), stream: "RESTART_TEST" });

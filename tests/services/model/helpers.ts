@@ -1,15 +1,15 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeBmp, loadCocoDataset, mixSeed, mulberry32, type CocoDataset } from "../../../services/data/index.js";
 import type { CocoDetection } from "../../../services/eval/types.js";
+import { tempDir } from "../../helpers/temp.js";
 
 /**
  * A toy grounded-detection dataset: textured reddish "mucosa" with 1–2 yellow-pink ellipses
  * ("bumps"), written as BMP + COCO JSON so it goes through the real loader.
  */
 export async function makeToyDataset(opts: { images: number; seed: number; width?: number; height?: number }): Promise<CocoDataset> {
-  const dir = mkdtempSync(join(tmpdir(), "medfcl-model-"));
+  const dir = tempDir("medfcl-model-");
   mkdirSync(join(dir, "images"));
   const w = opts.width ?? 96;
   const h = opts.height ?? 80;

@@ -8,13 +8,13 @@ import { privacyConfig, SECRET, tempDir, writePng } from "./fixtures.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
 
-function medfcl(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_LEVEL: "silent" } });
+function medfcl(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "cli/main.ts", ...args], { cwd: root, encoding: "utf8", env: { ...process.env, MEDFCL_LOG_LEVEL: "silent", ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("privacy cli", () => {
-  it("privacy cli - verify-log names the first broken entry and check writes exactly what would leave", async () => {
+  it("privacy cli - verify-log names the first broken entry and check writes exactly what would leave, and leaves no throw-away state behind", async () => {
     const dir = tempDir();
     const files = await Promise.all([0, 1, 2].map((i) => writePng(join(dir, `c${i}.png`), 64, 48, 700 + i * 13)));
     await runExemplarPipeline(
@@ -30,8 +30,11 @@ describe("privacy cli", () => {
     const junk = join(dir, "junk.png");
     writeFileSync(junk, "not an image");
     const out = join(dir, "out");
-    const check = medfcl(["privacy", "check", files[0], junk, "--out", out]);
+    const tmp = tempDir("medfcl-privacy-tmp-");
+    // No --state-dir: the check makes its own state folder under TMPDIR and must remove it.
+    const check = medfcl(["privacy", "check", files[0], junk, "--out", out], { TMPDIR: tmp });
     assert.equal(check.code, 0, check.stderr);
+    assert.deepEqual(readdirSync(tmp).filter((n) => n.startsWith("medfcl-privacy-check-")), []);
     assert.match(check.stdout, /1 of 2 file\(s\) would leave/);
     assert.match(check.stdout, /STAYS .*junk\.png: \[metadata\]/);
     const written = readdirSync(out).sort();

@@ -4,13 +4,13 @@
 // PYTHONPATH may point at the unpacked package). Skips with a message locally, fails under CI.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { runDicomJob } from "../../../services/privacy/index.js";
 import { skipUnless } from "../../helpers/ci.js";
 import { runCli } from "../../helpers/processes.js";
+import { tempDir } from "../../helpers/temp.js";
 
 const dir = process.env.MEDFCL_PYDICOM_TESTFILES;
 const haveFiles = !!dir && existsSync(join(dir, "CT_small.dcm"));
@@ -63,7 +63,7 @@ async function pool<T>(items: T[], n: number, fn: (t: T) => Promise<void>): Prom
 
 describe("privacy - DICOM de-identification over the pydicom corpus", { skip }, () => {
   it("privacy - every corpus file is de-identified and reads back in pydicom with no PHI, private tag or original UID, or is refused for a stated reason", async () => {
-    const out = mkdtempSync(join(tmpdir(), "medfcl-dicom-corpus-"));
+    const out = tempDir("medfcl-dicom-corpus-");
     const files = readdirSync(dir!).filter((f) => f.endsWith(".dcm")).sort();
     const refused = new Map<string, string>();
     const written: string[] = [];
@@ -100,9 +100,9 @@ describe("privacy - DICOM de-identification over the pydicom corpus", { skip }, 
   });
 
   it("privacy - deid-dicom refuses a file over its time budget with a message and exit 2, and writes a deflated file readably", async () => {
-    const secret = join(mkdtempSync(join(tmpdir(), "medfcl-dicom-secret-")), "secret");
+    const secret = join(tempDir("medfcl-dicom-secret-"), "secret");
     writeFileSync(secret, "corpus-test-secret-0123456789");
-    const out = mkdtempSync(join(tmpdir(), "medfcl-dicom-cli-"));
+    const out = tempDir("medfcl-dicom-cli-");
     const slow = await runCli(["privacy", "deid-dicom", join(dir!, "rtdose_rle_1frame.dcm"), "--out", join(out, "rt.dcm"), "--secret-file", secret, "--timeout-ms", "3000"]);
     assert.equal(slow.code, 2, slow.stderr);
     assert.match(slow.stderr, /refused: decoding took longer than 3000 ms/);

@@ -1,13 +1,12 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import sharp from "sharp";
 import { privacySchema, type PrivacyConfig } from "../../../services/config/index.js";
+import { tempDir as sharedTempDir } from "../../helpers/temp.js";
 
 export const SECRET = "site-a-secret-0123456789";
 
 export function tempDir(prefix = "medfcl-privacy-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return sharedTempDir(prefix);
 }
 
 export function privacyConfig(over: Partial<PrivacyConfig> = {}): PrivacyConfig {

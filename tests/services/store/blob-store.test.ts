@@ -1,13 +1,13 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { BlobCorruptError, BlobNotFoundError, openBlobStore, sha256Hex, WRITE_BATCH_BYTES, writeFileAtomicSync } from "../../../services/store/index.js";
+import { tempDir as sharedTempDir } from "../../helpers/temp.js";
 
 function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "medfcl-store-"));
+  return sharedTempDir("medfcl-store-");
 }
 
 describe("store", () => {

@@ -1,7 +1,6 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import * as grpc from "@grpc/grpc-js";
@@ -11,8 +10,9 @@ import { createAdminClient } from "../../../services/transport/index.js";
 import type { NextTaskResponse__Output } from "../../../generated/medfcl/v1/NextTaskResponse.js";
 import { constantDelta, encodedDelta, manifestOf, startTestCoordinator, testManifest } from "../../helpers/federation.js";
 import { runCli } from "../../helpers/processes.js";
+import { tempDir as sharedTempDir } from "../../helpers/temp.js";
 
-const tempDir = (): string => mkdtempSync(join(tmpdir(), "medfcl-repair-"));
+const tempDir = (): string => sharedTempDir("medfcl-repair-");
 
 async function* chunks(...parts: string[]): AsyncGenerator<Buffer> {
   for (const p of parts) yield Buffer.from(p);

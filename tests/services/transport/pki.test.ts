@@ -1,6 +1,5 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { PeerCertificate } from "node:tls";
 import { after, before, describe, it } from "node:test";
@@ -31,12 +30,13 @@ import {
 import type { RegisterRequest__Output } from "../../../generated/medfcl/v1/RegisterRequest.js";
 import type { RegisterResponse__Output } from "../../../generated/medfcl/v1/RegisterResponse.js";
 import type { SiteServiceClient } from "../../../generated/medfcl/v1/SiteService.js";
+import { tempDir } from "../../helpers/temp.js";
 
 const DAY = 24 * 3600 * 1000;
 // 2048-bit keys everywhere keep the suite fast (a 3072-bit key takes seconds on a busy 2-core machine).
 const BITS = { keyBits: 2048 };
 
-const root = mkdtempSync(join(tmpdir(), "medfcl-pki-"));
+const root = tempDir("medfcl-pki-");
 const dirs = {
   ca: join(root, "ca"),
   coordinator: join(root, "coordinator"),
@@ -317,7 +317,7 @@ describe("pki - CLI", () => {
   });
 
   it("pki - init, issue-site, issue-admin, issue-evaluator and issue-coordinator write their files; a second init is refused", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-pki-cli-"));
+    const dir = tempDir("medfcl-pki-cli-");
     try {
       const init = await run(["pki", "init", "--out", join(dir, "ca"), "--bits", "2048"]);
       assert.equal(init.code, 0, init.err);

@@ -1,14 +1,14 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { BaseWeightsError, baseModelInfo, cachedWeightsPath, fetchBaseWeights, loadBaseWeights } from "../../../../services/model/index.js";
 import { haveShared, YOLOX_NANO_ONNX } from "../../../helpers/shared.js";
+import { tempDir } from "../../../helpers/temp.js";
 
-const env = (): NodeJS.ProcessEnv => ({ MEDFCL_CACHE: mkdtempSync(join(tmpdir(), "medfcl-cache-")) });
+const env = (): NodeJS.ProcessEnv => ({ MEDFCL_CACHE: tempDir("medfcl-cache-") });
 
 describe("base weights without a copy", () => {
   it("weights - offline fetch names the URL, the --from flag and the cache variable", async () => {
@@ -25,7 +25,7 @@ describe("base weights without a copy", () => {
   });
 
   it("weights - a file with another digest is refused, naming both digests", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-w-"));
+    const dir = tempDir("medfcl-w-");
     const fake = join(dir, "yolox_nano.onnx");
     writeFileSync(fake, "not the weights");
     const e = env();

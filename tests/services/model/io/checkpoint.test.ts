@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { addScaledTensors, subtractTensors, type TensorMap } from "../../../../services/tensors/index.js";
+import { tempDir } from "../../../helpers/temp.js";
 import {
   ArchitectureMismatchError,
   CheckpointError,
@@ -62,7 +62,7 @@ describe("checkpoint", () => {
   it("checkpoint - save/load keeps config, hash, parent, producer and weights; a truncated file is DATA_LOSS", async () => {
     const cfg = modelConfig("nano", { inputSize: 64 });
     const det = createDetector(cfg, 3);
-    const dir = mkdtempSync(join(tmpdir(), "medfcl-ckpt-"));
+    const dir = tempDir("medfcl-ckpt-");
     const path = join(dir, "m.safetensors");
     const sha = await saveCheckpoint(path, det, { parent: "abc", createdBy: "test" });
     assert.match(sha, /^[0-9a-f]{64}$/);
