@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodedImages, loadCocoDataset, loadSample, synthesizeSuite, type CocoDataset } from "../services/data/index.js";
-import { detectorFromWeights, encodeCaption, loadBaseWeights, packBatch, trainDetector, type TrainBatch, type TrainOptions, createModel, trainOptionsFor } from "../services/model/index.js";
+import { detectorFromWeights, encodeCaption, initBackend, loadBaseWeights, packBatch, trainDetector, type TrainBatch, type TrainOptions, createModel, trainOptionsFor } from "../services/model/index.js";
 import { OrtWorkerTrainer } from "../services/model/training/ort/index.js";
 
 const { values: a } = parseArgs({
@@ -35,6 +35,7 @@ const steps = Number(a.steps);
 const threads = Number(a.threads);
 const batchSize = Number(a.batch);
 
+await initBackend("wasm");
 let tmp = "";
 let ds: CocoDataset;
 if (a.data) ds = await loadCocoDataset(a.data);
