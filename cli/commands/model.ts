@@ -1,6 +1,6 @@
 import { type Command } from "commander";
 import cliProgress from "cli-progress";
-import { defaultAugmentOptions, loadCocoDataset } from "../../services/data/index.js";
+import { defaultAugmentOptions, loadCocoDataset, parseAugmentSpec, type AugmentOptions } from "../../services/data/index.js";
 import { evaluateCoco } from "../../services/eval/index.js";
 import {
   DEFAULT_TRAIN_ENGINE,
@@ -65,6 +65,7 @@ interface TrainFlags {
   evalData?: string;
   curve?: string;
   emaDecay?: string;
+  augment?: string;
 }
 
 /** One point of a learning curve: held-out COCO AP after an epoch. */
@@ -81,6 +82,15 @@ export interface CurvePoint {
 function engineOf(v: string): TrainEngine {
   if (!(TRAIN_ENGINES as readonly string[]).includes(v)) throw new ModelOptionError("--engine", `use ${TRAIN_ENGINES.join(" or ")}, got "${v}"`);
   return v as TrainEngine;
+}
+
+/** --augment, with the option named in the error (the parser's own message says what is wrong). */
+function augmentOf(spec: string): AugmentOptions | false {
+  try {
+    return parseAugmentSpec(spec);
+  } catch (e) {
+    throw new ModelOptionError("--augment", e instanceof Error ? e.message : String(e));
+  }
 }
 
 function executionProviderOf(v: string): "cpu" | "cuda" {
@@ -163,6 +173,7 @@ export function registerModel(program: Command): void {
       .option("--size <px>", "input size (not with --init; multiple of 32)")
       .option("--freeze <n>", `frozen bottom image stages (${defaultByModel("freezeStages")})`)
       .option("--ema-decay <d>", "keep an exponential moving average of the weights with this decay and return it (0 = off; default: the model's)")
+      .option("--augment <spec>", "augmentation: none, or flip=0|1,scale=J,color=C over the default (flip, scale jitter 0.2, colour jitter 0.2)")
       .option("--eval-data <dir>", "held-out dataset (e.g. a validation split) evaluated with COCO AP after every epoch: a learning curve")
       .option("--curve <file>", "with --eval-data: write the learning curve as JSON (rewritten after every epoch)")
       .action(
@@ -173,6 +184,7 @@ export function registerModel(program: Command): void {
           const threads = num("--threads", f.threads, true);
           const backend = await initBackend(backendOf(f.backend));
           const seed = num("--seed", f.seed, true) ?? 0;
+          const augment = f.augment === undefined ? defaultAugmentOptions() : augmentOf(f.augment);
           let det;
           let parent = "";
           const size = num("--size", f.size, true);
@@ -186,8 +198,8 @@ export function registerModel(program: Command): void {
           }
           // Every default is the model family's (of the checkpoint with --init), as a federated step's would be.
           const ds = await loadCocoDataset(f.data);
-          const opts = { ...trainCommandOptions(det.config.size, f), seed, augment: defaultAugmentOptions(), engine, threads, executionProvider };
-          log.info({ engine, backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize }, "training");
+          const opts = { ...trainCommandOptions(det.config.size, f), seed, augment, engine, threads, executionProvider };
+          log.info({ engine, backend, model: det.config.size, configHash: configHash(det.config), images: ds.images.length, lr: opts.lr, batchSize: opts.batchSize, augment }, "training");
           if (f.curve && !f.evalData) throw new ModelOptionError("--curve", "needs --eval-data DIR (the held-out images the curve is measured on)");
           const evalSet = f.evalData ? await loadCocoDataset(f.evalData) : undefined;
           const curve: CurvePoint[] = [];
@@ -233,6 +245,7 @@ export function registerModel(program: Command): void {
       "medfcl model fetch yolox-nano && medfcl train --data kvasir/train --model yolox-nano --epochs 3 --out kvasir.safetensors",
       "medfcl train --data suite/kvasir/train --model nano --steps 500 --engine ort --threads 2 --out nano.safetensors",
       "medfcl train --data real/kvasir/train --eval-data real/kvasir/val --model yolox-nano --epochs 30 --curve kvasir-curve.json --out kvasir.safetensors",
+      "medfcl train --data real/kvasir/train --eval-data real/kvasir/val --augment none --curve kvasir-noaug.json --out kvasir-noaug.safetensors",
     ],
   );
 

@@ -86,6 +86,7 @@ export {
   letterboxTransform,
   loadSample,
   parseAugmentOptions,
+  parseAugmentSpec,
   unletterboxBox,
 } from "./sample.js";
 export { hashString, mixSeed, mulberry32, randomShotIndices, type Rng } from "./prng.js";

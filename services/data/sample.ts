@@ -23,6 +23,26 @@ export function defaultAugmentOptions(): AugmentOptions {
   return { flip: true, scaleJitter: 0.2, colorJitter: 0.2 };
 }
 
+/**
+ * The command-line form of the augmentation: "none", or comma-separated `flip=0|1`, `scale=J`,
+ * `color=C` over the defaults (e.g. "scale=0.4,color=0"). What `medfcl train --augment` reads.
+ */
+export function parseAugmentSpec(spec: string): AugmentOptions | false {
+  const text = spec.trim();
+  if (text === "none") return false;
+  const o: Partial<AugmentOptions> = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [key, value, ...rest] = part.split("=").map((x) => x.trim());
+    const n = Number(value);
+    if (rest.length || value === undefined || value === "" || !Number.isFinite(n)) throw new DataArgumentError(`augmentation "${part}" is not key=number; use "none" or flip=0|1,scale=J,color=C`);
+    if (key === "flip" && (n === 0 || n === 1)) o.flip = n === 1;
+    else if (key === "scale") o.scaleJitter = n;
+    else if (key === "color") o.colorJitter = n;
+    else throw new DataArgumentError(`augmentation "${part}": the keys are flip (0 or 1), scale and color`);
+  }
+  return parseAugmentOptions(o);
+}
+
 export function parseAugmentOptions(o: Partial<AugmentOptions>): AugmentOptions {
   const a = { ...defaultAugmentOptions(), ...o };
   if (!(a.scaleJitter >= 0 && a.scaleJitter < 1)) throw new DataArgumentError(`augment.scaleJitter must be in [0, 1), got ${a.scaleJitter}`);

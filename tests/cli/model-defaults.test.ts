@@ -86,6 +86,13 @@ describe("default model and training defaults", () => {
     assert.ok(listed.families[0].baseWeights, "the default starts from published weights");
   });
 
+  it("defaults - train --augment: a bad spec is refused before any model or data is touched, and the error names the option", async () => {
+    const r = await runCli(["train", "--data", "/nonexistent", "--out", "/nonexistent/x.safetensors", "--augment", "flip=2"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--augment: augmentation "flip=2"/);
+    assert.doesNotMatch(r.stderr, /nonexistent/);
+  });
+
   it("defaults - train: without flags the model family's training defaults; a flag wins, and the text lr follows --lr by the family's ratio", () => {
     assert.deepEqual(pick(trainCommandOptions(DEFAULT_MODEL_FAMILY, {})), PRETRAINED);
     assert.deepEqual(pick(trainCommandOptions("nano", {})), SCRATCH);

@@ -12,6 +12,7 @@ import {
   letterboxBox,
   loadCocoDataset,
   loadSample,
+  parseAugmentSpec,
   unletterboxBox,
   type Sample,
 } from "../../../services/data/index.js";
@@ -137,6 +138,17 @@ describe("data loader", () => {
       const { inside, outside } = insideOutside(t);
       assert.ok(inside > 0.85 && outside < 0.15, `image ${i + 1}: inside ${inside} outside ${outside}`);
     }
+  });
+
+  it("loader - the --augment spec: none, keys over the defaults, and errors that name the bad part", () => {
+    assert.equal(parseAugmentSpec("none"), false);
+    assert.deepEqual(parseAugmentSpec(""), { flip: true, scaleJitter: 0.2, colorJitter: 0.2 });
+    assert.deepEqual(parseAugmentSpec("scale=0.4, color=0"), { flip: true, scaleJitter: 0.4, colorJitter: 0 });
+    assert.deepEqual(parseAugmentSpec("flip=0"), { flip: false, scaleJitter: 0.2, colorJitter: 0.2 });
+    assert.throws(() => parseAugmentSpec("flip=2"), /"flip=2".*keys are flip \(0 or 1\)/);
+    assert.throws(() => parseAugmentSpec("scale"), /"scale" is not key=number/);
+    assert.throws(() => parseAugmentSpec("hue=0.1"), /"hue=0.1"/);
+    assert.throws(() => parseAugmentSpec("scale=1.5"), /scaleJitter must be in \[0, 1\)/);
   });
 
   it("loader - seeded augmentation is reproducible and boxes follow the pixels", async () => {
