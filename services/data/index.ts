@@ -87,6 +87,8 @@ export {
   loadSample,
   parseAugmentOptions,
   parseAugmentSpec,
+  placeOnCanvas,
+  type ColorJitterFactors,
   unletterboxBox,
 } from "./sample.js";
 export { hashString, mixSeed, mulberry32, randomShotIndices, type Rng } from "./prng.js";

@@ -95,26 +95,78 @@ export function unletterboxBox(box: [number, number, number, number], t: Letterb
   return [ox1, oy1, Math.max(0, ox2 - ox1), Math.max(0, oy2 - oy1)];
 }
 
-function colorJitter(px: Float32Array, n: number, amount: number, rng: Rng): void {
-  const b = uniform(rng, 1 - amount, 1 + amount);
-  const c = uniform(rng, 1 - amount, 1 + amount);
-  const s = uniform(rng, 1 - amount, 1 + amount);
+/** float32(v / 255) for every byte: a lookup gives exactly what dividing into a Float32Array stored. */
+const UNIT_OF_BYTE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/** Brightness, contrast and saturation factors of one sample's colour jitter, drawn in that order. */
+export interface ColorJitterFactors {
+  brightness: number;
+  contrast: number;
+  saturation: number;
+}
+
+function colorJitterFactors(amount: number, rng: Rng): ColorJitterFactors {
+  const brightness = uniform(rng, 1 - amount, 1 + amount);
+  const contrast = uniform(rng, 1 - amount, 1 + amount);
+  const saturation = uniform(rng, 1 - amount, 1 + amount);
+  return { brightness, contrast, saturation };
+}
+
+/**
+ * The resized image (rw×rh RGB bytes) on a size×size canvas at the transform's offset, mirrored
+ * when flipped, as values in [0, 1], with the colour jitter applied (its contrast pivots on the grey
+ * mean of the whole resized image, cropped parts included). One pass over the visible pixels, plus
+ * one for the mean, and no intermediate image: this runs on the main thread for every training
+ * sample, beside the optimiser step.
+ */
+export function placeOnCanvas(rgb: Uint8Array, rw: number, rh: number, t: LetterboxTransform, size: number, jitter: ColorJitterFactors | null): Float32Array {
+  const pixels = new Float32Array(size * size * 3);
+  if (PAD_VALUE !== 0) pixels.fill(PAD_VALUE);
+  const u = UNIT_OF_BYTE;
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += 0.299 * px[i * 3] + 0.587 * px[i * 3 + 1] + 0.114 * px[i * 3 + 2];
-  mean = (mean / Math.max(1, n)) * b;
-  for (let i = 0; i < n; i++) {
-    const o = i * 3;
-    let r = (px[o] * b - mean) * c + mean;
-    let g = (px[o + 1] * b - mean) * c + mean;
-    let bl = (px[o + 2] * b - mean) * c + mean;
-    const grey = 0.299 * r + 0.587 * g + 0.114 * bl;
-    r = grey + (r - grey) * s;
-    g = grey + (g - grey) * s;
-    bl = grey + (bl - grey) * s;
-    px[o] = r < 0 ? 0 : r > 1 ? 1 : r;
-    px[o + 1] = g < 0 ? 0 : g > 1 ? 1 : g;
-    px[o + 2] = bl < 0 ? 0 : bl > 1 ? 1 : bl;
+  if (jitter) {
+    const n = rw * rh;
+    for (let i = 0; i < n; i++) {
+      const o = i * 3;
+      mean += 0.299 * u[rgb[o]] + 0.587 * u[rgb[o + 1]] + 0.114 * u[rgb[o + 2]];
+    }
+    mean = (mean / Math.max(1, n)) * jitter.brightness;
   }
+  const { padX, padY, flipped } = t;
+  const y0 = Math.max(0, padY);
+  const y1 = Math.min(size, padY + rh);
+  const x0 = Math.max(0, padX);
+  const x1 = Math.min(size, padX + rw);
+  const bright = jitter ? jitter.brightness : 1;
+  const contrast = jitter ? jitter.contrast : 1;
+  const saturation = jitter ? jitter.saturation : 1;
+  for (let y = y0; y < y1; y++) {
+    let s = ((y - padY) * rw + (x0 - padX)) * 3;
+    // Mirrored rows are written right to left.
+    let d = (y * size + (flipped ? size - 1 - x0 : x0)) * 3;
+    const step = flipped ? -3 : 3;
+    for (let x = x0; x < x1; x++, s += 3, d += step) {
+      let r = u[rgb[s]];
+      let g = u[rgb[s + 1]];
+      let b = u[rgb[s + 2]];
+      if (jitter) {
+        r = (r * bright - mean) * contrast + mean;
+        g = (g * bright - mean) * contrast + mean;
+        b = (b * bright - mean) * contrast + mean;
+        const grey = 0.299 * r + 0.587 * g + 0.114 * b;
+        r = grey + (r - grey) * saturation;
+        g = grey + (g - grey) * saturation;
+        b = grey + (b - grey) * saturation;
+        r = r < 0 ? 0 : r > 1 ? 1 : r;
+        g = g < 0 ? 0 : g > 1 ? 1 : g;
+        b = b < 0 ? 0 : b > 1 ? 1 : b;
+      }
+      pixels[d] = r;
+      pixels[d + 1] = g;
+      pixels[d + 2] = b;
+    }
+  }
+  return pixels;
 }
 
 /**
@@ -232,29 +284,8 @@ export async function loadSample(ds: CocoDataset, index: number, opts: LoadSampl
     throw new DataValidationError(ds.dir, [{ file: path, record: `image ${im.id}`, field: "file_name", message: `does not decode: ${msg}` }], { cause: err });
   }
 
-  const region = new Float32Array(rw * rh * 3);
-  for (let i = 0; i < region.length; i++) region[i] = rgb.data[i] / 255;
-  if (aug && aug.colorJitter > 0) colorJitter(region, rw * rh, aug.colorJitter, rng);
-
-  const pixels = new Float32Array(size * size * 3).fill(PAD_VALUE);
-  const y0 = Math.max(0, t.padY);
-  const y1 = Math.min(size, t.padY + rh);
-  const x0 = Math.max(0, t.padX);
-  const x1 = Math.min(size, t.padX + rw);
-  for (let y = y0; y < y1; y++) {
-    const src = ((y - t.padY) * rw + (x0 - t.padX)) * 3;
-    if (!t.flipped) {
-      pixels.set(region.subarray(src, src + (x1 - x0) * 3), (y * size + x0) * 3);
-    } else {
-      for (let x = x0; x < x1; x++) {
-        const s = src + (x - x0) * 3;
-        const d = (y * size + (size - 1 - x)) * 3;
-        pixels[d] = region[s];
-        pixels[d + 1] = region[s + 1];
-        pixels[d + 2] = region[s + 2];
-      }
-    }
-  }
+  const jitter = aug && aug.colorJitter > 0 ? colorJitterFactors(aug.colorJitter, rng) : null;
+  const pixels = placeOnCanvas(rgb.data, rw, rh, t, size, jitter);
 
   const boxes: number[] = [];
   const labels: number[] = [];
