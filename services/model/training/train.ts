@@ -265,6 +265,9 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
   };
 }
 
+/** Steps handed to the engine before the oldest has finished (see trainDetector). */
+const STEPS_IN_FLIGHT = 2;
+
 /**
  * Fine-tunes `det` in place on `ds` (plus, with `replay`, a share of each batch drawn from a second
  * dataset, each sample with its own dataset's caption). Shuffling, augmentation and replay picks are
@@ -289,13 +292,13 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
   let images = 0;
   let ok = false;
   let submitted = 0;
-  // One step in flight: the onnxruntime engine steps on a worker thread while this thread loads and
-  // augments the next batch (tfjs steps synchronously, so for it this is the plain loop).
-  let pending: Promise<void> | null = null;
-  const settle = async () => {
-    const p = pending;
-    pending = null;
-    if (p) await p;
+  // Up to STEPS_IN_FLIGHT steps queued: the onnxruntime engine steps on a worker thread while this
+  // thread loads and augments the next batch, and the worker starts the next step the moment one
+  // ends instead of waiting for this thread to hand it over (tfjs steps synchronously, so for it
+  // this is the plain loop). The worker runs them one at a time, in order.
+  const pending: Promise<void>[] = [];
+  const settle = async (keep = 0) => {
+    while (pending.length > keep) await pending.shift();
   };
   const t0 = performance.now();
   try {
@@ -314,15 +317,16 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
           captions.push(...extra.map((sample) => replayCaption(sample.imageId)));
         }
         const batch = packBatch(cfg, samples, captions);
-        await settle();
+        await settle(STEPS_IN_FLIGHT - 1);
         submitted++;
-        pending = engine.step(batch, totalSteps).then((loss) => {
+        const step = engine.step(batch, totalSteps).then((loss) => {
           losses.push(loss);
           images += samples.length;
           const secs = (performance.now() - t0) / 1000;
           opts.onProgress?.({ step: losses.length, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
         });
-        pending.catch(() => {}); // rethrown by the next settle()
+        step.catch(() => {}); // rethrown by settle()
+        pending.push(step);
       }
       epoch++;
       if (opts.onEpochEnd && submitted < totalSteps) {
@@ -335,7 +339,7 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
     if (opts.onEpochEnd && submitted === totalSteps && totalSteps % stepsPerEpoch === 0) await opts.onEpochEnd(epoch, () => engine.weights());
     ok = true;
   } finally {
-    await pending?.catch(() => {});
+    await Promise.allSettled(pending);
     await engine.finish(ok);
   }
   const secs = (performance.now() - t0) / 1000;

@@ -13,23 +13,27 @@ if (!port) throw new MedfclError(ErrorCode.Internal, "services/model/training/or
 let stepper: OrtStepper | null = null;
 const send = (m: FromWorker) => port.postMessage(m);
 
-port.on("message", (msg: ToWorker) => {
-  void (async () => {
-    const id = msg.type === "init" ? -1 : msg.id;
-    try {
-      if (msg.type === "init") {
-        stepper = new OrtStepper(msg.cfg, msg.weights, { ...msg.opts, epochs: 1 }, msg.session);
-        send({ type: "ready" });
-      } else if (!stepper) {
-        throw new MedfclError(ErrorCode.FailedPrecondition, "the ort trainer was not initialised");
-      } else if (msg.type === "step") {
-        send({ type: "step", id, result: await stepper.step(msg.batch, msg.totalSteps) });
-      } else {
-        send({ type: "weights", id, weights: stepper.getWeights() });
-      }
-    } catch (err) {
-      const e = err as MedfclError;
-      send({ type: "error", id, error: { name: e.name, message: e.message, code: e.code, details: e.details } });
+/** One message at a time, in arrival order: the caller may queue the next step while one runs. */
+async function handle(msg: ToWorker): Promise<void> {
+  const id = msg.type === "init" ? -1 : msg.id;
+  try {
+    if (msg.type === "init") {
+      stepper = new OrtStepper(msg.cfg, msg.weights, { ...msg.opts, epochs: 1 }, msg.session);
+      send({ type: "ready" });
+    } else if (!stepper) {
+      throw new MedfclError(ErrorCode.FailedPrecondition, "the ort trainer was not initialised");
+    } else if (msg.type === "step") {
+      send({ type: "step", id, result: await stepper.step(msg.batch, msg.totalSteps) });
+    } else {
+      send({ type: "weights", id, weights: stepper.getWeights() });
     }
-  })();
+  } catch (err) {
+    const e = err as MedfclError;
+    send({ type: "error", id, error: { name: e.name, message: e.message, code: e.code, details: e.details } });
+  }
+}
+
+let queue: Promise<void> = Promise.resolve();
+port.on("message", (msg: ToWorker) => {
+  queue = queue.then(() => handle(msg));
 });
