@@ -85,6 +85,28 @@ describe("ort-train engine", () => {
     }
   });
 
+  it("ort-train engine - steps queued before the previous one ends run one at a time, in order: the same losses and weights as awaiting each", async () => {
+    const cfg = modelConfig("nano");
+    const det = createDetector(cfg, 5);
+    const batches = [syntheticBatch(cfg, 2, 1), syntheticBatch(cfg, 2, 2), syntheticBatch(cfg, 2, 3)];
+    const opts = { ...trainOptionsFor("nano"), warmupSteps: 1 };
+    const awaited = await OrtWorkerTrainer.start(cfg, det.getWeights(), opts, { threads: 1 });
+    const queued = await OrtWorkerTrainer.start(cfg, det.getWeights(), opts, { threads: 1 });
+    try {
+      const one: number[] = [];
+      for (const b of batches) one.push((await awaited.step(b, 10)).loss);
+      // All three posted at once, and a weights request behind them: it must see all three steps.
+      const [results, weights] = await Promise.all([Promise.all(batches.map((b) => queued.step(b, 10))), queued.getWeights()]);
+      assert.deepEqual(results.map((r) => r.loss), one);
+      const want = await awaited.getWeights();
+      for (const [n, t] of want) assert.deepEqual(weights.get(n)!.data, t.data, n);
+    } finally {
+      await awaited.close();
+      await queued.close();
+      det.dispose();
+    }
+  });
+
   it("ort-train engine - aborting during a step rejects at once with the abort reason and ends the worker", async () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 4);
