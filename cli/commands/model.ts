@@ -217,7 +217,7 @@ export function registerModel(program: Command): void {
                   lossSum = 0;
                   lossCount = 0;
                   log.info({ ...point, ap: Number(point.ap.toFixed(2)), ap50: Number(point.ap50.toFixed(2)), loss: Number(point.loss.toFixed(4)), seconds: Math.round(point.seconds) }, "held-out AP after epoch");
-                  if (f.curve) await writeFileAtomic(f.curve, `${JSON.stringify({ data: f.data, evalData: f.evalData, model: f.init ?? f.model, seed, lr: opts.lr, batchSize: opts.batchSize, inputSize: cfg.inputSize, curve }, null, 2)}\n`);
+                  if (f.curve) await writeFileAtomic(f.curve, `${JSON.stringify({ data: f.data, evalData: f.evalData, model: f.init ?? f.model, seed, lr: opts.lr, batchSize: opts.batchSize, inputSize: cfg.inputSize, emaDecay: opts.emaDecay, augment, curve }, null, 2)}\n`);
                 } finally {
                   await detector.close();
                 }
