@@ -22,6 +22,16 @@ describe("faults - a full or read-only state dir", { skip: tmpfsSkipReason(), ti
   let baseline: { R: number[][]; weights: Map<string, Float32Array> };
 
   const healthz = async (): Promise<Healthz> => JSON.parse((await rig.http("/healthz")).body) as Healthz;
+  /**
+   * The first /healthz answer in `state`. Its other fields are asserted on that same answer: with
+   * the watermark off, a probe write may succeed a moment later (the failed upload's partial file
+   * is gone) and the state flaps back to ok until the agent's retry fails again.
+   */
+  const healthzIn = async (state: string, timeoutMs: number): Promise<Healthz> => {
+    let seen: Healthz | undefined;
+    await until(`${state} reported`, async () => (seen = await healthz()).storage.state === state, timeoutMs);
+    return seen!;
+  };
   /** Trainings the site has finished so far. */
   const trained = (site: string): number => rig.trainLines(site).filter((l) => l.startsWith("trained ")).length;
   // Each case starts from a state dir that takes writes (the one before removed its fault) and no
@@ -55,8 +65,7 @@ describe("faults - a full or read-only state dir", { skip: tmpfsSkipReason(), ti
     await until("site-a trained", () => trained("site-a") > before);
     fs.fill(300 * 1024);
     try {
-      await until("disk-full reported", async () => (await healthz()).storage.state === "disk-full", 60_000);
-      const h = await healthz();
+      const h = await healthzIn("disk-full", 60_000);
       assert.equal(h.writable, false);
       assert.match(h.storage.reason ?? "", /ENOSPC/);
       assert.equal((await rig.http("/api/state")).status, 200, "the dashboard answers");
@@ -95,8 +104,7 @@ describe("faults - a full or read-only state dir", { skip: tmpfsSkipReason(), ti
     // No run: the only writes are the heartbeats' write-behind flush.
     fs.fill(0);
     try {
-      await until("disk-full reported", async () => (await healthz()).storage.state === "disk-full", 30_000);
-      assert.match((await healthz()).storage.reason ?? "", /^liveness flush failed/);
+      assert.match((await healthzIn("disk-full", 30_000)).storage.reason ?? "", /^liveness flush failed/);
       await sleep(1500);
       assert.equal(rig.coord.proc.exitCode, null, "the timer's failed flush did not end the process");
     } finally {
@@ -114,8 +122,7 @@ describe("faults - a full or read-only state dir", { skip: tmpfsSkipReason(), ti
     await until("site-a done, site-b training", () => rig.trainLines("site-b").length > 2 * before);
     const writable = fs.readOnly(rig.stateDir);
     try {
-      await until("disk-error reported", async () => (await healthz()).storage.state === "disk-error", 60_000);
-      assert.match((await healthz()).storage.reason ?? "", /EROFS|read-only|EIO/);
+      assert.match((await healthzIn("disk-error", 60_000)).storage.reason ?? "", /EROFS|read-only|EIO/);
       assert.equal((await rig.admin.getRun(runId)).name, "read-only", "reads go on");
     } finally {
       writable();
