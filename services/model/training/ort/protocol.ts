@@ -10,7 +10,9 @@ export type WorkerTrainOptions = Pick<TrainOptions, "batchSize" | "lr" | "textLr
 export type ToWorker =
   | { type: "init"; cfg: ModelConfig; weights: TensorMap; opts: WorkerTrainOptions; session: SessionOptions }
   | { type: "step"; id: number; batch: TrainBatch; totalSteps: number }
-  | { type: "weights"; id: number };
+  | { type: "weights"; id: number }
+  /** Drop the trainer and its sessions, so the worker can serve the next training. */
+  | { type: "reset"; id: number };
 
 export interface WorkerErrorData {
   name: string;
@@ -23,4 +25,5 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "step"; id: number; result: StepResult }
   | { type: "weights"; id: number; weights: TensorMap }
+  | { type: "reset"; id: number }
   | { type: "error"; id: number; error: WorkerErrorData };
