@@ -9,10 +9,16 @@
  *     [--epochs 3] [--steps 40] [--threads 2] [--batch 4]
  *
  * Without --data it synthesizes the small synthetic kvasir domain into a temp folder.
+ *
+ * Where the gap comes from: "worker busy" is the share of the wall time the onnxruntime worker
+ * spent inside steps (below 1: it waited for batches), "worker ms/step" is a step's time inside the
+ * worker (above the bare step's: the step itself was slowed, by this thread's work competing for the
+ * cores), and "main thread" is this thread's event-loop utilisation (decode, augment, pack, GC).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance as perf, type EventLoopUtilization } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { decodedImages, loadCocoDataset, loadSample, synthesizeSuite, type CocoDataset } from "../services/data/index.js";
 import { detectorFromWeights, encodeCaption, initBackend, loadBaseWeights, packBatch, trainDetector, type TrainBatch, type TrainOptions, createModel, trainOptionsFor } from "../services/model/index.js";
@@ -51,8 +57,17 @@ const freshDetector = () => {
 };
 const opts: TrainOptions = { ...trainOptionsFor("yolox-nano"), textLr: 1e-4, engine: "ort", threads, batchSize, seed: 1 };
 
+interface Reading {
+  imagesPerSec: number;
+  /** Share of the wall time the worker spent inside steps. */
+  workerBusy: number;
+  workerMsPerStep: number;
+  /** Event-loop utilisation of this (the main) thread. */
+  mainElu: number;
+}
+
 /** Images/s of the bare step: batches decoded and packed before the clock starts. */
-async function bareStep(): Promise<number> {
+async function bareStep(): Promise<Reading> {
   const det = freshDetector();
   const cfg = det.config;
   const caption = encodeCaption(ds.categories, cfg);
@@ -65,41 +80,59 @@ async function bareStep(): Promise<number> {
   try {
     for (let i = 0; i < 3; i++) await ort.step(batches[i % batches.length], 1000);
     const t0 = performance.now();
+    const busy0 = ort.busyMs;
+    const elu0 = perf.eventLoopUtilization();
     for (let i = 0; i < steps; i++) await ort.step(batches[i % batches.length], 1000);
-    return (steps * batchSize) / ((performance.now() - t0) / 1000);
+    const ms = performance.now() - t0;
+    const busy = ort.busyMs - busy0;
+    return { imagesPerSec: (steps * batchSize) / (ms / 1000), workerBusy: busy / ms, workerMsPerStep: busy / steps, mainElu: perf.eventLoopUtilization(elu0).utilization };
   } finally {
     await ort.close();
     det.dispose();
   }
 }
 
-/** Images/s of each epoch of trainDetector, decode and augmentation included (epoch 1 without the graph build). */
-async function endToEnd(): Promise<number[]> {
+/** Each epoch of trainDetector, decode and augmentation included (epoch 1 without the graph build). */
+async function endToEnd(): Promise<Reading[]> {
   decodedImages.clear();
   const det = freshDetector();
-  const perEpoch: number[] = [];
+  const perEpoch: Reading[] = [];
   let first = 0;
   let last = 0;
   let imagesAtLast = 0;
   let images = 0;
+  let busy = 0;
+  let busyAtLast = 0;
+  let stepsDone = 0;
+  let stepsAtLast = 0;
+  let elu: EventLoopUtilization = perf.eventLoopUtilization();
   await trainDetector(det, ds, {
     ...opts,
     epochs,
     augment: { flip: true, scaleJitter: 0.2, colorJitter: 0.2 },
     onProgress: (p) => {
+      busy = p.engineBusySeconds ?? 0;
+      stepsDone = p.step;
       if (p.step === 1) {
         // The clock starts after the first step: engine start and graph build are not throughput.
         first = performance.now();
         last = first;
         imagesAtLast = batchSize;
+        busyAtLast = busy;
+        stepsAtLast = 1;
+        elu = perf.eventLoopUtilization();
       }
       images = Math.min(p.step * batchSize, epochs * ds.images.length);
     },
     onEpochEnd: async () => {
       const now = performance.now();
-      perEpoch.push((images - imagesAtLast) / ((now - last) / 1000));
+      const secs = (now - last) / 1000;
+      perEpoch.push({ imagesPerSec: (images - imagesAtLast) / secs, workerBusy: (busy - busyAtLast) / secs, workerMsPerStep: ((busy - busyAtLast) * 1000) / Math.max(1, stepsDone - stepsAtLast), mainElu: perf.eventLoopUtilization(elu).utilization });
       last = now;
       imagesAtLast = images;
+      busyAtLast = busy;
+      stepsAtLast = stepsDone;
+      elu = perf.eventLoopUtilization();
     },
   });
   det.dispose();
@@ -107,20 +140,22 @@ async function endToEnd(): Promise<number[]> {
 }
 
 const before = await bareStep();
-const epochsIps = await endToEnd();
+const epochReadings = await endToEnd();
 const after = await bareStep();
-const bare = (before + after) / 2;
+const bare = (before.imagesPerSec + after.imagesPerSec) / 2;
+const row = (what: string, r: Reading): string =>
+  `| ${what} | ${r.imagesPerSec.toFixed(1)} | ${(r.imagesPerSec / bare).toFixed(2)} | ${r.workerBusy.toFixed(2)} | ${r.workerMsPerStep.toFixed(0)} | ${r.mainElu.toFixed(2)} |`;
 const rows = [
-  `| bare step (before) | ${before.toFixed(1)} | ${(before / bare).toFixed(2)} |`,
-  ...epochsIps.map((v, i) => `| trainDetector epoch ${i + 1}${i === 0 ? " (decodes every image)" : " (decoded images cached)"} | ${v.toFixed(1)} | ${(v / bare).toFixed(2)} |`),
-  `| bare step (after) | ${after.toFixed(1)} | ${(after / bare).toFixed(2)} |`,
+  row("bare step (before)", before),
+  ...epochReadings.map((r, i) => row(`trainDetector epoch ${i + 1}${i === 0 ? " (decodes every image)" : " (decoded images cached)"}`, r)),
+  row("bare step (after)", after),
 ];
 process.stdout.write(
   [
     `training throughput: yolox-nano, ${size} px, batch ${batchSize}, ${threads} onnxruntime thread(s), ${ds.images.length} images (${a.data ?? "synthetic kvasir, small"}), ${steps} bare steps`,
     "",
-    "| what | images/s | × bare step (mean of before/after) |",
-    "|---|---:|---:|",
+    "| what | images/s | × bare step (mean of before/after) | worker busy | worker ms/step | main thread |",
+    "|---|---:|---:|---:|---:|---:|",
     ...rows,
     "",
   ].join("\n"),

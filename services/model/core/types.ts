@@ -95,6 +95,11 @@ export interface TrainProgress {
   totalSteps: number;
   loss: number;
   imagesPerSec: number;
+  /**
+   * Seconds the engine has spent inside steps so far, where it runs them on another thread (ort):
+   * against the wall time it tells a starved engine (data loading too slow) from a slow step.
+   */
+  engineBusySeconds?: number;
 }
 
 /**

@@ -235,6 +235,8 @@ interface StepEngine {
   weights(): Promise<TensorMap>;
   /** Releases the engine; after a successful run, leaves the trained weights in the detector. */
   finish(ok: boolean): Promise<void>;
+  /** Seconds spent inside steps so far, where the engine runs them off this thread (ort). */
+  busySeconds?(): number;
 }
 
 async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: number): Promise<StepEngine> {
@@ -255,6 +257,7 @@ async function startEngine(det: TfDetector, opts: TrainOptions, totalSteps: numb
   return {
     step: async (batch) => (await ort.step(batch, totalSteps, opts.signal)).loss,
     weights: () => ort.getWeights(),
+    busySeconds: () => ort.busyMs / 1000,
     finish: async (ok) => {
       try {
         if (ok) det.setWeights(await ort.getWeights());
@@ -323,7 +326,7 @@ export async function trainDetector(detector: Detector, ds: CocoDataset, options
           losses.push(loss);
           images += samples.length;
           const secs = (performance.now() - t0) / 1000;
-          opts.onProgress?.({ step: losses.length, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9) });
+          opts.onProgress?.({ step: losses.length, totalSteps, loss, imagesPerSec: images / Math.max(secs, 1e-9), engineBusySeconds: engine.busySeconds?.() });
         });
         step.catch(() => {}); // rethrown by settle()
         pending.push(step);

@@ -76,6 +76,7 @@ export class OrtWorkerTrainer {
   #next = 0;
   #dead: Error | null = null;
   #closed = false;
+  #busyMs = 0;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -85,7 +86,10 @@ export class OrtWorkerTrainer {
       if (!p) return;
       this.#pending.delete(id);
       if (m.type === "error") p.reject(revive(m.error));
-      else p.resolve(m);
+      else {
+        if (m.type === "step") this.#busyMs += m.busyMs;
+        p.resolve(m);
+      }
     });
     const fail = (err: Error) => {
       this.#dead ??= err;
@@ -140,6 +144,11 @@ export class OrtWorkerTrainer {
   async getWeights(): Promise<TensorMap> {
     const id = this.#next++;
     return ((await this.#call(id, { type: "weights", id })) as Extract<FromWorker, { type: "weights" }>).weights;
+  }
+
+  /** Milliseconds the worker has spent inside steps so far (the rest of the wall time it waited). */
+  get busyMs(): number {
+    return this.#busyMs;
   }
 
   /** The worker's thread id (a test checks that a closed trainer's worker serves the next one). */

@@ -23,7 +23,8 @@ export interface WorkerErrorData {
 
 export type FromWorker =
   | { type: "ready" }
-  | { type: "step"; id: number; result: StepResult }
+  /** `busyMs`: how long the worker spent in the step (for telling idle gaps from slow steps). */
+  | { type: "step"; id: number; result: StepResult; busyMs: number }
   | { type: "weights"; id: number; weights: TensorMap }
   | { type: "reset"; id: number }
   | { type: "error"; id: number; error: WorkerErrorData };

@@ -28,7 +28,9 @@ async function handle(msg: ToWorker): Promise<void> {
     } else if (!stepper) {
       throw new MedfclError(ErrorCode.FailedPrecondition, "the ort trainer was not initialised");
     } else if (msg.type === "step") {
-      send({ type: "step", id, result: await stepper.step(msg.batch, msg.totalSteps) });
+      const started = performance.now();
+      const result = await stepper.step(msg.batch, msg.totalSteps);
+      send({ type: "step", id, result, busyMs: performance.now() - started });
     } else {
       send({ type: "weights", id, weights: stepper.getWeights() });
     }

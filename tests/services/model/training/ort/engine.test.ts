@@ -41,9 +41,21 @@ describe("ort-train engine", () => {
     const det = createDetector(cfg, 1);
     const before = det.getWeights();
     const progress: number[] = [];
-    const run = await trainDetector(det, ds, { ...opts, engine: "ort", onProgress: (p) => progress.push(p.step) });
+    const busy: number[] = [];
+    const t0 = performance.now();
+    const run = await trainDetector(det, ds, {
+      ...opts,
+      engine: "ort",
+      onProgress: (p) => {
+        progress.push(p.step);
+        busy.push(p.engineBusySeconds ?? Number.NaN);
+      },
+    });
+    const wallSeconds = (performance.now() - t0) / 1000;
     try {
       assert.deepEqual(progress, [1, 2, 3, 4]);
+      assert.ok(busy[0] > 0 && busy.every((b, i) => i === 0 || b > busy[i - 1]), `the worker's busy seconds grow with each step: ${busy}`);
+      assert.ok(busy[3] < wallSeconds, `busy ${busy[3]} s within the ${wallSeconds} s of training`);
       assert.equal(run.steps, 4);
       assertClose(run.losses[0], refRun.losses[0], { atol: 1e-6, rtol: 1e-4 }, "first loss against tfjs");
       const after = det.getWeights();
