@@ -17,49 +17,6 @@ function spawnWorker(): Worker {
   return new Worker(`import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`, { eval: true });
 }
 
-/**
- * The worker of the last closed trainer, kept for the next one: a fresh worker loads onnxruntime and
- * the model code again (about 1.5 s under tsx, a large share of a short federated task). Only one
- * is kept, unref'd so it never holds the process open, and ended before a natural exit.
- */
-let idleWorker: Worker | null = null;
-
-function takeWorker(): Worker {
-  const w = idleWorker;
-  if (!w) return spawnWorker();
-  idleWorker = null;
-  w.removeAllListeners("exit");
-  w.removeAllListeners("error");
-  w.ref();
-  return w;
-}
-
-function parkWorker(w: Worker): void {
-  if (idleWorker) {
-    void w.terminate();
-    return;
-  }
-  idleWorker = w;
-  w.unref();
-  const drop = (): void => {
-    if (idleWorker === w) idleWorker = null;
-  };
-  w.once("exit", drop);
-  // Nobody waits on an idle worker: a failure just means the next trainer spawns a fresh one.
-  w.on("error", () => {
-    drop();
-    void w.terminate();
-  });
-}
-
-// A worker that still holds onnxruntime when the process tears down can crash the exit: end the
-// idle one first (its exit lets the loop drain, and beforeExit fires again with none left).
-process.on("beforeExit", () => {
-  const w = idleWorker;
-  idleWorker = null;
-  if (w) void w.terminate();
-});
-
 function revive(e: WorkerErrorData): Error {
   if (e.code) return new MedfclError(e.code as ErrorCode, e.message, { details: e.details });
   return new OrtTrainError(`${e.name}: ${e.message}`);
@@ -75,7 +32,6 @@ export class OrtWorkerTrainer {
   #pending = new Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>();
   #next = 0;
   #dead: Error | null = null;
-  #closed = false;
   #busyMs = 0;
 
   private constructor(worker: Worker) {
@@ -101,7 +57,7 @@ export class OrtWorkerTrainer {
   }
 
   static async start(cfg: ModelConfig, weights: TensorMap, opts: WorkerTrainOptions, session: SessionOptions = {}): Promise<OrtWorkerTrainer> {
-    const t = new OrtWorkerTrainer(takeWorker());
+    const t = new OrtWorkerTrainer(spawnWorker());
     const plain: WorkerTrainOptions = { batchSize: opts.batchSize, lr: opts.lr, textLr: opts.textLr, weightDecay: opts.weightDecay, freezeStages: opts.freezeStages, gradClip: opts.gradClip, seed: opts.seed, warmupSteps: opts.warmupSteps, emaDecay: opts.emaDecay };
     try {
       await t.#call(-1, { type: "init", cfg, weights, opts: plain, session });
@@ -151,32 +107,8 @@ export class OrtWorkerTrainer {
     return this.#busyMs;
   }
 
-  /** The worker's thread id (a test checks that a closed trainer's worker serves the next one). */
-  get threadId(): number {
-    return this.#worker.threadId;
-  }
-
-  /**
-   * Ends this trainer. A worker with nothing in flight is reset (its sessions released) and kept
-   * for the next trainer; one that failed, was aborted or still has a step queued is terminated.
-   */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    let reusable = !this.#dead && this.#pending.size === 0;
-    if (reusable) {
-      const id = this.#next++;
-      reusable = await this.#call(id, { type: "reset", id }).then(
-        () => true,
-        () => false,
-      );
-    }
     this.#dead ??= new OrtTrainError("the ort trainer is closed");
-    const w = this.#worker;
-    w.removeAllListeners("message");
-    w.removeAllListeners("error");
-    w.removeAllListeners("exit");
-    if (reusable) parkWorker(w);
-    else await w.terminate();
+    await this.#worker.terminate();
   }
 }

@@ -10,9 +10,7 @@ export type WorkerTrainOptions = Pick<TrainOptions, "batchSize" | "lr" | "textLr
 export type ToWorker =
   | { type: "init"; cfg: ModelConfig; weights: TensorMap; opts: WorkerTrainOptions; session: SessionOptions }
   | { type: "step"; id: number; batch: TrainBatch; totalSteps: number }
-  | { type: "weights"; id: number }
-  /** Drop the trainer and its sessions, so the worker can serve the next training. */
-  | { type: "reset"; id: number };
+  | { type: "weights"; id: number };
 
 export interface WorkerErrorData {
   name: string;
@@ -26,5 +24,4 @@ export type FromWorker =
   /** `busyMs`: how long the worker spent in the step (for telling idle gaps from slow steps). */
   | { type: "step"; id: number; result: StepResult; busyMs: number }
   | { type: "weights"; id: number; weights: TensorMap }
-  | { type: "reset"; id: number }
   | { type: "error"; id: number; error: WorkerErrorData };

@@ -20,11 +20,6 @@ async function handle(msg: ToWorker): Promise<void> {
     if (msg.type === "init") {
       stepper = new OrtStepper(msg.cfg, msg.weights, { ...msg.opts, epochs: 1 }, msg.session);
       send({ type: "ready" });
-    } else if (msg.type === "reset") {
-      const done = stepper;
-      stepper = null;
-      await done?.release();
-      send({ type: "reset", id });
     } else if (!stepper) {
       throw new MedfclError(ErrorCode.FailedPrecondition, "the ort trainer was not initialised");
     } else if (msg.type === "step") {

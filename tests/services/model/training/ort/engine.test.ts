@@ -134,40 +134,6 @@ describe("ort-train engine", () => {
       await assert.rejects(trainer.getWeights(), /exited|closed|terminated/);
     } finally {
       await trainer.close();
-    }
-    const next = await OrtWorkerTrainer.start(cfg, det.getWeights(), trainOptionsFor("nano"), { threads: 1 });
-    try {
-      assert.notEqual(next.threadId, trainer.threadId, "the aborted trainer's worker is not reused");
-      assert.ok(Number.isFinite((await next.step(syntheticBatch(cfg, 2, 1), 10)).loss), "the next trainer trains");
-    } finally {
-      await next.close();
-      det.dispose();
-    }
-  });
-
-  it("ort-train engine - a closed trainer's worker is reset and serves the next trainer: the same thread, and the same losses and weights as the first trainer's", async () => {
-    const cfg = modelConfig("nano");
-    const det = createDetector(cfg, 6);
-    const batches = [syntheticBatch(cfg, 2, 4), syntheticBatch(cfg, 3, 5), syntheticBatch(cfg, 2, 6)];
-    // EMA on: the reset must also drop the moving average and the Adam moments of the first trainer.
-    const opts = { ...trainOptionsFor("nano"), warmupSteps: 1, emaDecay: 0.9 };
-    const train = async () => {
-      const t = await OrtWorkerTrainer.start(cfg, det.getWeights(), opts, { threads: 1 });
-      try {
-        const losses: number[] = [];
-        for (const b of batches) losses.push((await t.step(b, 3)).loss);
-        return { threadId: t.threadId, losses, weights: await t.getWeights() };
-      } finally {
-        await t.close();
-      }
-    };
-    try {
-      const first = await train();
-      const second = await train();
-      assert.equal(second.threadId, first.threadId, "the second trainer runs on the first one's worker");
-      assert.deepEqual(second.losses, first.losses);
-      for (const [n, t] of first.weights) assert.deepEqual(second.weights.get(n)!.data, t.data, n);
-    } finally {
       det.dispose();
     }
   });
