@@ -66,6 +66,24 @@ interface Reading {
   mainElu: number;
 }
 
+/** Where a measured span starts: the clock, the counters, and the main thread's event-loop usage. */
+interface Mark {
+  ms: number;
+  images: number;
+  steps: number;
+  busyMs: number;
+  elu: EventLoopUtilization;
+}
+
+const markNow = (images: number, steps: number, busyMs: number): Mark => ({ ms: performance.now(), images, steps, busyMs, elu: perf.eventLoopUtilization() });
+
+/** The span from `from` to now, the counters standing at `images`, `steps` and `busyMs`. */
+function readingSince(from: Mark, images: number, steps: number, busyMs: number): Reading {
+  const ms = performance.now() - from.ms;
+  const busy = busyMs - from.busyMs;
+  return { imagesPerSec: (images - from.images) / (ms / 1000), workerBusy: busy / ms, workerMsPerStep: busy / Math.max(1, steps - from.steps), mainElu: perf.eventLoopUtilization(from.elu).utilization };
+}
+
 /** Images/s of the bare step: batches decoded and packed before the clock starts. */
 async function bareStep(): Promise<Reading> {
   const det = freshDetector();
@@ -79,13 +97,9 @@ async function bareStep(): Promise<Reading> {
   const ort = await OrtWorkerTrainer.start(cfg, det.getWeights(), opts, { threads });
   try {
     for (let i = 0; i < 3; i++) await ort.step(batches[i % batches.length], 1000);
-    const t0 = performance.now();
-    const busy0 = ort.busyMs;
-    const elu0 = perf.eventLoopUtilization();
+    const from = markNow(0, 0, ort.busyMs);
     for (let i = 0; i < steps; i++) await ort.step(batches[i % batches.length], 1000);
-    const ms = performance.now() - t0;
-    const busy = ort.busyMs - busy0;
-    return { imagesPerSec: (steps * batchSize) / (ms / 1000), workerBusy: busy / ms, workerMsPerStep: busy / steps, mainElu: perf.eventLoopUtilization(elu0).utilization };
+    return readingSince(from, steps * batchSize, steps, ort.busyMs);
   } finally {
     await ort.close();
     det.dispose();
@@ -97,42 +111,24 @@ async function endToEnd(): Promise<Reading[]> {
   decodedImages.clear();
   const det = freshDetector();
   const perEpoch: Reading[] = [];
-  let first = 0;
-  let last = 0;
-  let imagesAtLast = 0;
   let images = 0;
-  let busy = 0;
-  let busyAtLast = 0;
   let stepsDone = 0;
-  let stepsAtLast = 0;
-  let elu: EventLoopUtilization = perf.eventLoopUtilization();
+  let busyMs = 0;
+  let epochStart = markNow(0, 0, 0);
   await trainDetector(det, ds, {
     ...opts,
     epochs,
     augment: { flip: true, scaleJitter: 0.2, colorJitter: 0.2 },
     onProgress: (p) => {
-      busy = p.engineBusySeconds ?? 0;
+      busyMs = (p.engineBusySeconds ?? 0) * 1000;
       stepsDone = p.step;
-      if (p.step === 1) {
-        // The clock starts after the first step: engine start and graph build are not throughput.
-        first = performance.now();
-        last = first;
-        imagesAtLast = batchSize;
-        busyAtLast = busy;
-        stepsAtLast = 1;
-        elu = perf.eventLoopUtilization();
-      }
       images = Math.min(p.step * batchSize, epochs * ds.images.length);
+      // The clock starts after the first step: engine start and graph build are not throughput.
+      if (p.step === 1) epochStart = markNow(images, stepsDone, busyMs);
     },
     onEpochEnd: async () => {
-      const now = performance.now();
-      const secs = (now - last) / 1000;
-      perEpoch.push({ imagesPerSec: (images - imagesAtLast) / secs, workerBusy: (busy - busyAtLast) / secs, workerMsPerStep: ((busy - busyAtLast) * 1000) / Math.max(1, stepsDone - stepsAtLast), mainElu: perf.eventLoopUtilization(elu).utilization });
-      last = now;
-      imagesAtLast = images;
-      busyAtLast = busy;
-      stepsAtLast = stepsDone;
-      elu = perf.eventLoopUtilization();
+      perEpoch.push(readingSince(epochStart, images, stepsDone, busyMs));
+      epochStart = markNow(images, stepsDone, busyMs);
     },
   });
   det.dispose();
