@@ -4,7 +4,7 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync } from "node:f
 import { createServer } from "node:net";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
-import { readSuiteIndex, synthesizeSuite, trainingDomains, type SuiteIndex } from "../services/data/index.js";
+import { ensureSyntheticSuite, readSuiteIndex, syntheticSuiteName, trainingDomains, type SuiteIndex } from "../services/data/index.js";
 import { writeAuditReport } from "../services/eval/index.js";
 import { ErrorCode, MedfclError } from "../services/errors/index.js";
 import { DEFAULT_MODEL_FAMILY, findModelFamily, loadBaseWeights, modelFamily, modelFamilyNames, needsBaseWeights, type DeltaEncoding } from "../services/model/index.js";
@@ -41,6 +41,8 @@ export interface SimulateOptions {
   mix: number;
   seed: number;
   scale: "tiny" | "small" | "full";
+  /** The synthetic generator's version when the suite is synthesized; default SYNTH_GENERATOR_VERSION. */
+  generator?: number;
   out: string;
   /** Where the synthetic suite lives (made if missing); a real suite.json folder works too. */
   dataRoot?: string;
@@ -170,12 +172,12 @@ export function natsServerPath(): string | null {
 }
 
 async function ensureSuite(o: SimulateOptions): Promise<{ dir: string; index: SuiteIndex }> {
-  const dir = resolve(o.dataRoot ?? join(o.out, "..", ".data", `${o.suite}-${o.scale}-seed${o.seed}`));
-  if (!existsSync(join(dir, "suite.json"))) {
-    o.logger.info({ dir, suite: o.suite, scale: o.scale, seed: o.seed }, "synthesizing the data suite");
-    await synthesizeSuite({ suite: o.suite, out: dir, seed: o.seed, scale: o.scale });
-  }
-  return { dir, index: readSuiteIndex(dir) };
+  const synth = { suite: o.suite, seed: o.seed, scale: o.scale, generator: o.generator };
+  const dir = resolve(o.dataRoot ?? join(o.out, "..", ".data", syntheticSuiteName(synth)));
+  // A --data-root that already holds a suite (real or synthetic) is used as it is.
+  if (o.dataRoot !== undefined && existsSync(join(dir, "suite.json"))) return { dir, index: readSuiteIndex(dir) };
+  const index = await ensureSyntheticSuite({ ...synth, out: dir }, (generator) => o.logger.info({ dir, ...synth, generator }, "synthesizing the data suite"));
+  return { dir, index };
 }
 
 /**

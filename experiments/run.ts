@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { simulate, type SiteDataset } from "../cli/simulate.js";
-import { mergeDatasets, readSuiteIndex, synthesizeSuite, trainingDomains, writeSequenceSuite, type SuiteIndex } from "../services/data/index.js";
+import { SYNTH_GENERATOR_VERSION, SYNTH_GENERATOR_VERSIONS, ensureSyntheticSuite, mergeDatasets, readSuiteIndex, syntheticSuiteName, trainingDomains, writeSequenceSuite, type SuiteIndex } from "../services/data/index.js";
 import { ErrorCode } from "../services/errors/index.js";
 import { parseAccuracyMatrix, parseBaseAp, writeAuditReport, type AccuracyMatrix, type CrossMatrix, type ParadigmTable } from "../services/eval/index.js";
 import { DEFAULT_MODEL_FAMILY, modelFamily, needsBaseWeights } from "../services/model/index.js";
@@ -56,6 +56,10 @@ export function parseExperimentOptions(o: ExperimentOptions): ExperimentOptions 
   if (!["tiny", "small", "full"].includes(o.scale)) bad("--scale", `must be tiny, small or full, got "${o.scale}"`);
   if (!Number.isInteger(o.repeat) || o.repeat < 1 || o.repeat > 20) bad("--repeat", `must be a whole number from 1 to 20, got ${o.repeat}`);
   if (!Number.isInteger(o.seed) || o.seed < 0) bad("--seed", `must be a whole number ≥ 0, got ${o.seed}`);
+  if (o.generator !== undefined) {
+    if (o.dataRoot !== undefined) bad("--generator", "picks the synthetic suite's generator; it does not apply with --data-root");
+    if (!(SYNTH_GENERATOR_VERSIONS as readonly number[]).includes(o.generator)) bad("--generator", `must be one of ${SYNTH_GENERATOR_VERSIONS.join(", ")}, got ${o.generator}`);
+  }
   if (!Number.isInteger(o.epochs) || o.epochs < 1) bad("--epochs", `must be a whole number ≥ 1, got ${o.epochs}`);
   if (!Number.isInteger(o.maxSteps) || o.maxSteps < 0) bad("--max-steps", `must be a whole number ≥ 0, got ${o.maxSteps}`);
   if (!Number.isInteger(o.shots) || o.shots < 1) bad("--shots", `must be a whole number ≥ 1, got ${o.shots}`);
@@ -101,12 +105,14 @@ export function emptyReplayRuns(perSeed: SeedTables[]): string[] {
 }
 
 async function ensureData(o: ExperimentOptions, seed: number): Promise<{ dir: string; index: SuiteIndex }> {
-  const dir = o.dataRoot ? resolve(o.dataRoot) : join(resolve(o.out), ".data", `${o.suite}-${o.scale}-seed${seed}`);
-  if (!existsSync(join(dir, "suite.json"))) {
-    o.logger.info({ dir, suite: o.suite, scale: o.scale, seed }, "synthesizing the data suite");
-    await synthesizeSuite({ suite: o.suite, out: dir, seed, scale: o.scale });
+  if (o.dataRoot) {
+    const dir = resolve(o.dataRoot);
+    return { dir, index: readSuiteIndex(dir) };
   }
-  return { dir, index: readSuiteIndex(dir) };
+  const synth = { suite: o.suite, seed, scale: o.scale, generator: o.generator };
+  const dir = join(resolve(o.out), ".data", syntheticSuiteName(synth));
+  const index = await ensureSyntheticSuite({ ...synth, out: dir }, (generator) => o.logger.info({ dir, ...synth, generator }, "synthesizing the data suite"));
+  return { dir, index };
 }
 
 /**
@@ -313,7 +319,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     suite: o.suite,
     scale: o.scale,
     seeds,
-    data: o.dataRoot ? resolve(o.dataRoot) : "synthetic (one suite per seed under .data/)",
+    data: o.dataRoot ? resolve(o.dataRoot) : `synthetic, generator v${o.generator ?? SYNTH_GENERATOR_VERSION} (one suite per seed under .data/)`,
     hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: o.model, input_size: o.inputSize ?? 0 },
     options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null, sequence: o.sequence ?? null },
     plan,
@@ -355,7 +361,7 @@ function resultsMarkdown(
   },
 ): string {
   const lines: string[] = [];
-  lines.push(`# medfcl experiment ${o.kind} (${o.dataRoot !== undefined ? `--data-root ${o.dataRoot}` : `--suite ${o.suite} --scale ${o.scale}`})`, "");
+  lines.push(`# medfcl experiment ${o.kind} (${o.dataRoot !== undefined ? `--data-root ${o.dataRoot}` : `--suite ${o.suite} --scale ${o.scale}${o.generator !== undefined && o.generator !== SYNTH_GENERATOR_VERSION ? ` --generator ${o.generator}` : ""}`})`, "");
   lines.push(
     `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; ${o.model} model from its base ${needsBaseWeights(o.model) ? "(pretrained, imported)" : "initialisation"}, ` +
       `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} optimiser step(s) per task` : ""}, lr ${o.lr}, batch ${o.batchSize}` +

@@ -54,8 +54,8 @@ export function runKey(config: RunConfig): string {
  * so those name them without reading a file; a data root is named by the hash of its suite.json and
  * every split's annotations.
  */
-export function dataFingerprint(o: Pick<ExperimentOptions, "dataRoot" | "suite" | "scale">, seed: number, index?: SuiteIndex): string {
-  if (!o.dataRoot) return `synthetic:${o.suite}:${o.scale}:seed${seed}:generator${SYNTH_GENERATOR_VERSION}`;
+export function dataFingerprint(o: Pick<ExperimentOptions, "dataRoot" | "suite" | "scale" | "generator">, seed: number, index?: SuiteIndex): string {
+  if (!o.dataRoot) return `synthetic:${o.suite}:${o.scale}:seed${seed}:generator${o.generator ?? SYNTH_GENERATOR_VERSION}`;
   const root = resolve(o.dataRoot);
   const h = createHash("sha256").update(readFileSync(join(root, "suite.json")));
   for (const d of index?.domains ?? []) {

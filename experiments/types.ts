@@ -18,6 +18,8 @@ export interface ExperimentOptions {
   repeat: number;
   /** A suite.json folder of real (or pre-made) data; synthesized per seed when absent. */
   dataRoot?: string;
+  /** The synthetic generator's version (without dataRoot); default SYNTH_GENERATOR_VERSION. */
+  generator?: number;
   epochs: number;
   maxSteps: number;
   lr: number;

@@ -5,6 +5,9 @@ import {
   AGREEMENT_SOURCES,
   DataArgumentError,
   SUITE_FILE,
+  SYNTH_GENERATOR_VERSION,
+  SYNTH_GENERATOR_VERSIONS,
+  parseGeneratorVersion,
   assembleSuite,
   COLONDB_FRAMES,
   MASK_OBJECTS,
@@ -241,18 +244,19 @@ export function registerData(program: Command): void {
       .requiredOption("--out <dir>", "output folder")
       .option("--seed <n>", "seed; the same seed gives byte-identical files", "0")
       .option("--scale <scale>", "tiny (tests) | small (>=150 train + 50 test per domain) | full", "small")
+      .option("--generator <version>", `generator version: ${SYNTH_GENERATOR_VERSIONS.join(" | ")}; a version's output never changes`, String(SYNTH_GENERATOR_VERSION))
       .action(
-        action(async (opts: { suite: string; out: string; seed: string; scale: string }) => {
+        action(async (opts: { suite: string; out: string; seed: string; scale: string; generator: string }) => {
           const started = Date.now();
-          const index = await synthesizeSuite({ suite: opts.suite as SuiteName, out: opts.out, seed: parseSeed(opts.seed), scale: opts.scale as SuiteScale });
+          const index = await synthesizeSuite({ suite: opts.suite as SuiteName, out: opts.out, seed: parseSeed(opts.seed), scale: opts.scale as SuiteScale, generator: parseGeneratorVersion(opts.generator) });
           for (const d of index.domains) {
             const counts = Object.entries(d.counts).map(([k, v]) => `${k} ${v}`).join(", ");
             process.stdout.write(`${d.name.padEnd(16)} ${d.task.padEnd(15)} ${d.role.padEnd(10)} ${counts}\n`);
           }
-          process.stdout.write(`wrote ${join(opts.out, SUITE_FILE)} (${index.domains.length} domains) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+          process.stdout.write(`wrote ${join(opts.out, SUITE_FILE)} (${index.domains.length} domains, generator v${index.generator}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         }),
       ),
-    ["medfcl data synth --suite polyp --scale tiny --seed 1 --out /tmp/polyp", "medfcl data synth --suite all --scale small --out data/all"],
+    ["medfcl data synth --suite polyp --scale tiny --seed 1 --out /tmp/polyp", "medfcl data synth --suite all --scale small --out data/all", "medfcl data synth --suite polyp --generator 3 --out data/polyp-v3"],
   );
 
   withExamples(

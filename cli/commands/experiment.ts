@@ -5,6 +5,7 @@ import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve
 import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
 import { modelFamily } from "../../services/model/index.js";
+import { SYNTH_GENERATOR_VERSION, SYNTH_GENERATOR_VERSIONS } from "../../services/data/index.js";
 import { action, commaList, commandLogger, defaultByModel, modelFamilyOption, modelOptionHelp, numberOption, withExamples } from "../context.js";
 
 interface ExperimentFlags {
@@ -14,6 +15,7 @@ interface ExperimentFlags {
   seed: number;
   repeat: number;
   dataRoot?: string;
+  generator?: number;
   epochs?: number;
   maxSteps: number;
   lr?: number;
@@ -47,6 +49,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
     .option("--seed <n>", "first seed (data, initialisation, sampling)", numberOption("--seed", true), d.seed)
     .option("--repeat <n>", "run N seeds (seed, seed+1, …) and report mean ± std", numberOption("--repeat", true), d.repeat)
     .option("--data-root <dir>", "a suite.json folder of real data (COCO per domain) instead of the synthetic suite")
+    .option("--generator <version>", `the synthetic suite's generator version: ${SYNTH_GENERATOR_VERSIONS.join(" | ")} (default ${SYNTH_GENERATOR_VERSION})`, numberOption("--generator", true))
     .option("--epochs <n>", `local epochs per step (joint: one round per epoch; ${defaultByModel("epochs")})`, numberOption("--epochs", true))
     .option("--max-steps <n>", "cap local optimiser steps per task (0 = epochs decide)", numberOption("--max-steps", true), d.maxSteps)
     .option("--model <name>", modelOptionHelp(), modelFamilyOption("--model"), d.model)
@@ -80,6 +83,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
         seed: f.seed,
         repeat: f.repeat,
         dataRoot: f.dataRoot,
+        generator: f.generator,
         epochs: f.epochs ?? modelFamily(f.model).training.epochs,
         maxSteps: f.maxSteps,
         lr: f.lr ?? modelFamily(f.model).training.lr,

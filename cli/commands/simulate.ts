@@ -6,6 +6,7 @@ import { defaultSimulateOptions, simulate } from "../simulate.js";
 import { DELTA_ENCODINGS, modelFamily, type DeltaEncoding } from "../../services/model/index.js";
 import { action, choiceOption, commaList, commandLogger, defaultByModel, modelFamilyOption, modelOptionHelp, numberOption, withExamples } from "../context.js";
 import { EVALUATION_PLACEMENTS, type EvaluationPlacement } from "../../services/transport/index.js";
+import { SYNTH_GENERATOR_VERSION, SYNTH_GENERATOR_VERSIONS, parseGeneratorVersion } from "../../services/data/index.js";
 
 export function registerSimulate(program: Command): void {
   const d = defaultSimulateOptions();
@@ -21,6 +22,7 @@ export function registerSimulate(program: Command): void {
     .option("--mix <ratio>", "fraction of each batch drawn from the replay buffer", numberOption("--mix"), d.mix)
     .option("--seed <n>", "seed for data, initialisation and sampling", numberOption("--seed", true), d.seed)
     .option("--scale <name>", "tiny | small | full", d.scale)
+    .option("--generator <version>", `the synthetic suite's generator version: ${SYNTH_GENERATOR_VERSIONS.join(" | ")} (default ${SYNTH_GENERATOR_VERSION})`, numberOption("--generator", true))
     .option("--model <name>", modelOptionHelp(), modelFamilyOption("--model"), d.model)
     .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
     .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
@@ -41,9 +43,10 @@ export function registerSimulate(program: Command): void {
     "medfcl simulate --model yolox-nano --base-weights ../shared/weights/yolox-nano/yolox_nano.onnx --input-size 128 --out runs/pretrained",
   ]);
   cmd.action(
-    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; deltaEncoding: DeltaEncoding; evaluation: EvaluationPlacement; secureAggregation?: boolean; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
+    action(async (f: { suite: string; sites: number; strategy: string; compare: string; buffer: number; sampler: string; mix: number; seed: number; scale: string; generator?: number; epochs?: number; lr?: number; batchSize?: number; maxSteps: number; deltaEncoding: DeltaEncoding; evaluation: EvaluationPlacement; secureAggregation?: boolean; model: string; baseWeights?: string; inputSize?: number; dataRoot?: string; insecure?: boolean; out: string }, c: Command) => {
       if (!["polyp", "tasks"].includes(f.suite)) throw new MedfclError(ErrorCode.InvalidArgument, `--suite must be polyp or tasks, got "${f.suite}"`, { details: { option: "--suite" } });
       if (!["tiny", "small", "full"].includes(f.scale)) throw new MedfclError(ErrorCode.InvalidArgument, `--scale must be tiny, small or full, got "${f.scale}"`, { details: { option: "--scale" } });
+      if (f.generator !== undefined) parseGeneratorVersion(f.generator);
       const logger = commandLogger(c, "simulate");
       const started = Date.now();
       const t = modelFamily(f.model).training;

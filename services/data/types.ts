@@ -113,6 +113,8 @@ export interface SynthesizeOptions {
   scale: SuiteScale;
   /** Only these domains (by name); the default is every domain of the suite. */
   domains?: string[];
+  /** The synthetic generator's version (synth/suite.ts SYNTH_GENERATOR_VERSIONS); default the current one. */
+  generator?: number;
 }
 
 export interface SuiteDomain {
@@ -130,6 +132,8 @@ export interface SuiteIndex {
   suite: string;
   seed: number;
   scale: string;
+  /** The synthetic generator version that wrote the suite; absent for real suites (and suites from before v3). */
+  generator?: number;
   domains: SuiteDomain[];
 }
 

@@ -551,6 +551,9 @@ describe("e2e containers", { skip, timeout: 6 * 60_000 }, () => {
         { index: 1, sites: ["site-a"], state: "closed", dropouts: [] },
       ],
     );
+    // The run's state is committed before its last events are published: the step events are all
+    // here once run.completed (published last, on the same connection) has arrived.
+    await f.waitForEvent((r) => r.event.type === "run.completed" && r.event.runId === runId, 10_000, "run.completed");
     // Step 0 closed without an update (the model is kept) and was still evaluated; step 1 trained at A.
     assert.deepEqual(stepEvents(f, runId, 0), ["opened", "task.assigned", "dropout", "evaluated", "closed"]);
     assert.deepEqual(stepEvents(f, runId, 1), ["opened", "task.assigned", "update.received", "evaluated", "closed"]);

@@ -39,6 +39,12 @@ export interface DeviceShift {
   colorMode: ColorMode;
   /** Probability that a frame uses colorMode rather than white light. */
   modeProb: number;
+  /**
+   * How far a mode frame moves from white light towards the full colour mode (0–1; default 1).
+   * Processors mix the narrow bands with white light to different degrees (BKAI's LCI/FICE frames
+   * are far milder than the full band re-weighting).
+   */
+  modeStrength?: number;
 }
 
 /** The lesions a site sees: its patient population and referral pattern. */
@@ -106,18 +112,20 @@ function visibleFn(kind: BorderKind, w: number, h: number): (x: number, y: numbe
   }
 }
 
-function applyColorMode(c: Canvas, mode: ColorMode, levels: number): void {
+function applyColorMode(c: Canvas, mode: ColorMode, levels: number, strength = 1): void {
   const d = c.data;
   if (mode === "white") return;
   if (mode === "fice") {
     // FICE / BLI re-weights narrow bands: red mucosa turns cyan-blue, lesions turn brown.
+    // Full strength writes the band values themselves, so generator v2's bytes do not move.
+    const mix = (from: number, to: number): number => (strength === 1 ? to : from + strength * (to - from));
     for (let i = 0; i < d.length; i += 3) {
       const r = d[i];
       const g = d[i + 1];
       const b = d[i + 2];
-      d[i] = 0.45 * r + 0.15 * g + 0.02;
-      d[i + 1] = 0.55 * r + 0.45 * g + 0.02;
-      d[i + 2] = 0.6 * r + 0.2 * g + 0.45 * b + 0.06;
+      d[i] = mix(r, 0.45 * r + 0.15 * g + 0.02);
+      d[i + 1] = mix(g, 0.55 * r + 0.45 * g + 0.02);
+      d[i + 2] = mix(b, 0.6 * r + 0.2 * g + 0.45 * b + 0.06);
     }
     return;
   }
@@ -461,7 +469,7 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
   for (const sp of spots) softSpot(c, sp.x, sp.y, sp.rx, sp.ry, [1, 1, 1], sp.strength);
   for (let i = 0; i < d.length; i++) d[i] = clamp01(d[i]);
   const modeOn = rng() < dev.modeProb;
-  applyColorMode(c, modeOn ? dev.colorMode : "white", 4);
+  applyColorMode(c, modeOn ? dev.colorMode : "white", 4, dev.modeStrength ?? 1);
   distort(c, [head, stalkOwner], dev.distortion);
 
   for (let i = 0; i < w * h; i++) {
