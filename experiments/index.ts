@@ -19,5 +19,6 @@ export {
   type Check,
 } from "./tables.js";
 export { ExperimentError } from "./errors.js";
+export { dataFingerprint } from "./store.js";
 export { EXPERIMENT_KINDS, type ExperimentKind, type ExperimentOptions, type ExperimentSummary, type MeanStd, type PlannedRun, type RunResult } from "./types.js";
 export { convergenceEpoch, defaultEpochRule, movingAverage, readCurve, type Convergence, type CurvePoint, type EpochRule } from "./convergence.js";

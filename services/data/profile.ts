@@ -37,6 +37,12 @@ export interface DomainProfile {
   height: Spread;
   /** Mean R, G, B (0–255) of the field of view (pixels brighter than the border threshold). */
   meanRgb: [number, number, number];
+  /**
+   * Each frame's field-of-view G/R and B/R over the measured frames: the light source, the white
+   * balance and the colour modes (FICE, BLI, LCI) per frame, which a domain's mean colour hides.
+   */
+  frameGreenRed: Spread;
+  frameBlueRed: Spread;
   /** Mean per-image standard deviation of grey values inside the field of view (contrast). */
   greyStd: number;
   /** Mean HSV saturation (0–1) inside the field of view. */
@@ -204,6 +210,8 @@ export async function profileDataset(name: string, ds: CocoDataset, options: Par
     width: spread(ds.images.map((im) => im.width)),
     height: spread(ds.images.map((im) => im.height)),
     meanRgb: [mean(stats.map((s) => s.rgb[0])), mean(stats.map((s) => s.rgb[1])), mean(stats.map((s) => s.rgb[2]))],
+    frameGreenRed: spread(stats.filter((s) => s.rgb[0] > 0).map((s) => s.rgb[1] / s.rgb[0])),
+    frameBlueRed: spread(stats.filter((s) => s.rgb[0] > 0).map((s) => s.rgb[2] / s.rgb[0])),
     greyStd: mean(stats.map((s) => s.greyStd)),
     saturation: mean(stats.map((s) => s.saturation)),
     darkFraction: mean(stats.map((s) => s.dark)),
@@ -222,11 +230,11 @@ const f2 = (v: number): string => (Number.isFinite(v) ? v.toFixed(2) : "–");
 /** A Markdown table: one row per profile. */
 export function profilesMarkdown(profiles: DomainProfile[]): string {
   const head =
-    "| domain | images | size (median) | mean RGB | grey std | saturation | dark px | Laplacian var (p10/med/p90) | boxes/img (mean, max) | negatives | box side / image (p10/med/p90) | aspect (med) | lesion / surround RGB |";
-  const sep = "|---|---:|---|---|---:|---:|---:|---|---|---:|---|---:|---|";
+    "| domain | images | size (median) | mean RGB | frame G/R, B/R (p10/med/p90) | grey std | saturation | dark px | Laplacian var (p10/med/p90) | boxes/img (mean, max) | negatives | box side / image (p10/med/p90) | aspect (med) | lesion / surround RGB |";
+  const sep = "|---|---:|---|---|---|---:|---:|---:|---|---|---:|---|---:|---|";
   const rows = profiles.map(
     (p) =>
-      `| ${p.name} | ${p.images} | ${Math.round(p.width.median)}×${Math.round(p.height.median)} | ${p.meanRgb.map((v) => Math.round(v)).join(", ")} | ${f1(p.greyStd)} | ${f2(p.saturation)} | ${f2(p.darkFraction)} | ${[p.laplacianVar.p10, p.laplacianVar.median, p.laplacianVar.p90].map(f1).join(" / ")} | ${f2(p.boxesPerImage.mean)}, ${p.boxesPerImage.max} | ${f2(p.negativeFraction)} | ${[p.relativeSize.p10, p.relativeSize.median, p.relativeSize.p90].map(f2).join(" / ")} | ${f2(p.aspect.median)} | ${p.lesionRgbRatio.map(f2).join(", ")} |`,
+      `| ${p.name} | ${p.images} | ${Math.round(p.width.median)}×${Math.round(p.height.median)} | ${p.meanRgb.map((v) => Math.round(v)).join(", ")} | ${[p.frameGreenRed, p.frameBlueRed].map((r) => [r.p10, r.median, r.p90].map(f2).join("/")).join(", ")} | ${f1(p.greyStd)} | ${f2(p.saturation)} | ${f2(p.darkFraction)} | ${[p.laplacianVar.p10, p.laplacianVar.median, p.laplacianVar.p90].map(f1).join(" / ")} | ${f2(p.boxesPerImage.mean)}, ${p.boxesPerImage.max} | ${f2(p.negativeFraction)} | ${[p.relativeSize.p10, p.relativeSize.median, p.relativeSize.p90].map(f2).join(" / ")} | ${f2(p.aspect.median)} | ${p.lesionRgbRatio.map(f2).join(", ")} |`,
   );
   return [head, sep, ...rows].join("\n");
 }

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { dataFingerprint } from "../../experiments/index.js";
 import { parseCrossMatrix } from "../../services/eval/index.js";
 import { POLYP_PROMPT, writeDataset, type FixtureImage } from "../services/data/helpers.js";
 import { tempDir } from "../helpers/temp.js";
@@ -87,6 +88,20 @@ describe("experiment --data-root", () => {
     assert.match(r.stdout + r.stderr, /the replay buffer stayed empty in these runs/);
     // The coordinator said so when the step closed, where an operator watching the run sees it.
     assert.match(readFileSync(join(out, "seeds/seed-5/logs/coordinator.log"), "utf8"), /"step":0,.*"requested":100,.*no exemplar arrived for the replay buffer/);
+  });
+
+  it("data-root - --generator applies to the synthetic suite only, and names the versions it knows", () => {
+    const r = medfcl(["experiment", "paradigms", "--data-root", suite, "--generator", "3", "--out", join(dir, "never")]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--generator picks the synthetic suite's generator; it does not apply with --data-root/);
+    const bad = medfcl(["experiment", "paradigms", "--generator", "9", "--out", join(dir, "never")]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--generator must be one of 2, 3, got 9/);
+    assert.ok(!existsSync(join(dir, "never")));
+    // Stored runs are keyed by the version: a v3 run never reuses a v2 one.
+    const o = { suite: "polyp" as const, scale: "small" as const };
+    assert.equal(dataFingerprint(o, 1), "synthetic:polyp:small:seed1:generator2");
+    assert.equal(dataFingerprint({ ...o, generator: 3 }, 1), "synthetic:polyp:small:seed1:generator3");
   });
 
   it("data-root - a folder without suite.json is refused up front, naming the folder and what to do", () => {

@@ -47,6 +47,12 @@ describe("domain profile", () => {
     );
     const p = await profileDataset("toy", ds, { workSide: 40 });
     assert.equal(p.images, 3);
+    // Each frame's colour ratio: background (120, 60, 40) with a 100-pixel (200, 100, 80) lesion.
+    const frameR = (1500 * 120 + 100 * 200) / 1600;
+    const frameG = (1500 * 60 + 100 * 100) / 1600;
+    const frameB = (1500 * 40 + 100 * 80) / 1600;
+    assert.ok(Math.abs(p.frameGreenRed.median - frameG / frameR) < 1e-9, `frame G/R ${p.frameGreenRed.median}`);
+    assert.ok(Math.abs(p.frameBlueRed.p90 - frameB / frameR) < 1e-9, `frame B/R ${p.frameBlueRed.p90}`);
     assert.equal(p.boxesPerImage.max, 2);
     assert.ok(Math.abs(p.boxesPerImage.mean - 1) < 1e-9, "crowd boxes do not count");
     assert.ok(Math.abs(p.negativeFraction - 1 / 3) < 1e-9);

@@ -5,9 +5,13 @@ import { join, relative } from "node:path";
 import { before, describe, it } from "node:test";
 import {
   domainDistances,
+  ensureSyntheticSuite,
   loadCocoDataset,
+  parseGeneratorVersion,
+  profileDataset,
   readSuiteIndex,
   renderContactSheet,
+  syntheticSuiteName,
   synthesizeSuite,
   validateDataset,
   type SuiteIndex,
@@ -119,5 +123,76 @@ describe("synthetic suite", () => {
     // A single dataset folder also previews.
     const single = await renderContactSheet(join(dir, "kvasir/train"), undefined, { thumb: 48, perRow: 4, maxImages: 8 });
     assert.equal((await sharp(single).metadata()).height, 2 * (22 + 48 + 4) + 4);
+  });
+});
+
+describe("synthetic generator versions", () => {
+  let v2 = "";
+  let v3 = "";
+  const domains = ["kvasir", "bkai", "colondb"];
+  before(async () => {
+    v2 = tempDir("medfcl-suite-v2-");
+    v3 = tempDir("medfcl-suite-v3-");
+    await synthesizeSuite({ suite: "polyp", out: v2, seed: 11, scale: "tiny", domains });
+    await synthesizeSuite({ suite: "polyp", out: v3, seed: 11, scale: "tiny", domains, generator: 3 });
+  });
+
+  it("suite - v3 changes only what it documents: ColonDB's boxes and BKAI's frames; suite.json records the version", () => {
+    assert.equal(readSuiteIndex(v2).generator, 2);
+    assert.equal(readSuiteIndex(v3).generator, 3);
+    const a = hashTree(v2);
+    const b = hashTree(v3);
+    const same = (prefix: string): boolean => [...a].filter(([k]) => k.startsWith(prefix)).every(([k, v]) => b.get(k) === v);
+    assert.ok(same("kvasir/"), "kvasir is the same in v2 and v3");
+    assert.ok(same("colondb/test/images/"), "ColonDB's images are the same in v2 and v3");
+    assert.ok(!same("colondb/test/annotations.json"), "ColonDB's boxes change in v3");
+    const bkaiImages = [...a].filter(([k]) => k.startsWith("bkai/train/images/"));
+    assert.ok(bkaiImages.every(([k, v]) => b.get(k) !== v), "every BKAI frame changes in v3");
+  });
+
+  it("suite - v3's ColonDB boxes are tight (smaller than v2's 12 % margin) around the same lesions", async () => {
+    const boxes = async (root: string) => (await loadCocoDataset(join(root, "colondb/test"), { checkImages: "none" })).annotations.map((x) => x.bbox);
+    const old = await boxes(v2);
+    const tight = await boxes(v3);
+    assert.equal(tight.length, old.length);
+    let smaller = 0;
+    for (const [i, [x, y, w, h]] of tight.entries()) {
+      const [ox, oy, ow, oh] = old[i];
+      if (w * h < ow * oh) smaller++;
+      // The same lesion: the tight box's centre lies inside the margin box.
+      assert.ok(x + w / 2 > ox && x + w / 2 < ox + ow && y + h / 2 > oy && y + h / 2 < oy + oh, `box ${i} moved`);
+    }
+    assert.ok(smaller >= tight.length - 1, `${smaller} of ${tight.length} v3 boxes are smaller`);
+  });
+
+  it("suite - v3's BKAI frames are greener and bluer per frame, with no frame as blue as v2's full-strength FICE", async () => {
+    const profile = async (root: string) => profileDataset("bkai", await loadCocoDataset(join(root, "bkai/train"), { checkImages: "none" }));
+    const old = await profile(v2);
+    const now = await profile(v3);
+    assert.ok(now.frameBlueRed.median > old.frameBlueRed.median + 0.05, `B/R median v2 ${old.frameBlueRed.median}, v3 ${now.frameBlueRed.median}`);
+    assert.ok(now.frameGreenRed.median > old.frameGreenRed.median, `G/R median v2 ${old.frameGreenRed.median}, v3 ${now.frameGreenRed.median}`);
+    // Real BKAI has no frame above B/R 0.8 (docs/data.md, "Generator v3").
+    assert.ok(now.frameBlueRed.p90 < 0.8, `v3 B/R p90 ${now.frameBlueRed.p90}`);
+  });
+
+  it("suite - ensureSyntheticSuite rewrites a folder of another version and keeps one of the same", async () => {
+    const dir = tempDir("medfcl-suite-ensure-");
+    await synthesizeSuite({ suite: "polyp", out: dir, seed: 11, scale: "tiny", domains: ["colondb"] });
+    const before2 = statSync(join(dir, "suite.json")).mtimeMs;
+    assert.equal((await ensureSyntheticSuite({ suite: "polyp", out: dir, seed: 11, scale: "tiny", domains: ["colondb"] })).generator, 2);
+    assert.equal(statSync(join(dir, "suite.json")).mtimeMs, before2, "a suite of the asked version is kept");
+    const heard: number[] = [];
+    const index = await ensureSyntheticSuite({ suite: "polyp", out: dir, seed: 11, scale: "tiny", domains: ["colondb"], generator: 3 }, (g) => heard.push(g));
+    assert.equal(index.generator, 3);
+    assert.deepEqual(heard, [3]);
+    assert.equal(hashTree(dir, "colondb/test").get("colondb/test/annotations.json"), hashTree(v3, "colondb/test").get("colondb/test/annotations.json"));
+  });
+
+  it("suite - generator versions: folder names keep v2's, an unknown version is a clear error", () => {
+    assert.equal(syntheticSuiteName({ suite: "polyp", scale: "small", seed: 1 }), "polyp-small-seed1");
+    assert.equal(syntheticSuiteName({ suite: "polyp", scale: "small", seed: 1, generator: 3 }), "polyp-small-seed1-generator3");
+    assert.equal(parseGeneratorVersion("3"), 3);
+    assert.throws(() => parseGeneratorVersion("4"), /--generator must be one of 2, 3 .*got "4"/);
+    assert.throws(() => parseGeneratorVersion(1), /--generator must be one of 2, 3/);
   });
 });
