@@ -1,6 +1,11 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
+// tfjs-core and the two backends used here, not the `@tensorflow/tfjs` bundle: its layers,
+// converter, data and WebGL packages are never used, and loading it cost every process and
+// onnxruntime training worker about a quarter of a second (docs/benchmarks.md, "Start-up"). The
+// bundle also registers the ops' gradients; what differentiates in tfjs imports ./gradients.js.
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { BackendUnavailableError, ModelOptionError } from "../core/errors.js";
 

@@ -59,7 +59,7 @@ export function encodeText(cfg: ModelConfig, p: ParamLookup, ids: tf.Tensor2D, m
   const [b, m] = ids.shape;
   const emb = p("text.token_embed") as tf.Tensor2D;
   // One-hot matMul instead of gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
-  const oneHot = tf.oneHot(tf.reshape(ids, [-1]), emb.shape[0]).toFloat();
+  const oneHot = tf.cast(tf.oneHot(tf.reshape(ids, [-1]), emb.shape[0]), "float32");
   let h: tf.Tensor = tf.reshape(tf.matMul(oneHot, emb), [b, m, cfg.textDim]);
   h = tf.add(h, tf.slice(p("text.pos_embed"), [0, 0], [m, cfg.textDim]));
   for (let l = 0; l < cfg.textLayers; l++) {

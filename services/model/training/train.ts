@@ -1,5 +1,7 @@
 import { iterateBatches, loadSample, mixSeed, mulberry32, type CocoDataset, type Sample } from "../../data/index.js";
 import { tf } from "../tfjs/backend.js";
+// The tfjs trainer differentiates through every op: their gradients must be registered.
+import "../tfjs/gradients.js";
 import { asTfDetector, type Detector, type TfDetector } from "../tfjs/detector.js";
 import { DEFAULT_EMA_DECAY } from "../core/constants.js";
 import { ModelOptionError } from "../core/errors.js";
