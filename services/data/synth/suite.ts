@@ -30,8 +30,9 @@ export const SUITE_FILE = "suite.json";
  * (suite, scale, seed): results stored under a synthetic suite's name carry the version
  * (experiments/store.ts), and an older version stays available so stored results can be rebuilt.
  * 2: device, lesion and labelling shifts calibrated against the real polyp sets' means.
- * 3: v2, with CVC-ColonDB's boxes tight like its mask-derived real ones and BKAI's frame colours
- *    calibrated per frame against the real set's spread (docs/data.md, "Generator v3").
+ * 3: v2, with CVC-ColonDB's boxes tight like its mask-derived real ones, BKAI's frame colours
+ *    calibrated per frame against the real set's spread, and the Kvasir domains stored squashed to
+ *    a square like the real copy (docs/data.md, "Generator v3").
  */
 export const SYNTH_GENERATOR_VERSIONS = [2, 3] as const;
 export type SynthGeneratorVersion = (typeof SYNTH_GENERATOR_VERSIONS)[number];
@@ -75,6 +76,12 @@ export interface DomainSpec {
   render: (w: number, h: number, rng: Rng) => Frame;
   /** What the domain imitates, for docs and `medfcl data synth --list`. */
   imitates: string;
+  /**
+   * Stored squashed to a square of the frame's long side, boxes with it: the published copy's
+   * export pipeline resized every frame to one square size without keeping the aspect (generator
+   * v3's Kvasir-SEG and Kvasir-Sessile, whose copy here is 256×256 from frames of 622×529 and up).
+   */
+  storeSquare?: boolean;
 }
 
 /** 8-bit RGB to the 0–1 scale the renderer works in. */
@@ -161,6 +168,14 @@ const V3_DEVICES: Record<string, Partial<DeviceShift>> = {
   bkai: { fieldRgb: rgb8(175, 103, 77), rgbJitter: 0.14, modeProb: 0.12, modeStrength: 0.2 },
 };
 const V3_LABELS: Record<string, LabelConvention> = { colondb: TIGHT_WHOLE };
+/**
+ * - The Kvasir domains are stored squashed to a square, as the real copy is (256×256 from frames
+ *   of 622×529 and up: box aspect median 0.82 against BKAI's 1.01 and ColonDB's 1.00). Measured on
+ *   the real specialized models (docs/results.md §K): un-squashing Kvasir-Sessile's test frames
+ *   costs the Kvasir model 5.6 AP and squashing BKAI's gains it 6.9, so the geometry is part of
+ *   what separates the real Kvasir domains from BKAI.
+ */
+const V3_SQUARE = new Set(["kvasir", "sessile"]);
 
 function stylesOf(version: SynthGeneratorVersion): Record<string, PolypStyle> {
   const v3 = version >= 3;
@@ -210,7 +225,11 @@ export const TASK_DOMAINS: DomainSpec[] = [
 function polypDomainsOf(version: SynthGeneratorVersion): DomainSpec[] {
   if (version === 2) return POLYP_DOMAINS;
   const styles = stylesOf(version);
-  return POLYP_DOMAINS.map((d) => ({ ...d, render: (w: number, h: number, rng: Rng) => renderPolypFrame(styles[d.name], w, h, rng) }));
+  return POLYP_DOMAINS.map((d) => ({
+    ...d,
+    render: (w: number, h: number, rng: Rng) => renderPolypFrame(styles[d.name], w, h, rng),
+    ...(V3_SQUARE.has(d.name) ? { storeSquare: true } : {}),
+  }));
 }
 
 /** Which domains each suite holds; "all" has the 8 polyp domains plus the 4 non-polyp tasks. */
@@ -245,10 +264,12 @@ export function scaledSize(w: number, h: number, scale: SuiteScale): [number, nu
 const EXT: Record<ImageFormat["kind"], string> = { jpeg: "jpg", png: "png", tiff: "tif", bmp: "bmp" };
 
 /** Encodes with fixed options so the same pixels always give the same bytes. */
-async function encode(bytes: Uint8Array, w: number, h: number, channels: 1 | 3, format: ImageFormat, blurSigma: number): Promise<Buffer> {
-  if (format.kind === "bmp" && blurSigma < 0.3 && channels === 3) return encodeBmp({ width: w, height: h, data: bytes });
+async function encode(bytes: Uint8Array, w: number, h: number, channels: 1 | 3, format: ImageFormat, blurSigma: number, stored: [number, number] = [w, h]): Promise<Buffer> {
+  const resized = stored[0] !== w || stored[1] !== h;
+  if (format.kind === "bmp" && blurSigma < 0.3 && channels === 3 && !resized) return encodeBmp({ width: w, height: h, data: bytes });
   let img = sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { raw: { width: w, height: h, channels } });
   if (blurSigma >= 0.3) img = img.blur(blurSigma);
+  if (resized) img = sharp(await img.resize(stored[0], stored[1], { fit: "fill", kernel: "lanczos3" }).raw().toBuffer(), { raw: { width: stored[0], height: stored[1], channels } });
   if (channels === 1) img = img.toColourspace("b-w");
   switch (format.kind) {
     case "jpeg":
@@ -285,11 +306,16 @@ async function writeSplit(
     const [w, h] = scaledSize(full[0], full[1], opts.scale);
     const frame = spec.render(w, h, rng);
     const sigma = (spec.blur * w) / full[0];
-    const buf = await encode(toBytes(frame.canvas, channels), w, h, channels, spec.format, sigma);
+    const side = Math.max(w, h);
+    const [sw, sh]: [number, number] = spec.storeSquare ? [side, side] : [w, h];
+    const buf = await encode(toBytes(frame.canvas, channels), w, h, channels, spec.format, sigma, [sw, sh]);
     const fileName = `images/${String(i + 1).padStart(6, "0")}.${ext}`;
     // Images are regenerable; suite.json, written atomically last, marks a complete suite.
     await writeFile(join(dir, fileName), buf);
-    return { id: i + 1, file_name: fileName, width: w, height: h, boxes: frame.boxes };
+    const sx = sw / w;
+    const sy = sh / h;
+    const boxes = sx === 1 && sy === 1 ? frame.boxes : frame.boxes.map(([x, y, bw, bh]): [number, number, number, number] => [x * sx, y * sy, bw * sx, bh * sy]);
+    return { id: i + 1, file_name: fileName, width: sw, height: sh, boxes };
   });
   const images: ImageInfo[] = [];
   const annotations: Annotation[] = [];

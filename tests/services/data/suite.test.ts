@@ -129,7 +129,7 @@ describe("synthetic suite", () => {
 describe("synthetic generator versions", () => {
   let v2 = "";
   let v3 = "";
-  const domains = ["kvasir", "bkai", "colondb"];
+  const domains = ["kvasir", "bkai", "colondb", "clinicdb", "etis"];
   before(async () => {
     v2 = tempDir("medfcl-suite-v2-");
     v3 = tempDir("medfcl-suite-v3-");
@@ -137,13 +137,13 @@ describe("synthetic generator versions", () => {
     await synthesizeSuite({ suite: "polyp", out: v3, seed: 11, scale: "tiny", domains, generator: 3 });
   });
 
-  it("suite - v3 changes only what it documents: ColonDB's boxes and BKAI's frames; suite.json records the version", () => {
+  it("suite - v3 changes only what it documents: ColonDB's boxes, BKAI's frames, Kvasir's storage; suite.json records the version", () => {
     assert.equal(readSuiteIndex(v2).generator, 2);
     assert.equal(readSuiteIndex(v3).generator, 3);
     const a = hashTree(v2);
     const b = hashTree(v3);
     const same = (prefix: string): boolean => [...a].filter(([k]) => k.startsWith(prefix)).every(([k, v]) => b.get(k) === v);
-    assert.ok(same("kvasir/"), "kvasir is the same in v2 and v3");
+    assert.ok(same("etis/") && same("clinicdb/"), "the other domains are the same in v2 and v3");
     assert.ok(same("colondb/test/images/"), "ColonDB's images are the same in v2 and v3");
     assert.ok(!same("colondb/test/annotations.json"), "ColonDB's boxes change in v3");
     const bkaiImages = [...a].filter(([k]) => k.startsWith("bkai/train/images/"));
@@ -163,6 +163,23 @@ describe("synthetic generator versions", () => {
       assert.ok(x + w / 2 > ox && x + w / 2 < ox + ow && y + h / 2 > oy && y + h / 2 < oy + oh, `box ${i} moved`);
     }
     assert.ok(smaller >= tight.length - 1, `${smaller} of ${tight.length} v3 boxes are smaller`);
+  });
+
+  it("suite - v3 stores the Kvasir frames squashed to a square, the boxes squeezed with them, as the real copy is", async () => {
+    const load = async (root: string) => loadCocoDataset(join(root, "kvasir/train"), { checkImages: "none" });
+    const old = await load(v2);
+    const squashed = await load(v3);
+    assert.equal(squashed.images.length, old.images.length);
+    for (const [i, im] of squashed.images.entries()) {
+      const before = old.images[i];
+      assert.equal(im.width, im.height, `image ${im.id} is ${im.width}x${im.height}`);
+      assert.equal(im.width, Math.max(before.width, before.height));
+      assert.deepEqual((await sharp(join(v3, "kvasir/train", im.file_name)).metadata()).height, im.height);
+      const [b3] = squashed.annotationsByImage.get(im.id)!;
+      const [b2] = old.annotationsByImage.get(im.id)!;
+      const squeeze = before.width / before.height;
+      assert.ok(Math.abs(b3.bbox[2] / b3.bbox[3] - (b2.bbox[2] / b2.bbox[3]) / squeeze) < 1e-6, `box of image ${im.id}`);
+    }
   });
 
   it("suite - v3's BKAI frames are greener and bluer per frame, with no frame as blue as v2's full-strength FICE", async () => {
