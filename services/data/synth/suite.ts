@@ -239,7 +239,8 @@ export function suiteDomains(suite: SuiteName, version: SynthGeneratorVersion = 
     case "polyp":
       return polypDomains;
     case "tasks":
-      return [{ ...TASK_DOMAINS[0], render: polypDomains[0].render }, ...TASK_DOMAINS.slice(1)];
+      // The polyp task is the Kvasir domain under the task's name, as the version draws it.
+      return [{ ...polypDomains[0], name: TASK_DOMAINS[0].name, imitates: TASK_DOMAINS[0].imitates }, ...TASK_DOMAINS.slice(1)];
     case "all":
       return [...polypDomains, ...TASK_DOMAINS.slice(1)];
   }
