@@ -1,7 +1,6 @@
 import { iterateBatches, loadSample, mixSeed, mulberry32, type CocoDataset, type Sample } from "../../data/index.js";
 import { tf } from "../tfjs/backend.js";
-// The tfjs trainer differentiates through every op: their gradients must be registered.
-import "../tfjs/gradients.js";
+import { ensureGradients } from "../tfjs/gradients.js";
 import { asTfDetector, type Detector, type TfDetector } from "../tfjs/detector.js";
 import { DEFAULT_EMA_DECAY } from "../core/constants.js";
 import { ModelOptionError } from "../core/errors.js";
@@ -74,6 +73,8 @@ export class Trainer {
   #loc: Locations;
 
   constructor(det: TfDetector, opts: TrainOptions, lossWeights: LossWeights = defaultLossWeights()) {
+    // It differentiates through every op of the forward pass and the loss.
+    ensureGradients();
     this.det = det;
     this.opts = opts;
     this.lossWeights = lossWeights;

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { before, describe, it } from "node:test";
 import { Trainer, createDetector, initBackend, modelConfig, type TensorMap, createModel, trainOptionsFor } from "../../../../../services/model/index.js";
 import { tf } from "../../../../../services/model/tfjs/backend.js";
+import { ensureGradients } from "../../../../../services/model/tfjs/gradients.js";
 import { detectionLoss } from "../../../../../services/model/tfjs/loss.js";
 import { forward } from "../../../../../services/model/families/index.js";
 import { locations } from "../../../../../services/model/tfjs/model.js";
@@ -49,6 +50,8 @@ const LOSS_TOLERANCE: Tolerance = { atol: 1e-6, rtol: 1e-4 };
 describe("ort-train parity with tfjs", () => {
   before(async () => {
     await initBackend("wasm");
+    // The reference gradients below come from tf.variableGrads directly, not from a Trainer.
+    ensureGradients();
   });
 
   for (const freezeStages of [0, 2]) {
