@@ -203,6 +203,8 @@ export async function profileDataset(name: string, ds: CocoDataset, options: Par
   const outs = sumOf((s) => s.outside);
   const ratio = (k: number): number => (ins[3] > 0 && outs[3] > 0 ? ins[k] / ins[3] / (outs[k] / outs[3]) : Number.NaN);
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  // A frame's colour ratios need some red in its field of view (an all-dark frame has none).
+  const lit = stats.filter((s) => s.rgb[0] > 0);
   return {
     name,
     images: ds.images.length,
@@ -210,8 +212,8 @@ export async function profileDataset(name: string, ds: CocoDataset, options: Par
     width: spread(ds.images.map((im) => im.width)),
     height: spread(ds.images.map((im) => im.height)),
     meanRgb: [mean(stats.map((s) => s.rgb[0])), mean(stats.map((s) => s.rgb[1])), mean(stats.map((s) => s.rgb[2]))],
-    frameGreenRed: spread(stats.filter((s) => s.rgb[0] > 0).map((s) => s.rgb[1] / s.rgb[0])),
-    frameBlueRed: spread(stats.filter((s) => s.rgb[0] > 0).map((s) => s.rgb[2] / s.rgb[0])),
+    frameGreenRed: spread(lit.map((s) => s.rgb[1] / s.rgb[0])),
+    frameBlueRed: spread(lit.map((s) => s.rgb[2] / s.rgb[0])),
     greyStd: mean(stats.map((s) => s.greyStd)),
     saturation: mean(stats.map((s) => s.saturation)),
     darkFraction: mean(stats.map((s) => s.dark)),

@@ -270,6 +270,7 @@ async function encode(bytes: Uint8Array, w: number, h: number, channels: 1 | 3, 
   if (format.kind === "bmp" && blurSigma < 0.3 && channels === 3 && !resized) return encodeBmp({ width: w, height: h, data: bytes });
   let img = sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { raw: { width: w, height: h, channels } });
   if (blurSigma >= 0.3) img = img.blur(blurSigma);
+  // Resized apart: in one pipeline sharp resizes before it blurs, and the blur belongs to the frame.
   if (resized) img = sharp(await img.resize(stored[0], stored[1], { fit: "fill", kernel: "lanczos3" }).raw().toBuffer(), { raw: { width: stored[0], height: stored[1], channels } });
   if (channels === 1) img = img.toColourspace("b-w");
   switch (format.kind) {
@@ -334,7 +335,7 @@ async function writeSplit(
   return { images: images.length, boxes: annotations.length };
 }
 
-export function parseSynthesizeOptions(o: Partial<SynthesizeOptions>): SynthesizeOptions {
+export function parseSynthesizeOptions(o: Partial<SynthesizeOptions>): SynthesizeOptions & { generator: SynthGeneratorVersion } {
   const suite = o.suite ?? "polyp";
   const scale = o.scale ?? "tiny";
   if (!["polyp", "tasks", "all"].includes(suite)) throw new DataArgumentError(`--suite must be polyp, tasks or all, got "${suite}"`);
@@ -369,7 +370,7 @@ export async function synthesizeSuite(options: SynthesizeOptions): Promise<Suite
   await mkdir(opts.out, { recursive: true });
   const domains: SuiteDomain[] = [];
   const wanted = opts.domains ? new Set(opts.domains) : null;
-  const generator = parseGeneratorVersion(opts.generator ?? SYNTH_GENERATOR_VERSION);
+  const generator = opts.generator;
   for (const spec of suiteDomains(opts.suite, generator).filter((d) => !wanted || wanted.has(d.name))) {
     const [nTrain, nTest] = spec.counts[opts.scale];
     // Stale images of an earlier, larger synthesis would otherwise sit next to the new ones.

@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 // tfjs-core and the two backends used here, not the `@tensorflow/tfjs` bundle: its layers,
 // converter, data and WebGL packages are never used, and loading it cost every process and
-// onnxruntime training worker about a quarter of a second (docs/benchmarks.md, "Start-up"). The
+// onnxruntime training worker about half a second (docs/benchmarks.md, "Start-up"). The
 // bundle also registers the ops' gradients; what differentiates in tfjs calls ensureGradients().
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
