@@ -33,10 +33,8 @@ export const SUITE_FILE = "suite.json";
  * 3: v2, with CVC-ColonDB's boxes tight like its mask-derived real ones, BKAI's frame colours
  *    calibrated per frame against the real set's spread, and the Kvasir domains stored squashed to
  *    a square like the real copy (docs/data.md, "Generator v3").
- * 4: v3, with Kvasir-Sessile's small-scale training set cut to the real suite's ratio to Kvasir's
- *    (36 to 150, from 154 to 645; docs/data.md, "Generator v4").
  */
-export const SYNTH_GENERATOR_VERSIONS = [2, 3, 4] as const;
+export const SYNTH_GENERATOR_VERSIONS = [2, 3] as const;
 export type SynthGeneratorVersion = (typeof SYNTH_GENERATOR_VERSIONS)[number];
 /** The version `data synth`, `simulate`, `experiment` and the demo use unless told otherwise. */
 export const SYNTH_GENERATOR_VERSION: SynthGeneratorVersion = 2;
@@ -178,14 +176,6 @@ const V3_LABELS: Record<string, LabelConvention> = { colondb: TIGHT_WHOLE };
  *   what separates the real Kvasir domains from BKAI.
  */
 const V3_SQUARE = new Set(["kvasir", "sessile"]);
-/**
- * What generator v4 changes over v3: the real Kvasir-Sessile trains on 154 images to Kvasir-SEG's
- * 645 (`data real-suite`), and its specialized model is weak everywhere, 47 AP on its own domain
- * (docs/results.md §K), while v3 gave every small-scale domain 150. v4 keeps the real ratio at small
- * scale (150 × 154 / 645 ≈ 36); tiny and full already have few sessile images. Only the count moves:
- * the first 36 training images are v3's.
- */
-const V4_COUNTS: Record<string, Partial<DomainSpec["counts"]>> = { sessile: { small: [36, 50] } };
 
 function stylesOf(version: SynthGeneratorVersion): Record<string, PolypStyle> {
   const v3 = version >= 3;
@@ -239,7 +229,6 @@ function polypDomainsOf(version: SynthGeneratorVersion): DomainSpec[] {
     ...d,
     render: (w: number, h: number, rng: Rng) => renderPolypFrame(styles[d.name], w, h, rng),
     ...(V3_SQUARE.has(d.name) ? { storeSquare: true } : {}),
-    ...(version >= 4 && V4_COUNTS[d.name] ? { counts: { ...d.counts, ...V4_COUNTS[d.name] } } : {}),
   }));
 }
 
