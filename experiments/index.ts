@@ -1,4 +1,4 @@
-export { runExperiment, defaultExperimentOptions, parseExperimentOptions, matrixFolder } from "./run.js";
+export { runExperiment, defaultExperimentOptions, parseExperimentOptions, matrixFolder, suiteOfDataRoot } from "./run.js";
 export { experimentPlan, isContinual, planSessions, type PlanOptions } from "./plan.js";
 export {
   PAPER_AVERAGES,

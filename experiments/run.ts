@@ -72,6 +72,19 @@ export function parseExperimentOptions(o: ExperimentOptions): ExperimentOptions 
   return o;
 }
 
+/**
+ * Which of the paper's tables a --data-root suite fills: its suite.json's own name when that is
+ * polyp or tasks (what `data real-suite` writes), else none. Without it a tasks suite run with
+ * the default --suite would be tabled as Table 3 beside the paper's polyp numbers.
+ */
+export function suiteOfDataRoot(dataRoot: string): "polyp" | "tasks" | undefined {
+  const dir = resolve(dataRoot);
+  // parseExperimentOptions names a missing suite.json; nothing to decide here.
+  if (!existsSync(join(dir, "suite.json"))) return undefined;
+  const name = readSuiteIndex(dir).suite;
+  return name === "polyp" || name === "tasks" ? name : undefined;
+}
+
 /** Where the matrix of an experiment goes: polyp domains are Table 1, tasks Table 2. */
 export function matrixFolder(kind: ExperimentKind, suite: "polyp" | "tasks"): "cross-domain" | "cross-task" {
   if (kind === "cross-domain") return "cross-domain";

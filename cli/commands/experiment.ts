@@ -1,7 +1,7 @@
 import { type Command } from "commander";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
+import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, suiteOfDataRoot, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
 import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
 import { modelFamily } from "../../services/model/index.js";
@@ -43,7 +43,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
   const cmd = group
     .command(kind)
     .description(DESCRIPTIONS[kind])
-    .option("--suite <name>", "polyp | tasks", defaultSuite)
+    .option("--suite <name>", `polyp | tasks (default: ${defaultSuite}; with --data-root, the one its suite.json names)`)
     .option("--out <dir>", "experiment folder: tables (JSON, CSV, Markdown), figures, results.md, per-seed runs", `runs/${kind}`)
     .option("--scale <name>", "tiny (tests) | small | full", d.scale)
     .option("--seed <n>", "first seed (data, initialisation, sampling)", numberOption("--seed", true), d.seed)
@@ -77,7 +77,7 @@ function addKind(group: Command, kind: ExperimentKind, defaultSuite: "polyp" | "
       const res = await runExperiment({
         ...defaultExperimentOptions(),
         kind,
-        suite: (f.suite ?? defaultSuite) as "polyp" | "tasks",
+        suite: (f.suite ?? (f.dataRoot !== undefined ? suiteOfDataRoot(f.dataRoot) : undefined) ?? defaultSuite) as "polyp" | "tasks",
         out: f.out,
         scale: f.scale as "tiny" | "small" | "full",
         seed: f.seed,

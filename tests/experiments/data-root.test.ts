@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dataFingerprint } from "../../experiments/index.js";
+import { dataFingerprint, suiteOfDataRoot } from "../../experiments/index.js";
 import { parseCrossMatrix } from "../../services/eval/index.js";
 import { POLYP_PROMPT, writeDataset, type FixtureImage } from "../services/data/helpers.js";
 import { tempDir } from "../helpers/temp.js";
@@ -102,6 +102,22 @@ describe("experiment --data-root", () => {
     const o = { suite: "polyp" as const, scale: "small" as const };
     assert.equal(dataFingerprint(o, 1), "synthetic:polyp:small:seed1:generator2");
     assert.equal(dataFingerprint({ ...o, generator: 3 }, 1), "synthetic:polyp:small:seed1:generator3");
+  });
+
+  it("data-root - the suite.json's own name (polyp or tasks) picks the paper's table and reference numbers", () => {
+    assert.equal(suiteOfDataRoot(suite), "polyp");
+    const tasks = join(dir, "tasks-suite");
+    const other = join(dir, "other-suite");
+    const index = JSON.parse(readFileSync(join(suite, "suite.json"), "utf8")) as { suite: string };
+    for (const [d, name] of [[tasks, "tasks"], [other, "consortium-2026"]] as const) {
+      mkdirSync(d, { recursive: true });
+      writeFileSync(join(d, "suite.json"), JSON.stringify({ ...index, suite: name }));
+    }
+    assert.equal(suiteOfDataRoot(tasks), "tasks");
+    assert.equal(suiteOfDataRoot(other), undefined, "a suite of another name leaves --suite (or its default) to decide");
+    assert.equal(suiteOfDataRoot(join(dir, "nowhere")), undefined, "a missing suite.json is parseExperimentOptions' to report");
+    const help = medfcl(["experiment", "paradigms", "--help"]);
+    assert.match(help.stdout.replace(/\s+/g, " "), /with --data-root, the one its suite\.json names/);
   });
 
   it("data-root - a folder without suite.json is refused up front, naming the folder and what to do", () => {
