@@ -77,12 +77,21 @@ describe("ort-train engine", () => {
     const cfg = modelConfig("nano");
     const det = createDetector(cfg, 4);
     const opts = { ...trainOptionsFor("nano"), warmupSteps: 1 };
-    const batch = syntheticBatch(cfg, 16, 5);
     const trainer = await OrtWorkerTrainer.start(cfg, det.getWeights(), opts, { threads: 1 });
     const inline = new OrtStepper(cfg, det.getWeights(), opts, { threads: 1 });
     try {
+      // A quiet, fast host steps 16 images in about 110 ms, too short to tell a stalled timer from a
+      // busy one: the batch doubles until a worker step is long enough to matter.
+      let size = 16;
+      let batch = syntheticBatch(cfg, size, 5);
       await trainer.step(batch, 10); // builds the session
-      const worker = await maxTimerGap(() => trainer.step(batch, 10));
+      let worker = await maxTimerGap(() => trainer.step(batch, 10));
+      while (worker.ms < 300 && size < 128) {
+        size *= 2;
+        batch = syntheticBatch(cfg, size, 5);
+        await trainer.step(batch, 10);
+        worker = await maxTimerGap(() => trainer.step(batch, 10));
+      }
       await inline.step(batch, 10);
       const blocking = await maxTimerGap(() => inline.step(batch, 10));
       // Control: the same step on the main thread stalls the timer for about the whole step.
