@@ -82,16 +82,14 @@ describe("ort-train engine", () => {
     try {
       // A quiet, fast host steps 16 images in about 110 ms, too short to tell a stalled timer from a
       // busy one: the batch doubles until a worker step is long enough to matter.
+      const timedStep = async (size: number) => {
+        const batch = syntheticBatch(cfg, size, 5);
+        await trainer.step(batch, 10); // builds the session for this batch size
+        return { batch, worker: await maxTimerGap(() => trainer.step(batch, 10)) };
+      };
       let size = 16;
-      let batch = syntheticBatch(cfg, size, 5);
-      await trainer.step(batch, 10); // builds the session
-      let worker = await maxTimerGap(() => trainer.step(batch, 10));
-      while (worker.ms < 300 && size < 128) {
-        size *= 2;
-        batch = syntheticBatch(cfg, size, 5);
-        await trainer.step(batch, 10);
-        worker = await maxTimerGap(() => trainer.step(batch, 10));
-      }
+      let { batch, worker } = await timedStep(size);
+      while (worker.ms < 300 && size < 128) ({ batch, worker } = await timedStep((size *= 2)));
       await inline.step(batch, 10);
       const blocking = await maxTimerGap(() => inline.step(batch, 10));
       // Control: the same step on the main thread stalls the timer for about the whole step.
