@@ -181,9 +181,8 @@ export function isDicomPart10(bytes: Uint8Array): boolean {
 }
 
 /**
- * Applies the profile and returns the de-identified dataset without serialising it. The exemplar
- * pipeline only renders pixels from it, so it never pays for (or trips over) dcmjs' writer, which
- * runs out of memory on some encapsulated RLE objects.
+ * Applies the profile and returns the de-identified dataset without serialising it: the exemplar
+ * pipeline only renders pixels from it, so it never pays for dcmjs' writer.
  */
 export function deidentifyDataset(input: Uint8Array, opts: DeidentifyOptions, path = "<buffer>"): Omit<DeidentifyResult, "bytes"> {
   if (!opts.siteSecret || opts.siteSecret.length < 16) {

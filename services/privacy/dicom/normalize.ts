@@ -6,9 +6,9 @@
  * - accepts a dataset without a Part 10 header (or with a meta group lacking its length or its
  *   transfer syntax), guessing the encoding from the first element, and writes a complete header;
  * - inflates a deflated dataset and re-encodes it as explicit VR little endian;
- * - removes every private element and every UN element of undefined length, at every level it
- *   can parse (the Basic Profile removes private attributes anyway; a UN sequence cannot be
- *   de-identified attribute by attribute, so it goes whole).
+ * - removes every private element and every UN sequence (of undefined length, or of defined length
+ *   holding items), at every level it can parse (the Basic Profile removes private attributes
+ *   anyway; a UN sequence cannot be de-identified attribute by attribute, so it goes whole).
  * Everything else is copied byte for byte.
  */
 import { inflateRawSync } from "node:zlib";
@@ -145,6 +145,16 @@ function readItems(r: Reader, pos: number, end: number, enc: Enc, depth: number)
   throw new DicomError(r.path, "is truncated: a sequence of undefined length has no delimiter");
 }
 
+/**
+ * A UN value that starts with an item tag is a sequence whose VR the writer did not know, and its
+ * items are implicit VR little endian (PS3.5 6.2.2). dcmjs looks the tag up, finds SQ and parses the
+ * items in the file's explicit VR: pydicom's rtdose_rle*.dcm (a UN Referenced RT Plan Sequence) then
+ * reads as a 775 MB element and its writer runs out of memory. Removed whole, like the undefined-length case.
+ */
+function isItemList(value: Buffer): boolean {
+  return value.length >= 8 && value.readUInt32LE(0) === 0xe000fffe;
+}
+
 function filterNodes(nodes: Node[], changes: Map<string, number>, depth: number): Node[] {
   const out: Node[] = [];
   for (const n of nodes) {
@@ -156,6 +166,10 @@ function filterNodes(nodes: Node[], changes: Map<string, number>, depth: number)
     }
     if (n.vr === "UN" && n.value === null) {
       changes.set(`${fmt(n.tag)} UN sequence of undefined length`, 1);
+      continue;
+    }
+    if (n.vr === "UN" && isItemList(n.value!)) {
+      changes.set(`${fmt(n.tag)} UN sequence of defined length`, 1);
       continue;
     }
     if (n.items) n.items = n.items.map((it) => (it.nodes ? { raw: null, nodes: filterNodes(it.nodes, changes, depth + 1) } : it));

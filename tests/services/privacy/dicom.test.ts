@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import dcmjs, { type DicomDataset } from "dcmjs";
 import sharp from "sharp";
-import { basicProfileTable, deidentifyDicom, remapUid, renderDicomFrame, resolveAction, runExemplarPipeline } from "../../../services/privacy/index.js";
+import { basicProfileTable, deidentifyDicom, DicomBudgetError, remapUid, renderDicomFrame, resolveAction, runDicomJob, runExemplarPipeline } from "../../../services/privacy/index.js";
 import { readDicom } from "../../../services/privacy/dicom/deidentify.js";
 import { skipUnless } from "../../helpers/ci.js";
 import { privacyConfig, SECRET, tempDir, writeBytes } from "./fixtures.js";
@@ -72,6 +72,35 @@ function syntheticDicom(): Buffer {
   const d = new dcmjs.data.DicomDict(meta);
   d.dict = dict;
   return Buffer.from(d.write());
+}
+
+/** Explicit VR little endian element bytes: tag, VR, length (2 or 4 bytes after 2 reserved), value. */
+function element(group: number, el: number, vr: string, value: Buffer): Buffer {
+  const long = ["OB", "OW", "SQ", "UN", "UT"].includes(vr);
+  const head = Buffer.alloc(long ? 12 : 8);
+  head.writeUInt16LE(group, 0);
+  head.writeUInt16LE(el, 2);
+  head.write(vr, 4, "latin1");
+  if (long) head.writeUInt32LE(value.length, 8);
+  else head.writeUInt16LE(value.length, 6);
+  return Buffer.concat([head, value]);
+}
+
+/** Implicit VR little endian element bytes, as inside a UN value (PS3.5 6.2.2). */
+function implicitElement(group: number, el: number, value: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt16LE(group, 0);
+  head.writeUInt16LE(el, 2);
+  head.writeUInt32LE(value.length, 4);
+  return Buffer.concat([head, value]);
+}
+
+/** `syntheticDicom()` with `extra` (whole elements) inserted before the pixel data, keeping tag order. */
+function withElementsBeforePixels(extra: Buffer): Buffer {
+  const src = syntheticDicom();
+  const at = src.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00]));
+  assert.ok(at > 132, "the fixture has pixel data");
+  return Buffer.concat([src.subarray(0, at), extra, src.subarray(at)]);
 }
 
 function allTags(ds: DicomDataset, out: string[] = []): string[] {
@@ -175,6 +204,54 @@ describe("dicom de-identification", () => {
     // Window from min..max: 0 -> 0 and the brightest source value -> 255.
     assert.equal(data[0], 0);
     assert.ok(Math.max(...data) >= 250);
+  });
+});
+
+describe("dicom - hostile structure and budgets", () => {
+  const REF_PLAN_UID = "1.2.826.0.1.3680043.2.1125.1.66666666666666666666";
+  /** A Referenced RT Plan Sequence (300C,0002) written as UN of defined length, its item in implicit VR, as in pydicom's rtdose_rle.dcm. */
+  function unSequenceFile(): Buffer {
+    const uid = (v: string): Buffer => Buffer.from(v.length % 2 ? `${v}\0` : v, "latin1");
+    const itemBody = Buffer.concat([implicitElement(0x0008, 0x1150, uid("1.2.840.10008.5.1.4.1.1.481.5")), implicitElement(0x0008, 0x1155, uid(REF_PLAN_UID))]);
+    const itemHead = Buffer.alloc(8);
+    itemHead.writeUInt32LE(0xe000fffe, 0);
+    itemHead.writeUInt32LE(itemBody.length, 4);
+    return withElementsBeforePixels(element(0x300c, 0x0002, "UN", Buffer.concat([itemHead, itemBody])));
+  }
+
+  it("dicom - a UN sequence of defined length is removed whole and listed, and the file de-identifies to a small readable file", () => {
+    const src = unSequenceFile();
+    assert.ok(src.includes(REF_PLAN_UID));
+    const r = deidentifyDicom(src, { siteSecret: SECRET }, "un-seq.dcm");
+    // Read in the file's explicit VR, the item became one element hundreds of MB long.
+    assert.ok(r.bytes.length < src.length + 4096, `de-identified file is ${r.bytes.length} bytes from ${src.length}`);
+    assert.ok(!r.bytes.includes(REF_PLAN_UID), "the referenced plan UID survived");
+    assert.ok(r.removed.includes("(300C,0002) UN sequence of defined length: removed"), r.removed.join("; "));
+    const ds = readDicom(r.bytes).dict;
+    assert.equal(ds["300C0002"], undefined);
+    assert.equal(first(ds, "00120062"), "YES");
+  });
+
+  it("dicom - a file over its time budget is refused with a DicomBudgetError naming the file and the budget; the next file is served", async () => {
+    const bytes = syntheticDicom();
+    await assert.rejects(
+      runDicomJob({ op: "deidentify", bytes, options: { siteSecret: SECRET }, path: "slow.dcm" }, { timeoutMs: 1, heapMb: 256 }),
+      (err: unknown) => err instanceof DicomBudgetError && /^slow\.dcm: refused: decoding took longer than 1 ms \(the per-file time budget\)/.test((err as Error).message),
+    );
+    const ok = await runDicomJob({ op: "deidentify", bytes, options: { siteSecret: SECRET }, path: "next.dcm" }, { timeoutMs: 20_000, heapMb: 256 });
+    assert.equal(ok.op, "deidentify");
+  });
+
+  it("dicom - a file whose decode needs more heap than its budget is refused with a DicomBudgetError, and fits a larger budget", async () => {
+    // 48 MB of Text Value (UT): decoded, it is a string of that size on the worker's heap.
+    const text = Buffer.alloc(48 << 20, "a");
+    const bytes = withElementsBeforePixels(element(0x0040, 0xa160, "UT", text));
+    await assert.rejects(
+      runDicomJob({ op: "deidentify", bytes, options: { siteSecret: SECRET }, path: "big-text.dcm" }, { timeoutMs: 60_000, heapMb: 32 }),
+      (err: unknown) => err instanceof DicomBudgetError && /^big-text\.dcm: refused: decoding needed more than 32 MiB of heap/.test((err as Error).message),
+    );
+    const ok = await runDicomJob({ op: "deidentify", bytes, options: { siteSecret: SECRET }, path: "big-text.dcm" }, { timeoutMs: 60_000, heapMb: 1024 });
+    assert.equal(ok.op, "deidentify");
   });
 });
 

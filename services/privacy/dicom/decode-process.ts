@@ -1,8 +1,7 @@
-// Runs DICOM decodes in a worker thread, so that their time and memory can be bounded by the
-// caller (bounded.ts): a file that makes a decoder spin or balloon is killed with the worker.
-// A worker serves one job at a time and may be reused for the next while it stays healthy.
-import { takeNotes } from "./worker-console.js";
-import { parentPort } from "node:worker_threads";
+// Runs DICOM decodes in a child process, so that their time and memory can be bounded by the
+// caller (bounded.ts): a file that makes a decoder spin or balloon is killed with the process.
+// A process serves one job at a time and may be reused for the next while it stays healthy.
+import { takeNotes } from "./decode-console.js";
 import { deidentifyDataset, deidentifyDicom } from "./deidentify.js";
 import { renderDicomFrame } from "./render.js";
 import type { DicomJob, DicomJobResult } from "./bounded.js";
@@ -18,12 +17,18 @@ async function run(job: DicomJob): Promise<DicomJobResult> {
   return { op: "render", image, removed: r.removed, uids: r.uidMap.size, notes: takeNotes() };
 }
 
-parentPort!.on("message", (job: DicomJob) => {
+const send = (msg: unknown): void => {
+  process.send!(msg);
+};
+
+process.on("message", (job: DicomJob) => {
   run(job).then(
-    (result) => parentPort!.postMessage({ ok: true, result }),
+    (result) => send({ ok: true, result }),
     (err: unknown) => {
       const e = err as { name?: string; message?: string; code?: string; details?: Record<string, unknown> };
-      parentPort!.postMessage({ ok: false, error: { name: e.name, message: e.message ?? String(err), code: e.code, details: e.details } });
+      send({ ok: false, error: { name: e.name, message: e.message ?? String(err), code: e.code, details: e.details } });
     },
   );
 });
+// The caller is gone: nothing more will come.
+process.on("disconnect", () => process.exit(0));
