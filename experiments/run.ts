@@ -240,7 +240,7 @@ function withSequence(o: ExperimentOptions): ExperimentOptions {
   const view = join(resolve(o.out), ".data", "sequence");
   writeSequenceSuite(resolve(o.dataRoot), readSuiteIndex(resolve(o.dataRoot)), o.sequence, view);
   o.logger.info({ sequence: o.sequence, suite: resolve(o.dataRoot), view }, "training sequence: the named domains in this order, the others test-only");
-  return { ...o, dataRoot: view };
+  return { ...o, dataRoot: view, sequenceSource: resolve(o.dataRoot) };
 }
 
 /** Runs the experiment for every seed and writes its tables, figures and results.md into `out`. */
@@ -332,7 +332,7 @@ export async function runExperiment(options: ExperimentOptions): Promise<Experim
     suite: o.suite,
     scale: o.scale,
     seeds,
-    data: o.dataRoot ? resolve(o.dataRoot) : `synthetic, generator v${o.generator ?? SYNTH_GENERATOR_VERSION} (one suite per seed under .data/)`,
+    data: o.dataRoot ? (o.sequenceSource ?? resolve(o.dataRoot)) : `synthetic, generator v${o.generator ?? SYNTH_GENERATOR_VERSION} (one suite per seed under .data/)`,
     hyperparameters: { epochs: o.epochs, max_steps: o.maxSteps, lr: o.lr, batch_size: o.batchSize, model: o.model, input_size: o.inputSize ?? 0 },
     options: { shots: o.shots, buffer: o.buffer, mix: o.mix, beyond: o.beyond, only: o.only ?? null, sequence: o.sequence ?? null },
     plan,
@@ -374,7 +374,8 @@ function resultsMarkdown(
   },
 ): string {
   const lines: string[] = [];
-  lines.push(`# medfcl experiment ${o.kind} (${o.dataRoot !== undefined ? `--data-root ${o.dataRoot}` : `--suite ${o.suite} --scale ${o.scale}${o.generator !== undefined && o.generator !== SYNTH_GENERATOR_VERSION ? ` --generator ${o.generator}` : ""}`})`, "");
+  const dataFlags = o.dataRoot !== undefined ? `--data-root ${o.sequenceSource ?? o.dataRoot}${o.sequence ? ` --sequence ${o.sequence.join(",")}` : ""}` : undefined;
+  lines.push(`# medfcl experiment ${o.kind} (${dataFlags ?? `--suite ${o.suite} --scale ${o.scale}${o.generator !== undefined && o.generator !== SYNTH_GENERATOR_VERSION ? ` --generator ${o.generator}` : ""}`})`, "");
   lines.push(
     `Seeds ${seeds.join(", ")}${seeds.length > 1 ? " (cells are mean ± sample std over seeds)" : " (one seed: no spread)"}; ${o.model} model from its base ${needsBaseWeights(o.model) ? "(pretrained, imported)" : "initialisation"}, ` +
       `${o.epochs} local epoch(s)${o.maxSteps ? `, at most ${o.maxSteps} optimiser step(s) per task` : ""}, lr ${o.lr}, batch ${o.batchSize}` +

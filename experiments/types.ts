@@ -43,6 +43,8 @@ export interface ExperimentOptions {
    * sequence); every other domain is evaluated as test-only. Undefined: the suite's own order.
    */
   sequence?: string[];
+  /** Set by the run with `sequence`: the user's --data-root, while dataRoot names the ordered view of it. */
+  sequenceSource?: string;
   insecure: boolean;
   logger: Logger;
 }

@@ -75,6 +75,19 @@ describe("experiment --data-root", () => {
     assert.equal(experiment.data, suite);
   });
 
+  it("data-root - with --sequence the tables train the named domains only, and name the user's data root and sequence, not the view", { timeout: 600_000 }, () => {
+    const out = join(dir, "out-sequence");
+    const r = medfcl(["experiment", "cross-domain", "--model", "nano", "--data-root", suite, "--sequence", "hospital-b", "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "5", "--out", out]);
+    assert.equal(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-4000)}`);
+    const m = parseCrossMatrix(JSON.parse(readFileSync(join(out, "cross-domain", "matrix.json"), "utf8")), "matrix.json");
+    assert.deepEqual(m.train, ["hospital-b"]);
+    const experiment = JSON.parse(readFileSync(join(out, "experiment.json"), "utf8")) as { data: string; options: { sequence: string[] } };
+    assert.equal(experiment.data, suite);
+    assert.deepEqual(experiment.options.sequence, ["hospital-b"]);
+    const header = readFileSync(join(out, "results.md"), "utf8").split("\n")[0];
+    assert.equal(header, `# medfcl experiment cross-domain (--data-root ${suite} --sequence hospital-b)`);
+  });
+
   it("data-root - rehearsal on records nobody marked shareable says its replay buffer stayed empty", { timeout: 600_000 }, () => {
     const out = join(dir, "out-rehearsal");
     const r = medfcl(["experiment", "paradigms", "--only", "rehearsal", "--model", "nano", "--data-root", suite, "--scale", "tiny", "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--seed", "5", "--out", out]);
