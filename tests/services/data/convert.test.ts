@@ -23,6 +23,7 @@ import {
   type CocoDataset,
 } from "../../../services/data/index.js";
 import { rgbImage, tempDir, writeImage } from "./helpers.js";
+import { explicitElement } from "../../helpers/dicom.js";
 
 async function valid(dir: string): Promise<CocoDataset> {
   assert.deepEqual(await validateDataset(dir), []);
@@ -37,16 +38,7 @@ function boxesOf(ds: CocoDataset, file: string): { bbox: number[]; cat: string }
 
 /** A minimal explicit-VR little-endian Part 10 file with 16-bit unsigned greyscale pixels. */
 function dicomFile(cols: number, rows: number, pixels: Uint16Array, window?: [number, number], monochrome1 = false): Buffer {
-  const el = (group: number, elem: number, vr: string, value: Buffer): Buffer => {
-    const long = ["OB", "OW", "OF", "SQ", "UT", "UN"].includes(vr);
-    const h = Buffer.alloc(long ? 12 : 8);
-    h.writeUInt16LE(group, 0);
-    h.writeUInt16LE(elem, 2);
-    h.write(vr, 4, "latin1");
-    if (long) h.writeUInt32LE(value.length, 8);
-    else h.writeUInt16LE(value.length, 6);
-    return Buffer.concat([h, value]);
-  };
+  const el = explicitElement;
   const str = (s: string): Buffer => Buffer.from(s.length % 2 ? `${s} ` : s, "latin1");
   const uid = (s: string): Buffer => Buffer.from(s.length % 2 ? `${s}\0` : s, "latin1");
   const us = (v: number): Buffer => {

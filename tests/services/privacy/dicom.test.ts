@@ -7,6 +7,7 @@ import sharp from "sharp";
 import { basicProfileTable, deidentifyDicom, DicomBudgetError, remapUid, renderDicomFrame, resolveAction, runDicomJob, runExemplarPipeline } from "../../../services/privacy/index.js";
 import { readDicom } from "../../../services/privacy/dicom/deidentify.js";
 import { skipUnless } from "../../helpers/ci.js";
+import { explicitElement, implicitElement } from "../../helpers/dicom.js";
 import { privacyConfig, SECRET, tempDir, writeBytes } from "./fixtures.js";
 
 const UIDS = {
@@ -72,27 +73,6 @@ function syntheticDicom(): Buffer {
   const d = new dcmjs.data.DicomDict(meta);
   d.dict = dict;
   return Buffer.from(d.write());
-}
-
-/** Explicit VR little endian element bytes: tag, VR, length (2 or 4 bytes after 2 reserved), value. */
-function element(group: number, el: number, vr: string, value: Buffer): Buffer {
-  const long = ["OB", "OW", "SQ", "UN", "UT"].includes(vr);
-  const head = Buffer.alloc(long ? 12 : 8);
-  head.writeUInt16LE(group, 0);
-  head.writeUInt16LE(el, 2);
-  head.write(vr, 4, "latin1");
-  if (long) head.writeUInt32LE(value.length, 8);
-  else head.writeUInt16LE(value.length, 6);
-  return Buffer.concat([head, value]);
-}
-
-/** Implicit VR little endian element bytes, as inside a UN value (PS3.5 6.2.2). */
-function implicitElement(group: number, el: number, value: Buffer): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt16LE(group, 0);
-  head.writeUInt16LE(el, 2);
-  head.writeUInt32LE(value.length, 4);
-  return Buffer.concat([head, value]);
 }
 
 /** `syntheticDicom()` with `extra` (whole elements) inserted before the pixel data, keeping tag order. */
@@ -216,7 +196,7 @@ describe("dicom - hostile structure and budgets", () => {
     const itemHead = Buffer.alloc(8);
     itemHead.writeUInt32LE(0xe000fffe, 0);
     itemHead.writeUInt32LE(itemBody.length, 4);
-    return withElementsBeforePixels(element(0x300c, 0x0002, "UN", Buffer.concat([itemHead, itemBody])));
+    return withElementsBeforePixels(explicitElement(0x300c, 0x0002, "UN", Buffer.concat([itemHead, itemBody])));
   }
 
   it("dicom - a UN sequence of defined length is removed whole and listed, and the file de-identifies to a small readable file", () => {
@@ -245,7 +225,7 @@ describe("dicom - hostile structure and budgets", () => {
   it("dicom - a file whose decode needs more heap than its budget is refused with a DicomBudgetError, and fits a larger budget", async () => {
     // 48 MB of Text Value (UT): decoded, it is a string of that size on the worker's heap.
     const text = Buffer.alloc(48 << 20, "a");
-    const bytes = withElementsBeforePixels(element(0x0040, 0xa160, "UT", text));
+    const bytes = withElementsBeforePixels(explicitElement(0x0040, 0xa160, "UT", text));
     await assert.rejects(
       runDicomJob({ op: "deidentify", bytes, options: { siteSecret: SECRET }, path: "big-text.dcm" }, { timeoutMs: 60_000, heapMb: 32 }),
       (err: unknown) => err instanceof DicomBudgetError && /^big-text\.dcm: refused: decoding needed more than 32 MiB of heap/.test((err as Error).message),
