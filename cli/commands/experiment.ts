@@ -1,7 +1,7 @@
 import { type Command } from "commander";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
-import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, readCurve, runExperiment, suiteOfDataRoot, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
+import { convergenceEpoch, defaultEpochRule, defaultExperimentOptions, measureSeparability, readCurve, runExperiment, SEPARABILITY_VIEWS, separabilityAgainstTransfer, suiteOfDataRoot, transferCorrelation, type ExperimentKind } from "../../experiments/index.js";
 import { lineChartSvg, parseCrossMatrix } from "../../services/eval/index.js";
 import { writeFileAtomic } from "../../services/store/index.js";
 import { modelFamily } from "../../services/model/index.js";
@@ -162,6 +162,49 @@ function addCorrelate(group: Command): void {
   );
 }
 
+function addSeparability(group: Command): void {
+  const cmd = group
+    .command("separability")
+    .requiredOption("--data-root <dir>", "a suite.json folder (real, or a synthetic suite from `medfcl data synth`)")
+    .option("--domains <names>", "domains to compare, comma-separated (default: all of the suite's)")
+    .option("--per-domain <n>", "images per domain (of those with a box), drawn with --seed", numberOption("--per-domain", true), 80)
+    .option("--seed <n>", "seed of the image draw", numberOption("--seed", true), 1)
+    .option("--model <name>", modelOptionHelp(), modelFamilyOption("--model"), defaultExperimentOptions().model)
+    .option("--base-weights <file>", "weights of a pretrained --model (default: $MEDFCL_BASE_WEIGHTS, else the cache)")
+    .option("--input-size <px>", "input side in pixels, a multiple of 32 (default: the model's)", numberOption("--input-size", true))
+    .option("--matrix <file>", "a cross-domain matrix.json of the same domains: rank each view's distances against its transfer cells")
+    .option("--map <pairs>", "with --matrix: this suite's domain names as the matrix names them, comma-separated a=b", "")
+    .option("--json <file>", "write the measurement as JSON")
+    .description("what tells the domains apart to the pretrained detector: the whole frame, the background with the lesions blanked, or the lesions alone");
+  withExamples(cmd, [
+    "medfcl experiment separability --data-root R/polyp --domains kvasir,kvasir-sessile,bkai,colondb --matrix docs/results/real-polyp/cross-domain/matrix.json",
+    "medfcl experiment separability --data-root synth/polyp --domains kvasir,sessile,bkai,colondb --matrix runs/v3/cross-domain/matrix.json --json sep.json",
+  ]);
+  cmd.action(
+    action(async (f: { dataRoot: string; domains?: string; perDomain: number; seed: number; model: string; baseWeights?: string; inputSize?: number; matrix?: string; map: string; json?: string }, c: Command) => {
+      const logger = commandLogger(c, "experiment");
+      const r = await measureSeparability({ dataRoot: f.dataRoot, domains: f.domains === undefined ? undefined : commaList(f.domains), perDomain: f.perDomain, seed: f.seed, model: f.model, baseWeights: f.baseWeights, inputSize: f.inputSize, logger });
+      const names = r.domains.map((d) => d.name);
+      const lines = [`${r.model} at ${r.inputSize} px, seed ${r.seed}; ${r.domains.map((d) => `${d.name} ${d.images} (${d.split})`).join(", ")}`, ""];
+      lines.push(`| pair | ${SEPARABILITY_VIEWS.map((v) => `${v}: distance`).join(" | ")} | ${SEPARABILITY_VIEWS.map((v) => `${v}: LOO accuracy %`).join(" | ")} |`, `|---|${"---:|".repeat(2 * SEPARABILITY_VIEWS.length)}`);
+      for (let i = 0; i < names.length; i++) {
+        for (let j = i + 1; j < names.length; j++) {
+          const m = SEPARABILITY_VIEWS.map((v) => r.views[v][i][j]!);
+          lines.push(`| ${names[i]} ↔ ${names[j]} | ${m.map((x) => (Number.isFinite(x.distance) ? x.distance.toFixed(2) : "∞")).join(" | ")} | ${m.map((x) => x.accuracy.toFixed(1)).join(" | ")} |`);
+        }
+      }
+      if (f.matrix) {
+        const matrix = parseCrossMatrix(JSON.parse(readFileSync(f.matrix, "utf8")), f.matrix);
+        const map = Object.fromEntries(commaList(f.map).map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
+        lines.push("", `Spearman's ρ of each view's distance against the transfer AP of ${f.matrix} (negative: farther domains transfer worse):`, "");
+        for (const c of separabilityAgainstTransfer(r, matrix, map)) lines.push(`- ${c.view}: ρ = ${c.rho.toFixed(3)} over ${c.cells} cells`);
+      }
+      process.stdout.write(`${lines.join("\n")}\n`);
+      if (f.json) await writeFileAtomic(f.json, `${JSON.stringify(r, null, 2)}\n`);
+    }),
+  );
+}
+
 export function registerExperiment(program: Command): void {
   const group = program.command("experiment").description("reproduce the paper's tables through the coordinator and agents (cross-domain, cross-task, paradigms)");
   withExamples(group, ["medfcl experiment paradigms --suite polyp --scale small --out runs/paradigms", "medfcl experiment cross-task --suite tasks --scale small --out runs/cross-task"]);
@@ -170,4 +213,5 @@ export function registerExperiment(program: Command): void {
   addKind(group, "paradigms", "polyp");
   addEpochs(group);
   addCorrelate(group);
+  addSeparability(group);
 }
