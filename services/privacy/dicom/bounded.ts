@@ -44,7 +44,9 @@ const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit/;
 function startDecoder(budget: DicomBudget): ChildProcess {
   const loader = fromSource ? ["--import", import.meta.resolve("tsx")] : [];
   return fork(decoderPath, [], {
-    execArgv: [...loader, `--max-old-space-size=${budget.heapMb}`, `--max-semi-space-size=${Math.max(1, Math.min(16, Math.floor(budget.heapMb / 8)))}`, "--stack-size=8192"],
+    // V8's stack limit (KiB) must stay under the main thread's real stack (ulimit -s, usually 8 MiB),
+    // or deep recursion segfaults instead of throwing RangeError.
+    execArgv: [...loader, `--max-old-space-size=${budget.heapMb}`, `--max-semi-space-size=${Math.max(1, Math.min(16, Math.floor(budget.heapMb / 8)))}`, "--stack-size=4096"],
     // Buffers cross the channel as bytes, not as JSON arrays.
     serialization: "advanced",
     // stdout carries nothing (decode-console.ts); stderr is read for V8's out-of-memory message.
