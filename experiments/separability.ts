@@ -10,7 +10,7 @@
  * Set beside a cross-domain AP matrix, a view whose distances rank the transfer cells is the one
  * that decides the transfer: the device (background) or the lesion.
  */
-import { hashString, loadCocoDataset, loadSample, mixSeed, mulberry32, readSuiteIndex, type Sample } from "../services/data/index.js";
+import { hashString, loadCocoDataset, loadSample, mixSeed, randomShotIndices, readSuiteIndex, type Sample } from "../services/data/index.js";
 import type { CrossMatrix } from "../services/eval/index.js";
 import type { Logger } from "../services/log/index.js";
 import { createModelWithBase, detectorFromWeights, embedSamples, initBackend } from "../services/model/index.js";
@@ -145,17 +145,6 @@ export function lesionPixels(s: Sample): Float32Array {
   return out;
 }
 
-/** The first `n` indices of a seeded shuffle of `indices`. */
-function seededPick(indices: number[], n: number, seed: number): number[] {
-  const rng = mulberry32(seed);
-  const a = [...indices];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, n);
-}
-
 export async function measureSeparability(o: SeparabilityOptions): Promise<SeparabilityResult> {
   const root = resolve(o.dataRoot);
   const index = readSuiteIndex(root);
@@ -175,7 +164,7 @@ export async function measureSeparability(o: SeparabilityOptions): Promise<Separ
     const split = d.splits.train ?? d.splits.test;
     const ds = await loadCocoDataset(join(root, split));
     const withBoxes = ds.images.map((im, i) => ((ds.annotationsByImage.get(im.id) ?? []).length > 0 ? i : -1)).filter((i) => i >= 0);
-    const picked = seededPick(withBoxes, o.perDomain, mixSeed(o.seed, hashString(name)));
+    const picked = randomShotIndices(withBoxes.length, o.perDomain, mixSeed(o.seed, hashString(name))).map((i) => withBoxes[i]);
     const samples = (await Promise.all(picked.map((i) => loadSample(ds, i, { size })))).filter((s) => s.boxes.length > 0);
     if (samples.length < 2) throw new ExperimentError(`domain ${name} (${split}) has ${samples.length} image(s) with a box at ${size} px; separability needs at least 2`);
     const views: Record<SeparabilityView, Float32Array[]> = {

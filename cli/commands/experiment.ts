@@ -142,6 +142,11 @@ function addEpochs(group: Command): void {
   );
 }
 
+const readCrossMatrix = (path: string) => parseCrossMatrix(JSON.parse(readFileSync(path, "utf8")), path);
+
+/** `--map a=b,c=d`: domain names of one suite as another names them. */
+const domainMap = (pairs: string): Record<string, string> => Object.fromEntries(commaList(pairs).map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
+
 function addCorrelate(group: Command): void {
   const cmd = group
     .command("correlate")
@@ -152,9 +157,7 @@ function addCorrelate(group: Command): void {
   withExamples(cmd, ["medfcl experiment correlate docs/results/synthetic-polyp/cross-domain/matrix.json docs/results/real-polyp/cross-domain/matrix.json --map sessile=kvasir-sessile"]);
   cmd.action(
     action(async (a: string, b: string, f: { map: string }) => {
-      const read = (p: string) => parseCrossMatrix(JSON.parse(readFileSync(p, "utf8")), p);
-      const map = Object.fromEntries(commaList(f.map).map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
-      const r = transferCorrelation(read(a), read(b), map);
+      const r = transferCorrelation(readCrossMatrix(a), readCrossMatrix(b), domainMap(f.map));
       process.stdout.write(
         [`| train → test | ${a} | ${b} |`, "|---|---:|---:|", ...r.cells.map((c) => `| ${c.train} → ${c.test} | ${c.a.toFixed(1)} | ${c.b.toFixed(1)} |`), "", `Spearman rank correlation over ${r.cells.length} off-diagonal cells: ${r.rho.toFixed(3)}`, ""].join("\n"),
       );
@@ -194,10 +197,8 @@ function addSeparability(group: Command): void {
         }
       }
       if (f.matrix) {
-        const matrix = parseCrossMatrix(JSON.parse(readFileSync(f.matrix, "utf8")), f.matrix);
-        const map = Object.fromEntries(commaList(f.map).map((pair) => pair.split("=").map((s) => s.trim()) as [string, string]));
         lines.push("", `Spearman's ρ of each view's distance against the transfer AP of ${f.matrix} (negative: farther domains transfer worse):`, "");
-        for (const c of separabilityAgainstTransfer(r, matrix, map)) lines.push(`- ${c.view}: ρ = ${c.rho.toFixed(3)} over ${c.cells} cells`);
+        for (const c of separabilityAgainstTransfer(r, readCrossMatrix(f.matrix), domainMap(f.map))) lines.push(`- ${c.view}: ρ = ${c.rho.toFixed(3)} over ${c.cells} cells`);
       }
       process.stdout.write(`${lines.join("\n")}\n`);
       if (f.json) await writeFileAtomic(f.json, `${JSON.stringify(r, null, 2)}\n`);
