@@ -30,6 +30,7 @@ import {
   loadCocoDataset,
   parseColorClasses,
   parseTileSpec,
+  conspicuityMarkdown,
   profileDataset,
   profilePanels,
   profilesMarkdown,
@@ -520,7 +521,7 @@ export function registerData(program: Command): void {
       .option("--max-images <n>", "images decoded per domain for the pixel statistics", numberOption("--max-images", true), 60)
       .option("--json <file>", "also write the profiles as JSON")
       .option("--svg <file>", "also draw them: colour, sharpness/contrast and object panels; name folders group/name to colour groups (e.g. real/kvasir=DIR synthetic/kvasir=DIR)")
-      .description("measure what domains look like: colour, contrast, sharpness, border, boxes per image, box sizes (what the synthetic suite is calibrated against)")
+      .description("measure what domains look like: colour, contrast, sharpness, border, boxes per image, box sizes, and how conspicuous the lesions are (what the synthetic suite is calibrated against)")
       .action(
         action(async (folders: string[], o: { split: string; maxImages: number; json?: string; svg?: string }) => {
           if (o.split !== "train" && o.split !== "test") throw new DataArgumentError(`--split must be train or test, got "${o.split}"`);
@@ -537,7 +538,7 @@ export function registerData(program: Command): void {
               profiles.push(await profileDataset(name, await loadCocoDataset(dir, { checkImages: "none" }), { maxImages: o.maxImages }));
             }
           }
-          process.stdout.write(`${profilesMarkdown(profiles)}\n`);
+          process.stdout.write(`${profilesMarkdown(profiles)}\n\nLesions against the mucosa around them (medians; null: the same box point-reflected, where no lesion is):\n\n${conspicuityMarkdown(profiles)}\n`);
           if (o.json) await writeFileAtomic(o.json, `${JSON.stringify(profiles, null, 2)}\n`);
           if (o.svg) await writeFileAtomic(o.svg, scatterPanelsSvg("Domains as measured (medfcl data profile)", profilePanels(profiles)));
         }),

@@ -166,5 +166,20 @@ export {
 } from "./convert/formats.js";
 export { convertDicom, dicomToGrey, type DicomOptions, type DicomPair, type DicomWindow } from "./convert/dicom.js";
 export { defaultPreviewOptions, renderContactSheet, type PreviewOptions } from "./preview.js";
-export { DARK_THRESHOLD, defaultProfileOptions, pixelStats, profileDataset, profilePanels, profilesMarkdown, spread, type DomainProfile, type ProfileOptions, type Spread } from "./profile.js";
+export {
+  DARK_THRESHOLD,
+  conspicuityMarkdown,
+  defaultProfileOptions,
+  lesionContrast,
+  pixelStats,
+  profileDataset,
+  profilePanels,
+  profilesMarkdown,
+  spread,
+  type BoxContrast,
+  type DomainProfile,
+  type LesionConspicuity,
+  type ProfileOptions,
+  type Spread,
+} from "./profile.js";
 export { sequenceIndex, writeSequenceSuite } from "./sequence.js";

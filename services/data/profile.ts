@@ -66,6 +66,44 @@ export interface DomainProfile {
    * lesion's colour differs from its surroundings. NaN where no measured image has a box.
    */
   lesionRgbRatio: [number, number, number];
+  /**
+   * How conspicuous the lesions are (medians over the measured images with a box; NaN without
+   * any). Each is measured on the image's largest box and, as its "null", on a box of the same
+   * size at the point-reflected position, which shows what the mucosa alone gives.
+   */
+  lesionConspicuity: LesionConspicuity;
+}
+
+/** Medians of lesionContrast() over a domain's images, lesion and null box. */
+export interface LesionConspicuity {
+  images: number;
+  cnr: number;
+  cnrNull: number;
+  redStep: number;
+  greenStep: number;
+  luminance: number;
+  texture: number;
+  textureNull: number;
+  edge: number;
+  edgeNull: number;
+}
+
+/**
+ * One box against its surroundings: the core is the box's central 60 %, the ring the band of half
+ * the box's size around it (field of view only, box excluded).
+ */
+export interface BoxContrast {
+  /** |mean grey of the core − mean grey of the ring| / the ring's grey std. */
+  cnr: number;
+  /** Chromaticity step core − ring, ×100: r = R/(R+G+B) and g = G/(R+G+B). Real polyps: paler (r down). */
+  redStep: number;
+  greenStep: number;
+  /** Mean grey of the core / of the ring. */
+  luminance: number;
+  /** ln((Laplacian² of the core + 1) / (of the ring + 1)): how much rougher the surface is. */
+  texture: number;
+  /** Mean gradient magnitude in the band around the box edge / in the ring: how visible the outline is. */
+  edge: number;
 }
 
 /** A pixel darker than this (max over channels, 0–255) counts as border, not field of view. */
@@ -168,6 +206,84 @@ export function pixelStats(data: Uint8Array, width: number, height: number, boxe
   };
 }
 
+/**
+ * How one box of an RGB image (8-bit, HWC) stands out from the mucosa around it; null where the core
+ * or the ring has fewer than 20 field-of-view pixels. Exported for tests.
+ */
+export function lesionContrast(data: Uint8Array, width: number, height: number, box: [number, number, number, number]): BoxContrast | null {
+  const [x0, y0, bw, bh] = box;
+  const x1 = x0 + bw;
+  const y1 = y0 + bh;
+  const inCore = (x: number, y: number): boolean => x >= x0 + 0.2 * bw && x < x1 - 0.2 * bw && y >= y0 + 0.2 * bh && y < y1 - 0.2 * bh;
+  const inBox = (x: number, y: number): boolean => x >= x0 && x < x1 && y >= y0 && y < y1;
+  const inRing = (x: number, y: number): boolean => !inBox(x, y) && x >= x0 - 0.5 * bw && x < x1 + 0.5 * bw && y >= y0 - 0.5 * bh && y < y1 + 0.5 * bh;
+  const nearEdge = (x: number, y: number): boolean => !inCore(x, y) && x >= x0 - 0.15 * bw && x < x1 + 0.15 * bw && y >= y0 - 0.15 * bh && y < y1 + 0.15 * bh;
+  const grey = (i: number): number => 0.299 * data[i * 3] + 0.587 * data[i * 3 + 1] + 0.114 * data[i * 3 + 2];
+  const region = () => ({ n: 0, grey: 0, grey2: 0, r: 0, g: 0, lap2: 0, grad: 0 });
+  const core = region();
+  const ring = region();
+  let edgeGrad = 0;
+  let edgeN = 0;
+  for (let y = Math.max(1, Math.floor(y0 - 0.5 * bh)); y < Math.min(height - 1, Math.ceil(y1 + 0.5 * bh)); y++) {
+    for (let x = Math.max(1, Math.floor(x0 - 0.5 * bw)); x < Math.min(width - 1, Math.ceil(x1 + 0.5 * bw)); x++) {
+      const i = y * width + x;
+      if (Math.max(data[i * 3], data[i * 3 + 1], data[i * 3 + 2]) < DARK_THRESHOLD) continue;
+      const gv = grey(i);
+      const grad = Math.hypot(grey(i + 1) - grey(i - 1), grey(i + width) - grey(i - width));
+      if (nearEdge(x, y)) {
+        edgeGrad += grad;
+        edgeN++;
+      }
+      const acc = inCore(x, y) ? core : inRing(x, y) ? ring : null;
+      if (!acc) continue;
+      const lap = grey(i - 1) + grey(i + 1) + grey(i - width) + grey(i + width) - 4 * gv;
+      const sum = data[i * 3] + data[i * 3 + 1] + data[i * 3 + 2] || 1;
+      acc.n++;
+      acc.grey += gv;
+      acc.grey2 += gv * gv;
+      acc.r += data[i * 3] / sum;
+      acc.g += data[i * 3 + 1] / sum;
+      acc.lap2 += lap * lap;
+      acc.grad += grad;
+    }
+  }
+  if (core.n < 20 || ring.n < 20) return null;
+  const coreGrey = core.grey / core.n;
+  const ringGrey = ring.grey / ring.n;
+  const ringStd = Math.sqrt(Math.max(0, ring.grey2 / ring.n - ringGrey * ringGrey));
+  return {
+    cnr: Math.abs(coreGrey - ringGrey) / Math.max(1e-6, ringStd),
+    redStep: 100 * (core.r / core.n - ring.r / ring.n),
+    greenStep: 100 * (core.g / core.n - ring.g / ring.n),
+    luminance: coreGrey / Math.max(1e-6, ringGrey),
+    texture: Math.log((core.lap2 / core.n + 1) / (ring.lap2 / ring.n + 1)),
+    edge: edgeGrad / Math.max(1, edgeN) / Math.max(1e-6, ring.grad / ring.n),
+  };
+}
+
+/** The same box moved to the point-reflected position; null where it would overlap the original. */
+function reflectedBox([x, y, w, h]: [number, number, number, number], width: number, height: number): [number, number, number, number] | null {
+  const rx = width - x - w;
+  const ry = height - y - h;
+  return Math.abs(rx - x) < w && Math.abs(ry - y) < h ? null : [rx, ry, w, h];
+}
+
+function conspicuityOf(lesions: BoxContrast[], nulls: BoxContrast[]): LesionConspicuity {
+  const med = (xs: BoxContrast[], k: keyof BoxContrast): number => spread(xs.map((c) => c[k])).median;
+  return {
+    images: lesions.length,
+    cnr: med(lesions, "cnr"),
+    cnrNull: med(nulls, "cnr"),
+    redStep: med(lesions, "redStep"),
+    greenStep: med(lesions, "greenStep"),
+    luminance: med(lesions, "luminance"),
+    texture: med(lesions, "texture"),
+    textureNull: med(nulls, "texture"),
+    edge: med(lesions, "edge"),
+    edgeNull: med(nulls, "edge"),
+  };
+}
+
 /** Measures one domain: object statistics from every record, pixel statistics from a spaced sample. */
 export async function profileDataset(name: string, ds: CocoDataset, options: Partial<ProfileOptions> = {}): Promise<DomainProfile> {
   const o = { ...defaultProfileOptions(), ...options };
@@ -196,8 +312,15 @@ export async function profileDataset(name: string, ds: CocoDataset, options: Par
     const sx = img.width / im.width;
     const sy = img.height / im.height;
     const boxes = (boxesOf.get(im.id) ?? []).map(([x, y, w, h]): [number, number, number, number] => [x * sx, y * sy, w * sx, h * sy]);
-    return pixelStats(img.data, img.width, img.height, boxes);
+    const largest = boxes.reduce<[number, number, number, number] | null>((best, b) => (!best || b[2] * b[3] > best[2] * best[3] ? b : best), null);
+    const reflected = largest && reflectedBox(largest, img.width, img.height);
+    return {
+      ...pixelStats(img.data, img.width, img.height, boxes),
+      lesion: largest && lesionContrast(img.data, img.width, img.height, largest),
+      null: reflected && lesionContrast(img.data, img.width, img.height, reflected),
+    };
   });
+  const present = <T>(xs: (T | null)[]): T[] => xs.filter((x): x is T => x !== null);
   const sumOf = (pick: (s: PixelStats) => number[]): number[] => stats.reduce((acc, s) => acc.map((v, k) => v + pick(s)[k]), [0, 0, 0, 0]);
   const ins = sumOf((s) => s.inside);
   const outs = sumOf((s) => s.outside);
@@ -223,6 +346,7 @@ export async function profileDataset(name: string, ds: CocoDataset, options: Par
     relativeSize: spread(rel),
     aspect: spread(aspect),
     lesionRgbRatio: [ratio(0), ratio(1), ratio(2)],
+    lesionConspicuity: conspicuityOf(present(stats.map((s) => s.lesion)), present(stats.map((s) => s.null))),
   };
 }
 
@@ -238,6 +362,17 @@ export function profilesMarkdown(profiles: DomainProfile[]): string {
     (p) =>
       `| ${p.name} | ${p.images} | ${Math.round(p.width.median)}×${Math.round(p.height.median)} | ${p.meanRgb.map((v) => Math.round(v)).join(", ")} | ${[p.frameGreenRed, p.frameBlueRed].map((r) => [r.p10, r.median, r.p90].map(f2).join("/")).join(", ")} | ${f1(p.greyStd)} | ${f2(p.saturation)} | ${f2(p.darkFraction)} | ${[p.laplacianVar.p10, p.laplacianVar.median, p.laplacianVar.p90].map(f1).join(" / ")} | ${f2(p.boxesPerImage.mean)}, ${p.boxesPerImage.max} | ${f2(p.negativeFraction)} | ${[p.relativeSize.p10, p.relativeSize.median, p.relativeSize.p90].map(f2).join(" / ")} | ${f2(p.aspect.median)} | ${p.lesionRgbRatio.map(f2).join(", ")} |`,
   );
+  return [head, sep, ...rows].join("\n");
+}
+
+/** A Markdown table of the lesions' conspicuity: one row per profile, each beside its null box where it has one. */
+export function conspicuityMarkdown(profiles: DomainProfile[]): string {
+  const head = "| domain | images | CNR (null) | red step | green step | luminance | texture (null) | edge (null) |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|";
+  const rows = profiles.map((p) => {
+    const c = p.lesionConspicuity;
+    return `| ${p.name} | ${c.images} | ${f2(c.cnr)} (${f2(c.cnrNull)}) | ${f2(c.redStep)} | ${f2(c.greenStep)} | ${f2(c.luminance)} | ${f2(c.texture)} (${f2(c.textureNull)}) | ${f2(c.edge)} (${f2(c.edgeNull)}) |`;
+  });
   return [head, sep, ...rows].join("\n");
 }
 

@@ -33,8 +33,11 @@ export const SUITE_FILE = "suite.json";
  * 3: v2, with CVC-ColonDB's boxes tight like its mask-derived real ones, BKAI's frame colours
  *    calibrated per frame against the real set's spread, and the Kvasir domains stored squashed to
  *    a square like the real copy (docs/data.md, "Generator v3").
+ * 5: v3, with each lesion as conspicuous against its mucosa as the real domain's lesions are:
+ *    contrast, colour step and surface texture measured by `medfcl data profile` (docs/data.md,
+ *    "Generator v5"). Version 4 was a trial that was reverted (14fff4a) and is not reused.
  */
-export const SYNTH_GENERATOR_VERSIONS = [2, 3] as const;
+export const SYNTH_GENERATOR_VERSIONS = [2, 3, 5] as const;
 export type SynthGeneratorVersion = (typeof SYNTH_GENERATOR_VERSIONS)[number];
 /** The version `data synth`, `simulate`, `experiment` and the demo use unless told otherwise. */
 export const SYNTH_GENERATOR_VERSION: SynthGeneratorVersion = 2;
@@ -177,6 +180,28 @@ const V3_LABELS: Record<string, LabelConvention> = { colondb: TIGHT_WHOLE };
  */
 const V3_SQUARE = new Set(["kvasir", "sessile"]);
 
+/**
+ * What generator v5 changes over v3: how the lesions stand out from their mucosa. A pretrained model
+ * told v3's lesions of two domains apart far less than real ones (docs/results.md §L), and
+ * `medfcl data profile` shows why (docs/data.md, "Generator v5"; real medians → v3): real polyps are
+ * paler than their mucosa (chromaticity red step Kvasir −2.0, Kvasir-Sessile −2.9, BKAI −1.2) where
+ * v3's came out redder (+1.5, −0.5, +0.9: its tints were the real colour ratios, and the device's
+ * per-channel calibration after the drawing turned them red); real lesion surfaces are rougher than
+ * the mucosa, v3's smooth; real ColonDB lesions barely stand out (CNR 0.50 against v3's 1.28). The
+ * tints below put the *rendered* lesions on the real chromaticity step and luminance, and
+ * surfaceTexture on the real roughness. CVC-300 is ColonDB's own frames and ClinicDB the same
+ * hospital's, so they take ColonDB's setting; SinGAN and ETIS have no real copy here and keep v3's.
+ */
+const V5_CVC_LESION: Partial<LesionShift> = { tint: [1.04, 1.07, 1.15], surfaceTexture: 1.6 };
+const V5_LESIONS: Record<string, Partial<LesionShift>> = {
+  kvasir: { tint: [1.245, 1.33, 1.49], surfaceTexture: 1 },
+  sessile: { tint: [1.1, 1.15, 1.29], surfaceTexture: 1.8 },
+  bkai: { tint: [1.145, 1.18, 1.3] },
+  colondb: V5_CVC_LESION,
+  cvc300: V5_CVC_LESION,
+  clinicdb: V5_CVC_LESION,
+};
+
 function stylesOf(version: SynthGeneratorVersion): Record<string, PolypStyle> {
   const v3 = version >= 3;
   return Object.fromEntries(
@@ -184,7 +209,7 @@ function stylesOf(version: SynthGeneratorVersion): Record<string, PolypStyle> {
       k,
       {
         device: v3 ? { ...DEVICES[k], ...V3_DEVICES[k] } : DEVICES[k],
-        lesion: LESIONS[k],
+        lesion: version >= 5 ? { ...LESIONS[k], ...V5_LESIONS[k] } : LESIONS[k],
         label: v3 ? (V3_LABELS[k] ?? LABELS[k]) : LABELS[k],
       },
     ]),

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { makeDataset, pixelStats, profileDataset, spread } from "../../../services/data/index.js";
+import { lesionContrast, makeDataset, pixelStats, profileDataset, spread } from "../../../services/data/index.js";
 import { rgbImage, tempDir, writeImage } from "./helpers.js";
 
 describe("domain profile", () => {
@@ -29,6 +29,33 @@ describe("domain profile", () => {
     const board = new Uint8Array(12 * 12 * 3);
     for (let i = 0; i < 144; i++) board.fill(((i % 12) + Math.floor(i / 12)) % 2 ? 200 : 40, i * 3, i * 3 + 3);
     assert.ok(pixelStats(board, 12, 12).lapVar > 1e5);
+  });
+
+  it("profile - lesion contrast: a smooth, pale, bright box on a noisy mucosa; the same box over mucosa alone stands out by nothing", () => {
+    // 60x60 mucosa (120,60,40) with a ±12 grey checker texture; a smooth (170,100,80) lesion at (10,10) 16x16.
+    const w = 60;
+    const img = new Uint8Array(w * w * 3);
+    for (let y = 0; y < w; y++) {
+      for (let x = 0; x < w; x++) {
+        const lesion = x >= 10 && x < 26 && y >= 10 && y < 26;
+        const n = (x + y) % 2 ? 12 : -12;
+        const [r, g, b] = lesion ? [170, 100, 80] : [120 + n, 60 + n, 40 + n];
+        img.set([r, g, b], (y * w + x) * 3);
+      }
+    }
+    const c = lesionContrast(img, w, w, [10, 10, 16, 16])!;
+    const grey = (r: number, g: number, b: number) => 0.299 * r + 0.587 * g + 0.114 * b;
+    const ringStd = grey(12, 12, 12);
+    assert.ok(Math.abs(c.cnr - (grey(170, 100, 80) - grey(120, 60, 40)) / ringStd) < 0.05, `CNR ${c.cnr}`);
+    assert.ok(Math.abs(c.luminance - grey(170, 100, 80) / grey(120, 60, 40)) < 0.01, `luminance ${c.luminance}`);
+    // Chromaticity is averaged per pixel: the ring is half (132,72,52) and half (108,48,28).
+    assert.ok(Math.abs(c.redStep - 100 * (170 / 350 - (132 / 256 + 108 / 184) / 2)) < 0.1, `red step ${c.redStep}`);
+    assert.ok(c.redStep < 0 && c.greenStep > 0, "paler: less red, more green");
+    assert.ok(c.texture < -5, `a smooth surface on a rough mucosa: texture ${c.texture}`);
+    assert.ok(c.edge > 1, `its outline shows: edge ${c.edge}`);
+    const mucosa = lesionContrast(img, w, w, [34, 34, 16, 16])!;
+    assert.ok(mucosa.cnr < 0.05 && Math.abs(mucosa.texture) < 0.05 && Math.abs(mucosa.redStep) < 0.05, JSON.stringify(mucosa));
+    assert.equal(lesionContrast(img, w, w, [0, 0, 3, 3]), null, "a core of fewer than 20 pixels is not measured");
   });
 
   it("profile - a dataset's boxes per image, negatives and relative box sizes come from every record", async () => {
@@ -62,5 +89,10 @@ describe("domain profile", () => {
     const inside = (200 * 200 + 300 * 120) / 500;
     const outside = (4200 * 120 + 100 * 200) / 4300;
     assert.ok(Math.abs(p.lesionRgbRatio[0] - inside / outside) < 1e-9, `lesion/surround R ${p.lesionRgbRatio[0]}`);
+    // Conspicuity: images 1 and 2 have a (non-crowd) largest box; their reflected boxes see mucosa
+    // (image 1's ring reaches a corner of the lesion, so its null is not quite 0).
+    assert.equal(p.lesionConspicuity.images, 2);
+    assert.ok(p.lesionConspicuity.cnr > 2 && p.lesionConspicuity.cnrNull < 0.5, JSON.stringify(p.lesionConspicuity));
+    assert.ok(p.lesionConspicuity.luminance > 1.3 && p.lesionConspicuity.redStep < 0, JSON.stringify(p.lesionConspicuity));
   });
 });

@@ -129,12 +129,15 @@ describe("synthetic suite", () => {
 describe("synthetic generator versions", () => {
   let v2 = "";
   let v3 = "";
+  let v5 = "";
   const domains = ["kvasir", "bkai", "colondb", "clinicdb", "etis"];
   before(async () => {
     v2 = tempDir("medfcl-suite-v2-");
     v3 = tempDir("medfcl-suite-v3-");
+    v5 = tempDir("medfcl-suite-v5-");
     await synthesizeSuite({ suite: "polyp", out: v2, seed: 11, scale: "tiny", domains });
     await synthesizeSuite({ suite: "polyp", out: v3, seed: 11, scale: "tiny", domains, generator: 3 });
+    await synthesizeSuite({ suite: "polyp", out: v5, seed: 11, scale: "tiny", domains, generator: 5 });
   });
 
   it("suite - v3 changes only what it documents: ColonDB's boxes, BKAI's frames, Kvasir's storage; suite.json records the version", () => {
@@ -192,6 +195,28 @@ describe("synthetic generator versions", () => {
     assert.ok(now.frameBlueRed.p90 < 0.8, `v3 B/R p90 ${now.frameBlueRed.p90}`);
   });
 
+  it("suite - v5 changes only the lesions it calibrates: ETIS is v3's byte for byte, the boxes stay, Kvasir's lesions turn paler and ColonDB's fainter", async () => {
+    assert.equal(readSuiteIndex(v5).generator, 5);
+    const a = hashTree(v3);
+    const b = hashTree(v5);
+    assert.ok([...a].filter(([k]) => k.startsWith("etis/")).every(([k, v]) => b.get(k) === v), "ETIS has no real copy here and stays v3's");
+    for (const split of ["kvasir/train", "colondb/test"]) {
+      const boxes = async (root: string) => (await loadCocoDataset(join(root, split), { checkImages: "none" })).annotations.map((x) => x.bbox);
+      assert.deepEqual(await boxes(v5), await boxes(v3), `${split}: the same lesions in the same places`);
+      assert.ok([...a].filter(([k]) => k.startsWith(`${split}/images/`)).some(([k, v]) => b.get(k) !== v), `${split}: the lesions are drawn anew`);
+    }
+    const conspicuity = async (root: string, split: string) =>
+      (await profileDataset(split, await loadCocoDataset(join(root, split), { checkImages: "none" }))).lesionConspicuity;
+    // Real Kvasir lesions are paler than their mucosa (red step −2.2), v3's were not (docs/data.md, "Generator v5").
+    const kv3 = await conspicuity(v3, "kvasir/train");
+    const kv5 = await conspicuity(v5, "kvasir/train");
+    assert.ok(kv5.redStep < kv3.redStep - 1, `Kvasir red step v3 ${kv3.redStep}, v5 ${kv5.redStep}`);
+    // Real ColonDB lesions barely stand out (CNR 0.56), v3's stood out like Kvasir's (1.27).
+    const cd3 = await conspicuity(v3, "colondb/test");
+    const cd5 = await conspicuity(v5, "colondb/test");
+    assert.ok(cd5.cnr < cd3.cnr, `ColonDB CNR v3 ${cd3.cnr}, v5 ${cd5.cnr}`);
+  });
+
   it("suite - ensureSyntheticSuite rewrites a folder of another version and keeps one of the same", async () => {
     const dir = tempDir("medfcl-suite-ensure-");
     await synthesizeSuite({ suite: "polyp", out: dir, seed: 11, scale: "tiny", domains: ["colondb"] });
@@ -209,7 +234,8 @@ describe("synthetic generator versions", () => {
     assert.equal(syntheticSuiteName({ suite: "polyp", scale: "small", seed: 1 }), "polyp-small-seed1");
     assert.equal(syntheticSuiteName({ suite: "polyp", scale: "small", seed: 1, generator: 3 }), "polyp-small-seed1-generator3");
     assert.equal(parseGeneratorVersion("3"), 3);
-    assert.throws(() => parseGeneratorVersion("4"), /--generator must be one of 2, 3 .*got "4"/);
-    assert.throws(() => parseGeneratorVersion(1), /--generator must be one of 2, 3/);
+    // 4 was a reverted trial (14fff4a): refused, so no result is ever stored under its name again.
+    assert.throws(() => parseGeneratorVersion("4"), /--generator must be one of 2, 3, 5 .*got "4"/);
+    assert.throws(() => parseGeneratorVersion(1), /--generator must be one of 2, 3, 5/);
   });
 });
