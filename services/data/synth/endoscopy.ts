@@ -61,12 +61,6 @@ export interface LesionShift {
   /** Surface pit pattern strength (0–1). */
   pits: number;
   /**
-   * How conspicuous a lesion is: its tint, shading and base shadow are drawn this far from the
-   * mucosa under it (1: as drawn; below 1 it blends into the mucosa, above 1 it stands out more).
-   * Absent: 1, as generators 2 and 3 draw.
-   */
-  contrast?: number;
-  /**
    * How much of the mucosa's texture the lesion's surface carries (0: smooth apart from its pits;
    * above 1: rougher than the mucosa, as real polyps with vessels and pit patterns often are).
    * Absent: 0, as generators 2 and 3 draw.
@@ -423,7 +417,6 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
       blocked.push(rect);
       const id = lesions.length;
       const fl = flat;
-      const contrast = les.contrast ?? 1;
       const surfaceTexture = les.surfaceTexture ?? 0;
       // Flat lesions barely differ from the mucosa; raised ones show the site's calibrated tint.
       const strength = morphology === "flat" ? uniform(rng, 0.35, 0.6) : uniform(rng, 0.8, 1.15);
@@ -434,7 +427,7 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
         const i = o / 3;
         if (dd > 1) {
           // The shadow at the base of a raised lesion.
-          const k2 = 1 - 0.3 * contrast * (1 - fl) * (1 - (dd - 1) / 0.25);
+          const k2 = 1 - 0.3 * (1 - fl) * (1 - (dd - 1) / 0.25);
           d[o] *= k2;
           d[o + 1] *= k2;
           d[o + 2] *= k2;
@@ -456,7 +449,7 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
         const surface = surfaceTexture === 0 ? 1 : 1 + surfaceTexture * dev.texture * (0.18 * (fine[i] - 0.5) + 0.3 * (micro[i] - 0.5));
         for (let ch = 0; ch < 3; ch++) {
           const v2 = lesionColour[ch] * illum[i] * shade * t * surface;
-          d[o + ch] += (v2 - d[o + ch]) * alpha * contrast;
+          d[o + ch] += (v2 - d[o + ch]) * alpha;
         }
         if (alpha >= 0.5) head[i] = id;
       });
@@ -465,8 +458,7 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
         const sx = shape.cx + L[0] * shape.rx * uniform(rng, 0.1, 0.6) + uniform(rng, -0.2, 0.2) * shape.rx;
         const sy = shape.cy + L[1] * shape.ry * uniform(rng, 0.1, 0.6) + uniform(rng, -0.2, 0.2) * shape.ry;
         const sr = Math.max(1, uniform(rng, 0.03, 0.08) * rr);
-        // A faint lesion's surface catches the light no more than the mucosa does.
-        spots.push({ x: sx, y: sy, rx: sr * uniform(rng, 1, 2.2), ry: sr, strength: 1.2 * (1 - 0.6 * fl) * Math.min(1, contrast) });
+        spots.push({ x: sx, y: sy, rx: sr * uniform(rng, 1, 2.2), ry: sr, strength: 1.2 * (1 - 0.6 * fl) });
       }
       break;
     }
