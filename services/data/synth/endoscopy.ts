@@ -66,6 +66,12 @@ export interface LesionShift {
    * Absent: 0, as generators 2 and 3 draw.
    */
   surfaceTexture?: number;
+  /**
+   * Spread of surfaceTexture from lesion to lesion: each lesion's is surfaceTexture + this × N(0, 1),
+   * at least 0 (real lesions range from smoother to much rougher than their mucosa within one
+   * domain). Absent: every lesion has surfaceTexture, as generators 2, 3 and 5 draw.
+   */
+  surfaceTextureSpread?: number;
 }
 
 /** How a site's annotators draw boxes. */
@@ -417,7 +423,7 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
       blocked.push(rect);
       const id = lesions.length;
       const fl = flat;
-      const surfaceTexture = les.surfaceTexture ?? 0;
+      const surfaceTexture = les.surfaceTextureSpread === undefined ? (les.surfaceTexture ?? 0) : Math.max(0, (les.surfaceTexture ?? 0) + les.surfaceTextureSpread * gaussian(rng));
       // Flat lesions barely differ from the mucosa; raised ones show the site's calibrated tint.
       const strength = morphology === "flat" ? uniform(rng, 0.35, 0.6) : uniform(rng, 0.8, 1.15);
       const tint: Rgb = [1 + (les.tint[0] - 1) * strength, 1 + (les.tint[1] - 1) * strength, 1 + (les.tint[2] - 1) * strength];

@@ -36,8 +36,10 @@ export const SUITE_FILE = "suite.json";
  * 5: v3, with each lesion as conspicuous against its mucosa as the real domain's lesions are:
  *    contrast, colour step and surface texture measured by `medfcl data profile` (docs/data.md,
  *    "Generator v5"). Version 4 was a trial that was reverted (14fff4a) and is not reused.
+ * 6: v5, with each lesion's surface texture drawn from the real domains' spread around the domain's
+ *    median instead of one value per domain (docs/data.md, "Generator v6").
  */
-export const SYNTH_GENERATOR_VERSIONS = [2, 3, 5] as const;
+export const SYNTH_GENERATOR_VERSIONS = [2, 3, 5, 6] as const;
 export type SynthGeneratorVersion = (typeof SYNTH_GENERATOR_VERSIONS)[number];
 /** The version `data synth`, `simulate`, `experiment` and the demo use unless told otherwise. */
 export const SYNTH_GENERATOR_VERSION: SynthGeneratorVersion = 2;
@@ -202,6 +204,16 @@ const V5_LESIONS: Record<string, Partial<LesionShift>> = {
   clinicdb: V5_CVC_LESION,
 };
 
+const V6_CVC_LESION: Partial<LesionShift> = { surfaceTexture: 0.8, surfaceTextureSpread: 3 };
+const V6_LESIONS: Record<string, Partial<LesionShift>> = {
+  kvasir: { surfaceTextureSpread: 1.5 },
+  sessile: { surfaceTextureSpread: 2 },
+  bkai: { surfaceTextureSpread: 0.8 },
+  colondb: V6_CVC_LESION,
+  cvc300: V6_CVC_LESION,
+  clinicdb: V6_CVC_LESION,
+};
+
 function stylesOf(version: SynthGeneratorVersion): Record<string, PolypStyle> {
   const v3 = version >= 3;
   return Object.fromEntries(
@@ -209,7 +221,7 @@ function stylesOf(version: SynthGeneratorVersion): Record<string, PolypStyle> {
       k,
       {
         device: v3 ? { ...DEVICES[k], ...V3_DEVICES[k] } : DEVICES[k],
-        lesion: version >= 5 ? { ...LESIONS[k], ...V5_LESIONS[k] } : LESIONS[k],
+        lesion: version >= 5 ? { ...LESIONS[k], ...V5_LESIONS[k], ...(version >= 6 ? V6_LESIONS[k] : {}) } : LESIONS[k],
         label: v3 ? (V3_LABELS[k] ?? LABELS[k]) : LABELS[k],
       },
     ]),
