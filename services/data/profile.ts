@@ -84,6 +84,8 @@ export interface LesionConspicuity {
   luminance: number;
   texture: number;
   textureNull: number;
+  /** p90 − p10 of the lesions' texture: how much the surfaces vary within the domain. */
+  textureSpread: number;
   edge: number;
   edgeNull: number;
 }
@@ -279,6 +281,7 @@ function conspicuityOf(lesions: BoxContrast[], nulls: BoxContrast[]): LesionCons
     luminance: med(lesions, "luminance"),
     texture: med(lesions, "texture"),
     textureNull: med(nulls, "texture"),
+    textureSpread: (({ p10, p90 }) => p90 - p10)(spread(lesions.map((c) => c.texture))),
     edge: med(lesions, "edge"),
     edgeNull: med(nulls, "edge"),
   };
@@ -367,11 +370,11 @@ export function profilesMarkdown(profiles: DomainProfile[]): string {
 
 /** A Markdown table of the lesions' conspicuity: one row per profile, each beside its null box where it has one. */
 export function conspicuityMarkdown(profiles: DomainProfile[]): string {
-  const head = "| domain | images | CNR (null) | red step | green step | luminance | texture (null) | edge (null) |";
-  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|";
+  const head = "| domain | images | CNR (null) | red step | green step | luminance | texture (null) | texture p10–p90 width | edge (null) |";
+  const sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|";
   const rows = profiles.map((p) => {
     const c = p.lesionConspicuity;
-    return `| ${p.name} | ${c.images} | ${f2(c.cnr)} (${f2(c.cnrNull)}) | ${f2(c.redStep)} | ${f2(c.greenStep)} | ${f2(c.luminance)} | ${f2(c.texture)} (${f2(c.textureNull)}) | ${f2(c.edge)} (${f2(c.edgeNull)}) |`;
+    return `| ${p.name} | ${c.images} | ${f2(c.cnr)} (${f2(c.cnrNull)}) | ${f2(c.redStep)} | ${f2(c.greenStep)} | ${f2(c.luminance)} | ${f2(c.texture)} (${f2(c.textureNull)}) | ${f2(c.textureSpread)} | ${f2(c.edge)} (${f2(c.edgeNull)}) |`;
   });
   return [head, sep, ...rows].join("\n");
 }

@@ -217,6 +217,18 @@ describe("synthetic generator versions", () => {
     assert.ok(cd5.cnr < cd3.cnr, `ColonDB CNR v3 ${cd3.cnr}, v5 ${cd5.cnr}`);
   });
 
+  it("suite - v6 draws each lesion's surface texture around its domain's: Kvasir's surfaces vary more than v5's, ETIS stays v3's", async () => {
+    const v6 = tempDir("medfcl-suite-v6-");
+    await synthesizeSuite({ suite: "polyp", out: v6, seed: 11, scale: "tiny", domains: ["kvasir", "etis"], generator: 6 });
+    const a = hashTree(v3);
+    const b = hashTree(v6);
+    assert.ok([...a].filter(([k]) => k.startsWith("etis/")).every(([k, v]) => b.get(k) === v), "ETIS has no real copy here and stays v3's");
+    const conspicuity = async (root: string) => (await profileDataset("kvasir", await loadCocoDataset(join(root, "kvasir/train"), { checkImages: "none" }))).lesionConspicuity;
+    const five = await conspicuity(v5);
+    const six = await conspicuity(v6);
+    assert.ok(six.textureSpread > five.textureSpread + 0.5, `texture p10-p90 width v5 ${five.textureSpread}, v6 ${six.textureSpread}`);
+  });
+
   it("suite - ensureSyntheticSuite rewrites a folder of another version and keeps one of the same", async () => {
     const dir = tempDir("medfcl-suite-ensure-");
     await synthesizeSuite({ suite: "polyp", out: dir, seed: 11, scale: "tiny", domains: ["colondb"] });
@@ -235,7 +247,7 @@ describe("synthetic generator versions", () => {
     assert.equal(syntheticSuiteName({ suite: "polyp", scale: "small", seed: 1, generator: 3 }), "polyp-small-seed1-generator3");
     assert.equal(parseGeneratorVersion("3"), 3);
     // 4 was a reverted trial (14fff4a): refused, so no result is ever stored under its name again.
-    assert.throws(() => parseGeneratorVersion("4"), /--generator must be one of 2, 3, 5 .*got "4"/);
-    assert.throws(() => parseGeneratorVersion(1), /--generator must be one of 2, 3, 5/);
+    assert.throws(() => parseGeneratorVersion("4"), /--generator must be one of 2, 3, 5, 6 .*got "4"/);
+    assert.throws(() => parseGeneratorVersion(1), /--generator must be one of 2, 3, 5, 6/);
   });
 });
