@@ -343,6 +343,8 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
   const lumenR = uniform(rng, 0.08, 0.2) * m;
   const foldPeriod = uniform(rng, 0.12, 0.22) * m;
   const halfDiag2 = (w * w + h * h) / 4;
+  // The mucosa's grain at pixel i, before the device's texture strength scales it.
+  const grain = (i: number): number => 0.18 * (fine[i] - 0.5) + 0.3 * (micro[i] - 0.5);
   // The mucosa's hue before the device's colour calibration: red dominant, as in white light.
   const mucosa: Rgb = [1, 0.56, 0.42];
   // Illumination without folds and texture: a raised lesion occludes those, so it is lit from this.
@@ -358,7 +360,7 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
       const r2 = ((x - w / 2) ** 2 + (y - h / 2) ** 2) / halfDiag2;
       illum[i] = (0.8 + 0.8 * (coarse[i] - 0.5)) * (1 - 0.9 * lumenDark) * (1 - dev.vignette * r2);
       const light = illum[i] * (1 - 0.2 * foldDark);
-      const tex = 1 + dev.texture * (0.18 * (fine[i] - 0.5) + 0.3 * (micro[i] - 0.5));
+      const tex = 1 + dev.texture * grain(i);
       // Iso-lines of the fine noise read as thin vessels.
       const vessel = Math.abs(fine[i] - 0.5) < 0.012 + 0.01 * dev.texture ? 0.78 : 1;
       d[i * 3] = mucosa[0] * light * tex;
@@ -451,8 +453,8 @@ export function renderPolypFrame(style: PolypStyle, w: number, h: number, rng: R
         // Surface pits: the fine noise at a higher frequency, mirrored into ridges.
         const pit = Math.abs(micro[(i * 7) % micro.length] - 0.5);
         const t = (1 + 0.2 * (fine[i] - 0.5)) * (pit < 0.06 ? 1 - 0.25 * les.pits : 1);
-        // The mucosa's own texture term (as in the background loop), carried onto the surface.
-        const surface = surfaceTexture === 0 ? 1 : 1 + surfaceTexture * dev.texture * (0.18 * (fine[i] - 0.5) + 0.3 * (micro[i] - 0.5));
+        // The mucosa's own grain, carried onto the surface.
+        const surface = surfaceTexture === 0 ? 1 : 1 + surfaceTexture * dev.texture * grain(i);
         for (let ch = 0; ch < 3; ch++) {
           const v2 = lesionColour[ch] * illum[i] * shade * t * surface;
           d[o + ch] += (v2 - d[o + ch]) * alpha;
