@@ -109,7 +109,7 @@ describe("experiment --data-root", () => {
     assert.match(r.stderr, /--generator picks the synthetic suite's generator; it does not apply with --data-root/);
     const bad = medfcl(["experiment", "paradigms", "--generator", "9", "--out", join(dir, "never")]);
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--generator must be one of 2, 3, got 9/);
+    assert.match(bad.stderr, /--generator must be one of 2, 3, 5, 6, got 9/);
     assert.ok(!existsSync(join(dir, "never")));
     // Stored runs are keyed by the version: a v3 run never reuses a v2 one.
     const o = { suite: "polyp" as const, scale: "small" as const };
